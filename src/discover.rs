@@ -1,0 +1,89 @@
+//! Finding plan files when none are named on the command line.
+
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use crate::error::{Error, Result};
+
+/// Folders never searched, besides hidden ones.
+const SKIP: &[&str] = &["target", "node_modules"];
+
+/// Whether `name` is a plan file name: `cutover.yaml` or `*.cutover.yaml`.
+pub fn is_plan_name(name: &str) -> bool {
+    name == "cutover.yaml"
+        || (name.ends_with(".cutover.yaml") && name.len() > ".cutover.yaml".len())
+}
+
+/// Every plan file under `dir`, sorted, skipping hidden folders (`.git` among them),
+/// `target` and `node_modules`. Symlinks are not followed.
+pub fn find_plans(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut plans = Vec::new();
+    let walker = WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            if e.depth() == 0 || !e.file_type().is_dir() {
+                return true;
+            }
+            let name = e.file_name().to_string_lossy();
+            !name.starts_with('.') && !SKIP.contains(&name.as_ref())
+        });
+    for entry in walker {
+        let entry = entry.map_err(|e| Error::Read {
+            path: e.path().unwrap_or(dir).to_path_buf(),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("walk failed")),
+        })?;
+        if entry.file_type().is_file() && is_plan_name(&entry.file_name().to_string_lossy()) {
+            plans.push(entry.into_path());
+        }
+    }
+    if plans.is_empty() {
+        return Err(Error::NoPlans(dir.to_path_buf()));
+    }
+    Ok(plans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn finds_plans_and_skips_hidden_and_build_folders() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for p in [
+            "cutover.yaml",
+            "apps/b.cutover.yaml",
+            "apps/a/cutover.yaml",
+            ".git/cutover.yaml",
+            ".hidden/x.cutover.yaml",
+            "target/cutover.yaml",
+            "apps/not-a-plan.yaml",
+            "apps/.cutover.yaml",
+        ] {
+            let path = root.join(p);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "").unwrap();
+        }
+        let found: Vec<_> = find_plans(root)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            found,
+            ["apps/a/cutover.yaml", "apps/b.cutover.yaml", "cutover.yaml"]
+        );
+    }
+
+    #[test]
+    fn no_plans_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(matches!(find_plans(tmp.path()), Err(Error::NoPlans(_))));
+    }
+}

@@ -1,0 +1,5 @@
+//! The `cutover` binary: a thin wrapper around [`cutover::cli`].
+
+fn main() {
+    std::process::exit(cutover::cli::main());
+}

@@ -1,0 +1,387 @@
+//! Rendering a plan into the files of its generated tree.
+//!
+//! Templates are minijinja templates, compiled once per run. The built-in ones in
+//! `templates/` are compiled into the binary; `--templates DIR` replaces any of them by
+//! a file of the same name. Every printed value goes through a YAML-escaping formatter,
+//! and every rendered manifest is parsed back and verified before it can be written.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::escape;
+use crate::header;
+use crate::plan::{Layout, Migration, Plan};
+use crate::repo;
+use crate::stage::Stage;
+use crate::verify;
+
+/// Name of the VirtualService template.
+pub const VIRTUALSERVICE: &str = "virtualservice.yaml.j2";
+/// Name of the kustomization template.
+pub const KUSTOMIZATION: &str = "kustomization.yaml.j2";
+
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        VIRTUALSERVICE,
+        include_str!("../templates/virtualservice.yaml.j2"),
+    ),
+    (
+        KUSTOMIZATION,
+        include_str!("../templates/kustomization.yaml.j2"),
+    ),
+];
+
+/// Largest template file accepted from `--templates`.
+pub const MAX_TEMPLATE_BYTES: u64 = 256 * 1024;
+/// Instructions a template may spend on one file before it is stopped.
+const FUEL: u64 = 200_000;
+
+/// The compiled templates for one run.
+pub struct Templates {
+    env: Environment<'static>,
+    /// For each template name: where it came from (`built-in` or a file path), for messages.
+    origins: Vec<(&'static str, String)>,
+}
+
+impl Templates {
+    /// The built-in templates.
+    pub fn builtin() -> Result<Templates> {
+        Templates::load(None)
+    }
+
+    /// The built-in templates, each replaced by `dir/<name>` when that file exists.
+    pub fn load(dir: Option<&Path>) -> Result<Templates> {
+        let mut env = Environment::new();
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .expect("default delimiters are valid");
+        env.set_syntax(syntax);
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|_| AutoEscape::Custom("yaml".into()));
+        env.set_formatter(format_value);
+        env.set_fuel(Some(FUEL));
+        env.set_recursion_limit(64);
+        // No loader: templates cannot read files; `include` sees only these templates.
+        let mut origins = Vec::new();
+        for (name, source) in BUILTIN {
+            let (text, origin) = match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
+                Some(path) => (read_template(&path)?, path.display().to_string()),
+                None => ((*source).to_owned(), format!("{name} (built-in)")),
+            };
+            env.add_template_owned(*name, text)
+                .map_err(|e| template_error(&origin, &e))?;
+            origins.push((*name, origin));
+        }
+        if let Some(dir) = dir {
+            if !dir.is_dir() {
+                return Err(Error::Template {
+                    template: dir.display().to_string(),
+                    message: "the --templates folder does not exist".into(),
+                });
+            }
+        }
+        Ok(Templates { env, origins })
+    }
+
+    /// Where template `name` came from, for messages.
+    pub fn origin<'s>(&'s self, name: &'s str) -> &'s str {
+        self.origins
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(name, |(_, o)| o.as_str())
+    }
+
+    fn render(&self, name: &str, ctx: &Context<'_>) -> Result<String> {
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| template_error(self.origin(name), &e))?;
+        tmpl.render(minijinja::value::Serde(ctx))
+            .map_err(|e| template_error(self.origin(name), &e))
+    }
+}
+
+fn read_template(path: &Path) -> Result<String> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::Read {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    if meta.len() > MAX_TEMPLATE_BYTES {
+        return Err(Error::Template {
+            template: path.display().to_string(),
+            message: format!("larger than {MAX_TEMPLATE_BYTES} bytes"),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::Read {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    String::from_utf8(bytes).map_err(|_| Error::Template {
+        template: path.display().to_string(),
+        message: "not UTF-8 text".into(),
+    })
+}
+
+fn template_error(origin: &str, e: &minijinja::Error) -> Error {
+    let mut message = match e.detail() {
+        Some(d) => format!("{}: {d}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    if let Some(line) = e.line() {
+        message = format!("line {line}: {message}");
+    }
+    Error::Template {
+        template: origin.to_owned(),
+        message,
+    }
+}
+
+/// Prints values into YAML: strings as escaped scalars, numbers and booleans as such.
+/// Lists and mappings must be iterated in the template, never printed whole.
+fn format_value(
+    out: &mut minijinja::Output<'_>,
+    _state: &mut minijinja::State<'_, '_>,
+    value: &Value,
+) -> std::result::Result<(), minijinja::Error> {
+    use minijinja::value::ValueKind;
+    let text = if value.is_safe() {
+        value.to_string()
+    } else {
+        match value.kind() {
+            ValueKind::String => escape::scalar(value.as_str().unwrap_or_default()),
+            ValueKind::Number | ValueKind::Bool => value.to_string(),
+            ValueKind::None => "null".to_owned(),
+            ValueKind::Undefined => {
+                return Err(minijinja::Error::new(
+                    minijinja::ErrorKind::UndefinedError,
+                    "undefined value printed",
+                ))
+            }
+            other => {
+                return Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("cannot print a {other} into YAML; loop over it instead"),
+                ))
+            }
+        }
+    };
+    out.write_str(&text).map_err(minijinja::Error::from)
+}
+
+/// The values a template sees.
+#[derive(Serialize)]
+struct Context<'a> {
+    api_version: &'a str,
+    name: &'a str,
+    namespace: &'a str,
+    hosts: &'a [String],
+    gateways: &'a [String],
+    from: &'a str,
+    to: &'a str,
+    migration: &'a str,
+    plan: &'a str,
+    stage: StageContext<'a>,
+}
+
+#[derive(Serialize)]
+struct StageContext<'a> {
+    name: &'a str,
+    number: usize,
+    to_weight: u8,
+    from_weight: u8,
+    /// Integral percentages are passed as integers so they print as `10`, not `10.0`.
+    mirror: Option<Value>,
+}
+
+/// One file of the generated tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedFile {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// Path relative to the repository root, `/`-separated.
+    pub rel: String,
+    /// The migration it belongs to.
+    pub migration: String,
+    /// The full contents, header included.
+    pub contents: String,
+}
+
+/// Renders every file of `plan`, each verified. The result is sorted by path.
+pub fn render_plan(plan: &Plan, templates: &Templates) -> Result<Vec<GeneratedFile>> {
+    let head = header::block(&plan.id);
+    let mut files = Vec::new();
+    for m in &plan.migrations {
+        render_migration(plan, m, templates, &head, &mut files)?;
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+fn render_migration(
+    plan: &Plan,
+    m: &Migration,
+    templates: &Templates,
+    head: &str,
+    files: &mut Vec<GeneratedFile>,
+) -> Result<()> {
+    let base = plan.output.join(&m.name);
+    for (i, stage) in m.stages.iter().enumerate() {
+        let ctx = context(plan, m, stage, i);
+        let vs = templates.render(VIRTUALSERVICE, &ctx)?;
+        let dir = stage.dir_name(i, m.stages.len());
+        let vs_path = match plan.layout {
+            Layout::Kustomize => base.join("stages").join(&dir).join("virtualservice.yaml"),
+            Layout::Flat => base.join(format!("{dir}.yaml")),
+        };
+        let rel = rel_path(plan, &vs_path);
+        verify::virtual_service(&vs, plan, m, stage).map_err(|message| Error::Verify {
+            path: rel.clone(),
+            template: templates.origin(VIRTUALSERVICE).to_owned(),
+            message,
+        })?;
+        files.push(GeneratedFile {
+            path: vs_path.clone(),
+            rel,
+            migration: m.name.clone(),
+            contents: format!("{head}{vs}"),
+        });
+        if plan.layout == Layout::Kustomize {
+            let k = templates.render(KUSTOMIZATION, &ctx)?;
+            let k_path = vs_path.with_file_name("kustomization.yaml");
+            let rel = rel_path(plan, &k_path);
+            verify::kustomization(&k).map_err(|message| Error::Verify {
+                path: rel.clone(),
+                template: templates.origin(KUSTOMIZATION).to_owned(),
+                message,
+            })?;
+            files.push(GeneratedFile {
+                path: k_path,
+                rel,
+                migration: m.name.clone(),
+                contents: format!("{head}{k}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn rel_path(plan: &Plan, path: &Path) -> String {
+    repo::relative(&plan.root, path).unwrap_or_else(|| path.display().to_string())
+}
+
+fn context<'a>(plan: &'a Plan, m: &'a Migration, stage: &'a Stage, index: usize) -> Context<'a> {
+    let mirror = stage.mirror().map(|p| {
+        if p.fract() == 0.0 {
+            Value::from(p as i64)
+        } else {
+            Value::from(p)
+        }
+    });
+    Context {
+        api_version: &plan.api_version,
+        name: &m.virtual_service,
+        namespace: &m.namespace,
+        hosts: &m.hosts,
+        gateways: &m.gateways,
+        from: &m.from,
+        to: &m.to,
+        migration: &m.name,
+        plan: &plan.id,
+        stage: StageContext {
+            name: &stage.name,
+            number: index + 1,
+            to_weight: stage.to_weight(),
+            from_weight: stage.from_weight(),
+            mirror,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(src: &str) -> Plan {
+        Plan::parse(
+            "p.yaml",
+            src.as_bytes(),
+            Path::new("/repo/p.yaml"),
+            Path::new("/repo"),
+        )
+        .unwrap()
+    }
+
+    const SRC: &str = "version: 1\noutput: out\napiVersion: networking.istio.io/v1alpha3\nmigrations:\n- name: checkout\n  namespace: ns\n  virtualService: cr-gcpbackend-migration\n  from: cr-service-entry.com\n  to: cr-gcpbackend.com\n  stages: [{mirror: 12.5}, {weight: 10}, {weight: 100}]\n";
+
+    #[test]
+    fn renders_kustomize_layout() {
+        let files = render_plan(&plan(SRC), &Templates::builtin().unwrap()).unwrap();
+        let rels: Vec<_> = files.iter().map(|f| f.rel.as_str()).collect();
+        assert_eq!(
+            rels,
+            [
+                "out/checkout/stages/01-mirror-12-5/kustomization.yaml",
+                "out/checkout/stages/01-mirror-12-5/virtualservice.yaml",
+                "out/checkout/stages/02-weight-10/kustomization.yaml",
+                "out/checkout/stages/02-weight-10/virtualservice.yaml",
+                "out/checkout/stages/03-weight-100/kustomization.yaml",
+                "out/checkout/stages/03-weight-100/virtualservice.yaml",
+            ]
+        );
+        assert!(files[1]
+            .contents
+            .contains("mirrorPercentage:\n      value: 12.5\n"));
+        assert!(files[3].contents.ends_with(
+            "  http:\n  - route:\n    - destination:\n        host: cr-gcpbackend.com\n      weight: 10\n    - destination:\n        host: cr-service-entry.com\n      weight: 90\n"
+        ));
+    }
+
+    #[test]
+    fn renders_flat_layout() {
+        let src = SRC.replace("output: out\n", "output: out\nlayout: flat\n");
+        let files = render_plan(&plan(&src), &Templates::builtin().unwrap()).unwrap();
+        assert_eq!(files[0].rel, "out/checkout/01-mirror-12-5.yaml");
+        assert_eq!(files.len(), 3);
+    }
+
+    #[test]
+    fn a_broken_override_names_the_template() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(VIRTUALSERVICE), "kind: {{ nope }}\n").unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        let err = render_plan(&plan(SRC), &t).unwrap_err().to_string();
+        assert!(err.contains("virtualservice.yaml.j2"), "{err}");
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn an_override_that_breaks_the_weights_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = BUILTIN[0]
+            .1
+            .replace("weight: {{ stage.from_weight }}", "weight: 5");
+        std::fs::write(dir.path().join(VIRTUALSERVICE), bad).unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        let err = render_plan(&plan(SRC), &t).unwrap_err().to_string();
+        assert!(err.contains("failed verification"), "{err}");
+        assert!(err.contains("sum"), "{err}");
+    }
+
+    #[test]
+    fn runaway_templates_are_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(VIRTUALSERVICE),
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        )
+        .unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        assert!(render_plan(&plan(SRC), &t).is_err());
+    }
+}

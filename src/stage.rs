@@ -1,0 +1,119 @@
+//! Rollout stages: what each one sends to the `from` and `to` hosts.
+
+use std::fmt;
+
+/// What a stage does with traffic.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StageKind {
+    /// All traffic to `from`; this percentage (0 < p <= 100) is also mirrored to `to`.
+    Mirror(f64),
+    /// This percentage (0..=100) goes to `to`, the rest to `from`.
+    Weight(u8),
+}
+
+/// One step of a rollout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stage {
+    /// The stage's name (explicit, or derived from its kind).
+    pub name: String,
+    /// What the stage does.
+    pub kind: StageKind,
+}
+
+impl Stage {
+    /// A stage with the default name for its kind (`weight-10`, `mirror-10`, `mirror-12-5`).
+    pub fn unnamed(kind: StageKind) -> Stage {
+        Stage {
+            name: default_name(kind),
+            kind,
+        }
+    }
+
+    /// Percentage of requests served by the `to` host.
+    pub fn to_weight(&self) -> u8 {
+        match self.kind {
+            StageKind::Mirror(_) => 0,
+            StageKind::Weight(w) => w,
+        }
+    }
+
+    /// Percentage of requests served by the `from` host (always `100 - to_weight`).
+    pub fn from_weight(&self) -> u8 {
+        100 - self.to_weight()
+    }
+
+    /// Percentage of requests mirrored to `to`, if this is a mirror stage.
+    pub fn mirror(&self) -> Option<f64> {
+        match self.kind {
+            StageKind::Mirror(p) => Some(p),
+            StageKind::Weight(_) => None,
+        }
+    }
+
+    /// The folder (kustomize layout) or file stem (flat layout) of stage number `index`
+    /// (0-based) out of `count`: `01-weight-10`. Numbers are zero-padded to at least two
+    /// digits so names sort in rollout order.
+    pub fn dir_name(&self, index: usize, count: usize) -> String {
+        let width = count.to_string().len().max(2);
+        format!("{:0width$}-{}", index + 1, self.name)
+    }
+}
+
+/// The default name of a stage of this kind.
+pub fn default_name(kind: StageKind) -> String {
+    match kind {
+        StageKind::Weight(w) => format!("weight-{w}"),
+        StageKind::Mirror(p) => format!("mirror-{}", Percent(p)).replace('.', "-"),
+    }
+}
+
+/// Formats a percentage the way it is written in manifests: `10`, `12.5`, `0.01`.
+#[derive(Clone, Copy, Debug)]
+pub struct Percent(pub f64);
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Rust prints the shortest representation that round-trips, never in exponent form.
+        write!(f, "{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names() {
+        assert_eq!(Stage::unnamed(StageKind::Weight(10)).name, "weight-10");
+        assert_eq!(Stage::unnamed(StageKind::Mirror(100.0)).name, "mirror-100");
+        assert_eq!(Stage::unnamed(StageKind::Mirror(12.5)).name, "mirror-12-5");
+    }
+
+    #[test]
+    fn weights_sum_to_100() {
+        for w in 0..=100u8 {
+            let s = Stage::unnamed(StageKind::Weight(w));
+            assert_eq!(s.to_weight() as u16 + s.from_weight() as u16, 100);
+        }
+        let m = Stage::unnamed(StageKind::Mirror(5.0));
+        assert_eq!(
+            (m.to_weight(), m.from_weight(), m.mirror()),
+            (0, 100, Some(5.0))
+        );
+    }
+
+    #[test]
+    fn dir_names_sort_in_order() {
+        let s = Stage::unnamed(StageKind::Weight(10));
+        assert_eq!(s.dir_name(0, 5), "01-weight-10");
+        assert_eq!(s.dir_name(99, 120), "100-weight-10");
+        assert_eq!(s.dir_name(4, 120), "005-weight-10");
+    }
+
+    #[test]
+    fn percent_formatting() {
+        assert_eq!(Percent(10.0).to_string(), "10");
+        assert_eq!(Percent(12.5).to_string(), "12.5");
+        assert_eq!(Percent(0.001).to_string(), "0.001");
+    }
+}

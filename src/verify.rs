@@ -1,0 +1,272 @@
+//! Parse-back checks of rendered manifests.
+//!
+//! A rendered file is read back with `serde_yaml` (an independent YAML parser from the
+//! one that reads plans) and compared with what the plan asked for. A template override
+//! that drops a host, breaks the weights or injects structure fails here, before any
+//! file is written.
+
+use serde::Deserialize;
+
+use crate::plan::{Migration, Plan};
+use crate::stage::Stage;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VirtualService {
+    api_version: String,
+    kind: String,
+    metadata: Metadata,
+    spec: Spec,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    name: String,
+    namespace: String,
+}
+
+#[derive(Deserialize)]
+struct Spec {
+    hosts: Vec<String>,
+    #[serde(default)]
+    gateways: Vec<String>,
+    #[serde(default)]
+    http: Vec<HttpRoute>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpRoute {
+    #[serde(default)]
+    route: Vec<RouteDestination>,
+    mirror: Option<Destination>,
+    mirror_percentage: Option<Percentage>,
+}
+
+#[derive(Deserialize)]
+struct RouteDestination {
+    destination: Destination,
+    weight: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Destination {
+    host: String,
+}
+
+#[derive(Deserialize)]
+struct Percentage {
+    value: f64,
+}
+
+/// Checks a rendered VirtualService against the plan, migration and stage it was
+/// rendered for. Returns what is wrong.
+pub fn virtual_service(
+    text: &str,
+    plan: &Plan,
+    m: &Migration,
+    stage: &Stage,
+) -> Result<(), String> {
+    let vs: VirtualService =
+        serde_yaml::from_str(text).map_err(|e| format!("not a VirtualService document: {e}"))?;
+    expect("kind", &vs.kind, "VirtualService")?;
+    expect("apiVersion", &vs.api_version, &plan.api_version)?;
+    expect("metadata.name", &vs.metadata.name, &m.virtual_service)?;
+    expect("metadata.namespace", &vs.metadata.namespace, &m.namespace)?;
+    if vs.spec.hosts != m.hosts {
+        return Err(format!(
+            "spec.hosts is {:?}, the plan says {:?}",
+            vs.spec.hosts, m.hosts
+        ));
+    }
+    if vs.spec.gateways != m.gateways {
+        return Err(format!(
+            "spec.gateways is {:?}, the plan says {:?}",
+            vs.spec.gateways, m.gateways
+        ));
+    }
+    if vs.spec.http.is_empty() {
+        return Err("spec.http has no routes".into());
+    }
+    for (i, route) in vs.spec.http.iter().enumerate() {
+        check_weights(i, route)?;
+    }
+    let expected: Vec<(&str, i64)> = match stage.mirror() {
+        Some(_) => vec![(m.from.as_str(), 100)],
+        None => vec![
+            (m.to.as_str(), i64::from(stage.to_weight())),
+            (m.from.as_str(), i64::from(stage.from_weight())),
+        ],
+    };
+    let found = vs.spec.http.iter().find(|r| {
+        let got: Vec<(&str, i64)> = r
+            .route
+            .iter()
+            .map(|d| (d.destination.host.as_str(), d.weight.unwrap_or(100)))
+            .collect();
+        got == expected
+    });
+    let Some(route) = found else {
+        return Err(format!(
+            "no HTTP route sends {} as stage `{}` requires",
+            expected
+                .iter()
+                .map(|(h, w)| format!("{w}% to {h}"))
+                .collect::<Vec<_>>()
+                .join(" and "),
+            stage.name
+        ));
+    };
+    match (stage.mirror(), &route.mirror, &route.mirror_percentage) {
+        (None, None, None) => Ok(()),
+        (None, _, _) => Err(format!("stage `{}` must not mirror traffic", stage.name)),
+        (Some(p), Some(dest), Some(pct)) => {
+            expect("mirror.host", &dest.host, &m.to)?;
+            if pct.value != p {
+                return Err(format!(
+                    "mirrorPercentage.value is {}, the plan says {p}",
+                    pct.value
+                ));
+            }
+            Ok(())
+        }
+        (Some(_), _, _) => Err(format!(
+            "stage `{}` must mirror to {} with mirrorPercentage",
+            stage.name, m.to
+        )),
+    }
+}
+
+fn check_weights(index: usize, route: &HttpRoute) -> Result<(), String> {
+    match route.route.as_slice() {
+        [] => Ok(()),
+        [only] => match only.weight {
+            None | Some(100) => Ok(()),
+            Some(w) => Err(format!(
+                "spec.http[{index}]: a single destination has weight {w}; the weights must sum to 100"
+            )),
+        },
+        many => {
+            let mut sum = 0i64;
+            for (j, d) in many.iter().enumerate() {
+                match d.weight {
+                    Some(w) if (0..=100).contains(&w) => sum += w,
+                    Some(w) => {
+                        return Err(format!(
+                            "spec.http[{index}].route[{j}].weight {w} is outside 0..100"
+                        ))
+                    }
+                    None => {
+                        return Err(format!(
+                            "spec.http[{index}].route[{j}] has no weight"
+                        ))
+                    }
+                }
+            }
+            if sum == 100 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "spec.http[{index}]: the weights sum to {sum}, not 100"
+                ))
+            }
+        }
+    }
+}
+
+fn expect(field: &str, got: &str, want: &str) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{field} is {got:?}, the plan says {want:?}"))
+    }
+}
+
+#[derive(Deserialize)]
+struct Kustomization {
+    kind: String,
+    resources: Vec<String>,
+}
+
+/// Checks a rendered kustomization: a `Kustomization` whose resources include the
+/// stage's `virtualservice.yaml`.
+pub fn kustomization(text: &str) -> Result<(), String> {
+    let k: Kustomization =
+        serde_yaml::from_str(text).map_err(|e| format!("not a Kustomization document: {e}"))?;
+    expect("kind", &k.kind, "Kustomization")?;
+    if !k.resources.iter().any(|r| r == "virtualservice.yaml") {
+        return Err("resources does not list virtualservice.yaml".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stage::StageKind;
+    use std::path::Path;
+
+    fn setup() -> (Plan, Migration) {
+        let plan = Plan::parse(
+            "p",
+            b"version: 1\noutput: o\nmigrations:\n- {name: a, namespace: n, from: f.com, to: t.com, stages: [{weight: 10}]}\n",
+            Path::new("/r/p"),
+            Path::new("/r"),
+        )
+        .unwrap();
+        let m = plan.migrations[0].clone();
+        (plan, m)
+    }
+
+    const GOOD: &str = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: a, namespace: n}\nspec:\n  hosts: [f.com]\n  http:\n  - route:\n    - {destination: {host: t.com}, weight: 10}\n    - {destination: {host: f.com}, weight: 90}\n";
+
+    #[test]
+    fn accepts_the_expected_split() {
+        let (plan, m) = setup();
+        let s = Stage::unnamed(StageKind::Weight(10));
+        virtual_service(GOOD, &plan, &m, &s).unwrap();
+    }
+
+    #[test]
+    fn rejects_wrong_values() {
+        let (plan, m) = setup();
+        let s = Stage::unnamed(StageKind::Weight(10));
+        for (from, to, needle) in [
+            ("weight: 90", "weight: 80", "sum to 90"),
+            ("name: a", "name: b", "metadata.name"),
+            ("hosts: [f.com]", "hosts: [f.com, x.com]", "spec.hosts"),
+            (
+                "host: t.com}, weight: 10",
+                "host: x.com}, weight: 10",
+                "no HTTP route",
+            ),
+            ("kind: VirtualService", "kind: Service", "kind"),
+            (
+                "weight: 90}",
+                "weight: 90}\n    mirror: {host: t.com}",
+                "must not mirror",
+            ),
+        ] {
+            let text = GOOD.replace(from, to);
+            let err = virtual_service(&text, &plan, &m, &s).unwrap_err();
+            assert!(err.contains(needle), "{to}: {err}");
+        }
+    }
+
+    #[test]
+    fn checks_mirror_stages() {
+        let (plan, m) = setup();
+        let s = Stage::unnamed(StageKind::Mirror(10.0));
+        let text = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: a, namespace: n}\nspec:\n  hosts: [f.com]\n  http:\n  - route:\n    - {destination: {host: f.com}, weight: 100}\n    mirror: {host: t.com}\n    mirrorPercentage: {value: 10}\n";
+        virtual_service(text, &plan, &m, &s).unwrap();
+        let err =
+            virtual_service(&text.replace("value: 10", "value: 20"), &plan, &m, &s).unwrap_err();
+        assert!(err.contains("mirrorPercentage"), "{err}");
+    }
+
+    #[test]
+    fn kustomization_lists_the_stage() {
+        kustomization("kind: Kustomization\nresources:\n- virtualservice.yaml\n").unwrap();
+        assert!(kustomization("kind: Kustomization\nresources: []\n").is_err());
+    }
+}

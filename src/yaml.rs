@@ -1,0 +1,654 @@
+//! A small YAML document tree that remembers where every node came from.
+//!
+//! Plan files are read into this tree (rather than straight into typed structs) so that
+//! validation can report *every* problem at once, each with its line and column. The
+//! tree is built from the event stream of `saphyr-parser`; aliases are expanded with a
+//! budget so that "billion laughs" documents fail fast instead of exhausting memory.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle};
+
+/// Deepest nesting of sequences and mappings a plan may use.
+pub const MAX_DEPTH: usize = 64;
+/// Most nodes a document may hold once aliases are expanded.
+pub const MAX_NODES: usize = 200_000;
+
+/// A position in the source: 1-based line and column (columns count characters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Pos {
+    /// 1-based line number.
+    pub line: usize,
+    /// 1-based column number, in characters.
+    pub col: usize,
+}
+
+/// The source range a node was parsed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Span {
+    /// First character of the node.
+    pub start: Pos,
+    /// One past the last character of the node (may be on a later line).
+    pub end: Pos,
+}
+
+impl Span {
+    fn from_saphyr(span: saphyr_parser::Span) -> Span {
+        Span {
+            start: Pos {
+                line: span.start.line(),
+                col: span.start.col() + 1,
+            },
+            end: Pos {
+                line: span.end.line(),
+                col: span.end.col() + 1,
+            },
+        }
+    }
+}
+
+/// How a scalar was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// Unquoted; its type is inferred from its text (YAML 1.2 core schema).
+    Plain,
+    /// Single- or double-quoted, or a block scalar: always a string.
+    Quoted,
+}
+
+/// A scalar's text, as written, with its style and optional tag.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scalar {
+    /// The scalar's value after YAML unescaping.
+    pub text: String,
+    /// Plain or quoted.
+    pub style: Style,
+    /// The tag's suffix for core-schema tags (`str`, `int`, ...), or the whole tag otherwise.
+    pub tag: Option<String>,
+}
+
+/// What a scalar resolves to under the YAML 1.2 core schema.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resolved<'a> {
+    /// `null`, `~` or nothing.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer that fits in `i64`.
+    Int(i64),
+    /// A floating-point number.
+    Float(f64),
+    /// Anything else.
+    Str(&'a str),
+}
+
+impl Resolved<'_> {
+    /// A short name of the type for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Resolved::Null => "null",
+            Resolved::Bool(_) => "a boolean",
+            Resolved::Int(_) => "an integer",
+            Resolved::Float(_) => "a number",
+            Resolved::Str(_) => "a string",
+        }
+    }
+}
+
+/// The content of a node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A scalar.
+    Scalar(Scalar),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in document order.
+    Map(Vec<(Node, Node)>),
+}
+
+/// A YAML node and the span it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// The node's content.
+    pub value: Value,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// A fatal problem reading a YAML document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct YamlError {
+    /// What went wrong.
+    pub message: String,
+    /// Where, when known.
+    pub span: Option<Span>,
+}
+
+impl YamlError {
+    fn at(span: Span, message: impl Into<String>) -> YamlError {
+        YamlError {
+            message: message.into(),
+            span: Some(span),
+        }
+    }
+}
+
+impl Node {
+    /// Resolves a scalar to its core-schema value; `None` for collections.
+    pub fn resolve(&self) -> Option<Resolved<'_>> {
+        match &self.value {
+            Value::Scalar(s) => Some(resolve_scalar(s)),
+            _ => None,
+        }
+    }
+
+    /// A short name of the node's type for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match &self.value {
+            Value::Scalar(s) => resolve_scalar(s).type_name(),
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// The node as a string, if it is a string scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match self.resolve() {
+            Some(Resolved::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether the node is an explicit or implicit null.
+    pub fn is_null(&self) -> bool {
+        matches!(self.resolve(), Some(Resolved::Null))
+    }
+}
+
+fn resolve_scalar(s: &Scalar) -> Resolved<'_> {
+    match s.tag.as_deref() {
+        Some("str") => return Resolved::Str(&s.text),
+        Some("int") => {
+            return parse_int(&s.text)
+                .map(Resolved::Int)
+                .unwrap_or(Resolved::Str(&s.text))
+        }
+        Some("float") => {
+            return parse_float(&s.text)
+                .or_else(|| parse_int(&s.text).map(|i| i as f64))
+                .map(Resolved::Float)
+                .unwrap_or(Resolved::Str(&s.text))
+        }
+        Some("bool") => {
+            return parse_bool(&s.text)
+                .map(Resolved::Bool)
+                .unwrap_or(Resolved::Str(&s.text))
+        }
+        Some("null") => return Resolved::Null,
+        _ => {}
+    }
+    if s.style == Style::Quoted {
+        return Resolved::Str(&s.text);
+    }
+    let t = s.text.as_str();
+    if matches!(t, "" | "~" | "null" | "Null" | "NULL") {
+        return Resolved::Null;
+    }
+    if let Some(b) = parse_bool(t) {
+        return Resolved::Bool(b);
+    }
+    if let Some(i) = parse_int(t) {
+        return Resolved::Int(i);
+    }
+    if let Some(f) = parse_float(t) {
+        return Resolved::Float(f);
+    }
+    Resolved::Str(t)
+}
+
+fn parse_bool(t: &str) -> Option<bool> {
+    match t {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_int(t: &str) -> Option<i64> {
+    let (neg, digits) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let value = if let Some(hex) = digits.strip_prefix("0x") {
+        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        if oct.is_empty() || !oct.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+            return None;
+        }
+        i64::from_str_radix(oct, 8).ok()?
+    } else {
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse::<i64>().ok()?
+    };
+    Some(if neg { -value } else { value })
+}
+
+fn parse_float(t: &str) -> Option<f64> {
+    match t {
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
+        _ => {}
+    }
+    // YAML 1.2 core: [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+    let b = t.as_bytes();
+    let mut i = 0;
+    if matches!(b.first(), Some(b'-' | b'+')) {
+        i += 1;
+    }
+    let int_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let mut digits = i > int_start;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let frac_start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        digits |= i > frac_start;
+    }
+    if !digits {
+        return None;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if matches!(b.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        let exp_start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == exp_start {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    t.parse::<f64>().ok()
+}
+
+/// Parses a single-document YAML source into a [`Node`] tree.
+///
+/// Returns `Ok(None)` when the source holds no document (empty, or only comments).
+/// Multiple documents, duplicate mapping keys, unknown tags, nesting deeper than
+/// [`MAX_DEPTH`] and alias expansions beyond [`MAX_NODES`] are errors.
+pub fn parse(source: &str) -> Result<Option<Node>, YamlError> {
+    let mut builder = Builder::default();
+    let mut documents = 0usize;
+    let mut root: Option<Node> = None;
+    for event in Parser::new_from_str(source) {
+        let (event, span) = event.map_err(|e| {
+            let m = e.marker();
+            let pos = Pos {
+                line: m.line(),
+                col: m.col() + 1,
+            };
+            YamlError {
+                message: format!("YAML syntax error: {}", e.info()),
+                span: Some(Span {
+                    start: pos,
+                    end: pos,
+                }),
+            }
+        })?;
+        let span = Span::from_saphyr(span);
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => {}
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(YamlError::at(
+                        span,
+                        "the file holds more than one YAML document; a plan is one document",
+                    ));
+                }
+            }
+            Event::Alias(id) => {
+                let node = builder.alias(id, span)?;
+                if let Some(done) = builder.push_node(node)? {
+                    root = Some(done);
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag = check_tag(tag.as_deref(), span)?;
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    _ => Style::Quoted,
+                };
+                let node = Node {
+                    value: Value::Scalar(Scalar {
+                        text: text.into_owned(),
+                        style,
+                        tag,
+                    }),
+                    span,
+                };
+                builder.count(1, span)?;
+                if anchor > 0 {
+                    builder.anchors.insert(anchor, (node.clone(), 1));
+                }
+                if let Some(done) = builder.push_node(node)? {
+                    root = Some(done);
+                }
+            }
+            Event::SequenceStart(anchor, tag) => {
+                check_collection_tag(tag.as_deref(), "seq", span)?;
+                builder.open(Frame::Seq(Vec::new()), anchor, span)?;
+            }
+            Event::MappingStart(anchor, tag) => {
+                check_collection_tag(tag.as_deref(), "map", span)?;
+                builder.open(Frame::Map(Vec::new(), None), anchor, span)?;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(done) = builder.close(span)? {
+                    root = Some(done);
+                }
+            }
+        }
+    }
+    Ok(root)
+}
+
+fn check_tag(tag: Option<&saphyr_parser::Tag>, span: Span) -> Result<Option<String>, YamlError> {
+    let Some(tag) = tag else { return Ok(None) };
+    if tag.handle == "!!" || (tag.handle == "tag:yaml.org,2002:") {
+        let known = ["str", "int", "float", "bool", "null"];
+        if known.contains(&tag.suffix.as_str()) {
+            return Ok(Some(tag.suffix.clone()));
+        }
+    }
+    if tag.handle == "!" && tag.suffix.is_empty() {
+        // The non-specific tag `!` forces a string.
+        return Ok(Some("str".to_owned()));
+    }
+    Err(YamlError::at(
+        span,
+        format!(
+            "unsupported YAML tag `{}{}`; plans use plain values",
+            tag.handle, tag.suffix
+        ),
+    ))
+}
+
+fn check_collection_tag(
+    tag: Option<&saphyr_parser::Tag>,
+    expected: &str,
+    span: Span,
+) -> Result<(), YamlError> {
+    match tag {
+        None => Ok(()),
+        Some(t) if (t.handle == "!!" && t.suffix == expected) => Ok(()),
+        Some(t) => Err(YamlError::at(
+            span,
+            format!(
+                "unsupported YAML tag `{}{}`; plans use plain values",
+                t.handle, t.suffix
+            ),
+        )),
+    }
+}
+
+enum Frame {
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>, Option<Node>),
+}
+
+#[derive(Default)]
+struct Builder {
+    /// Open collections, innermost last, with their anchor id, start span and the node count at open.
+    stack: Vec<(Frame, usize, Span, usize)>,
+    /// Anchored nodes with their size in nodes.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes created so far, aliases counted at their expanded size.
+    nodes: usize,
+}
+
+impl Builder {
+    fn count(&mut self, n: usize, span: Span) -> Result<(), YamlError> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            return Err(YamlError::at(
+                span,
+                format!(
+                    "the document expands to more than {MAX_NODES} nodes (an alias bomb?); refusing to read it"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, frame: Frame, anchor: usize, span: Span) -> Result<(), YamlError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(YamlError::at(
+                span,
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        self.count(1, span)?;
+        self.stack.push((frame, anchor, span, self.nodes));
+        Ok(())
+    }
+
+    fn close(&mut self, end: Span) -> Result<Option<Node>, YamlError> {
+        let Some((frame, anchor, start, nodes_at_open)) = self.stack.pop() else {
+            return Err(YamlError::at(end, "unbalanced YAML collection"));
+        };
+        let value = match frame {
+            Frame::Seq(items) => Value::Seq(items),
+            Frame::Map(entries, pending) => {
+                if let Some(key) = pending {
+                    return Err(YamlError::at(key.span, "mapping key without a value"));
+                }
+                Value::Map(entries)
+            }
+        };
+        let span = Span {
+            start: start.start,
+            end: end.end,
+        };
+        let node = Node { value, span };
+        if anchor > 0 {
+            let size = self.nodes - nodes_at_open + 1;
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        self.push_node(node)
+    }
+
+    fn alias(&mut self, id: usize, span: Span) -> Result<Node, YamlError> {
+        let Some((node, size)) = self.anchors.get(&id) else {
+            return Err(YamlError::at(span, "alias to an unknown anchor"));
+        };
+        let (mut node, size) = (node.clone(), *size);
+        self.count(size, span)?;
+        // Report problems inside an alias at the alias itself.
+        node.span = span;
+        Ok(node)
+    }
+
+    /// Adds a finished node to the innermost collection; returns it when it is the root.
+    fn push_node(&mut self, node: Node) -> Result<Option<Node>, YamlError> {
+        match self.stack.last_mut() {
+            None => Ok(Some(node)),
+            Some((Frame::Seq(items), ..)) => {
+                items.push(node);
+                Ok(None)
+            }
+            Some((Frame::Map(entries, pending), ..)) => {
+                match pending.take() {
+                    None => {
+                        if !matches!(node.value, Value::Scalar(_)) {
+                            return Err(YamlError::at(
+                                node.span,
+                                "mapping keys must be plain scalars",
+                            ));
+                        }
+                        if let Some((first, _)) = entries.iter().find(|(k, _)| keys_equal(k, &node))
+                        {
+                            return Err(YamlError::at(
+                                node.span,
+                                format!(
+                                    "duplicate key `{}` (first defined at line {})",
+                                    scalar_text(&node),
+                                    first.span.start.line
+                                ),
+                            ));
+                        }
+                        *pending = Some(node);
+                    }
+                    Some(key) => entries.push((key, node)),
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn scalar_text(node: &Node) -> &str {
+    match &node.value {
+        Value::Scalar(s) => &s.text,
+        _ => "",
+    }
+}
+
+fn keys_equal(a: &Node, b: &Node) -> bool {
+    match (a.resolve(), b.resolve()) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(src: &str) -> Node {
+        parse(src).unwrap().unwrap()
+    }
+
+    #[test]
+    fn resolves_core_schema_scalars() {
+        let n = root("[10, '10', 1.5, true, null, ~, abc, 0x1f, -3, .5, 1e3, !!str 7, '']");
+        let Value::Seq(items) = n.value else { panic!() };
+        let got: Vec<_> = items.iter().map(|n| n.resolve().unwrap()).collect();
+        assert_eq!(
+            got,
+            vec![
+                Resolved::Int(10),
+                Resolved::Str("10"),
+                Resolved::Float(1.5),
+                Resolved::Bool(true),
+                Resolved::Null,
+                Resolved::Null,
+                Resolved::Str("abc"),
+                Resolved::Int(31),
+                Resolved::Int(-3),
+                Resolved::Float(0.5),
+                Resolved::Float(1000.0),
+                Resolved::Str("7"),
+                Resolved::Str(""),
+            ]
+        );
+    }
+
+    #[test]
+    fn yaml_1_1_words_stay_strings() {
+        for word in ["yes", "no", "on", "off", "y", "n"] {
+            assert_eq!(root(word).resolve(), Some(Resolved::Str(word)));
+        }
+    }
+
+    #[test]
+    fn spans_are_one_based() {
+        let n = root("a:\n  b: 12\n");
+        let Value::Map(entries) = &n.value else {
+            panic!()
+        };
+        let Value::Map(inner) = &entries[0].1.value else {
+            panic!()
+        };
+        assert_eq!(inner[0].1.span.start, Pos { line: 2, col: 6 });
+    }
+
+    #[test]
+    fn empty_and_comment_only_documents_are_none() {
+        assert_eq!(parse("").unwrap(), None);
+        assert_eq!(parse("# nothing\n").unwrap(), None);
+    }
+
+    #[test]
+    fn rejects_duplicate_keys_with_position() {
+        let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert!(err.message.contains("duplicate key `a`"), "{}", err.message);
+        assert_eq!(err.span.unwrap().start.line, 3);
+    }
+
+    #[test]
+    fn rejects_alias_bombs() {
+        let mut src = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut prev = 'a';
+        for c in 'b'..='k' {
+            src.push_str(&format!(
+                "{c}: &{c} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
+            prev = c;
+        }
+        let err = parse(&src).unwrap_err();
+        assert!(err.message.contains("alias bomb"), "{}", err.message);
+    }
+
+    #[test]
+    fn small_aliases_are_expanded() {
+        let n = root("a: &s [1, 2]\nb: *s\n");
+        let Value::Map(entries) = &n.value else {
+            panic!()
+        };
+        assert_eq!(entries[0].1.value, entries[1].1.value);
+    }
+
+    #[test]
+    fn rejects_deep_nesting() {
+        let src = "[".repeat(10_000);
+        let err = parse(&src).unwrap_err();
+        assert!(
+            err.message.contains("nesting") || err.message.contains("syntax"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn rejects_multiple_documents_and_custom_tags() {
+        assert!(parse("a: 1\n---\nb: 2\n")
+            .unwrap_err()
+            .message
+            .contains("more than one"));
+        assert!(parse("a: !secret x\n").unwrap_err().message.contains("tag"));
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let err = parse("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(err.message.starts_with("YAML syntax error"));
+        assert!(err.span.is_some());
+    }
+}
