@@ -231,7 +231,7 @@ fn check_report(stale_plans: &[String], changes: &Changeset, out: &Output) -> Re
             Status::Modified => "differs from what the plan produces (stale, or edited by hand)",
             Status::Removed => "generated earlier, but the plan no longer produces it",
         };
-        out.line(&format!("{what}: {} ({why})", c.rel), EXIT_CHANGES)?;
+        out.line(&format!("{what}: {}: {why}", c.rel), EXIT_CHANGES)?;
     }
     out.line(
         &format!(
