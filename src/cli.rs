@@ -348,7 +348,7 @@ impl Output {
     }
 
     fn diagnostic(&self, d: &Diagnostic) {
-        let _ = io::stderr().write_all(d.render(self.color_err).as_bytes());
+        let _ = io::stderr().write_all(format!("{}\n", d.render(self.color_err)).as_bytes());
     }
 
     fn error(&self, e: &Error) {
@@ -362,6 +362,7 @@ impl Output {
             Error::Invalid(Diagnostics(diags)) => {
                 for d in diags {
                     let _ = err.write_all(d.render(self.color_err).as_bytes());
+                    let _ = err.write_all(b"\n");
                 }
                 let n = diags.iter().filter(|d| d.is_error()).count();
                 let _ = writeln!(

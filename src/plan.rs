@@ -882,6 +882,7 @@ impl<'a> Ctx<'a> {
 
     /// One stage, with the span of its name (or the whole stage) and of its value.
     fn stage(&mut self, node: &Node, field: &str) -> Option<(Stage, Span, Span)> {
+        let errors_before = self.diags.len();
         let entries = match &node.value {
             Value::Map(_) => self.mapping(node, field, STAGE_KEYS)?,
             _ => {
@@ -906,6 +907,10 @@ impl<'a> Ctx<'a> {
                     "a stage sets either `weight` or `mirror`, not both",
                 );
                 Self::help(d, "mirror first in its own stage, then shift weight");
+                return None;
+            }
+            (None, None) if self.diags.len() > errors_before => {
+                // An unknown key (a misspelt `weight`, say) was reported already.
                 return None;
             }
             (None, None) => {
@@ -1145,7 +1150,6 @@ migrations:
                 ("migrations[0].name", Some((4, 11))),
                 ("migrations[0].stages[0].weight", Some((9, 17))),
                 ("migrations[0].stages[1].wieght", Some((10, 9))),
-                ("migrations[0].stages[1]", Some((10, 9))),
                 ("migrations[0].stages[2].mirror", Some((11, 17))),
                 ("migrations[0].to", Some((7, 9))),
             ]
