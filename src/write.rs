@@ -1,13 +1,17 @@
-//! Applying a [`Changeset`] to disk, one file at a time, each atomically.
+//! Applying a [`Changeset`] to disk, atomically per file and all-or-nothing where it can.
 //!
-//! New contents go to a temporary file in the target's folder, are flushed to disk, and
-//! are renamed over the target, so a reader (or a crash) sees the old file or the new
-//! one, never a mix. Removed files take their emptied folders with them, up to the
-//! plan's output folder.
+//! Every new content is first written to a temporary file in its target's folder. Only
+//! when all of them are written and flushed to disk are they renamed over their targets,
+//! so an error while writing leaves every file as it was, and a reader (or a crash) sees
+//! each file either old or new, never a mix. Removed files take their emptied folders
+//! with them, up to the plan's output folder.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempPath;
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
@@ -16,13 +20,30 @@ use crate::tree::{Changeset, Status};
 /// Writes and removes the files of `changes`. `plans` are the plans the changeset was
 /// computed for (to know where each output folder ends).
 pub fn apply(plans: &[Plan], changes: &Changeset) -> Result<()> {
+    let mut made = HashSet::new();
+    let mut staged: Vec<(TempPath, &Path)> = Vec::new();
     for c in changes
         .changes
         .iter()
         .filter(|c| c.status != Status::Removed)
     {
         let contents = c.new.as_deref().unwrap_or_default();
-        write_atomic(&c.path, contents.as_bytes())?;
+        let exists = c.status == Status::Modified;
+        staged.push((
+            stage(&c.path, contents.as_bytes(), exists, &mut made)?,
+            &c.path,
+        ));
+    }
+    if !staged.is_empty() {
+        let mut outputs: Vec<&Path> = plans.iter().map(|p| p.output.as_path()).collect();
+        outputs.dedup();
+        flush(outputs.into_iter().filter(|p| p.exists()))?;
+    }
+    for (tmp, target) in staged {
+        tmp.persist(target).map_err(|e| Error::Write {
+            path: target.to_path_buf(),
+            source: e.error,
+        })?;
     }
     for c in changes
         .changes
@@ -44,9 +65,26 @@ pub fn apply(plans: &[Plan], changes: &Changeset) -> Result<()> {
     Ok(())
 }
 
-/// Replaces `path` with `contents` atomically (temporary file, fsync, rename).
-/// A new file gets mode 0644 (less the umask); an existing file keeps its mode.
+/// Replaces `path` with `contents` atomically (temporary file, flush, rename).
+/// A new file gets mode 0644; an existing file keeps its mode.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let tmp = stage(path, contents, path.exists(), &mut HashSet::new())?;
+    flush(std::iter::once(tmp.as_ref()))?;
+    tmp.persist(path).map_err(|e| Error::Write {
+        path: path.to_path_buf(),
+        source: e.error,
+    })
+}
+
+/// Writes `contents` to a closed temporary file beside `path`, with `path`'s future mode
+/// (an existing file's mode, or 0644). `made` remembers folders already created.
+/// The temporary file is deleted if it is dropped without being persisted.
+fn stage(
+    path: &Path,
+    contents: &[u8],
+    exists: bool,
+    made: &mut HashSet<PathBuf>,
+) -> Result<TempPath> {
     let err = |e: std::io::Error| Error::Write {
         path: path.to_path_buf(),
         source: e,
@@ -54,20 +92,62 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| err(std::io::Error::other("no parent folder")))?;
-    fs::create_dir_all(dir).map_err(err)?;
+    if !made.contains(dir) {
+        fs::create_dir_all(dir).map_err(err)?;
+        made.insert(dir.to_path_buf());
+    }
+    let perms = if exists {
+        fs::metadata(path).map(|m| m.permissions()).map_err(err)?
+    } else {
+        default_permissions()
+    };
     let mut tmp = tempfile::Builder::new()
         .prefix(".cutover-")
         .suffix(".tmp")
+        .permissions(perms)
         .tempfile_in(dir)
         .map_err(err)?;
     tmp.write_all(contents).map_err(err)?;
-    let perms = match fs::metadata(path) {
-        Ok(meta) => meta.permissions(),
-        Err(_) => default_permissions(),
-    };
-    fs::set_permissions(tmp.path(), perms).map_err(err)?;
-    tmp.as_file().sync_data().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(tmp.into_temp_path())
+}
+
+/// Makes everything written under `dirs` durable before the staged files are renamed.
+#[cfg(target_os = "linux")]
+fn flush<'a>(dirs: impl Iterator<Item = &'a Path>) -> Result<()> {
+    // One syncfs per file system rather than one fsync per file: the same guarantee (the
+    // data is on disk before any rename), a fraction of the cost for thousands of files.
+    use std::os::unix::fs::MetadataExt;
+    let mut devices: Vec<u64> = Vec::new();
+    for d in dirs {
+        let err = |e: std::io::Error| Error::Write {
+            path: d.to_path_buf(),
+            source: e,
+        };
+        let dev = fs::metadata(d).map_err(err)?.dev();
+        if devices.contains(&dev) {
+            continue;
+        }
+        devices.push(dev);
+        let handle = fs::File::open(d).map_err(err)?;
+        rustix::fs::syncfs(&handle).map_err(|e| err(e.into()))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn flush<'a>(dirs: impl Iterator<Item = &'a Path>) -> Result<()> {
+    // Without syncfs, flush every file written under the folders.
+    for d in dirs {
+        for entry in walkdir::WalkDir::new(d).into_iter().filter_map(|e| e.ok()) {
+            if entry.file_type().is_file() {
+                let f = fs::OpenOptions::new().write(true).open(entry.path());
+                f.and_then(|f| f.sync_data()).map_err(|e| Error::Write {
+                    path: entry.path().to_path_buf(),
+                    source: e,
+                })?;
+            }
+        }
+    }
     Ok(())
 }
 
