@@ -298,11 +298,12 @@ impl Output {
     }
 
     fn raw(&self, text: &str, code: i32) -> Result<(), Failure> {
+        self.bytes(text.as_bytes(), code)
+    }
+
+    fn bytes(&self, bytes: &[u8], code: i32) -> Result<(), Failure> {
         let mut stdout = io::stdout().lock();
-        match stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush())
-        {
+        match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(Failure::BrokenPipe(code)),
             Err(e) => Err(Failure::Error(Error::Write {
@@ -312,39 +313,41 @@ impl Output {
         }
     }
 
-    fn diff(&self, text: &str, code: i32) -> Result<(), Failure> {
+    fn diff(&self, bytes: &[u8], code: i32) -> Result<(), Failure> {
         if !self.color_out {
-            return self.raw(text, code);
+            return self.bytes(bytes, code);
         }
-        let mut colored = String::with_capacity(text.len() + text.len() / 4);
-        for line in text.split_inclusive('\n') {
-            let style = if line.starts_with("diff --git")
-                || line.starts_with("--- ")
-                || line.starts_with("+++ ")
-                || line.starts_with("new file mode")
-                || line.starts_with("deleted file mode")
+        let mut colored = Vec::with_capacity(bytes.len() + bytes.len() / 4);
+        for line in bytes.split_inclusive(|b| *b == b'\n') {
+            let style: &[u8] = if line.starts_with(b"diff --git")
+                || line.starts_with(b"--- ")
+                || line.starts_with(b"+++ ")
+                || line.starts_with(b"new file mode")
+                || line.starts_with(b"deleted file mode")
             {
-                "\x1b[1m"
-            } else if line.starts_with("@@") {
-                "\x1b[36m"
-            } else if line.starts_with('+') {
-                "\x1b[32m"
-            } else if line.starts_with('-') {
-                "\x1b[31m"
+                b"\x1b[1m"
+            } else if line.starts_with(b"@@") {
+                b"\x1b[36m"
+            } else if line.starts_with(b"+") {
+                b"\x1b[32m"
+            } else if line.starts_with(b"-") {
+                b"\x1b[31m"
             } else {
-                ""
+                b""
             };
             if style.is_empty() {
-                colored.push_str(line);
+                colored.extend_from_slice(line);
             } else {
-                let body = line.strip_suffix('\n').unwrap_or(line);
-                colored.push_str(&format!("{style}{body}\x1b[0m"));
-                if line.ends_with('\n') {
-                    colored.push('\n');
+                let body = line.strip_suffix(b"\n").unwrap_or(line);
+                colored.extend_from_slice(style);
+                colored.extend_from_slice(body);
+                colored.extend_from_slice(b"\x1b[0m");
+                if line.ends_with(b"\n") {
+                    colored.push(b'\n');
                 }
             }
         }
-        self.raw(&colored, code)
+        self.bytes(&colored, code)
     }
 
     fn diagnostic(&self, d: &Diagnostic) {

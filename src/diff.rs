@@ -9,13 +9,12 @@ pub const CONTEXT: usize = 3;
 
 /// The git-style unified diff of one changed file, with `a/` and `b/` paths relative
 /// to the repository root and `/dev/null` for added and removed files.
-pub fn file_diff(change: &Change) -> String {
-    let old = change
-        .old
-        .as_deref()
-        .map(String::from_utf8_lossy)
-        .unwrap_or_default();
-    let new = change.new.as_deref().unwrap_or_default();
+///
+/// The diff is bytes, not text: a hand-edited file that is not valid UTF-8 is diffed
+/// byte for byte, so `git apply` still accepts the patch.
+pub fn file_diff(change: &Change) -> Vec<u8> {
+    let old: &[u8] = change.old.as_deref().unwrap_or_default();
+    let new: &[u8] = change.new.as_deref().map(str::as_bytes).unwrap_or_default();
     let path = &change.rel;
     let mut out = format!("diff --git a/{path} b/{path}\n");
     let (from, to) = match change.status {
@@ -30,34 +29,36 @@ pub fn file_diff(change: &Change) -> String {
         Status::Modified => (format!("a/{path}"), format!("b/{path}")),
     };
     out.push_str(&format!("--- {from}\n+++ {to}\n"));
-    let diff = TextDiff::from_lines(old.as_ref(), new);
+    let mut out = out.into_bytes();
+    let diff = TextDiff::from_lines(old, new);
     for hunk in diff
         .unified_diff()
         .context_radius(CONTEXT)
         .missing_newline_hint(true)
         .iter_hunks()
     {
-        out.push_str(&hunk.to_string());
+        hunk.to_writer(&mut out)
+            .expect("writing to a Vec cannot fail");
     }
     out
 }
 
 /// The diff of every change, in changeset order.
-pub fn unified(changes: &Changeset) -> String {
-    changes.changes.iter().map(file_diff).collect()
+pub fn unified(changes: &Changeset) -> Vec<u8> {
+    changes.changes.iter().flat_map(file_diff).collect()
 }
 
 /// Counts of added and removed lines in a file diff (for summaries).
-pub fn line_counts(diff: &str) -> (usize, usize) {
+pub fn line_counts(diff: &[u8]) -> (usize, usize) {
     let mut plus = 0;
     let mut minus = 0;
-    for line in diff.lines() {
-        if line.starts_with("+++") || line.starts_with("---") {
+    for line in diff.split(|b| *b == b'\n') {
+        if line.starts_with(b"+++") || line.starts_with(b"---") {
             continue;
         }
-        if line.starts_with('+') {
+        if line.starts_with(b"+") {
             plus += 1;
-        } else if line.starts_with('-') {
+        } else if line.starts_with(b"-") {
             minus += 1;
         }
     }
@@ -68,6 +69,14 @@ pub fn line_counts(diff: &str) -> (usize, usize) {
 mod tests {
     use super::*;
     use std::path::PathBuf;
+
+    #[test]
+    fn non_utf8_lines_are_kept_byte_for_byte() {
+        let mut c = change(Status::Modified, None, Some("a\n"));
+        c.old = Some(b"caf\xe9\n".to_vec());
+        let d = file_diff(&c);
+        assert!(d.windows(6).any(|w| w == b"-caf\xe9\n"));
+    }
 
     fn change(status: Status, old: Option<&str>, new: Option<&str>) -> Change {
         Change {
@@ -83,17 +92,17 @@ mod tests {
 
     #[test]
     fn added_file() {
-        let d = file_diff(&change(Status::Added, None, Some("a\nb\n")));
+        let d = String::from_utf8(file_diff(&change(Status::Added, None, Some("a\nb\n")))).unwrap();
         assert_eq!(
             d,
             "diff --git a/x.yaml b/x.yaml\nnew file mode 100644\n--- /dev/null\n+++ b/x.yaml\n@@ -0,0 +1,2 @@\n+a\n+b\n"
         );
-        assert_eq!(line_counts(&d), (2, 0));
+        assert_eq!(line_counts(d.as_bytes()), (2, 0));
     }
 
     #[test]
     fn removed_file() {
-        let d = file_diff(&change(Status::Removed, Some("a\n"), None));
+        let d = String::from_utf8(file_diff(&change(Status::Removed, Some("a\n"), None))).unwrap();
         assert_eq!(
             d,
             "diff --git a/x.yaml b/x.yaml\ndeleted file mode 100644\n--- a/x.yaml\n+++ /dev/null\n@@ -1 +0,0 @@\n-a\n"
@@ -102,7 +111,12 @@ mod tests {
 
     #[test]
     fn modified_file_without_final_newline() {
-        let d = file_diff(&change(Status::Modified, Some("a\nb"), Some("a\nc\n")));
+        let d = String::from_utf8(file_diff(&change(
+            Status::Modified,
+            Some("a\nb"),
+            Some("a\nc\n"),
+        )))
+        .unwrap();
         assert!(d.contains("-b\n\\ No newline at end of file\n+c\n"), "{d}");
     }
 }

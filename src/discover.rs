@@ -42,7 +42,8 @@ pub fn find_plans(dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     if plans.is_empty() {
-        return Err(Error::NoPlans(dir.to_path_buf()));
+        let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        return Err(Error::NoPlans(shown));
     }
     Ok(plans)
 }

@@ -5,11 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Diagnostic, Diagnostics, Error, Result, Severity};
+use crate::error::{Diagnostic, Diagnostics, Error, Result, Severity, Snippet};
 use crate::names;
 use crate::repo;
 use crate::stage::{Percent, Stage, StageKind};
-use crate::yaml::{self, Node, Resolved, Span, Value};
+use crate::yaml::{self, Node, Pos, Resolved, Span, Value};
 
 /// Largest plan file cutover reads.
 pub const MAX_PLAN_BYTES: usize = 8 * 1024 * 1024;
@@ -69,6 +69,8 @@ pub struct Migration {
     pub to: String,
     /// Stages in rollout order (at least one).
     pub stages: Vec<Stage>,
+    /// Where the migration's `name` is written, for messages about the migration as a whole.
+    pub location: Option<Snippet>,
 }
 
 /// A validated plan, with its location in the repository resolved.
@@ -159,9 +161,9 @@ impl Plan {
                 return Err(cx.fail_with(d));
             }
             Err(e) => {
-                let mut d = Diagnostic::new(Severity::Error, file, e.message);
+                let mut d = Diagnostic::new(Severity::Error, file, e.message).with_field(e.path);
                 if let Some(span) = e.span {
-                    d = d.with_span(source, span);
+                    d = d.with_span(source, clamp_to_text(source, span));
                 }
                 return Err(cx.fail_with(d));
             }
@@ -169,7 +171,11 @@ impl Plan {
         let dir = path.parent().unwrap_or(root);
         let plan = cx.plan(&root_node, dir, root, path);
         if cx.diags.iter().any(Diagnostic::is_error) {
-            return Err(Error::Invalid(Diagnostics(cx.diags)));
+            // Errors in file order; warnings are noise next to errors.
+            let mut errors: Vec<Diagnostic> =
+                cx.diags.into_iter().filter(Diagnostic::is_error).collect();
+            errors.sort_by_key(|d| d.snippet.as_ref().map(|s| (s.line, s.col)));
+            return Err(Error::Invalid(Diagnostics(errors)));
         }
         let mut plan = plan.expect("a plan without errors is complete");
         plan.warnings = cx.diags;
@@ -220,15 +226,56 @@ fn decode(bytes: &[u8]) -> std::result::Result<&str, Box<Diagnostic>> {
             let line = good.iter().filter(|b| **b == b'\n').count() + 1;
             let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
             let col = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
-            Err(Box::new(Diagnostic::new(
+            let line_end = bytes[line_start..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(bytes.len(), |p| line_start + p);
+            let text = String::from_utf8_lossy(&bytes[line_start..line_end]).into_owned();
+            let pos = Pos { line: 1, col };
+            let snippet = crate::error::snippet(
+                &text,
+                Span {
+                    start: pos,
+                    end: pos,
+                },
+            )
+            .map(|mut s| {
+                s.line = line;
+                s
+            });
+            Err(Box::new(Diagnostic {
+                snippet,
+                ..Diagnostic::new(
                 Severity::Error,
                 "",
                 format!(
                     "the file is not UTF-8 text: invalid byte 0x{:02X} at line {line}, column {col}",
                     bytes[e.valid_up_to()]
                 ),
-            )))
+            )
+            .with_help("save the plan as UTF-8")
+            }))
         }
+    }
+}
+
+/// Moves a span that points past the end of the text (errors at end of input) to the
+/// end of the last non-blank line, so the snippet shows something.
+fn clamp_to_text(source: &str, span: Span) -> Span {
+    let lines: Vec<&str> = source.lines().collect();
+    if span.start.line <= lines.len() && !lines[span.start.line - 1].trim().is_empty() {
+        return span;
+    }
+    match lines.iter().rposition(|l| !l.trim().is_empty()) {
+        Some(i) if i + 1 <= span.start.line => {
+            let col = lines[i].chars().count() + 1;
+            let pos = Pos { line: i + 1, col };
+            Span {
+                start: pos,
+                end: pos,
+            }
+        }
+        _ => span,
     }
 }
 
@@ -585,6 +632,18 @@ impl<'a> Ctx<'a> {
         }
         let joined = repo::normalize(&dir.join(rel));
         match joined {
+            Some(p)
+                if p.starts_with(root)
+                    && p.strip_prefix(root)
+                        .is_ok_and(|r| r.components().any(|c| c.as_os_str() == ".git")) =>
+            {
+                self.error(
+                    "output",
+                    v.span,
+                    format!("output `{s}` is inside the repository's .git folder"),
+                );
+                None
+            }
             Some(p) if p.starts_with(root) => Some(p),
             _ => {
                 let d = self.error(
@@ -753,14 +812,29 @@ impl<'a> Ctx<'a> {
         }
         let f = own.inherit(defaults);
         let mut complete = true;
-        for key in ["name", "namespace", "from", "to", "stages"] {
-            if !f.has(key) {
-                let d = self.error(field, node.span, format!("missing required field `{key}`"));
-                if key != "name" {
-                    Self::help(d, format!("set `{key}` in the migration or in `defaults`"));
-                }
-                complete = false;
+        let missing: Vec<&str> = ["name", "namespace", "from", "to", "stages"]
+            .into_iter()
+            .filter(|k| !f.has(k))
+            .collect();
+        if !missing.is_empty() {
+            let list = missing
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let what = if missing.len() == 1 {
+                "field"
+            } else {
+                "fields"
+            };
+            let d = self.error(field, node.span, format!("missing required {what} {list}"));
+            if missing != ["name"] {
+                Self::help(
+                    d,
+                    "set them in the migration, or in `defaults` (all but `name`)",
+                );
             }
+            complete = false;
         }
         if let (Some((from, _)), Some((to, span))) = (&f.from, &f.to) {
             if from.eq_ignore_ascii_case(to) {
@@ -794,7 +868,8 @@ impl<'a> Ctx<'a> {
         if !complete {
             return None;
         }
-        let (name, _) = f.name?;
+        let (name, name_at) = f.name?;
+        let location = crate::error::snippet(self.source, name_at);
         let (from, _) = f.from?;
         let (to, _) = f.to?;
         let (namespace, _) = f.namespace?;
@@ -807,6 +882,7 @@ impl<'a> Ctx<'a> {
             from,
             to,
             stages,
+            location,
         })
     }
 
@@ -1148,13 +1224,13 @@ migrations:
             got,
             vec![
                 ("migrations[0].name", Some((4, 11))),
+                ("migrations[0].to", Some((7, 9))),
                 ("migrations[0].stages[0].weight", Some((9, 17))),
                 ("migrations[0].stages[1].wieght", Some((10, 9))),
                 ("migrations[0].stages[2].mirror", Some((11, 17))),
-                ("migrations[0].to", Some((7, 9))),
             ]
         );
-        assert_eq!(errs[2].help.as_deref(), Some("did you mean `weight`?"));
+        assert_eq!(errs[3].help.as_deref(), Some("did you mean `weight`?"));
     }
 
     #[test]
@@ -1198,7 +1274,7 @@ migrations:
 
     #[test]
     fn output_must_stay_in_the_repository() {
-        for out in ["../elsewhere", "/etc", "a/../../x"] {
+        for out in ["../elsewhere", "/etc", "a/../../x", ".git/x", "a/../.git"] {
             let errs = errors(&format!("version: 1\noutput: {out}\nmigrations: []\n"));
             assert_eq!(errs[0].field, "output", "{out}");
         }
@@ -1219,17 +1295,12 @@ migrations:
         let errs = errors("version: 2\nlayout: tree\napiVersion: v9\nmigrations:\n- name: a\n");
         let fields: Vec<_> = errs.iter().map(|d| d.field.as_str()).collect();
         assert_eq!(
+            errs[4].message,
+            "missing required fields `namespace`, `from`, `to`, `stages`"
+        );
+        assert_eq!(
             fields,
-            [
-                "version",
-                "output",
-                "layout",
-                "apiVersion",
-                "migrations[0]",
-                "migrations[0]",
-                "migrations[0]",
-                "migrations[0]"
-            ]
+            ["output", "version", "layout", "apiVersion", "migrations[0]",]
         );
     }
 

@@ -5,7 +5,7 @@
 //! every reason the change may not be made (a file cutover did not generate in the way,
 //! a symlink, two plans claiming one path). Nothing here writes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -80,6 +80,10 @@ impl Changeset {
 struct Existing {
     /// Regular files.
     files: Vec<PathBuf>,
+    /// The same, for lookups.
+    file_set: HashSet<PathBuf>,
+    /// Folders.
+    dirs: HashSet<PathBuf>,
     /// Paths that are not regular files or folders (symlinks, sockets...), and folders
     /// reached only through a symlink, which cutover never writes through.
     special: HashMap<PathBuf, &'static str>,
@@ -111,10 +115,13 @@ fn scan(dir: &Path) -> Result<Existing> {
         };
         let ft = entry.file_type();
         if ft.is_file() {
+            out.file_set.insert(entry.path().to_path_buf());
             out.files.push(entry.into_path());
+        } else if ft.is_dir() {
+            out.dirs.insert(entry.into_path());
         } else if ft.is_symlink() {
             out.special.insert(entry.into_path(), "a symlink");
-        } else if !ft.is_dir() {
+        } else {
             out.special.insert(entry.into_path(), "not a regular file");
         }
     }
@@ -166,20 +173,17 @@ pub fn compare(plans: &[Plan], rendered: &[Vec<GeneratedFile>]) -> Result<Change
                 .entry((p, order[m.name.as_str()], m.name.clone()))
                 .or_default();
         }
-        let existing_files: std::collections::HashSet<&Path> =
-            existing.files.iter().map(PathBuf::as_path).collect();
-
         for f in &rendered[p] {
             let key = (p, order[f.migration.as_str()], f.migration.clone());
             // Never write through a symlink or over something that is not a file.
-            if let Some(what) = blocked(&f.path, &plan.output, &existing.special) {
+            if let Some(what) = blocked(&f.path, &plan.output, &plan.root, existing) {
                 problems.push(format!(
-                    "{}: {what} is in the way; cutover does not write through symlinks or replace special files",
+                    "{}: {what} is in the way; cutover does not write through symlinks or replace anything but its own files",
                     f.rel
                 ));
                 continue;
             }
-            if !existing_files.contains(f.path.as_path()) {
+            if !existing.file_set.contains(&f.path) {
                 counts.entry(key).or_default().written += 1;
                 changes.push(change(f, p, Status::Added, None));
                 continue;
@@ -279,18 +283,23 @@ fn read_head(path: &Path) -> Result<Option<Vec<u8>>> {
     Ok(Some(buf))
 }
 
-/// Whether `path` or a folder between `output` and it is a symlink or special file.
-fn blocked(path: &Path, output: &Path, special: &HashMap<PathBuf, &'static str>) -> Option<String> {
-    if special.is_empty() {
-        return None;
+/// What stands in the way of writing `path`: a folder or special file at `path`, or a
+/// symlink, file or special file where one of the folders from `output` down to it goes.
+fn blocked(path: &Path, output: &Path, root: &Path, existing: &Existing) -> Option<String> {
+    let show = |p: &Path| repo::relative(root, p).unwrap_or_else(|| p.display().to_string());
+    if existing.dirs.contains(path) {
+        return Some(format!("{} (a folder)", show(path)));
     }
     let mut cur = Some(path);
     while let Some(p) = cur {
+        if let Some(what) = existing.special.get(p) {
+            return Some(format!("{} ({what})", show(p)));
+        }
+        if p != path && existing.file_set.contains(p) {
+            return Some(format!("{} (a file where a folder goes)", show(p)));
+        }
         if p == output {
             break;
-        }
-        if let Some(what) = special.get(p) {
-            return Some(format!("{} ({what})", p.display()));
         }
         cur = p.parent();
     }

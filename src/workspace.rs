@@ -48,9 +48,12 @@ pub fn load(paths: &[(PathBuf, String)]) -> Result<Vec<Plan>> {
                             other.file
                         ),
                     )
-                    .with_field(format!("migrations[{i}]"))
-                    .with_help("give one plan another `output` folder"),
+                    .with_field(format!("migrations[{i}].name"))
+                    .with_help("give one plan another `output` folder, or rename the migration"),
                 );
+                if let Some(d) = diags.last_mut() {
+                    d.snippet = m.location.clone();
+                }
             } else {
                 folders.insert(dir, (p, i));
             }

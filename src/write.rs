@@ -29,10 +29,20 @@ pub fn apply(plans: &[Plan], changes: &Changeset) -> Result<()> {
     {
         let contents = c.new.as_deref().unwrap_or_default();
         let exists = c.status == Status::Modified;
-        staged.push((
-            stage(&c.path, contents.as_bytes(), exists, &mut made)?,
-            &c.path,
-        ));
+        match stage(&c.path, contents.as_bytes(), exists, &mut made) {
+            Ok(tmp) => staged.push((tmp, &c.path)),
+            Err(e) => {
+                // Nothing was renamed yet: delete the temporary files and the folders made
+                // for them, leaving the tree exactly as it was.
+                drop(staged);
+                for dir in &made {
+                    if let Some(plan) = plans.iter().find(|p| dir.starts_with(&p.output)) {
+                        prune_empty_dirs(&dir.join("-"), &plan.output);
+                    }
+                }
+                return Err(e);
+            }
+        }
     }
     if !staged.is_empty() {
         let mut outputs: Vec<&Path> = plans.iter().map(|p| p.output.as_path()).collect();

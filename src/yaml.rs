@@ -122,6 +122,8 @@ pub struct YamlError {
     pub message: String,
     /// Where, when known.
     pub span: Option<Span>,
+    /// The field path of the node being read (`migrations[0].from`), empty at the top.
+    pub path: String,
 }
 
 impl YamlError {
@@ -129,6 +131,7 @@ impl YamlError {
         YamlError {
             message: message.into(),
             span: Some(span),
+            path: String::new(),
         }
     }
 }
@@ -294,6 +297,13 @@ fn parse_float(t: &str) -> Option<f64> {
 /// [`MAX_DEPTH`] and alias expansions beyond [`MAX_NODES`] are errors.
 pub fn parse(source: &str) -> Result<Option<Node>, YamlError> {
     let mut builder = Builder::default();
+    parse_events(source, &mut builder).map_err(|mut e| {
+        e.path = builder.path();
+        e
+    })
+}
+
+fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, YamlError> {
     let mut documents = 0usize;
     let mut root: Option<Node> = None;
     for event in Parser::new_from_str(source) {
@@ -303,13 +313,13 @@ pub fn parse(source: &str) -> Result<Option<Node>, YamlError> {
                 line: m.line(),
                 col: m.col() + 1,
             };
-            YamlError {
-                message: format!("YAML syntax error: {}", e.info()),
-                span: Some(Span {
+            YamlError::at(
+                Span {
                     start: pos,
                     end: pos,
-                }),
-            }
+                },
+                format!("YAML syntax error: {}", e.info()),
+            )
         })?;
         let span = Span::from_saphyr(span);
         match event {
@@ -424,6 +434,24 @@ struct Builder {
 }
 
 impl Builder {
+    /// The field path of the position being read, for error messages.
+    fn path(&self) -> String {
+        let mut out = String::new();
+        for (frame, ..) in &self.stack {
+            match frame {
+                Frame::Seq(items) => out.push_str(&format!("[{}]", items.len())),
+                Frame::Map(_, Some(key)) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(scalar_text(key));
+                }
+                Frame::Map(_, None) => {}
+            }
+        }
+        out
+    }
+
     fn count(&mut self, n: usize, span: Span) -> Result<(), YamlError> {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > MAX_NODES {
@@ -441,7 +469,7 @@ impl Builder {
         if self.stack.len() >= MAX_DEPTH {
             return Err(YamlError::at(
                 span,
-                format!("nesting deeper than {MAX_DEPTH} levels"),
+                format!("lists and mappings are nested deeper than {MAX_DEPTH} levels"),
             ));
         }
         self.count(1, span)?;
@@ -504,14 +532,15 @@ impl Builder {
                         }
                         if let Some((first, _)) = entries.iter().find(|(k, _)| keys_equal(k, &node))
                         {
-                            return Err(YamlError::at(
-                                node.span,
-                                format!(
-                                    "duplicate key `{}` (first defined at line {})",
-                                    scalar_text(&node),
-                                    first.span.start.line
-                                ),
-                            ));
+                            let message = format!(
+                                "duplicate key `{}` (first defined at line {})",
+                                scalar_text(&node),
+                                first.span.start.line
+                            );
+                            let span = node.span;
+                            // Recorded as pending so the error's field path ends in this key.
+                            *pending = Some(node);
+                            return Err(YamlError::at(span, message));
                         }
                         *pending = Some(node);
                     }
@@ -600,6 +629,8 @@ mod tests {
         let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert!(err.message.contains("duplicate key `a`"), "{}", err.message);
         assert_eq!(err.span.unwrap().start.line, 3);
+        let err = parse("m:\n- x: 1\n  x: 2\n").unwrap_err();
+        assert_eq!(err.path, "m[0].x");
     }
 
     #[test]
