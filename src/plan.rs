@@ -267,7 +267,7 @@ fn clamp_to_text(source: &str, span: Span) -> Span {
         return span;
     }
     match lines.iter().rposition(|l| !l.trim().is_empty()) {
-        Some(i) if i + 1 <= span.start.line => {
+        Some(i) if i < span.start.line => {
             let col = lines[i].chars().count() + 1;
             let pos = Pos { line: i + 1, col };
             Span {
