@@ -1082,6 +1082,16 @@ impl<'a> Ctx<'a> {
             );
             return None;
         }
+        let text = Percent(p).to_string();
+        if text.split_once('.').is_some_and(|(_, frac)| frac.len() > 4) {
+            let d = self.error(
+                field,
+                v.span,
+                format!("mirror percentage {text} has more than 4 decimal places"),
+            );
+            Self::help(d, "the smallest step is 0.0001%");
+            return None;
+        }
         Some(StageKind::Mirror(p))
     }
 }
@@ -1245,6 +1255,21 @@ migrations:
                 .any(|m| m.contains("duplicate stage name `weight-10`")),
             "{msgs:?}"
         );
+    }
+
+    #[test]
+    fn mirror_precision_is_bounded() {
+        let src = |m: &str| {
+            format!("version: 1\noutput: o\nmigrations:\n- name: a\n  namespace: n\n  from: a.com\n  to: b.com\n  stages: [{{mirror: {m}}}, {{weight: 100}}]\n")
+        };
+        assert!(parse(&src("0.0001")).is_ok());
+        let errs = errors(&src("1e-300"));
+        assert!(
+            errs[0].message.contains("more than 4 decimal places"),
+            "{}",
+            errs[0].message
+        );
+        assert!(!errors(&src("12.34567"))[0].message.is_empty());
     }
 
     #[test]
