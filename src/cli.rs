@@ -8,10 +8,15 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::diff;
+use crate::base::Base;
+use crate::diff::{self, Tree};
 use crate::discover;
 use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::plan::Plan;
 use crate::render::Templates;
+use crate::report;
+use crate::review;
+use crate::stages;
 use crate::tree::{Changeset, Status};
 use crate::workspace;
 use crate::write;
@@ -71,12 +76,22 @@ pub enum Command {
         /// Print nothing on success.
         #[arg(short, long)]
         quiet: bool,
+        /// Exit 1 when files were written or removed (for pre-commit hooks, as formatters do).
+        #[arg(long)]
+        exit_code: bool,
     },
-    /// Show what `render` would change, as a unified diff `git apply` accepts.
-    /// Exit 0 no change, 1 changes, 2 error.
+    /// Show what `render` would change (or, with --base, what changed since a git
+    /// revision). Exit 0 no change, 1 changes, 2 error.
     Diff {
         #[command(flatten)]
         plans: PlanArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Unified)]
+        format: Format,
+        /// Compare the plans as they were at this git revision with the plans in the
+        /// work tree, both rendered in memory (generated files need not be committed).
+        #[arg(long, value_name = "REV")]
+        base: Option<String>,
     },
     /// Check that generated files match the plans (for pre-commit and CI).
     /// Exit 0 up to date, 1 missing, stale, edited or orphaned files, 2 error.
@@ -89,6 +104,29 @@ pub enum Command {
         #[command(flatten)]
         plans: PlanArgs,
     },
+    /// Print each migration's rollout: stages, weights and mirroring.
+    Stages {
+        #[command(flatten)]
+        plans: PlanArgs,
+        /// Also show the VirtualService diff from each stage to the next.
+        #[arg(long)]
+        between: bool,
+    },
+}
+
+/// Output formats of `diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A git-style unified diff that `git apply` accepts.
+    Unified,
+    /// A pull-request comment: summary tables, then collapsed per-file diffs.
+    Markdown,
+    /// One JSON document for bots (schema in the README).
+    Json,
+    /// One line per file with +/- counts, and a total.
+    Stat,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
 }
 
 /// The plan files a command works on.
@@ -119,12 +157,23 @@ pub fn run(cli: &Cli) -> i32 {
         Err(Failure::BrokenPipe(code)) => code,
         Err(Failure::Error(e)) => {
             out.error(&e);
+            if let (
+                Command::Diff {
+                    format: Format::Github,
+                    ..
+                },
+                Error::Invalid(d),
+            ) = (&cli.command, &e)
+            {
+                let text: String = d.0.iter().map(report::github_diagnostic).collect();
+                let _ = out.raw(&text, EXIT_ERROR);
+            }
             e.exit_code()
         }
     }
 }
 
-enum Failure {
+pub(crate) enum Failure {
     Error(Error),
     /// stdout was closed by the reader: stop quietly with this code.
     BrokenPipe(i32),
@@ -137,41 +186,61 @@ impl From<Error> for Failure {
 }
 
 fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
-    let (plan_args, quiet) = match &cli.command {
-        Command::Render { plans, quiet } => (plans, *quiet),
-        Command::Diff { plans } | Command::Check { plans } | Command::Validate { plans } => {
-            (plans, false)
-        }
-    };
-    let paths = plan_paths(&plan_args.plans)?;
-    let plans = workspace::load(&workspace::named(&paths))?;
-    for w in workspace::warnings(&plans) {
-        out.diagnostic(w);
-    }
-    if let Command::Validate { .. } = cli.command {
-        let migrations: usize = plans.iter().map(|p| p.migrations.len()).sum();
-        let stages: usize = plans
-            .iter()
-            .flat_map(|p| &p.migrations)
-            .map(|m| m.stages.len())
-            .sum();
-        out.line(
-            &format!(
-                "ok: {} valid ({migrations} migration{}, {stages} stage{})",
-                count(plans.len(), "plan"),
-                plural(migrations),
-                plural(stages)
-            ),
-            EXIT_OK,
-        )?;
-        return Ok(EXIT_OK);
-    }
-
-    let templates = Templates::load(cli.templates.as_deref())?;
-    let changes = workspace::changes(&plans, &templates)?;
     match &cli.command {
-        Command::Render { .. } => {
+        Command::Diff {
+            plans,
+            format,
+            base: Some(rev),
+        } => diff_base(cli, &plans.plans, rev, *format, out),
+        Command::Diff {
+            plans,
+            format,
+            base: None,
+        } => {
+            let plans = load(&plans.plans, out)?;
+            let templates = Templates::load(cli.templates.as_deref())?;
+            let (old, new) = workspace::disk_trees(&plans, &templates)?;
+            print_diff(&old, &new, None, *format, out)
+        }
+        Command::Validate { plans } => {
+            let plans = load(&plans.plans, out)?;
+            let migrations: usize = plans.iter().map(|p| p.migrations.len()).sum();
+            let stages: usize = plans
+                .iter()
+                .flat_map(|p| &p.migrations)
+                .map(|m| m.stages.len())
+                .sum();
+            out.line(
+                &format!(
+                    "ok: {} valid ({migrations} migration{}, {stages} stage{})",
+                    count(plans.len(), "plan"),
+                    plural(migrations),
+                    plural(stages)
+                ),
+                EXIT_OK,
+            )?;
+            Ok(EXIT_OK)
+        }
+        Command::Stages { plans, between } => {
+            let plans = load(&plans.plans, out)?;
+            let templates = Templates::load(cli.templates.as_deref())?;
+            out.diff(&stages::report(&plans, &templates, *between)?, EXIT_OK)?;
+            Ok(EXIT_OK)
+        }
+        Command::Render {
+            plans,
+            quiet,
+            exit_code,
+        } => {
+            let plans = load(&plans.plans, out)?;
+            let templates = Templates::load(cli.templates.as_deref())?;
+            let changes = workspace::changes(&plans, &templates)?;
             write::apply(&plans, &changes)?;
+            let code = if *exit_code && !changes.is_empty() {
+                EXIT_CHANGES
+            } else {
+                EXIT_OK
+            };
             if !quiet {
                 for ((p, migration), c) in &changes.counts {
                     out.line(
@@ -179,29 +248,136 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
                             "{migration}: {} written, {} unchanged, {} removed ({})",
                             c.written, c.unchanged, c.removed, plans[*p].file
                         ),
-                        EXIT_OK,
+                        code,
                     )?;
                 }
             }
-            Ok(EXIT_OK)
-        }
-        Command::Diff { .. } => {
-            let code = if changes.is_empty() {
-                EXIT_OK
-            } else {
-                EXIT_CHANGES
-            };
-            for c in &changes.changes {
-                out.diff(&diff::file_diff(c), code)?;
-            }
             Ok(code)
         }
-        Command::Check { .. } => check_report(&plans_files(&plans, &changes), &changes, out),
-        Command::Validate { .. } => unreachable!("handled above"),
+        Command::Check { plans } => {
+            let plans = load(&plans.plans, out)?;
+            let templates = Templates::load(cli.templates.as_deref())?;
+            let changes = workspace::changes(&plans, &templates)?;
+            check_report(&plans_files(&plans, &changes), &changes, out)
+        }
     }
 }
 
-fn plans_files(plans: &[crate::Plan], changes: &Changeset) -> Vec<String> {
+/// Loads the plans named (or found), printing their warnings.
+fn load(args: &[PathBuf], out: &Output) -> Result<Vec<Plan>, Failure> {
+    let paths = plan_paths(args)?;
+    let plans = workspace::load(&workspace::named(&paths))?;
+    for w in workspace::warnings(&plans) {
+        out.diagnostic(w);
+    }
+    Ok(plans)
+}
+
+/// `diff --base REV`: the plans at REV against the plans in the work tree.
+fn diff_base(
+    cli: &Cli,
+    args: &[PathBuf],
+    rev: &str,
+    format: Format,
+    out: &Output,
+) -> Result<i32, Failure> {
+    let cwd = std::env::current_dir().map_err(|e| Error::Read {
+        path: PathBuf::from("."),
+        source: e,
+    })?;
+    let base = Base::open(&cwd, rev)?;
+    // Plan paths relative to the root, at REV (`rels`) and in the work tree (`now`).
+    let mut rels: Vec<String> = Vec::new();
+    let mut now: Vec<PathBuf> = Vec::new();
+    let scopes: Vec<PathBuf> = if args.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.to_vec()
+    };
+    for a in &scopes {
+        let rel = base.relative(a).ok_or_else(|| {
+            Error::Git(format!(
+                "{} is outside the repository {}",
+                a.display(),
+                base.root.display()
+            ))
+        })?;
+        if a.is_dir() {
+            rels.extend(base.find_plans(&rel)?);
+            match discover::find_plans(a) {
+                Ok(found) => now.extend(found),
+                Err(Error::NoPlans(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        } else if a.exists() {
+            rels.push(rel);
+            now.push(a.clone());
+        } else if base.read(&rel)?.is_some() {
+            // A plan deleted since REV: everything it generated goes.
+            rels.push(rel);
+        } else {
+            let then = base.find_plans(&rel)?;
+            if then.is_empty() {
+                return Err(Error::Git(format!(
+                    "{} exists neither in the work tree nor at {rev}",
+                    a.display()
+                ))
+                .into());
+            }
+            rels.extend(then);
+        }
+    }
+    rels.sort();
+    rels.dedup();
+    let old_plans = base.load(&rels)?;
+    let new_plans = workspace::load(&workspace::named(&now))?;
+    for w in workspace::warnings(&new_plans) {
+        out.diagnostic(w);
+    }
+    let templates = Templates::load(cli.templates.as_deref())?;
+    let old = workspace::tree_of(&workspace::render_all(&old_plans, &templates)?);
+    let new = workspace::tree_of(&workspace::render_all(&new_plans, &templates)?);
+    print_diff(&old, &new, Some(rev), format, out)
+}
+
+fn print_diff(
+    old: &Tree,
+    new: &Tree,
+    base: Option<&str>,
+    format: Format,
+    out: &Output,
+) -> Result<i32, Failure> {
+    let files = diff::between(old, new);
+    let code = if files.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_CHANGES
+    };
+    let migrations = review::review(old, new, &files);
+    let r = report::Report {
+        files: &files,
+        migrations: &migrations,
+        base,
+    };
+    match format {
+        Format::Unified => {
+            for f in &files {
+                out.diff(&diff::file_diff(f), code)?;
+            }
+        }
+        Format::Markdown => out.raw(&report::markdown(&r, report::GITHUB_COMMENT_LIMIT), code)?,
+        Format::Json => out.raw(&report::json(&r), code)?,
+        Format::Stat => {
+            if !files.is_empty() {
+                out.raw(&report::stat(&r), code)?;
+            }
+        }
+        Format::Github => out.raw(&report::github(&r), code)?,
+    }
+    Ok(code)
+}
+
+fn plans_files(plans: &[Plan], changes: &Changeset) -> Vec<String> {
     let mut files: Vec<String> = changes
         .changes
         .iter()
@@ -273,7 +449,7 @@ fn plan_paths(args: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 }
 
 /// Where output goes, and whether it is coloured.
-struct Output {
+pub(crate) struct Output {
     color_out: bool,
     color_err: bool,
 }
@@ -293,11 +469,11 @@ impl Output {
     }
 
     /// Writes a line to stdout; a closed pipe ends the run quietly with `code`.
-    fn line(&self, text: &str, code: i32) -> Result<(), Failure> {
+    pub(crate) fn line(&self, text: &str, code: i32) -> Result<(), Failure> {
         self.raw(&format!("{text}\n"), code)
     }
 
-    fn raw(&self, text: &str, code: i32) -> Result<(), Failure> {
+    pub(crate) fn raw(&self, text: &str, code: i32) -> Result<(), Failure> {
         self.bytes(text.as_bytes(), code)
     }
 
@@ -313,7 +489,7 @@ impl Output {
         }
     }
 
-    fn diff(&self, bytes: &[u8], code: i32) -> Result<(), Failure> {
+    pub(crate) fn diff(&self, bytes: &[u8], code: i32) -> Result<(), Failure> {
         if !self.color_out {
             return self.bytes(bytes, code);
         }

@@ -1,8 +1,78 @@
-//! Unified diffs of a [`Changeset`], in the form `git apply` accepts.
+//! File-level differences between two trees, and their unified diffs in the form
+//! `git apply` accepts.
+
+use std::collections::BTreeMap;
 
 use similar::TextDiff;
 
-use crate::tree::{Change, Changeset, Status};
+use crate::tree::{Changeset, Status};
+
+/// A tree of files: path relative to the repository root → contents.
+pub type Tree = BTreeMap<String, Vec<u8>>;
+
+/// One file that differs between two trees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileChange {
+    /// Path relative to the repository root, `/`-separated.
+    pub rel: String,
+    /// Added, modified or removed.
+    pub status: Status,
+    /// Contents before (`None` when added).
+    pub old: Option<Vec<u8>>,
+    /// Contents after (`None` when removed).
+    pub new: Option<Vec<u8>>,
+}
+
+/// The files that differ between `old` and `new`, sorted by path.
+pub fn between(old: &Tree, new: &Tree) -> Vec<FileChange> {
+    let mut out = Vec::new();
+    for (rel, n) in new {
+        match old.get(rel) {
+            None => out.push(FileChange {
+                rel: rel.clone(),
+                status: Status::Added,
+                old: None,
+                new: Some(n.clone()),
+            }),
+            Some(o) if o != n => out.push(FileChange {
+                rel: rel.clone(),
+                status: Status::Modified,
+                old: Some(o.clone()),
+                new: Some(n.clone()),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (rel, o) in old {
+        if !new.contains_key(rel) {
+            out.push(FileChange {
+                rel: rel.clone(),
+                status: Status::Removed,
+                old: Some(o.clone()),
+                new: None,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out
+}
+
+/// The trees before and after applying `changes`, given `wanted`: every file the plans
+/// produce (path relative to the root → contents).
+pub fn trees_of(changes: &Changeset, wanted: Tree) -> (Tree, Tree) {
+    let mut old = wanted.clone();
+    for c in &changes.changes {
+        match c.status {
+            Status::Added => {
+                old.remove(&c.rel);
+            }
+            Status::Modified | Status::Removed => {
+                old.insert(c.rel.clone(), c.old.clone().unwrap_or_default());
+            }
+        }
+    }
+    (old, wanted)
+}
 
 /// Lines of context around each change.
 pub const CONTEXT: usize = 3;
@@ -12,9 +82,9 @@ pub const CONTEXT: usize = 3;
 ///
 /// The diff is bytes, not text: a hand-edited file that is not valid UTF-8 is diffed
 /// byte for byte, so `git apply` still accepts the patch.
-pub fn file_diff(change: &Change) -> Vec<u8> {
+pub fn file_diff(change: &FileChange) -> Vec<u8> {
     let old: &[u8] = change.old.as_deref().unwrap_or_default();
-    let new: &[u8] = change.new.as_deref().map(str::as_bytes).unwrap_or_default();
+    let new: &[u8] = change.new.as_deref().unwrap_or_default();
     let path = &change.rel;
     let mut out = format!("diff --git a/{path} b/{path}\n");
     let (from, to) = match change.status {
@@ -30,6 +100,13 @@ pub fn file_diff(change: &Change) -> Vec<u8> {
     };
     out.push_str(&format!("--- {from}\n+++ {to}\n"));
     let mut out = out.into_bytes();
+    out.extend_from_slice(&hunks(old, new));
+    out
+}
+
+/// The unified-diff hunks (no file header) turning `old` into `new`.
+pub fn hunks(old: &[u8], new: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
     let diff = TextDiff::from_lines(old, new);
     for hunk in diff
         .unified_diff()
@@ -43,9 +120,21 @@ pub fn file_diff(change: &Change) -> Vec<u8> {
     out
 }
 
-/// The diff of every change, in changeset order.
-pub fn unified(changes: &Changeset) -> Vec<u8> {
-    changes.changes.iter().flat_map(file_diff).collect()
+/// The diff of every change, in order.
+pub fn unified(changes: &[FileChange]) -> Vec<u8> {
+    changes.iter().flat_map(file_diff).collect()
+}
+
+/// The 1-based line of the first change in the new file (1 for removed files).
+pub fn first_changed_line(change: &FileChange) -> usize {
+    let (Some(old), Some(new)) = (&change.old, &change.new) else {
+        return 1;
+    };
+    let diff = TextDiff::from_lines(old.as_slice(), new.as_slice());
+    diff.ops()
+        .iter()
+        .find(|op| op.tag() != similar::DiffTag::Equal)
+        .map_or(1, |op| op.new_range().start + 1)
 }
 
 /// Counts of added and removed lines in a file diff (for summaries).
@@ -68,7 +157,6 @@ pub fn line_counts(diff: &[u8]) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
     #[test]
     fn non_utf8_lines_are_kept_byte_for_byte() {
@@ -78,16 +166,43 @@ mod tests {
         assert!(d.windows(6).any(|w| w == b"-caf\xe9\n"));
     }
 
-    fn change(status: Status, old: Option<&str>, new: Option<&str>) -> Change {
-        Change {
-            path: PathBuf::from("/r/x.yaml"),
+    fn change(status: Status, old: Option<&str>, new: Option<&str>) -> FileChange {
+        FileChange {
             rel: "x.yaml".into(),
             status,
             old: old.map(|s| s.as_bytes().to_vec()),
-            new: new.map(str::to_owned),
-            plan: 0,
-            migration: "m".into(),
+            new: new.map(|s| s.as_bytes().to_vec()),
         }
+    }
+
+    #[test]
+    fn trees_are_compared_by_path_and_bytes() {
+        let t = |pairs: &[(&str, &str)]| -> Tree {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect()
+        };
+        let old = t(&[("a", "1"), ("b", "2"), ("c", "3")]);
+        let new = t(&[("b", "2"), ("c", "4"), ("d", "5")]);
+        let got: Vec<_> = between(&old, &new)
+            .into_iter()
+            .map(|c| (c.rel, c.status))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a".to_owned(), Status::Removed),
+                ("c".to_owned(), Status::Modified),
+                ("d".to_owned(), Status::Added)
+            ]
+        );
+    }
+
+    #[test]
+    fn first_changed_line_points_into_the_new_file() {
+        let c = change(Status::Modified, Some("a\nb\nc\n"), Some("a\nb\nX\n"));
+        assert_eq!(first_changed_line(&c), 3);
     }
 
     #[test]

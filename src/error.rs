@@ -264,6 +264,10 @@ pub enum Error {
         message: String,
     },
 
+    /// `git` is missing, or a repository or revision could not be read (`--base`).
+    #[error("{0}")]
+    Git(String),
+
     /// Files cutover may not touch stand where the plans want to write.
     #[error("{}", .0.join("\n"))]
     Conflicts(Vec<String>),

@@ -7,6 +7,7 @@
 //! unified diff ([`diff`]) and applies it atomically ([`write`]). The binary's
 //! command-line interface lives in [`cli`].
 
+pub mod base;
 pub mod cli;
 pub mod diff;
 pub mod discover;
@@ -17,7 +18,10 @@ pub mod names;
 pub mod plan;
 pub mod render;
 pub mod repo;
+pub mod report;
+pub mod review;
 pub mod stage;
+pub mod stages;
 pub mod tree;
 pub mod verify;
 pub mod workspace;

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::diff::{self, Tree};
 use crate::error::{Diagnostic, Diagnostics, Error, Result, Severity};
 use crate::plan::Plan;
 use crate::render::{self, GeneratedFile, Templates};
@@ -77,6 +78,22 @@ pub fn render_all(plans: &[Plan], templates: &Templates) -> Result<Vec<Vec<Gener
 pub fn changes(plans: &[Plan], templates: &Templates) -> Result<Changeset> {
     let rendered = render_all(plans, templates)?;
     tree::compare(plans, &rendered)
+}
+
+/// Every file the plans produce, path relative to its repository root → contents.
+pub fn tree_of(rendered: &[Vec<GeneratedFile>]) -> Tree {
+    rendered
+        .iter()
+        .flatten()
+        .map(|f| (f.rel.clone(), f.contents.clone().into_bytes()))
+        .collect()
+}
+
+/// The tree on disk and the tree the plans want (only the files the plans own or want).
+pub fn disk_trees(plans: &[Plan], templates: &Templates) -> Result<(Tree, Tree)> {
+    let rendered = render_all(plans, templates)?;
+    let changes = tree::compare(plans, &rendered)?;
+    Ok(diff::trees_of(&changes, tree_of(&rendered)))
 }
 
 /// The warnings of every plan.

@@ -1,0 +1,501 @@
+//! Output formats of `cutover diff`: unified, markdown (pull-request comments), JSON
+//! (bots), stat, and GitHub Actions workflow commands.
+
+use serde::Serialize;
+
+use crate::diff::{self, FileChange};
+use crate::error::Diagnostic;
+use crate::review::{pct, MigrationReview, StageReview, Traffic};
+use crate::stage::Percent;
+use crate::tree::Status;
+
+/// GitHub's limit on the body of an issue or pull-request comment, in characters.
+pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
+
+/// The hidden first line of a markdown report, so a bot can find and update its comment.
+pub const MARKER: &str = "<!-- cutover -->";
+
+/// What a report is about.
+pub struct Report<'a> {
+    /// Changed files, sorted by path.
+    pub files: &'a [FileChange],
+    /// The traffic facts of every changed migration.
+    pub migrations: &'a [MigrationReview],
+    /// The git revision compared with, for `--base` reports.
+    pub base: Option<&'a str>,
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Added => "added",
+        Status::Modified => "modified",
+        Status::Removed => "removed",
+    }
+}
+
+struct FileStats {
+    insertions: usize,
+    deletions: usize,
+}
+
+fn stats(f: &FileChange) -> (Vec<u8>, FileStats) {
+    let d = diff::file_diff(f);
+    let (insertions, deletions) = diff::line_counts(&d);
+    (
+        d,
+        FileStats {
+            insertions,
+            deletions,
+        },
+    )
+}
+
+/// `git diff --stat`-like lines, one per file, and a total line.
+pub fn stat(r: &Report<'_>) -> String {
+    let rows: Vec<(&str, FileStats)> = r
+        .files
+        .iter()
+        .map(|f| (f.rel.as_str(), stats(f).1))
+        .collect();
+    let width = rows
+        .iter()
+        .map(|(p, _)| p.chars().count())
+        .max()
+        .unwrap_or(0);
+    let most = rows
+        .iter()
+        .map(|(_, s)| s.insertions + s.deletions)
+        .max()
+        .unwrap_or(0);
+    let count_width = most.to_string().len();
+    const BAR: usize = 50;
+    let mut out = String::new();
+    let (mut ins, mut del) = (0, 0);
+    for (path, s) in &rows {
+        let total = s.insertions + s.deletions;
+        let (plus, minus) = if most > BAR {
+            // Scale, but never hide a side that has changes.
+            let p = (s.insertions * BAR).div_ceil(most);
+            let m = (s.deletions * BAR).div_ceil(most);
+            (p, m)
+        } else {
+            (s.insertions, s.deletions)
+        };
+        out.push_str(&format!(
+            " {path:<width$} | {total:>count_width$} {}{}\n",
+            "+".repeat(plus),
+            "-".repeat(minus)
+        ));
+        ins += s.insertions;
+        del += s.deletions;
+    }
+    let n = rows.len();
+    out.push_str(&format!(
+        " {n} file{} changed, {ins} insertion{}(+), {del} deletion{}(-)\n",
+        if n == 1 { "" } else { "s" },
+        if ins == 1 { "" } else { "s" },
+        if del == 1 { "" } else { "s" },
+    ));
+    out
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    /// Version of this schema; bumped on incompatible changes.
+    schema: u32,
+    base: Option<&'a str>,
+    changed: bool,
+    summary: JsonSummary,
+    files: Vec<JsonFile<'a>>,
+    migrations: &'a [MigrationReview],
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    files: usize,
+    added: usize,
+    modified: usize,
+    removed: usize,
+    insertions: usize,
+    deletions: usize,
+}
+
+#[derive(Serialize)]
+struct JsonFile<'a> {
+    path: &'a str,
+    status: &'static str,
+    insertions: usize,
+    deletions: usize,
+    diff: String,
+}
+
+/// The report as one JSON document (schema 1, documented in the README).
+pub fn json(r: &Report<'_>) -> String {
+    let files: Vec<JsonFile<'_>> = r
+        .files
+        .iter()
+        .map(|f| {
+            let (d, s) = stats(f);
+            JsonFile {
+                path: &f.rel,
+                status: status_word(f.status),
+                insertions: s.insertions,
+                deletions: s.deletions,
+                diff: String::from_utf8_lossy(&d).into_owned(),
+            }
+        })
+        .collect();
+    let count = |st: Status| r.files.iter().filter(|f| f.status == st).count();
+    let summary = JsonSummary {
+        files: files.len(),
+        added: count(Status::Added),
+        modified: count(Status::Modified),
+        removed: count(Status::Removed),
+        insertions: files.iter().map(|f| f.insertions).sum(),
+        deletions: files.iter().map(|f| f.deletions).sum(),
+    };
+    let doc = JsonReport {
+        schema: 1,
+        base: r.base,
+        changed: !r.files.is_empty(),
+        summary,
+        files,
+        migrations: r.migrations,
+    };
+    let mut s = serde_json::to_string_pretty(&doc).expect("the report serializes");
+    s.push('\n');
+    s
+}
+
+/// Escapes text for a markdown table cell or paragraph.
+fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '|' | '[' | ']' | '#' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes text for HTML (inside `<summary>` and `<code>`).
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn cell<T: PartialEq>(before: Option<T>, after: Option<T>, show: impl Fn(&T) -> String) -> String {
+    match (before, after) {
+        (Some(b), Some(a)) if b == a => show(&a),
+        (Some(b), Some(a)) => format!("{} → {}", show(&b), show(&a)),
+        (None, Some(a)) => show(&a),
+        (Some(b), None) => format!("~~{}~~", show(&b)),
+        (None, None) => "—".to_owned(),
+    }
+}
+
+fn mirror_cell(s: &StageReview) -> String {
+    let get = |t: &Option<Traffic>| t.as_ref().map(|t| t.mirror);
+    let show = |m: &Option<f64>| m.map_or_else(|| "—".to_owned(), |p| format!("{}%", Percent(p)));
+    cell(get(&s.before), get(&s.after), show)
+}
+
+fn table(m: &MigrationReview) -> String {
+    let pick = |f: fn(&Traffic) -> Option<String>| {
+        m.stages
+            .iter()
+            .flat_map(|s| s.after.iter().chain(s.before.iter()))
+            .find_map(f)
+            .unwrap_or_else(|| "?".to_owned())
+    };
+    let to_host = pick(|t| t.to_host.clone());
+    let from_host = pick(|t| t.from_host.clone());
+    let mut out = format!(
+        "#### {} <sub>{}</sub>\n\n| # | stage | to `to` ({}) | to `from` ({}) | mirror | change |\n|---:|---|---:|---:|---:|---|\n",
+        md(&m.name),
+        html(&m.folder),
+        md(&to_host),
+        md(&from_host)
+    );
+    for s in &m.stages {
+        let number = cell(s.number_before, s.number_after, |n| n.to_string());
+        let to = cell(
+            s.before.as_ref().map(|t| t.to),
+            s.after.as_ref().map(|t| t.to),
+            |p| pct(*p),
+        );
+        let from = cell(
+            s.before.as_ref().map(|t| t.from),
+            s.after.as_ref().map(|t| t.from),
+            |p| pct(*p),
+        );
+        let change = if s.changes.is_empty() {
+            "—".to_owned()
+        } else {
+            format!("**{}**", md(&s.changes.join("; ")))
+        };
+        out.push_str(&format!(
+            "| {number} | {} | {to} | {from} | {} | {change} |\n",
+            md(&s.stage),
+            mirror_cell(s)
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+fn fence_for(text: &str) -> String {
+    let longest = text
+        .lines()
+        .map(|l| l.trim_start().chars().take_while(|c| *c == '`').count())
+        .max()
+        .unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
+}
+
+fn details(f: &FileChange) -> (String, FileStats) {
+    let (d, s) = stats(f);
+    let text = String::from_utf8_lossy(&d);
+    let fence = fence_for(&text);
+    let body = format!(
+        "<details>\n<summary><code>{}</code> — {} (+{} −{})</summary>\n\n{fence}diff\n{}{}{fence}\n\n</details>\n\n",
+        html(&f.rel),
+        status_word(f.status),
+        s.insertions,
+        s.deletions,
+        text,
+        if text.ends_with('\n') { "" } else { "\n" },
+    );
+    (body, s)
+}
+
+/// A pull-request comment: a hidden marker, a summary table per changed migration, then
+/// each file's diff in a collapsed `<details>` block. It stays within `limit`
+/// characters: whole file blocks (and, if need be, whole tables) are left out from the
+/// end, and a closing note says what was left out.
+pub fn markdown(r: &Report<'_>, limit: usize) -> String {
+    let chars = |s: &str| s.chars().count();
+    let mut out = String::new();
+    out.push_str(MARKER);
+    out.push('\n');
+    if r.files.is_empty() {
+        out.push_str("### cutover: no changes\n\nThe generated manifests match the plans.\n");
+        return out;
+    }
+    let n = r.files.len();
+    out.push_str(&format!(
+        "### cutover: {} file{} in {} migration{}\n\n",
+        n,
+        if n == 1 { "" } else { "s" },
+        r.migrations.len(),
+        if r.migrations.len() == 1 { "" } else { "s" }
+    ));
+    if let Some(base) = r.base {
+        out.push_str(&format!("Compared with <code>{}</code>.\n\n", html(base)));
+    }
+    // Room kept for the closing note.
+    let reserve = 400;
+    let budget = limit.saturating_sub(reserve);
+    let mut used = chars(&out);
+    let mut tables_left_out = 0;
+    for m in r.migrations {
+        let t = table(m);
+        let len = chars(&t);
+        if tables_left_out == 0 && used + len <= budget {
+            out.push_str(&t);
+            used += len;
+        } else {
+            tables_left_out += 1;
+        }
+    }
+    let mut left_out = 0;
+    let (mut ins_left, mut del_left) = (0, 0);
+    for f in r.files {
+        let (block, s) = details(f);
+        let len = chars(&block);
+        if left_out == 0 && used + len <= budget {
+            out.push_str(&block);
+            used += len;
+        } else {
+            left_out += 1;
+            ins_left += s.insertions;
+            del_left += s.deletions;
+        }
+    }
+    if tables_left_out > 0 || left_out > 0 {
+        let mut note = String::from("**Left out to stay within GitHub's comment size limit:**");
+        if tables_left_out > 0 {
+            note.push_str(&format!(
+                " the summary of {tables_left_out} migration{};",
+                if tables_left_out == 1 { "" } else { "s" }
+            ));
+        }
+        if left_out > 0 {
+            note.push_str(&format!(
+                " the diff of {left_out} file{} (+{ins_left} −{del_left});",
+                if left_out == 1 { "" } else { "s" }
+            ));
+        }
+        note.pop();
+        note.push_str(". Run `cutover diff` to see everything.\n");
+        out.push_str(&note);
+    }
+    out
+}
+
+/// Escapes a GitHub workflow command's message.
+pub fn github_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a GitHub workflow command's property value.
+pub fn github_property(s: &str) -> String {
+    github_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// GitHub Actions workflow commands: an annotation per changed file, on its first
+/// changed line. Out-of-date files are errors; changes against a base revision (what a
+/// pull request changes) are notices.
+pub fn github(r: &Report<'_>) -> String {
+    let level = if r.base.is_some() { "notice" } else { "error" };
+    let mut out = String::new();
+    for f in r.files {
+        let line = diff::first_changed_line(f);
+        let facts = r
+            .migrations
+            .iter()
+            .flat_map(|m| m.stages.iter().map(move |s| (m, s)))
+            .find(|(m, s)| {
+                crate::review::locate(&f.rel)
+                    .is_some_and(|(folder, _, name, _)| folder == m.folder && name == s.stage)
+            })
+            .map(|(_, s)| s.changes.join("; "))
+            .filter(|c| !c.is_empty());
+        let what = match (r.base, f.status) {
+            (Some(_), Status::Added) => "added".to_owned(),
+            (Some(_), Status::Removed) => "removed".to_owned(),
+            (Some(_), Status::Modified) => "changed".to_owned(),
+            (None, Status::Added) => {
+                "missing: the plan produces this file; run `cutover render`".to_owned()
+            }
+            (None, Status::Removed) => {
+                "orphaned: the plan no longer produces this file; run `cutover render`".to_owned()
+            }
+            (None, Status::Modified) => {
+                "stale: differs from what the plan produces; run `cutover render`".to_owned()
+            }
+        };
+        let message = match facts {
+            Some(c) => format!("{what} ({c})"),
+            None => what,
+        };
+        out.push_str(&format!(
+            "::{level} file={},line={line},title={}::{}\n",
+            github_property(&f.rel),
+            github_property("cutover"),
+            github_data(&message)
+        ));
+    }
+    out
+}
+
+/// A plan diagnostic as a GitHub workflow command.
+pub fn github_diagnostic(d: &Diagnostic) -> String {
+    let level = if d.is_error() { "error" } else { "warning" };
+    let mut props = format!("file={}", github_property(&d.file));
+    if let Some(s) = &d.snippet {
+        props.push_str(&format!(",line={},col={}", s.line, s.col));
+    }
+    let title = if d.field.is_empty() {
+        "cutover plan".to_owned()
+    } else {
+        format!("cutover plan: {}", d.field)
+    };
+    props.push_str(&format!(",title={}", github_property(&title)));
+    let mut message = d.message.clone();
+    if let Some(h) = &d.help {
+        message.push_str(&format!("\n{h}"));
+    }
+    format!("::{level} {props}::{}\n", github_data(&message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(rel: &str, status: Status, old: Option<&str>, new: Option<&str>) -> FileChange {
+        FileChange {
+            rel: rel.into(),
+            status,
+            old: old.map(|s| s.as_bytes().to_vec()),
+            new: new.map(|s| s.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn github_escaping() {
+        assert_eq!(github_data("50% done\nnext\r"), "50%25 done%0Anext%0D");
+        assert_eq!(github_property("a:b,c"), "a%3Ab%2Cc");
+    }
+
+    #[test]
+    fn stat_lines_and_total() {
+        let files = [
+            change("a.yaml", Status::Added, None, Some("x\ny\n")),
+            change("bb.yaml", Status::Modified, Some("x\n"), Some("y\n")),
+        ];
+        let r = Report {
+            files: &files,
+            migrations: &[],
+            base: None,
+        };
+        assert_eq!(
+            stat(&r),
+            " a.yaml  | 2 ++\n bb.yaml | 2 +-\n 2 files changed, 3 insertions(+), 1 deletion(-)\n"
+        );
+    }
+
+    #[test]
+    fn markdown_fences_outgrow_backticks_in_the_diff() {
+        assert_eq!(fence_for("a\n```\nb"), "````");
+        assert_eq!(fence_for("plain"), "```");
+    }
+
+    #[test]
+    fn markdown_respects_the_limit_at_file_boundaries() {
+        let big = "line\n".repeat(200);
+        let files: Vec<_> = (0..300)
+            .map(|i| change(&format!("f{i:03}.yaml"), Status::Added, None, Some(&big)))
+            .collect();
+        let r = Report {
+            files: &files,
+            migrations: &[],
+            base: None,
+        };
+        let md = markdown(&r, GITHUB_COMMENT_LIMIT);
+        assert!(md.chars().count() <= GITHUB_COMMENT_LIMIT);
+        assert!(md.starts_with(MARKER));
+        assert_eq!(
+            md.matches("<details>").count(),
+            md.matches("</details>").count()
+        );
+        assert_eq!(md.matches("```diff").count(), md.matches("\n```\n").count());
+        assert!(
+            md.contains("Left out to stay within"),
+            "{}",
+            &md[md.len() - 300..]
+        );
+    }
+}

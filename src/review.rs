@@ -1,0 +1,428 @@
+//! The traffic facts a change moves, for reviewers: per migration and stage, what share
+//! of requests goes to the GCPBackend (`to`) and the ServiceEntry (`from`) host, and
+//! what is mirrored, before and after. Manifests are compared as YAML documents, not
+//! as lines.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_yaml::Value;
+
+use crate::diff::{FileChange, Tree};
+use crate::stage::Percent;
+
+/// What one stage's VirtualService does with traffic.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Traffic {
+    /// Percentage of requests served by the `to` host (the GCPBackend).
+    pub to: Option<i64>,
+    /// Percentage of requests served by the `from` host (the ServiceEntry).
+    pub from: Option<i64>,
+    /// Percentage of requests mirrored to `to`, for mirror stages.
+    pub mirror: Option<f64>,
+    /// The GCPBackend host.
+    pub to_host: Option<String>,
+    /// The ServiceEntry host.
+    pub from_host: Option<String>,
+    /// `spec.hosts`.
+    pub hosts: Vec<String>,
+}
+
+/// Reads the traffic facts of a VirtualService rendered by cutover (the `to`
+/// destination first, or a single `from` destination with a mirror). `None` when the
+/// bytes are not a VirtualService.
+pub fn traffic(bytes: &[u8]) -> Option<Traffic> {
+    let doc: Value = serde_yaml::from_slice(bytes).ok()?;
+    if doc.get("kind")?.as_str()? != "VirtualService" {
+        return None;
+    }
+    let spec = doc.get("spec")?;
+    let hosts = spec
+        .get("hosts")
+        .and_then(Value::as_sequence)
+        .map(|s| {
+            s.iter()
+                .filter_map(|h| h.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    // The weighted route is the last HTTP route with destinations (routes that match
+    // on headers, if any, come before it).
+    let route = spec
+        .get("http")?
+        .as_sequence()?
+        .iter()
+        .rev()
+        .find(|r| r.get("route").and_then(Value::as_sequence).is_some())?;
+    let dests: Vec<(String, i64)> = route
+        .get("route")?
+        .as_sequence()?
+        .iter()
+        .filter_map(|d| {
+            let host = d.get("destination")?.get("host")?.as_str()?.to_owned();
+            Some((host, d.get("weight").and_then(Value::as_i64).unwrap_or(-1)))
+        })
+        .collect();
+    let single = |w: i64| if w < 0 { 100 } else { w };
+    let mirror_host = route
+        .get("mirror")
+        .and_then(|m| m.get("host"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mirror = mirror_host.as_ref().map(|_| {
+        route
+            .get("mirrorPercentage")
+            .and_then(|p| p.get("value"))
+            .and_then(Value::as_f64)
+            .unwrap_or(100.0)
+    });
+    let t = match (dests.as_slice(), &mirror_host) {
+        ([(from, w)], Some(to)) => Traffic {
+            to: Some(100 - single(*w)),
+            from: Some(single(*w)),
+            mirror,
+            to_host: Some(to.clone()),
+            from_host: Some(from.clone()),
+            hosts,
+        },
+        ([(to, tw), (from, fw)], _) => Traffic {
+            to: Some(*tw),
+            from: Some(*fw),
+            mirror,
+            to_host: Some(to.clone()),
+            from_host: Some(from.clone()),
+            hosts,
+        },
+        _ => Traffic {
+            to: None,
+            from: None,
+            mirror,
+            to_host: mirror_host,
+            from_host: None,
+            hosts,
+        },
+    };
+    Some(t)
+}
+
+/// One stage of a changed migration, before and after.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StageReview {
+    /// The stage's name (its folder or file name without the number).
+    pub stage: String,
+    /// Its 1-based position before the change (`None`: it did not exist).
+    pub number_before: Option<usize>,
+    /// Its 1-based position after the change (`None`: it was removed).
+    pub number_after: Option<usize>,
+    /// Traffic before (`None`: absent, or not a VirtualService).
+    pub before: Option<Traffic>,
+    /// Traffic after.
+    pub after: Option<Traffic>,
+    /// What changed, in words (`added`, `weight 10% → 25%`, ...); empty when nothing did.
+    pub changes: Vec<String>,
+}
+
+/// A migration with at least one changed file.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MigrationReview {
+    /// The migration folder, relative to the repository root.
+    pub folder: String,
+    /// The migration's name (the folder's last component).
+    pub name: String,
+    /// Every stage, before and after, in rollout order.
+    pub stages: Vec<StageReview>,
+}
+
+/// Where a generated file sits: its migration folder, stage number and stage name.
+/// Works for both layouts:
+/// `<folder>/stages/<NN>-<stage>/{virtualservice,kustomization}.yaml` and
+/// `<folder>/<NN>-<stage>.yaml`.
+pub fn locate(rel: &str) -> Option<(String, usize, String, bool)> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let n = parts.len();
+    let last = parts[n - 1];
+    if n >= 4
+        && parts[n - 3] == "stages"
+        && (last == "virtualservice.yaml" || last == "kustomization.yaml")
+    {
+        let (num, name) = split_stage(parts[n - 2])?;
+        return Some((
+            parts[..n - 3].join("/"),
+            num,
+            name,
+            last == "virtualservice.yaml",
+        ));
+    }
+    if n >= 2 {
+        let stem = last.strip_suffix(".yaml")?;
+        let (num, name) = split_stage(stem)?;
+        return Some((parts[..n - 1].join("/"), num, name, true));
+    }
+    None
+}
+
+fn split_stage(s: &str) -> Option<(usize, String)> {
+    let (num, name) = s.split_once('-')?;
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) || name.is_empty() {
+        return None;
+    }
+    Some((num.parse().ok()?, name.to_owned()))
+}
+
+/// One stage's files in one tree.
+#[derive(Default)]
+struct Side<'a> {
+    number: Option<usize>,
+    manifest: Option<&'a [u8]>,
+    files: Vec<(&'a str, &'a [u8])>,
+}
+
+fn stages_of<'a>(tree: &'a Tree, folder: &str) -> BTreeMap<String, Side<'a>> {
+    let prefix = format!("{folder}/");
+    let mut out: BTreeMap<String, Side<'a>> = BTreeMap::new();
+    for (rel, bytes) in tree.range(prefix.clone()..) {
+        if !rel.starts_with(&prefix) {
+            break;
+        }
+        let Some((f, num, name, is_manifest)) = locate(rel) else {
+            continue;
+        };
+        if f != folder {
+            continue;
+        }
+        let side = out.entry(name).or_default();
+        side.number = Some(num);
+        side.files.push((rel, bytes));
+        if is_manifest {
+            side.manifest = Some(bytes);
+        }
+    }
+    out
+}
+
+/// Reviews every migration folder touched by `changed`, comparing `old` and `new`.
+pub fn review(old: &Tree, new: &Tree, changed: &[FileChange]) -> Vec<MigrationReview> {
+    let folders: BTreeSet<String> = changed
+        .iter()
+        .filter_map(|c| locate(&c.rel).map(|(f, ..)| f))
+        .collect();
+    folders
+        .into_iter()
+        .map(|folder| {
+            let before = stages_of(old, &folder);
+            let after = stages_of(new, &folder);
+            let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+            // A stage that vanished and one that appeared at the same position are one
+            // stage renamed (default names follow the weight: weight-25 → weight-30).
+            let renamed: Vec<(&String, &String)> = before
+                .iter()
+                .filter(|(n, _)| !after.contains_key(*n))
+                .filter_map(|(old_name, b)| {
+                    after
+                        .iter()
+                        .find(|(n, a)| !before.contains_key(*n) && a.number == b.number)
+                        .map(|(new_name, _)| (old_name, new_name))
+                })
+                .collect();
+            let mut stages: Vec<StageReview> = names
+                .into_iter()
+                .filter(|n| !renamed.iter().any(|(old, new)| old == n || new == n))
+                .map(|name| stage_review(name, before.get(name), after.get(name)))
+                .collect();
+            for (old_name, new_name) in renamed {
+                let mut r = stage_review(new_name, before.get(old_name), after.get(new_name));
+                r.changes.insert(0, format!("renamed from {old_name}"));
+                stages.push(r);
+            }
+            stages.sort_by_key(|s| {
+                (
+                    s.number_after.or(s.number_before).unwrap_or(usize::MAX),
+                    s.number_after.is_none(),
+                )
+            });
+            let name = folder.rsplit('/').next().unwrap_or(&folder).to_owned();
+            MigrationReview {
+                folder,
+                name,
+                stages,
+            }
+        })
+        .collect()
+}
+
+fn stage_review(name: &str, before: Option<&Side<'_>>, after: Option<&Side<'_>>) -> StageReview {
+    let t_before = before.and_then(|s| s.manifest).and_then(traffic);
+    let t_after = after.and_then(|s| s.manifest).and_then(traffic);
+    let mut changes = Vec::new();
+    match (before, after) {
+        (None, Some(_)) => changes.push("added".to_owned()),
+        (Some(_), None) => changes.push("removed".to_owned()),
+        (Some(b), Some(a)) => {
+            if b.number != a.number {
+                changes.push(format!(
+                    "renumbered {} → {}",
+                    b.number.unwrap_or(0),
+                    a.number.unwrap_or(0)
+                ));
+            }
+            match (&t_before, &t_after) {
+                (Some(x), Some(y)) => traffic_changes(x, y, &mut changes),
+                (None, Some(_)) if b.manifest.is_some() => {
+                    changes.push("was not a valid VirtualService".to_owned())
+                }
+                _ => {}
+            }
+            let same_files = b.files.len() == a.files.len()
+                && b.files.iter().zip(&a.files).all(|(x, y)| x.1 == y.1);
+            if changes.is_empty() && !same_files && b.number == a.number {
+                changes.push("other fields changed".to_owned());
+            }
+        }
+        (None, None) => {}
+    }
+    StageReview {
+        stage: name.to_owned(),
+        number_before: before.and_then(|s| s.number),
+        number_after: after.and_then(|s| s.number),
+        before: t_before,
+        after: t_after,
+        changes,
+    }
+}
+
+fn traffic_changes(b: &Traffic, a: &Traffic, out: &mut Vec<String>) {
+    if b.to != a.to {
+        out.push(format!("to {} → {}", pct(b.to), pct(a.to)));
+    }
+    match (b.mirror, a.mirror) {
+        (Some(x), Some(y)) if x != y => {
+            out.push(format!("mirror {}% → {}%", Percent(x), Percent(y)))
+        }
+        (None, Some(y)) => out.push(format!("mirror {}% added", Percent(y))),
+        (Some(_), None) => out.push("mirror removed".to_owned()),
+        _ => {}
+    }
+    if b.to_host != a.to_host {
+        out.push(format!(
+            "`to` host {} → {}",
+            b.to_host.as_deref().unwrap_or("?"),
+            a.to_host.as_deref().unwrap_or("?")
+        ));
+    }
+    if b.from_host != a.from_host {
+        out.push(format!(
+            "`from` host {} → {}",
+            b.from_host.as_deref().unwrap_or("?"),
+            a.from_host.as_deref().unwrap_or("?")
+        ));
+    }
+    if b.hosts != a.hosts {
+        out.push(format!(
+            "hosts {} → {}",
+            b.hosts.join(", "),
+            a.hosts.join(", ")
+        ));
+    }
+}
+
+/// A percentage for tables: `25%`, or `?` when unknown.
+pub fn pct(p: Option<i64>) -> String {
+    p.map_or_else(|| "?".to_owned(), |p| format!("{p}%"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W10: &str = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: a, namespace: n}\nspec:\n  hosts: [f.com]\n  http:\n  - route:\n    - {destination: {host: t.com}, weight: 10}\n    - {destination: {host: f.com}, weight: 90}\n";
+    const M5: &str = "kind: VirtualService\nspec:\n  hosts: [f.com]\n  http:\n  - route:\n    - {destination: {host: f.com}, weight: 100}\n    mirror: {host: t.com}\n    mirrorPercentage: {value: 5}\n";
+
+    #[test]
+    fn reads_weight_and_mirror_stages() {
+        let t = traffic(W10.as_bytes()).unwrap();
+        assert_eq!((t.to, t.from, t.mirror), (Some(10), Some(90), None));
+        assert_eq!(t.to_host.as_deref(), Some("t.com"));
+        let m = traffic(M5.as_bytes()).unwrap();
+        assert_eq!((m.to, m.from, m.mirror), (Some(0), Some(100), Some(5.0)));
+        assert!(traffic(b"kind: Kustomization\n").is_none());
+        assert!(traffic(b"\xff not yaml [").is_none());
+    }
+
+    #[test]
+    fn locates_stage_files_in_both_layouts() {
+        assert_eq!(
+            locate("d/out/checkout/stages/02-weight-10/virtualservice.yaml"),
+            Some(("d/out/checkout".into(), 2, "weight-10".into(), true))
+        );
+        assert_eq!(
+            locate("out/checkout/stages/02-half/kustomization.yaml"),
+            Some(("out/checkout".into(), 2, "half".into(), false))
+        );
+        assert_eq!(
+            locate("out/search/003-mirror-0-5.yaml"),
+            Some(("out/search".into(), 3, "mirror-0-5".into(), true))
+        );
+        assert_eq!(locate("README.md"), None);
+        assert_eq!(locate("out/x/notes.yaml"), None);
+    }
+
+    #[test]
+    fn a_stage_replaced_at_the_same_position_is_a_rename() {
+        let tree = |files: &[(&str, &str)]| -> Tree {
+            files
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect()
+        };
+        let w30 = W10
+            .replace("weight: 10}", "weight: 30}")
+            .replace("weight: 90}", "weight: 70}");
+        let old = tree(&[("o/m/01-weight-10.yaml", W10)]);
+        let new = tree(&[("o/m/01-weight-30.yaml", &w30)]);
+        let r = review(&old, &new, &crate::diff::between(&old, &new));
+        assert_eq!(r[0].stages.len(), 1);
+        assert_eq!(r[0].stages[0].stage, "weight-30");
+        assert_eq!(
+            r[0].stages[0].changes,
+            ["renamed from weight-10", "to 10% → 30%"]
+        );
+    }
+
+    #[test]
+    fn reviews_weight_changes_additions_and_renumbering() {
+        let tree = |files: &[(&str, &str)]| -> Tree {
+            files
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect()
+        };
+        let old = tree(&[
+            ("o/m/01-weight-10.yaml", W10),
+            ("o/m/02-weight-50.yaml", W10),
+        ]);
+        let w25 = W10
+            .replace("weight: 10}", "weight: 25}")
+            .replace("weight: 90}", "weight: 75}");
+        let new = tree(&[
+            ("o/m/01-weight-10.yaml", &w25),
+            ("o/m/02-weight-25.yaml", &w25),
+            ("o/m/03-weight-50.yaml", W10),
+        ]);
+        let changed = crate::diff::between(&old, &new);
+        let r = review(&old, &new, &changed);
+        assert_eq!(r.len(), 1);
+        let rows: Vec<_> = r[0]
+            .stages
+            .iter()
+            .map(|s| (s.stage.as_str(), s.changes.join("; ")))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("weight-10", "to 10% → 25%".to_owned()),
+                ("weight-25", "added".to_owned()),
+                ("weight-50", "renumbered 2 → 3".to_owned()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! `cutover stages`: each migration's rollout as a table, and optionally the
+//! VirtualService diff from each stage to the next, for reviewing a new plan.
+
+use crate::diff;
+use crate::error::Result;
+use crate::plan::Plan;
+use crate::render::{self, Templates};
+use crate::review;
+use crate::stage::Percent;
+
+/// The rollout tables of every migration of `plans`; with `between`, each followed by
+/// the diff of its VirtualService from one stage to the next.
+pub fn report(plans: &[Plan], templates: &Templates, between: bool) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for plan in plans {
+        let files = if between {
+            render::render_plan(plan, templates)?
+        } else {
+            Vec::new()
+        };
+        for m in &plan.migrations {
+            if !out.is_empty() {
+                out.push(b'\n');
+            }
+            out.extend_from_slice(
+                format!(
+                    "{} ({}, namespace {})\n  from: {}\n  to:   {}\n",
+                    m.name, plan.file, m.namespace, m.from, m.to
+                )
+                .as_bytes(),
+            );
+            let rows: Vec<[String; 5]> = m
+                .stages
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    [
+                        (i + 1).to_string(),
+                        s.name.clone(),
+                        format!("{}%", s.to_weight()),
+                        format!("{}%", s.from_weight()),
+                        s.mirror()
+                            .map_or_else(|| "-".to_owned(), |p| format!("{}%", Percent(p))),
+                    ]
+                })
+                .collect();
+            let head = ["#", "stage", "to", "from", "mirror"];
+            let widths: Vec<usize> = (0..5)
+                .map(|c| {
+                    rows.iter()
+                        .map(|r| r[c].chars().count())
+                        .chain([head[c].len()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let line = |cells: [&str; 5]| {
+                format!(
+                    "  {:>w0$}  {:<w1$}  {:>w2$}  {:>w3$}  {:>w4$}\n",
+                    cells[0],
+                    cells[1],
+                    cells[2],
+                    cells[3],
+                    cells[4],
+                    w0 = widths[0],
+                    w1 = widths[1],
+                    w2 = widths[2],
+                    w3 = widths[3],
+                    w4 = widths[4]
+                )
+            };
+            out.extend_from_slice(line(head).as_bytes());
+            for r in &rows {
+                out.extend_from_slice(line([&r[0], &r[1], &r[2], &r[3], &r[4]]).as_bytes());
+            }
+            if between {
+                let manifests: Vec<_> = files
+                    .iter()
+                    .filter(|f| f.migration == m.name)
+                    .filter(|f| review::locate(&f.rel).is_some_and(|l| l.3))
+                    .collect();
+                for pair in manifests.windows(2) {
+                    let (a, b) = (pair[0], pair[1]);
+                    let name = |rel: &str| {
+                        review::locate(rel)
+                            .map_or_else(String::new, |(_, n, s, _)| format!("{n:02}-{s}"))
+                    };
+                    out.extend_from_slice(
+                        format!(
+                            "\n--- {} stage {}\n+++ {} stage {}\n",
+                            m.name,
+                            name(&a.rel),
+                            m.name,
+                            name(&b.rel)
+                        )
+                        .as_bytes(),
+                    );
+                    out.extend_from_slice(&diff::hunks(
+                        a.contents.as_bytes(),
+                        b.contents.as_bytes(),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
