@@ -135,7 +135,19 @@ impl Plan {
         })?;
         let root = repo::find_root(&dir);
         let name = abs.file_name().map(PathBuf::from).unwrap_or_default();
-        let plan = Plan::parse(file, &bytes, &dir.join(name), &root)?;
+        let full = dir.join(name);
+        // The plan's path is its identity in generated headers and the command users
+        // copy from them: it must be text, on one line.
+        match full.to_str() {
+            Some(p) if !p.chars().any(char::is_control) => {}
+            _ => {
+                return Err(invalid(
+                    "the plan's file path is not UTF-8 or holds control characters; rename it"
+                        .into(),
+                ))
+            }
+        }
+        let mut plan = Plan::parse(file, &bytes, &full, &root)?;
         plan.check_output_on_disk()?;
         Ok(plan)
     }
@@ -184,35 +196,46 @@ impl Plan {
 
     /// Refuses an output folder that exists, or has an existing ancestor, which resolves
     /// (through symlinks) outside the repository.
-    fn check_output_on_disk(&self) -> Result<()> {
-        let real_root = self.root.canonicalize().map_err(|e| Error::Read {
-            path: self.root.clone(),
-            source: e,
-        })?;
+    fn check_output_on_disk(&mut self) -> Result<()> {
+        let invalid = |msg: String| {
+            Error::Invalid(Diagnostics(vec![Diagnostic::new(
+                Severity::Error,
+                &self.file,
+                msg,
+            )
+            .with_field("output")]))
+        };
         let real = repo::canonical_existing_prefix(&self.output).map_err(|e| Error::Read {
             path: self.output.clone(),
             source: e,
         })?;
-        if !real.starts_with(&real_root) {
-            return Err(Error::Invalid(Diagnostics(vec![Diagnostic::new(
-                Severity::Error,
-                &self.file,
-                format!(
-                    "output folder {} resolves through a symlink to {}, outside the repository {}",
-                    self.output.display(),
-                    real.display(),
-                    real_root.display()
-                ),
-            )
-            .with_field("output")])));
+        if !real.starts_with(&self.root) {
+            return Err(invalid(format!(
+                "output folder {} resolves through a symlink to {}, outside the repository {}",
+                self.output.display(),
+                real.display(),
+                self.root.display()
+            )));
         }
+        // Another repository nested inside this one is not this plan's to write.
+        let mut dir = real.as_path();
+        while dir != self.root {
+            if dir.join(".git").exists() {
+                return Err(invalid(format!(
+                    "output folder {} is inside another git repository ({}); put the plan in that repository",
+                    self.output.display(),
+                    dir.display()
+                )));
+            }
+            match dir.parent() {
+                Some(p) => dir = p,
+                None => break,
+            }
+        }
+        // Work on the real folder: two plans reaching one folder through different
+        // symlinks are then seen to collide.
+        self.output = real;
         Ok(())
-    }
-
-    /// The output folder relative to the repository root.
-    pub fn output_rel(&self) -> String {
-        repo::relative(&self.root, &self.output)
-            .unwrap_or_else(|| self.output.display().to_string())
     }
 }
 
@@ -263,6 +286,9 @@ fn decode(bytes: &[u8]) -> std::result::Result<&str, Box<Diagnostic>> {
 /// end of the last non-blank line, so the snippet shows something.
 fn clamp_to_text(source: &str, span: Span) -> Span {
     let lines: Vec<&str> = source.lines().collect();
+    if span.start.line == 0 {
+        return span;
+    }
     if span.start.line <= lines.len() && !lines[span.start.line - 1].trim().is_empty() {
         return span;
     }
@@ -597,7 +623,7 @@ impl<'a> Ctx<'a> {
             },
         }
 
-        let id = repo::relative(root, path).unwrap_or_else(|| path.display().to_string());
+        let id = repo::display_rel(root, path);
         Some(Plan {
             file: self.file.to_owned(),
             root: root.to_path_buf(),
@@ -613,12 +639,13 @@ impl<'a> Ctx<'a> {
     fn output(&mut self, v: &Node, dir: &Path, root: &Path) -> Option<PathBuf> {
         let s = self.string(v, "output")?;
         let rel = Path::new(&s);
-        if s.contains('\0') || s.chars().any(char::is_control) {
-            self.error(
+        if s.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
+            let d = self.error(
                 "output",
                 v.span,
-                "the output path contains control characters",
+                "the output path contains control characters, `\"` or `\\`",
             );
+            Self::help(d, "diffs name these paths; keep them to plain characters");
             return None;
         }
         if rel.is_absolute() {
@@ -907,7 +934,7 @@ impl<'a> Ctx<'a> {
         }
         let mut stages: Vec<Stage> = Vec::new();
         let mut ok = true;
-        // (to-weight, index, span) of the previous valid stage
+        // (to-weight, index) of the previous valid stage
         let mut prev: Option<(u8, usize)> = None;
         for (i, item) in items.iter().enumerate() {
             let path = format!("{field}[{i}]");

@@ -272,7 +272,7 @@ fn render_migration(
 }
 
 fn rel_path(plan: &Plan, path: &Path) -> String {
-    repo::relative(&plan.root, path).unwrap_or_else(|| path.display().to_string())
+    repo::display_rel(&plan.root, path)
 }
 
 fn context<'a>(plan: &'a Plan, m: &'a Migration, stage: &'a Stage, index: usize) -> Context<'a> {

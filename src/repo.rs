@@ -51,6 +51,11 @@ pub fn relative(root: &Path, path: &Path) -> Option<String> {
     })
 }
 
+/// `path` relative to `root` for messages, or the whole path when it is outside `root`.
+pub fn display_rel(root: &Path, path: &Path) -> String {
+    relative(root, path).unwrap_or_else(|| path.display().to_string())
+}
+
 /// The deepest existing ancestor of `path` (or `path` itself), with symlinks resolved.
 /// Used to check that a folder which may not exist yet would land inside the repository.
 pub fn canonical_existing_prefix(path: &Path) -> std::io::Result<PathBuf> {

@@ -199,7 +199,14 @@ fn cell<T: PartialEq>(before: Option<T>, after: Option<T>, show: impl Fn(&T) -> 
         (Some(b), Some(a)) if b == a => show(&a),
         (Some(b), Some(a)) => format!("{} → {}", show(&b), show(&a)),
         (None, Some(a)) => show(&a),
-        (Some(b), None) => format!("~~{}~~", show(&b)),
+        (Some(b), None) => {
+            let b = show(&b);
+            if b == "—" {
+                b
+            } else {
+                format!("~~{b}~~")
+            }
+        }
         (None, None) => "—".to_owned(),
     }
 }
@@ -221,7 +228,7 @@ fn table(m: &MigrationReview) -> String {
     let to_host = pick(|t| t.to_host.clone());
     let from_host = pick(|t| t.from_host.clone());
     let mut out = format!(
-        "#### {} <sub>{}</sub>\n\n| # | stage | to `to` ({}) | to `from` ({}) | mirror | change |\n|---:|---|---:|---:|---:|---|\n",
+        "#### {} <sub>{}</sub>\n\n| # | stage | GCPBackend ({}) | ServiceEntry ({}) | mirror | change |\n|---:|---|---:|---:|---:|---|\n",
         md(&m.name),
         html(&m.folder),
         md(&to_host),
@@ -289,7 +296,15 @@ pub fn markdown(r: &Report<'_>, limit: usize) -> String {
     out.push_str(MARKER);
     out.push('\n');
     if r.files.is_empty() {
-        out.push_str("### cutover: no changes\n\nThe generated manifests match the plans.\n");
+        match r.base {
+            Some(base) => out.push_str(&format!(
+                "### cutover: no changes\n\nThe plans render the same manifests as at <code>{}</code>.\n",
+                html(base)
+            )),
+            None => out.push_str(
+                "### cutover: no changes\n\nThe generated manifests match the plans.\n",
+            ),
+        }
         return out;
     }
     let n = r.files.len();
@@ -347,7 +362,14 @@ pub fn markdown(r: &Report<'_>, limit: usize) -> String {
             ));
         }
         note.pop();
-        note.push_str(". Run `cutover diff` to see everything.\n");
+        let command = match r.base {
+            Some(base) => format!("cutover diff --base {base}"),
+            None => "cutover diff".to_owned(),
+        };
+        note.push_str(&format!(
+            ". Run <code>{}</code> to see everything.\n",
+            html(&command)
+        ));
         out.push_str(&note);
     }
     out
@@ -383,23 +405,29 @@ pub fn github(r: &Report<'_>) -> String {
             })
             .map(|(_, s)| s.changes.join("; "))
             .filter(|c| !c.is_empty());
+        let removed_but_moved = f.status == Status::Removed
+            && facts
+                .as_deref()
+                .is_some_and(|c| c.starts_with("renumbered") || c.starts_with("renamed"));
         let what = match (r.base, f.status) {
-            (Some(_), Status::Added) => "added".to_owned(),
-            (Some(_), Status::Removed) => "removed".to_owned(),
-            (Some(_), Status::Modified) => "changed".to_owned(),
-            (None, Status::Added) => {
-                "missing: the plan produces this file; run `cutover render`".to_owned()
+            (Some(_), Status::Added) => "added",
+            (Some(_), Status::Removed) if removed_but_moved => "moved",
+            (Some(_), Status::Removed) => "removed",
+            (Some(_), Status::Modified) => "changed",
+            (None, Status::Added) => "missing: the plan produces this file; run `cutover render`",
+            (None, Status::Removed) if removed_but_moved => {
+                "moved: the plan now writes this stage elsewhere; run `cutover render`"
             }
             (None, Status::Removed) => {
-                "orphaned: the plan no longer produces this file; run `cutover render`".to_owned()
+                "orphaned: the plan no longer produces this file; run `cutover render`"
             }
             (None, Status::Modified) => {
-                "stale: differs from what the plan produces; run `cutover render`".to_owned()
+                "stale: differs from what the plan produces; run `cutover render`"
             }
         };
         let message = match facts {
-            Some(c) => format!("{what} ({c})"),
-            None => what,
+            Some(c) if c != "added" && c != "removed" => format!("{what} ({c})"),
+            _ => what.to_owned(),
         };
         out.push_str(&format!(
             "::{level} file={},line={line},title={}::{}\n",

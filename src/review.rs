@@ -234,10 +234,12 @@ pub fn review(old: &Tree, new: &Tree, changed: &[FileChange]) -> Vec<MigrationRe
                 r.changes.insert(0, format!("renamed from {old_name}"));
                 stages.push(r);
             }
+            // Rollout order; a removed stage stands at its old position, before the
+            // stage that now holds that number.
             stages.sort_by_key(|s| {
                 (
                     s.number_after.or(s.number_before).unwrap_or(usize::MAX),
-                    s.number_after.is_none(),
+                    s.number_after.is_some(),
                 )
             });
             let name = folder.rsplit('/').next().unwrap_or(&folder).to_owned();
@@ -292,7 +294,7 @@ fn stage_review(name: &str, before: Option<&Side<'_>>, after: Option<&Side<'_>>)
 
 fn traffic_changes(b: &Traffic, a: &Traffic, out: &mut Vec<String>) {
     if b.to != a.to {
-        out.push(format!("to {} → {}", pct(b.to), pct(a.to)));
+        out.push(format!("weight {} → {}", pct(b.to), pct(a.to)));
     }
     match (b.mirror, a.mirror) {
         (Some(x), Some(y)) if x != y => {
@@ -318,7 +320,7 @@ fn traffic_changes(b: &Traffic, a: &Traffic, out: &mut Vec<String>) {
     }
     if b.hosts != a.hosts {
         out.push(format!(
-            "hosts {} → {}",
+            "hosts [{}] → [{}]",
             b.hosts.join(", "),
             a.hosts.join(", ")
         ));
@@ -384,7 +386,7 @@ mod tests {
         assert_eq!(r[0].stages[0].stage, "weight-30");
         assert_eq!(
             r[0].stages[0].changes,
-            ["renamed from weight-10", "to 10% → 30%"]
+            ["renamed from weight-10", "weight 10% → 30%"]
         );
     }
 
@@ -419,7 +421,7 @@ mod tests {
         assert_eq!(
             rows,
             [
-                ("weight-10", "to 10% → 25%".to_owned()),
+                ("weight-10", "weight 10% → 25%".to_owned()),
                 ("weight-25", "added".to_owned()),
                 ("weight-50", "renumbered 2 → 3".to_owned()),
             ]

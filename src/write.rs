@@ -19,41 +19,63 @@ use crate::tree::{Changeset, Status};
 
 /// Writes and removes the files of `changes`. `plans` are the plans the changeset was
 /// computed for (to know where each output folder ends).
+///
+/// Until the first rename, any failure leaves the tree exactly as it was (temporary
+/// files and the folders made for them are removed). A failure after that (a rename or
+/// removal refused by the file system) stops at once; every file is still whole, old or
+/// new, and the error says how far it got.
 pub fn apply(plans: &[Plan], changes: &Changeset) -> Result<()> {
-    let mut made = HashSet::new();
+    let mut made = Folders::default();
     let mut staged: Vec<(TempPath, &Path)> = Vec::new();
-    for c in changes
+    let writes = changes
         .changes
         .iter()
-        .filter(|c| c.status != Status::Removed)
-    {
+        .filter(|c| c.status != Status::Removed);
+    for c in writes {
         let contents = c.new.as_deref().unwrap_or_default();
         let exists = c.status == Status::Modified;
         match stage(&c.path, contents.as_bytes(), exists, &mut made) {
             Ok(tmp) => staged.push((tmp, &c.path)),
             Err(e) => {
-                // Nothing was renamed yet: delete the temporary files and the folders made
-                // for them, leaving the tree exactly as it was.
                 drop(staged);
-                for dir in &made {
-                    if let Some(plan) = plans.iter().find(|p| dir.starts_with(&p.output)) {
-                        prune_empty_dirs(&dir.join("-"), &plan.output);
-                    }
-                }
+                remove_made(&made.created);
                 return Err(e);
             }
         }
     }
-    if !staged.is_empty() {
-        let mut outputs: Vec<&Path> = plans.iter().map(|p| p.output.as_path()).collect();
-        outputs.dedup();
-        flush(outputs.into_iter().filter(|p| p.exists()))?;
+    if let Err(e) = flush(plans, staged.iter().map(|(t, _)| t.as_ref())) {
+        drop(staged);
+        remove_made(&made.created);
+        return Err(e);
     }
-    for (tmp, target) in staged {
-        tmp.persist(target).map_err(|e| Error::Write {
-            path: target.to_path_buf(),
-            source: e.error,
-        })?;
+    let total = changes.changes.len();
+    let mut done = 0usize;
+    let partial = |done: usize, e: Error| {
+        match e {
+        Error::Write { path, source } if done > 0 => Error::Write {
+            path,
+            source: std::io::Error::new(
+                source.kind(),
+                format!(
+                    "{source}; {done} of {total} changes were already made (each file is whole); fix the cause and run `cutover render` again"
+                ),
+            ),
+        },
+        other => other,
+    }
+    };
+    let mut pending = staged.into_iter();
+    for (tmp, target) in pending.by_ref() {
+        if let Err(e) = tmp.persist(target) {
+            return Err(partial(
+                done,
+                Error::Write {
+                    path: target.to_path_buf(),
+                    source: e.error,
+                },
+            ));
+        }
+        done += 1;
     }
     for c in changes
         .changes
@@ -64,37 +86,34 @@ pub fn apply(plans: &[Plan], changes: &Changeset) -> Result<()> {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(Error::Write {
-                    path: c.path.clone(),
-                    source: e,
-                })
+                return Err(partial(
+                    done,
+                    Error::Write {
+                        path: c.path.clone(),
+                        source: e,
+                    },
+                ))
             }
         }
+        done += 1;
         prune_empty_dirs(&c.path, &plans[c.plan].output);
     }
     Ok(())
 }
 
-/// Replaces `path` with `contents` atomically (temporary file, flush, rename).
-/// A new file gets mode 0644; an existing file keeps its mode.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let tmp = stage(path, contents, path.exists(), &mut HashSet::new())?;
-    flush(std::iter::once(tmp.as_ref()))?;
-    tmp.persist(path).map_err(|e| Error::Write {
-        path: path.to_path_buf(),
-        source: e.error,
-    })
+/// The folders a run has made sure of.
+#[derive(Default)]
+struct Folders {
+    /// Folders known to exist (checked or created).
+    known: HashSet<PathBuf>,
+    /// Folders this run created, outermost first.
+    created: Vec<PathBuf>,
 }
 
 /// Writes `contents` to a closed temporary file beside `path`, with `path`'s future mode
-/// (an existing file's mode, or 0644). `made` remembers folders already created.
+/// (an existing file's mode, or 0644). Folders it creates are recorded in `made`.
 /// The temporary file is deleted if it is dropped without being persisted.
-fn stage(
-    path: &Path,
-    contents: &[u8],
-    exists: bool,
-    made: &mut HashSet<PathBuf>,
-) -> Result<TempPath> {
+fn stage(path: &Path, contents: &[u8], exists: bool, made: &mut Folders) -> Result<TempPath> {
     let err = |e: std::io::Error| Error::Write {
         path: path.to_path_buf(),
         source: e,
@@ -102,9 +121,9 @@ fn stage(
     let dir = path
         .parent()
         .ok_or_else(|| err(std::io::Error::other("no parent folder")))?;
-    if !made.contains(dir) {
-        fs::create_dir_all(dir).map_err(err)?;
-        made.insert(dir.to_path_buf());
+    if !made.known.contains(dir) {
+        create_dirs(dir, &mut made.created).map_err(err)?;
+        made.known.insert(dir.to_path_buf());
     }
     let perms = if exists {
         fs::metadata(path).map(|m| m.permissions()).map_err(err)?
@@ -114,21 +133,61 @@ fn stage(
     let mut tmp = tempfile::Builder::new()
         .prefix(".cutover-")
         .suffix(".tmp")
-        .permissions(perms)
         .tempfile_in(dir)
         .map_err(err)?;
     tmp.write_all(contents).map_err(err)?;
+    // Set after creation: the mode given at creation would be reduced by the umask.
+    fs::set_permissions(tmp.path(), perms).map_err(err)?;
     Ok(tmp.into_temp_path())
 }
 
-/// Makes everything written under `dirs` durable before the staged files are renamed.
+/// Creates `dir` and its missing parents, recording each folder created (outermost first).
+fn create_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        if d.is_dir() {
+            break;
+        }
+        missing.push(d.to_path_buf());
+        cur = d.parent();
+    }
+    for d in missing.into_iter().rev() {
+        match fs::create_dir(&d) {
+            Ok(()) => made.push(d),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Removes the folders this run created, innermost first (they are empty again once
+/// the temporary files are gone).
+fn remove_made(made: &[PathBuf]) {
+    for d in made.iter().rev() {
+        let _ = fs::remove_dir(d);
+    }
+}
+
+/// Makes the staged files durable before they are renamed into place.
 #[cfg(target_os = "linux")]
-fn flush<'a>(dirs: impl Iterator<Item = &'a Path>) -> Result<()> {
+fn flush<'a>(plans: &[Plan], staged: impl Iterator<Item = &'a Path>) -> Result<()> {
     // One syncfs per file system rather than one fsync per file: the same guarantee (the
     // data is on disk before any rename), a fraction of the cost for thousands of files.
     use std::os::unix::fs::MetadataExt;
+    if staged.count() == 0 {
+        return Ok(());
+    }
     let mut devices: Vec<u64> = Vec::new();
-    for d in dirs {
+    for d in plans
+        .iter()
+        .map(|p| p.output.as_path())
+        .filter(|d| d.exists())
+    {
         let err = |e: std::io::Error| Error::Write {
             path: d.to_path_buf(),
             source: e,
@@ -144,19 +203,15 @@ fn flush<'a>(dirs: impl Iterator<Item = &'a Path>) -> Result<()> {
     Ok(())
 }
 
+/// Makes the staged files durable before they are renamed into place.
 #[cfg(not(target_os = "linux"))]
-fn flush<'a>(dirs: impl Iterator<Item = &'a Path>) -> Result<()> {
-    // Without syncfs, flush every file written under the folders.
-    for d in dirs {
-        for entry in walkdir::WalkDir::new(d).into_iter().filter_map(|e| e.ok()) {
-            if entry.file_type().is_file() {
-                let f = fs::OpenOptions::new().write(true).open(entry.path());
-                f.and_then(|f| f.sync_data()).map_err(|e| Error::Write {
-                    path: entry.path().to_path_buf(),
-                    source: e,
-                })?;
-            }
-        }
+fn flush<'a>(_plans: &[Plan], staged: impl Iterator<Item = &'a Path>) -> Result<()> {
+    for f in staged {
+        let file = fs::OpenOptions::new().write(true).open(f);
+        file.and_then(|f| f.sync_all()).map_err(|e| Error::Write {
+            path: f.to_path_buf(),
+            source: e,
+        })?;
     }
     Ok(())
 }
@@ -195,28 +250,46 @@ fn prune_empty_dirs(file: &Path, stop: &Path) {
 mod tests {
     use super::*;
 
+    fn write(path: &Path, contents: &[u8]) {
+        let mut made = Folders::default();
+        let tmp = stage(path, contents, path.exists(), &mut made).unwrap();
+        tmp.persist(path).unwrap();
+    }
+
     #[test]
-    fn writes_atomically_and_keeps_mode() {
+    fn writes_whole_files_and_keeps_mode() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("a/b/file.yaml");
-        write_atomic(&p, b"one\n").unwrap();
+        write(&p, b"one\n");
         assert_eq!(fs::read(&p).unwrap(), b"one\n");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&p), 0o644);
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o664)).unwrap();
+            write(&p, b"two\n");
             assert_eq!(
-                fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-                0o644
-            );
-            fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
-            write_atomic(&p, b"two\n").unwrap();
-            assert_eq!(
-                fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-                0o600
+                mode(&p),
+                0o664,
+                "an existing file keeps its mode, umask or not"
             );
         }
         let leftovers: Vec<_> = fs::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary files are left behind");
+    }
+
+    #[test]
+    fn records_and_removes_only_the_folders_it_made() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mine = tmp.path().join("user-empty");
+        fs::create_dir(&mine).unwrap();
+        let mut made = Vec::new();
+        create_dirs(&mine.join("x/y"), &mut made).unwrap();
+        assert_eq!(made, [mine.join("x"), mine.join("x/y")]);
+        remove_made(&made);
+        assert!(mine.is_dir(), "a folder that existed before is kept");
+        assert!(!mine.join("x").exists());
     }
 
     #[test]

@@ -367,7 +367,7 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
             }
             Event::MappingStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "map", span)?;
-                builder.open(Frame::Map(Vec::new(), None), anchor, span)?;
+                builder.open(Frame::Map(Vec::new(), None, HashMap::new()), anchor, span)?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(done) = builder.close(span)? {
@@ -420,7 +420,8 @@ fn check_collection_tag(
 
 enum Frame {
     Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>, Option<Node>),
+    /// Entries, the key waiting for its value, and the keys seen (resolved) → their line.
+    Map(Vec<(Node, Node)>, Option<Node>, HashMap<String, usize>),
 }
 
 #[derive(Default)]
@@ -440,13 +441,13 @@ impl Builder {
         for (frame, ..) in &self.stack {
             match frame {
                 Frame::Seq(items) => out.push_str(&format!("[{}]", items.len())),
-                Frame::Map(_, Some(key)) => {
+                Frame::Map(_, Some(key), _) => {
                     if !out.is_empty() {
                         out.push('.');
                     }
                     out.push_str(scalar_text(key));
                 }
-                Frame::Map(_, None) => {}
+                Frame::Map(_, None, _) => {}
             }
         }
         out
@@ -483,7 +484,7 @@ impl Builder {
         };
         let value = match frame {
             Frame::Seq(items) => Value::Seq(items),
-            Frame::Map(entries, pending) => {
+            Frame::Map(entries, pending, _) => {
                 if let Some(key) = pending {
                     return Err(YamlError::at(key.span, "mapping key without a value"));
                 }
@@ -521,7 +522,7 @@ impl Builder {
                 items.push(node);
                 Ok(None)
             }
-            Some((Frame::Map(entries, pending), ..)) => {
+            Some((Frame::Map(entries, pending, seen), ..)) => {
                 match pending.take() {
                     None => {
                         if !matches!(node.value, Value::Scalar(_)) {
@@ -530,18 +531,18 @@ impl Builder {
                                 "mapping keys must be plain scalars",
                             ));
                         }
-                        if let Some((first, _)) = entries.iter().find(|(k, _)| keys_equal(k, &node))
-                        {
+                        let key = format!("{:?}", node.resolve());
+                        if let Some(first_line) = seen.get(&key) {
                             let message = format!(
-                                "duplicate key `{}` (first defined at line {})",
+                                "duplicate key `{}` (first defined at line {first_line})",
                                 scalar_text(&node),
-                                first.span.start.line
                             );
                             let span = node.span;
                             // Recorded as pending so the error's field path ends in this key.
                             *pending = Some(node);
                             return Err(YamlError::at(span, message));
                         }
+                        seen.insert(key, node.span.start.line);
                         *pending = Some(node);
                     }
                     Some(key) => entries.push((key, node)),
@@ -556,13 +557,6 @@ fn scalar_text(node: &Node) -> &str {
     match &node.value {
         Value::Scalar(s) => &s.text,
         _ => "",
-    }
-}
-
-fn keys_equal(a: &Node, b: &Node) -> bool {
-    match (a.resolve(), b.resolve()) {
-        (Some(x), Some(y)) => x == y,
-        _ => false,
     }
 }
 
