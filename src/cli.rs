@@ -1,7 +1,7 @@
 //! The command-line interface: argument parsing, output and exit codes.
 //!
 //! Exit codes follow `git diff --exit-code`: 0 nothing to do, 1 changes (or stale files
-//! for `check`), 2 error. Errors never leave files written or half-written.
+//! for `check`), 2 error. Errors found before writing leave every file untouched.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -151,7 +151,7 @@ pub fn main() -> i32 {
 
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: &Cli) -> i32 {
-    let out = Output::new(cli.color);
+    let out = Output::new(cli.color, matches!(cli.command, Command::Render { .. }));
     match execute(cli, &out) {
         Ok(code) => code,
         Err(Failure::BrokenPipe(code)) => code,
@@ -377,14 +377,10 @@ fn print_diff(
     Ok(code)
 }
 
+/// The files of the plans that have changes, in plan order.
 fn plans_files(plans: &[Plan], changes: &Changeset) -> Vec<String> {
-    let mut files: Vec<String> = changes
-        .changes
-        .iter()
-        .map(|c| plans[c.plan].file.clone())
-        .collect();
-    files.dedup();
-    files
+    let stale: std::collections::BTreeSet<usize> = changes.changes.iter().map(|c| c.plan).collect();
+    stale.into_iter().map(|p| plans[p].file.clone()).collect()
 }
 
 fn check_report(stale_plans: &[String], changes: &Changeset, out: &Output) -> Result<i32, Failure> {
@@ -452,10 +448,12 @@ fn plan_paths(args: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 pub(crate) struct Output {
     color_out: bool,
     color_err: bool,
+    /// Whether the command writes files (so errors can say that nothing was written).
+    writes: bool,
 }
 
 impl Output {
-    fn new(when: ColorWhen) -> Output {
+    fn new(when: ColorWhen, writes: bool) -> Output {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let decide = |tty: bool| match when {
             ColorWhen::Always => true,
@@ -465,6 +463,7 @@ impl Output {
         Output {
             color_out: decide(io::stdout().is_terminal()),
             color_err: decide(io::stderr().is_terminal()),
+            writes,
         }
     }
 
@@ -546,15 +545,18 @@ impl Output {
                 let n = diags.iter().filter(|d| d.is_error()).count();
                 let _ = writeln!(
                     err,
-                    "{label}: {} in plan files; nothing was written",
-                    count(n, "error")
+                    "{label}: {} in plan files{}",
+                    count(n, "error"),
+                    if self.writes { "; nothing was written" } else { "" }
                 );
             }
             Error::Conflicts(lines) => {
                 for l in lines {
                     let _ = writeln!(err, "{label}: {l}");
                 }
-                let _ = writeln!(err, "{label}: nothing was written");
+                if self.writes {
+                    let _ = writeln!(err, "{label}: nothing was written");
+                }
             }
             other => {
                 let _ = writeln!(err, "{label}: {other}");

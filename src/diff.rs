@@ -120,11 +120,6 @@ pub fn hunks(old: &[u8], new: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The diff of every change, in order.
-pub fn unified(changes: &[FileChange]) -> Vec<u8> {
-    changes.iter().flat_map(file_diff).collect()
-}
-
 /// The 1-based line of the first change in the new file (1 for removed files).
 pub fn first_changed_line(change: &FileChange) -> usize {
     let (Some(old), Some(new)) = (&change.old, &change.new) else {

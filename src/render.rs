@@ -68,23 +68,32 @@ impl Templates {
         env.set_fuel(Some(FUEL));
         env.set_recursion_limit(64);
         // No loader: templates cannot read files; `include` sees only these templates.
-        let mut origins = Vec::new();
-        for (name, source) in BUILTIN {
-            let (text, origin) = match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
-                Some(path) => (read_template(&path)?, path.display().to_string()),
-                None => ((*source).to_owned(), format!("{name} (built-in)")),
-            };
-            env.add_template_owned(*name, text)
-                .map_err(|e| template_error(&origin, &e))?;
-            origins.push((*name, origin));
-        }
         if let Some(dir) = dir {
             if !dir.is_dir() {
                 return Err(Error::Template {
                     template: dir.display().to_string(),
-                    message: "the --templates folder does not exist".into(),
+                    message: "the --templates folder does not exist or is not a folder".into(),
                 });
             }
+        }
+        let mut origins = Vec::new();
+        for (name, source) in BUILTIN {
+            let path = dir.map(|d| d.join(name));
+            let (text, origin) = match path {
+                Some(p) if fs_entry_exists(&p) => {
+                    if !p.is_file() {
+                        return Err(Error::Template {
+                            template: p.display().to_string(),
+                            message: "not a regular file (a folder, or a dangling symlink)".into(),
+                        });
+                    }
+                    (read_template(&p)?, p.display().to_string())
+                }
+                _ => ((*source).to_owned(), format!("{name} (built-in)")),
+            };
+            env.add_template_owned(*name, text)
+                .map_err(|e| template_error(&origin, &e))?;
+            origins.push((*name, origin));
         }
         Ok(Templates { env, origins })
     }
@@ -105,6 +114,10 @@ impl Templates {
         tmpl.render(minijinja::value::Serde(ctx))
             .map_err(|e| template_error(self.origin(name), &e))
     }
+}
+
+fn fs_entry_exists(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
 }
 
 fn read_template(path: &Path) -> Result<String> {

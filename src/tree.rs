@@ -44,8 +44,6 @@ pub struct Change {
     pub new: Option<String>,
     /// Index of the plan the file belongs to.
     pub plan: usize,
-    /// The migration folder the file is in.
-    pub migration: String,
 }
 
 /// Per-migration counts, for the one-line summaries.
@@ -273,7 +271,6 @@ pub fn compare(plans: &[Plan], rendered: &[Vec<GeneratedFile>]) -> Result<Change
                 old: Some(old),
                 new: None,
                 plan: p,
-                migration,
             });
         }
     }
@@ -363,6 +360,5 @@ fn change(f: &GeneratedFile, plan: usize, status: Status, old: Option<Vec<u8>>) 
         old,
         new: Some(f.contents.clone()),
         plan,
-        migration: f.migration.clone(),
     }
 }
