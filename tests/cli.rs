@@ -928,3 +928,53 @@ fn usage_errors_exit_2() {
         .stdout_is("");
     assert!(!t.exists("deploy"));
 }
+
+// ---------------------------------------------------------------- stages and render --exit-code
+
+#[test]
+fn stages_prints_each_rollout_as_a_table() {
+    let mut t = Test::new().file("cutover.yaml", PLAN);
+    let out = t.run_with(["stages"]);
+    out.expect_code(0).stderr_is("");
+    // Every migration, every stage, with both weights and the mirror column.
+    for m in ["checkout (cutover.yaml, namespace payments)", "ledger ("] {
+        out.stdout_contains(m);
+    }
+    let rows: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert!(
+        rows.iter()
+            .any(|r| r.split_whitespace().collect::<Vec<_>>()
+                == ["2", "weight-10", "10%", "90%", "-"]),
+        "{rows:?}"
+    );
+    // Nothing is written by `stages`.
+    assert!(!t.exists("deploy"));
+}
+
+#[test]
+fn stages_between_shows_each_step_as_a_diff() {
+    let mut t = Test::new().file("cutover.yaml", PLAN);
+    let out = t.run_with(["stages", "--between", "cutover.yaml"]);
+    out.expect_code(0);
+    out.stdout_contains("--- checkout stage 02-weight-10\n+++ checkout stage 03-weight-100\n")
+        .stdout_contains("-      weight: 10\n")
+        .stdout_contains("+      weight: 100\n");
+    // A mirror stage to a weight stage removes the mirror.
+    out.stdout_contains("-    mirror:\n");
+}
+
+#[test]
+fn render_exit_code_reports_changed_files() {
+    let mut t = Test::new().file("cutover.yaml", PLAN);
+    t.run_with(["render", "--exit-code"]).expect_code(1);
+    t.run_with(["render", "--exit-code"]).expect_code(0);
+    t.write(VS_10, t.read(VS_10) + "# edited\n");
+    t.run_with(["render", "--exit-code", "-q"])
+        .expect_code(1)
+        .stdout_is("");
+    t.run_with(["check"]).expect_code(0);
+}
