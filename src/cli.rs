@@ -547,7 +547,11 @@ impl Output {
                     err,
                     "{label}: {} in plan files{}",
                     count(n, "error"),
-                    if self.writes { "; nothing was written" } else { "" }
+                    if self.writes {
+                        "; nothing was written"
+                    } else {
+                        ""
+                    }
                 );
             }
             Error::Conflicts(lines) => {
