@@ -13,10 +13,12 @@ use crate::diff::{self, Tree};
 use crate::discover;
 use crate::error::{Diagnostic, Diagnostics, Error};
 use crate::plan::Plan;
+use crate::promote::{self, Direction};
 use crate::render::Templates;
 use crate::report;
 use crate::review;
 use crate::stages;
+use crate::status;
 use crate::tree::{Changeset, Status};
 use crate::workspace;
 use crate::write;
@@ -104,6 +106,22 @@ pub enum Command {
         #[command(flatten)]
         plans: PlanArgs,
     },
+    /// Move an environment to the next stage (or --to STAGE) by editing its one line in
+    /// the plan, then render and show the change of its VirtualService.
+    Promote {
+        #[command(flatten)]
+        args: MoveArgs,
+    },
+    /// Move an environment back to the previous stage (or --to STAGE, --to first).
+    Rollback {
+        #[command(flatten)]
+        args: MoveArgs,
+    },
+    /// For each migration, each environment's stage, weights, and how long it has been there.
+    Status {
+        #[command(flatten)]
+        plans: PlanArgs,
+    },
     /// Print each migration's rollout: stages, weights and mirroring.
     Stages {
         #[command(flatten)]
@@ -129,6 +147,26 @@ pub enum Format {
     Github,
 }
 
+/// What `promote` and `rollback` move.
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// The plan file to edit.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// The environment to move.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// The migration, when several have the environment.
+    #[arg(long, value_name = "NAME")]
+    pub migration: Option<String>,
+    /// The stage to move to: a stage name, `first` or `last`.
+    #[arg(long, value_name = "STAGE")]
+    pub to: Option<String>,
+    /// Move even if it skips stages, goes the other way, or a hold has not elapsed.
+    #[arg(long)]
+    pub force: bool,
+}
+
 /// The plan files a command works on.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -151,7 +189,11 @@ pub fn main() -> i32 {
 
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: &Cli) -> i32 {
-    let out = Output::new(cli.color, matches!(cli.command, Command::Render { .. }));
+    let writes = matches!(
+        cli.command,
+        Command::Render { .. } | Command::Promote { .. } | Command::Rollback { .. }
+    );
+    let out = Output::new(cli.color, writes);
     match execute(cli, &out) {
         Ok(code) => code,
         Err(Failure::BrokenPipe(code)) => code,
@@ -254,6 +296,13 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
             }
             Ok(code)
         }
+        Command::Promote { args } => move_env(cli, args, Direction::Forward, out),
+        Command::Rollback { args } => move_env(cli, args, Direction::Back, out),
+        Command::Status { plans } => {
+            let plans = load(&plans.plans, out)?;
+            out.raw(&status::report(&plans), EXIT_OK)?;
+            Ok(EXIT_OK)
+        }
         Command::Check { plans } => {
             let plans = load(&plans.plans, out)?;
             let templates = Templates::load(cli.templates.as_deref())?;
@@ -261,6 +310,67 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
             check_report(&plans_files(&plans, &changes), &changes, out)
         }
     }
+}
+
+/// `promote` / `rollback`: edit the plan, render, show the environment's change.
+fn move_env(
+    cli: &Cli,
+    args: &MoveArgs,
+    direction: Direction,
+    out: &Output,
+) -> Result<i32, Failure> {
+    let file = workspace::named(std::slice::from_ref(&args.plan))
+        .pop()
+        .map(|(_, f)| f)
+        .unwrap_or_default();
+    let req = promote::Request {
+        env: &args.env,
+        migration: args.migration.as_deref(),
+        to: args.to.as_deref(),
+        force: args.force,
+        direction,
+    };
+    let planned = promote::plan_move(&args.plan, &file, &req)?;
+    for w in &planned.warnings {
+        out.warning(w);
+    }
+    let templates = Templates::load(cli.templates.as_deref())?;
+    let plans = vec![planned.plan];
+    let rendered = workspace::render_all(&plans, &templates)?;
+    let changes = crate::tree::compare(&plans, &rendered)?;
+    // Everything is checked; now the plan, then the tree.
+    write::replace_file(&args.plan, &planned.source)?;
+    write::apply(&plans, &changes)?;
+    let verb = match direction {
+        Direction::Forward => "promoted",
+        Direction::Back => "rolled back",
+    };
+    for mv in &planned.moves {
+        out.line(
+            &format!(
+                "{}: {} {verb} from {} to {} ({} in {})",
+                mv.migration, args.env, mv.from, mv.to, planned.field, file
+            ),
+            EXIT_OK,
+        )?;
+        let manifest = |stage: &str| {
+            rendered[0].iter().find(|f| {
+                f.migration == mv.migration
+                    && review::locate(&f.rel)
+                        .is_some_and(|(_, _, name, is_vs)| is_vs && name == stage)
+            })
+        };
+        if let (Some(a), Some(b)) = (manifest(&mv.from), manifest(&mv.to)) {
+            let mut text = format!(
+                "--- {} {} (stage {})\n+++ {} {} (stage {})\n",
+                mv.migration, args.env, mv.from, mv.migration, args.env, mv.to
+            )
+            .into_bytes();
+            text.extend_from_slice(&diff::hunks(a.contents.as_bytes(), b.contents.as_bytes()));
+            out.diff(&text, EXIT_OK)?;
+        }
+    }
+    Ok(EXIT_OK)
 }
 
 /// Loads the plans named (or found), printing their warnings.
@@ -523,6 +633,15 @@ impl Output {
             }
         }
         self.bytes(&colored, code)
+    }
+
+    fn warning(&self, text: &str) {
+        let label = if self.color_err {
+            "\x1b[1;33mwarning\x1b[0m"
+        } else {
+            "warning"
+        };
+        let _ = writeln!(io::stderr(), "{label}: {text}");
     }
 
     fn diagnostic(&self, d: &Diagnostic) {

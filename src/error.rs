@@ -268,6 +268,11 @@ pub enum Error {
     #[error("{0}")]
     Git(String),
 
+    /// A promotion or rollback that the rules refuse (skipping stages, a hold not yet
+    /// elapsed, ...); the plan is left as it was.
+    #[error("{0}")]
+    Refused(String),
+
     /// Files cutover may not touch stand where the plans want to write.
     #[error("{}", .0.join("\n"))]
     Conflicts(Vec<String>),
@@ -292,8 +297,16 @@ mod tests {
     fn renders_rustc_style_snippet() {
         let src = "version: 1\nmigrations:\n  - weight: 150\n";
         let span = Span {
-            start: Pos { line: 3, col: 13 },
-            end: Pos { line: 3, col: 16 },
+            start: Pos {
+                line: 3,
+                col: 13,
+                index: 0,
+            },
+            end: Pos {
+                line: 3,
+                col: 16,
+                index: 0,
+            },
         };
         let d = Diagnostic::new(
             Severity::Error,
@@ -313,8 +326,16 @@ mod tests {
     #[test]
     fn snippet_handles_out_of_range_lines() {
         let span = Span {
-            start: Pos { line: 9, col: 1 },
-            end: Pos { line: 9, col: 1 },
+            start: Pos {
+                line: 9,
+                col: 1,
+                index: 0,
+            },
+            end: Pos {
+                line: 9,
+                col: 1,
+                index: 0,
+            },
         };
         let s = snippet("a\n", span).unwrap();
         assert_eq!(s.text, "");

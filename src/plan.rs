@@ -38,8 +38,9 @@ const MIGRATION_KEYS: &[&str] = &[
     "from",
     "to",
     "stages",
+    "environments",
 ];
-const STAGE_KEYS: &[&str] = &["name", "weight", "mirror"];
+const STAGE_KEYS: &[&str] = &["name", "weight", "mirror", "hold", "note"];
 
 /// How generated files are laid out under the output folder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,8 +70,35 @@ pub struct Migration {
     pub to: String,
     /// Stages in rollout order (at least one).
     pub stages: Vec<Stage>,
+    /// Environments and the stage each one runs, sorted by environment name.
+    pub environments: Vec<Environment>,
     /// Where the migration's `name` is written, for messages about the migration as a whole.
     pub location: Option<Snippet>,
+}
+
+/// An environment of a migration and the stage it runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Environment {
+    /// The environment's name (a DNS-1123 label).
+    pub name: String,
+    /// The name of the stage it runs.
+    pub stage: String,
+    /// Where the stage name is written in the plan (what `promote` edits).
+    pub span: Span,
+    /// The field path of that value, e.g. `defaults.environments.prod`.
+    pub field: String,
+}
+
+impl Migration {
+    /// The position (0-based) of stage `name`.
+    pub fn stage_index(&self, name: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s.name == name)
+    }
+
+    /// The environment called `name`.
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
 }
 
 /// A validated plan, with its location in the repository resolved.
@@ -254,7 +282,11 @@ fn decode(bytes: &[u8]) -> std::result::Result<&str, Box<Diagnostic>> {
                 .position(|b| *b == b'\n')
                 .map_or(bytes.len(), |p| line_start + p);
             let text = String::from_utf8_lossy(&bytes[line_start..line_end]).into_owned();
-            let pos = Pos { line: 1, col };
+            let pos = Pos {
+                line: 1,
+                col,
+                index: 0,
+            };
             let snippet = crate::error::snippet(
                 &text,
                 Span {
@@ -295,7 +327,11 @@ fn clamp_to_text(source: &str, span: Span) -> Span {
     match lines.iter().rposition(|l| !l.trim().is_empty()) {
         Some(i) if i < span.start.line => {
             let col = lines[i].chars().count() + 1;
-            let pos = Pos { line: i + 1, col };
+            let pos = Pos {
+                line: i + 1,
+                col,
+                index: 0,
+            };
             Span {
                 start: pos,
                 end: pos,
@@ -319,6 +355,8 @@ struct Fields {
     to: Option<(String, Span)>,
     /// The stages with the field path and span of the list they came from.
     stages: Option<(Vec<Stage>, String, Span)>,
+    /// Environments, as written (stage names checked once the stages are known).
+    environments: Option<Vec<Environment>>,
 }
 
 impl Fields {
@@ -345,6 +383,7 @@ impl Fields {
         take!(from, "from");
         take!(to, "to");
         take!(stages, "stages");
+        take!(environments, "environments");
         self
     }
 }
@@ -826,6 +865,7 @@ impl<'a> Ctx<'a> {
                         f.stages = Some((stages, path.clone(), v.span));
                     }
                 }
+                "environments" => f.environments = self.environments(v, &path),
                 _ => unreachable!("mapping() only returns known keys"),
             }
         }
@@ -892,6 +932,24 @@ impl<'a> Ctx<'a> {
                 Self::help(d, "end the rollout with `weight: 100`");
             }
         }
+        let mut environments = f.environments.clone().unwrap_or_default();
+        for env in &environments {
+            if !stages.iter().any(|s| s.name == env.stage) {
+                let names: Vec<&str> = stages.iter().map(|s| s.name.as_str()).collect();
+                let migration = f.name.as_ref().map_or(field, |(n, _)| n.as_str());
+                let d = self.error(
+                    &env.field,
+                    env.span,
+                    format!(
+                        "environment `{}` runs stage `{}`, which migration {migration} does not have",
+                        env.name, env.stage
+                    ),
+                );
+                Self::help(d, format!("its stages are: {}", names.join(", ")));
+                complete = false;
+            }
+        }
+        environments.sort_by(|a, b| a.name.cmp(&b.name));
         if !complete {
             return None;
         }
@@ -909,8 +967,60 @@ impl<'a> Ctx<'a> {
             from,
             to,
             stages,
+            environments,
             location,
         })
+    }
+
+    fn environments(&mut self, node: &Node, field: &str) -> Option<Vec<Environment>> {
+        let Value::Map(entries) = &node.value else {
+            let found = node.type_name();
+            let d = self.error(
+                field,
+                node.span,
+                format!("expected a mapping of environment to stage, found {found}"),
+            );
+            Self::help(d, "e.g. `environments: {staging: half, prod: weight-10}`");
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (k, v) in entries {
+            let Some(env) = k.as_str() else {
+                let found = k.type_name();
+                self.error(
+                    field,
+                    k.span,
+                    format!("environment names must be strings, found {found}"),
+                );
+                ok = false;
+                continue;
+            };
+            let path = join(field, env);
+            if !names::is_dns1123_label(env) {
+                let d = self.error(
+                    &path,
+                    k.span,
+                    format!(
+                        "environment name `{}` is not a DNS-1123 label",
+                        truncate(env)
+                    ),
+                );
+                Self::help(d, LABEL_HELP);
+                ok = false;
+                continue;
+            }
+            match self.string(v, &path) {
+                Some(stage) => out.push(Environment {
+                    name: env.to_owned(),
+                    stage,
+                    span: v.span,
+                    field: path,
+                }),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
     }
 
     fn stages(&mut self, node: &Node, field: &str) -> Option<Vec<Stage>> {
@@ -1025,6 +1135,28 @@ impl<'a> Ctx<'a> {
             (None, Some(m)) => (self.mirror(m, &join(field, "mirror"))?, m.span),
         };
         let mut stage = Stage::unnamed(kind);
+        if let Some(h) = get("hold") {
+            let path = join(field, "hold");
+            let text = self.string(h, &path)?;
+            match crate::stage::parse_duration(&text) {
+                Some(secs) => stage.hold = Some(secs),
+                None => {
+                    let d = self.error(
+                        &path,
+                        h.span,
+                        format!("hold `{}` is not a duration", truncate(&text)),
+                    );
+                    Self::help(
+                        d,
+                        "write a number and a unit: `90s`, `30m`, `24h`, `2d` or `1h30m`",
+                    );
+                    return None;
+                }
+            }
+        }
+        if let Some(n) = get("note") {
+            stage.note = Some(self.string(n, &join(field, "note"))?);
+        }
         let mut name_span = node.span;
         if let Some(n) = get("name") {
             let path = join(field, "name");

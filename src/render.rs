@@ -22,6 +22,8 @@ use crate::verify;
 pub const VIRTUALSERVICE: &str = "virtualservice.yaml.j2";
 /// Name of the kustomization template.
 pub const KUSTOMIZATION: &str = "kustomization.yaml.j2";
+/// Name of the environment kustomization template.
+pub const ENVIRONMENT: &str = "environment.yaml.j2";
 
 const BUILTIN: &[(&str, &str)] = &[
     (
@@ -31,6 +33,10 @@ const BUILTIN: &[(&str, &str)] = &[
     (
         KUSTOMIZATION,
         include_str!("../templates/kustomization.yaml.j2"),
+    ),
+    (
+        ENVIRONMENT,
+        include_str!("../templates/environment.yaml.j2"),
     ),
 ];
 
@@ -200,12 +206,19 @@ struct Context<'a> {
     migration: &'a str,
     plan: &'a str,
     stage: StageContext<'a>,
+    /// Set for environment overlays only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    env: Option<&'a str>,
+    /// Set for environment overlays only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<String>,
 }
 
 #[derive(Serialize)]
 struct StageContext<'a> {
     name: &'a str,
     number: usize,
+    note: Option<&'a str>,
     to_weight: u8,
     from_weight: u8,
     /// Integral percentages are passed as integers so they print as `10`, not `10.0`.
@@ -244,6 +257,7 @@ fn render_migration(
     files: &mut Vec<GeneratedFile>,
 ) -> Result<()> {
     let base = plan.output.join(&m.name);
+    let first = files.len();
     for (i, stage) in m.stages.iter().enumerate() {
         let ctx = context(plan, m, stage, i);
         let vs = templates.render(VIRTUALSERVICE, &ctx)?;
@@ -281,6 +295,65 @@ fn render_migration(
             });
         }
     }
+    let stage_files = files[first..].to_vec();
+    render_environments(plan, m, templates, head, &stage_files, files)
+}
+
+/// The files of each environment: a kustomization pointing at the stage overlay
+/// (kustomize layout), or a copy of the stage's manifest (flat layout).
+fn render_environments(
+    plan: &Plan,
+    m: &Migration,
+    templates: &Templates,
+    head: &str,
+    stage_files: &[GeneratedFile],
+    files: &mut Vec<GeneratedFile>,
+) -> Result<()> {
+    let base = plan.output.join(&m.name).join("envs");
+    for env in &m.environments {
+        let i = m
+            .stage_index(&env.stage)
+            .expect("validated: environments name existing stages");
+        let stage = &m.stages[i];
+        let dir = stage.dir_name(i, m.stages.len());
+        match plan.layout {
+            Layout::Kustomize => {
+                let mut ctx = context(plan, m, stage, i);
+                ctx.env = Some(&env.name);
+                let resource = format!("../../stages/{dir}");
+                ctx.resource = Some(resource.clone());
+                let text = templates.render(ENVIRONMENT, &ctx)?;
+                let path = base.join(&env.name).join("kustomization.yaml");
+                let rel = rel_path(plan, &path);
+                verify::environment(&text, &resource).map_err(|message| Error::Verify {
+                    path: rel.clone(),
+                    template: templates.origin(ENVIRONMENT).to_owned(),
+                    message,
+                })?;
+                files.push(GeneratedFile {
+                    path,
+                    rel,
+                    migration: m.name.clone(),
+                    contents: format!("{head}{text}"),
+                });
+            }
+            Layout::Flat => {
+                let source = plan.output.join(&m.name).join(format!("{dir}.yaml"));
+                let contents = stage_files
+                    .iter()
+                    .find(|f| f.path == source)
+                    .map(|f| f.contents.clone())
+                    .expect("the stage was rendered");
+                let path = base.join(format!("{}.yaml", env.name));
+                files.push(GeneratedFile {
+                    rel: rel_path(plan, &path),
+                    path,
+                    migration: m.name.clone(),
+                    contents,
+                });
+            }
+        }
+    }
     Ok(())
 }
 
@@ -306,9 +379,12 @@ fn context<'a>(plan: &'a Plan, m: &'a Migration, stage: &'a Stage, index: usize)
         to: &m.to,
         migration: &m.name,
         plan: &plan.id,
+        env: None,
+        resource: None,
         stage: StageContext {
             name: &stage.name,
             number: index + 1,
+            note: stage.note.as_deref(),
             to_weight: stage.to_weight(),
             from_weight: stage.from_weight(),
             mirror,

@@ -18,6 +18,11 @@ pub struct Stage {
     pub name: String,
     /// What the stage does.
     pub kind: StageKind,
+    /// Minimum time, in seconds, an environment stays at this stage before `promote`
+    /// moves it on.
+    pub hold: Option<u64>,
+    /// A note for reviewers.
+    pub note: Option<String>,
 }
 
 impl Stage {
@@ -26,6 +31,8 @@ impl Stage {
         Stage {
             name: default_name(kind),
             kind,
+            hold: None,
+            note: None,
         }
     }
 
@@ -64,6 +71,52 @@ pub fn default_name(kind: StageKind) -> String {
     match kind {
         StageKind::Weight(w) => format!("weight-{w}"),
         StageKind::Mirror(p) => format!("mirror-{}", Percent(p)).replace('.', "-"),
+    }
+}
+
+/// Parses a duration such as `90s`, `30m`, `24h`, `2d` or `1h30m` into seconds.
+pub fn parse_duration(s: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    let mut any = false;
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return None,
+        };
+        let n: u64 = digits.parse().ok()?;
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        digits.clear();
+        any = true;
+    }
+    (any && digits.is_empty()).then_some(total)
+}
+
+/// Formats seconds as a short duration: `2d 3h`, `45m`, `30s`.
+pub fn format_duration(secs: u64) -> String {
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .take(2)
+        .map(|(n, u)| format!("{n}{u}"))
+        .collect();
+    if parts.is_empty() {
+        "0s".to_owned()
+    } else {
+        parts.join(" ")
     }
 }
 
@@ -108,6 +161,20 @@ mod tests {
         assert_eq!(s.dir_name(0, 5), "01-weight-10");
         assert_eq!(s.dir_name(99, 120), "100-weight-10");
         assert_eq!(s.dir_name(4, 120), "005-weight-10");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("24h"), Some(86_400));
+        assert_eq!(parse_duration("1h30m"), Some(5_400));
+        assert_eq!(parse_duration("2d"), Some(172_800));
+        assert_eq!(parse_duration("90s"), Some(90));
+        for bad in ["", "24", "h", "1x", "1h30", "-1h", "99999999999999999999d"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+        assert_eq!(format_duration(93_784), "1d 2h");
+        assert_eq!(format_duration(45 * 60), "45m");
+        assert_eq!(format_duration(0), "0s");
     }
 
     #[test]

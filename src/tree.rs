@@ -288,8 +288,9 @@ pub fn compare(plans: &[Plan], rendered: &[Vec<GeneratedFile>]) -> Result<Change
 }
 
 /// Whether `path` has a place cutover generates files at under `output`:
-/// `<migration>/stages/<NN>-<stage>/{virtualservice,kustomization}.yaml` or
-/// `<migration>/<NN>-<stage>.yaml`. Only such files are ever removed as orphans, so a
+/// `<migration>/stages/<NN>-<stage>/{virtualservice,kustomization}.yaml`,
+/// `<migration>/<NN>-<stage>.yaml`, `<migration>/envs/<env>/kustomization.yaml` or
+/// `<migration>/envs/<env>.yaml`. Only such files are ever removed as orphans, so a
 /// user's copy of a generated file kept elsewhere in the folder is left alone.
 fn in_layout(path: &Path, output: &Path) -> bool {
     let Ok(rel) = path.strip_prefix(output) else {
@@ -301,8 +302,11 @@ fn in_layout(path: &Path, output: &Path) -> bool {
             !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
         })
     };
+    let yaml_stem = |f: &str| f.strip_suffix(".yaml").map(str::to_owned);
     match parts.as_slice() {
         [_, "stages", stage, "virtualservice.yaml" | "kustomization.yaml"] => numbered(stage),
+        [_, "envs", env, "kustomization.yaml"] => crate::names::is_dns1123_label(env),
+        [_, "envs", file] => yaml_stem(file).is_some_and(|e| crate::names::is_dns1123_label(&e)),
         [_, file] => file.strip_suffix(".yaml").is_some_and(numbered),
         _ => false,
     }

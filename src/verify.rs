@@ -200,6 +200,21 @@ pub fn kustomization(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a rendered environment overlay: a `Kustomization` whose only resource is the
+/// stage overlay `resource`.
+pub fn environment(text: &str, resource: &str) -> Result<(), String> {
+    let k: Kustomization =
+        serde_yaml::from_str(text).map_err(|e| format!("not a Kustomization document: {e}"))?;
+    expect("kind", &k.kind, "Kustomization")?;
+    if k.resources != [resource] {
+        return Err(format!(
+            "resources is {:?}; the environment must point at exactly {resource:?}",
+            k.resources
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -110,6 +110,30 @@ struct Folders {
     created: Vec<PathBuf>,
 }
 
+/// Replaces the file at `path` by `contents` atomically (temporary file, flush, rename),
+/// keeping its mode. Used for the plan file that `promote` edits.
+pub fn replace_file(path: &Path, contents: &[u8]) -> Result<()> {
+    let abs = std::path::absolute(path).map_err(|e| Error::Write {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let path = abs.as_path();
+    let mut made = Folders::default();
+    let tmp = stage(path, contents, path.exists(), &mut made)?;
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .open(&tmp)
+        .and_then(|f| f.sync_all());
+    file.map_err(|e| Error::Write {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    tmp.persist(path).map_err(|e| Error::Write {
+        path: path.to_path_buf(),
+        source: e.error,
+    })
+}
+
 /// Writes `contents` to a closed temporary file beside `path`, with `path`'s future mode
 /// (an existing file's mode, or 0644). Folders it creates are recorded in `made`.
 /// The temporary file is deleted if it is dropped without being persisted.

@@ -21,6 +21,8 @@ pub struct Pos {
     pub line: usize,
     /// 1-based column number, in characters.
     pub col: usize,
+    /// 0-based offset from the start of the source, in characters.
+    pub index: usize,
 }
 
 /// The source range a node was parsed from.
@@ -38,10 +40,12 @@ impl Span {
             start: Pos {
                 line: span.start.line(),
                 col: span.start.col() + 1,
+                index: span.start.index(),
             },
             end: Pos {
                 line: span.end.line(),
                 col: span.end.col() + 1,
+                index: span.end.index(),
             },
         }
     }
@@ -312,6 +316,7 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
             let pos = Pos {
                 line: m.line(),
                 col: m.col() + 1,
+                index: m.index(),
             };
             YamlError::at(
                 Span {
@@ -609,7 +614,14 @@ mod tests {
         let Value::Map(inner) = &entries[0].1.value else {
             panic!()
         };
-        assert_eq!(inner[0].1.span.start, Pos { line: 2, col: 6 });
+        assert_eq!(
+            inner[0].1.span.start,
+            Pos {
+                line: 2,
+                col: 6,
+                index: 8
+            }
+        );
     }
 
     #[test]

@@ -1,0 +1,423 @@
+//! Moving an environment from one stage to another by editing one value of the plan.
+//!
+//! The plan file is edited in place: only the bytes of the environment's stage name
+//! change, so comments, key order, quoting, line endings and everything else stay as
+//! they were. The edited plan is validated and rendered before anything is written.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::{Error, Result};
+use crate::escape;
+use crate::plan::Plan;
+use crate::stage::format_duration;
+use crate::yaml::Span;
+
+/// Which way an environment moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// To a later stage (`promote`).
+    Forward,
+    /// To an earlier stage (`rollback`).
+    Back,
+}
+
+/// What was asked for.
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    /// The environment to move.
+    pub env: &'a str,
+    /// The migration, when the environment is in several.
+    pub migration: Option<&'a str>,
+    /// The stage to move to (a name, or `first` / `last`); default: the next (or previous) one.
+    pub to: Option<&'a str>,
+    /// Skip the safety checks (skipping stages, wrong direction, holds).
+    pub force: bool,
+    /// Promote or roll back.
+    pub direction: Direction,
+}
+
+/// One migration's environment moving between stages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Move {
+    /// The migration.
+    pub migration: String,
+    /// The stage before.
+    pub from: String,
+    /// The stage after.
+    pub to: String,
+}
+
+/// The result of planning a move: the edited plan and what it changes.
+#[derive(Debug)]
+pub struct Planned {
+    /// The whole plan file after the edit.
+    pub source: Vec<u8>,
+    /// The plan as it will be.
+    pub plan: Plan,
+    /// Each migration whose environment moves (several when the value is shared through
+    /// `defaults`).
+    pub moves: Vec<Move>,
+    /// The field path of the edited value.
+    pub field: String,
+    /// Warnings for the user (a hold overridden with `--force`, ...).
+    pub warnings: Vec<String>,
+}
+
+fn refuse(msg: String) -> Error {
+    Error::Refused(msg)
+}
+
+/// Plans moving `req.env` in the plan at `path` (named `file` in messages).
+pub fn plan_move(path: &Path, file: &str, req: &Request<'_>) -> Result<Planned> {
+    let plan = Plan::load(path, file)?;
+    let bytes = std::fs::read(path).map_err(|e| Error::Read {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+
+    // The migrations that have the environment, and the value they take it from.
+    let with_env: Vec<_> = plan
+        .migrations
+        .iter()
+        .filter_map(|m| m.environment(req.env).map(|e| (m, e)))
+        .collect();
+    if with_env.is_empty() {
+        return Err(refuse(format!(
+            "no migration of {file} has an environment `{}`",
+            req.env
+        )));
+    }
+    let chosen = match req.migration {
+        Some(name) => {
+            let Some(&(m, e)) = with_env.iter().find(|(m, _)| m.name == name) else {
+                return Err(refuse(format!(
+                    "migration `{name}` of {file} has no environment `{}`",
+                    req.env
+                )));
+            };
+            (m, e)
+        }
+        None => {
+            let (m, e) = with_env[0];
+            if with_env.iter().any(|(_, o)| o.span != e.span) {
+                let names: Vec<&str> = with_env.iter().map(|(m, _)| m.name.as_str()).collect();
+                return Err(refuse(format!(
+                    "environment `{}` is in several migrations ({}); name one with --migration",
+                    req.env,
+                    names.join(", ")
+                )));
+            }
+            (m, e)
+        }
+    };
+    let env = chosen.1.clone();
+    // Everyone sharing the edited value moves with it.
+    let sharing: Vec<_> = with_env
+        .iter()
+        .filter(|(_, e)| e.span == env.span)
+        .map(|(m, _)| *m)
+        .collect();
+    if req.migration.is_some() && sharing.len() > 1 {
+        let names: Vec<&str> = sharing.iter().map(|m| m.name.as_str()).collect();
+        return Err(refuse(format!(
+            "`{}` of {} is set in {} and shared by {}; leave out --migration to move them together, or give {} its own `environments:`",
+            req.env,
+            chosen.0.name,
+            env.field,
+            names.join(", "),
+            chosen.0.name
+        )));
+    }
+
+    let mut warnings = Vec::new();
+    let mut target_name: Option<String> = None;
+    let mut moves = Vec::new();
+    for m in &sharing {
+        let current = m.stage_index(&env.stage).expect("validated");
+        let last = m.stages.len() - 1;
+        let target = match req.to {
+            Some("first") => 0,
+            Some("last") => last,
+            Some(name) => m.stage_index(name).ok_or_else(|| {
+                let names: Vec<&str> = m.stages.iter().map(|s| s.name.as_str()).collect();
+                refuse(format!(
+                    "migration {} has no stage `{name}`; its stages are: {}",
+                    m.name,
+                    names.join(", ")
+                ))
+            })?,
+            None => match req.direction {
+                Direction::Forward if current == last => {
+                    return Err(refuse(format!(
+                        "{} of {} is already at the last stage ({})",
+                        req.env, m.name, env.stage
+                    )))
+                }
+                Direction::Forward => current + 1,
+                Direction::Back if current == 0 => {
+                    return Err(refuse(format!(
+                        "{} of {} is already at the first stage ({})",
+                        req.env, m.name, env.stage
+                    )))
+                }
+                Direction::Back => current - 1,
+            },
+        };
+        let name = m.stages[target].name.clone();
+        if target == current {
+            return Err(refuse(format!(
+                "{} of {} is already at stage {name}",
+                req.env, m.name
+            )));
+        }
+        let (wrong_way, what) = match req.direction {
+            Direction::Forward if target < current => {
+                (true, "goes backwards; use `cutover rollback`")
+            }
+            Direction::Back if target > current => (true, "goes forwards; use `cutover promote`"),
+            Direction::Forward if target > current + 1 => (true, "skips stages"),
+            _ => (false, ""),
+        };
+        if wrong_way {
+            let msg = format!(
+                "moving {} of {} from {} to {name} {what}",
+                req.env, m.name, env.stage
+            );
+            if req.force {
+                warnings.push(format!("{msg} (forced)"));
+            } else {
+                return Err(refuse(format!("{msg}; add --force to do it anyway")));
+            }
+        }
+        if req.direction == Direction::Forward && target > current {
+            if let Some(hold) = m.stages[current].hold {
+                check_hold(
+                    path,
+                    &env.span,
+                    hold,
+                    req,
+                    &m.name,
+                    &env.stage,
+                    &mut warnings,
+                )?;
+            }
+        }
+        if let Some(t) = &target_name {
+            if *t != name {
+                return Err(refuse(format!(
+                    "`{}` is shared through {} by migrations whose next stages differ ({t}, {name}); name the stage with --to",
+                    req.env, env.field
+                )));
+            }
+        }
+        target_name = Some(name.clone());
+        moves.push(Move {
+            migration: m.name.clone(),
+            from: env.stage.clone(),
+            to: name,
+        });
+    }
+    let target = target_name.expect("at least one migration");
+
+    let source = replace_value(&bytes, env.span, &target)?;
+    // The edited plan must be valid and say what was asked, or nothing is written.
+    let edited = Plan::parse(file, &source, &path_in(&plan, path), &plan.root).map_err(|e| {
+        refuse(format!(
+            "the edited plan would not be valid, so it was left as it was:\n{e}"
+        ))
+    })?;
+    let mut edited = edited;
+    edited.output = plan.output.clone();
+    for mv in &moves {
+        let now = edited
+            .migrations
+            .iter()
+            .find(|m| m.name == mv.migration)
+            .and_then(|m| m.environment(req.env))
+            .map(|e| e.stage.clone());
+        if now.as_deref() != Some(mv.to.as_str()) {
+            return Err(refuse(format!(
+                "editing {} did not move {} of {} to {}; the plan was left as it was",
+                env.field, req.env, mv.migration, mv.to
+            )));
+        }
+    }
+    Ok(Planned {
+        source,
+        plan: edited,
+        moves,
+        field: env.field,
+        warnings,
+    })
+}
+
+fn path_in(plan: &Plan, path: &Path) -> std::path::PathBuf {
+    plan.root
+        .join(&plan.id)
+        .canonicalize()
+        .unwrap_or_else(|_| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+}
+
+/// Replaces the scalar at `span` of the plan `bytes` by `value`, keeping its quoting
+/// style. `span` indexes characters of the text after a UTF-8 byte order mark.
+pub fn replace_value(bytes: &[u8], span: Span, value: &str) -> Result<Vec<u8>> {
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let text =
+        std::str::from_utf8(&bytes[bom..]).map_err(|_| refuse("the plan is not UTF-8".into()))?;
+    let byte_at = |chars: usize| {
+        text.char_indices()
+            .nth(chars)
+            .map_or(text.len(), |(i, _)| i)
+    };
+    let (start, end) = (byte_at(span.start.index), byte_at(span.end.index));
+    let old = &text[start..end];
+    let new = if old.starts_with('\'') {
+        format!("'{}'", value.replace('\'', "''"))
+    } else if old.starts_with('"') {
+        escape::double_quoted(value)
+    } else {
+        escape::scalar(value)
+    };
+    let mut out = Vec::with_capacity(bytes.len() + new.len());
+    out.extend_from_slice(&bytes[..bom + start]);
+    out.extend_from_slice(new.as_bytes());
+    out.extend_from_slice(&bytes[bom + end..]);
+    Ok(out)
+}
+
+/// When the line holding `span` of the plan at `path` last changed: seconds since the
+/// epoch of the commit that last changed it, `Ok(None)` when the line has uncommitted
+/// changes, or `Err(reason)` when git cannot tell.
+pub fn line_changed_at(path: &Path, line: usize) -> std::result::Result<Option<u64>, String> {
+    let path = std::path::absolute(path).map_err(|e| format!("bad path ({e})"))?;
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let name = path.file_name().unwrap_or_default();
+    let out = Command::new("git")
+        .args(["blame", "--porcelain", "-L"])
+        .arg(format!("{line},{line}"))
+        .arg("--")
+        .arg(name)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("cannot run git ({e})"))?;
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        return Err(if msg.is_empty() {
+            "git blame failed".to_owned()
+        } else {
+            msg
+        });
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let sha = text.split_whitespace().next().unwrap_or_default();
+    if sha.chars().all(|c| c == '0') {
+        return Ok(None);
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix("committer-time "))
+        .and_then(|t| t.trim().parse().ok())
+        .map(Some)
+        .ok_or_else(|| "git blame gave no commit time".to_owned())
+}
+
+/// Seconds since the epoch, now.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn check_hold(
+    path: &Path,
+    span: &Span,
+    hold: u64,
+    req: &Request<'_>,
+    migration: &str,
+    stage: &str,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let problem = match line_changed_at(path, span.start.line) {
+        Ok(Some(at)) => {
+            let elapsed = now().saturating_sub(at);
+            if elapsed >= hold {
+                return Ok(());
+            }
+            format!(
+                "{} of {migration} has been at {stage} for {}; its hold is {} ({} to go)",
+                req.env,
+                format_duration(elapsed),
+                format_duration(hold),
+                format_duration(hold - elapsed)
+            )
+        }
+        Ok(None) => format!(
+            "{} of {migration} was moved to {stage} in changes not yet committed; its hold of {} has not started",
+            req.env,
+            format_duration(hold)
+        ),
+        Err(why) => format!(
+            "cannot tell how long {} of {migration} has been at {stage} (hold {}): no git history for the plan ({why})",
+            req.env,
+            format_duration(hold)
+        ),
+    };
+    if req.force {
+        warnings.push(format!("{problem}; promoting anyway (--force)"));
+        Ok(())
+    } else {
+        Err(refuse(format!("{problem}; add --force to promote anyway")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::Pos;
+
+    fn span(start: usize, end: usize) -> Span {
+        Span {
+            start: Pos {
+                line: 1,
+                col: 1,
+                index: start,
+            },
+            end: Pos {
+                line: 1,
+                col: 1,
+                index: end,
+            },
+        }
+    }
+
+    #[test]
+    fn replaces_only_the_value_keeping_its_quotes() {
+        assert_eq!(
+            replace_value(b"prod: weight-10 # keep\r\n", span(6, 15), "weight-25").unwrap(),
+            b"prod: weight-25 # keep\r\n"
+        );
+        assert_eq!(
+            replace_value(b"prod: 'a'\n", span(6, 9), "half").unwrap(),
+            b"prod: 'half'\n"
+        );
+        assert_eq!(
+            replace_value(b"prod: \"a\"\n", span(6, 9), "half").unwrap(),
+            b"prod: \"half\"\n"
+        );
+        // A name YAML would read as a number gets quoted.
+        assert_eq!(
+            replace_value(b"prod: a\n", span(6, 7), "007").unwrap(),
+            b"prod: \"007\"\n"
+        );
+        // Character offsets, not bytes, and a byte order mark.
+        assert_eq!(
+            replace_value("\u{feff}é: a\n".as_bytes(), span(3, 4), "b").unwrap(),
+            "\u{feff}é: b\n".as_bytes()
+        );
+    }
+}
