@@ -242,7 +242,7 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
             let plans = load(&plans.plans, out)?;
             let templates = Templates::load(cli.templates.as_deref())?;
             let (old, new) = workspace::disk_trees(&plans, &templates)?;
-            print_diff(&old, &new, None, *format, out)
+            print_diff(&old, &new, None, &plans, *format, out)
         }
         Command::Validate { plans } => {
             let plans = load(&plans.plans, out)?;
@@ -447,13 +447,14 @@ fn diff_base(
     let templates = Templates::load(cli.templates.as_deref())?;
     let old = workspace::tree_of(&workspace::render_all(&old_plans, &templates)?);
     let new = workspace::tree_of(&workspace::render_all(&new_plans, &templates)?);
-    print_diff(&old, &new, Some(rev), format, out)
+    print_diff(&old, &new, Some(rev), &new_plans, format, out)
 }
 
 fn print_diff(
     old: &Tree,
     new: &Tree,
     base: Option<&str>,
+    plans: &[Plan],
     format: Format,
     out: &Output,
 ) -> Result<i32, Failure> {
@@ -463,7 +464,8 @@ fn print_diff(
     } else {
         EXIT_CHANGES
     };
-    let migrations = review::review(old, new, &files);
+    let mut migrations = review::review(old, new, &files);
+    review::attach_notes(&mut migrations, plans);
     let r = report::Report {
         files: &files,
         migrations: &migrations,

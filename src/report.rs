@@ -258,6 +258,30 @@ fn table(m: &MigrationReview) -> String {
         ));
     }
     out.push('\n');
+    for s in m.stages.iter().filter(|s| s.note.is_some()) {
+        out.push_str(&format!(
+            "> **{}**: {}\n",
+            md(&s.stage),
+            md(s.note.as_deref().unwrap_or_default())
+        ));
+    }
+    if m.stages.iter().any(|s| s.note.is_some()) {
+        out.push('\n');
+    }
+    if !m.environments.is_empty() {
+        out.push_str("Environments:");
+        for (i, e) in m.environments.iter().enumerate() {
+            let show = |s: &Option<String>| s.as_deref().map_or_else(|| "(none)".to_owned(), md);
+            out.push_str(&format!(
+                "{} **{}** {} → {}",
+                if i == 0 { "" } else { ";" },
+                md(&e.env),
+                show(&e.before),
+                show(&e.after)
+            ));
+        }
+        out.push_str("\n\n");
+    }
     out
 }
 
@@ -404,6 +428,16 @@ pub fn github(r: &Report<'_>) -> String {
                     .is_some_and(|(folder, _, name, _)| folder == m.folder && name == s.stage)
             })
             .map(|(_, s)| s.changes.join("; "))
+            .or_else(|| {
+                let (folder, env) = crate::review::locate_env(&f.rel)?;
+                let m = r.migrations.iter().find(|m| m.folder == folder)?;
+                let e = m.environments.iter().find(|e| e.env == env)?;
+                Some(format!(
+                    "{env}: {} → {}",
+                    e.before.as_deref().unwrap_or("(none)"),
+                    e.after.as_deref().unwrap_or("(none)")
+                ))
+            })
             .filter(|c| !c.is_empty());
         let removed_but_moved = f.status == Status::Removed
             && facts

@@ -120,6 +120,8 @@ pub struct StageReview {
     pub after: Option<Traffic>,
     /// What changed, in words (`added`, `weight 10% → 25%`, ...); empty when nothing did.
     pub changes: Vec<String>,
+    /// The stage's `note` in the plan, when the plan is at hand.
+    pub note: Option<String>,
 }
 
 /// A migration with at least one changed file.
@@ -131,6 +133,50 @@ pub struct MigrationReview {
     pub name: String,
     /// Every stage, before and after, in rollout order.
     pub stages: Vec<StageReview>,
+    /// Environments whose stage changed (or that were added or removed).
+    pub environments: Vec<EnvReview>,
+}
+
+/// An environment that moved between stages.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EnvReview {
+    /// The environment's name.
+    pub env: String,
+    /// The stage it ran before (`None`: it did not exist).
+    pub before: Option<String>,
+    /// The stage it runs after (`None`: it was removed).
+    pub after: Option<String>,
+}
+
+/// Where an environment file sits: its migration folder and environment name.
+/// `<folder>/envs/<env>/kustomization.yaml` or `<folder>/envs/<env>.yaml`.
+pub fn locate_env(rel: &str) -> Option<(String, String)> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let n = parts.len();
+    if n >= 4 && parts[n - 3] == "envs" && parts[n - 1] == "kustomization.yaml" {
+        return Some((parts[..n - 3].join("/"), parts[n - 2].to_owned()));
+    }
+    if n >= 3 && parts[n - 2] == "envs" {
+        let env = parts[n - 1].strip_suffix(".yaml")?;
+        return Some((parts[..n - 2].join("/"), env.to_owned()));
+    }
+    None
+}
+
+/// The stage an environment file points at: the `resources` entry of a kustomization
+/// (`../../stages/<NN>-<stage>`), or for a flat copy, the stage file with the same bytes.
+fn env_stage(tree: &Tree, folder: &str, rel: &str) -> Option<String> {
+    let bytes = tree.get(rel)?;
+    if rel.ends_with("/kustomization.yaml") {
+        let doc: Value = serde_yaml::from_slice(bytes).ok()?;
+        let res = doc.get("resources")?.as_sequence()?.first()?.as_str()?;
+        let dir = res.trim_end_matches('/').rsplit('/').next()?;
+        return split_stage(dir).map(|(_, name)| name);
+    }
+    stages_of(tree, folder)
+        .into_iter()
+        .find(|(_, side)| side.manifest == Some(bytes.as_slice()))
+        .map(|(name, _)| name)
 }
 
 /// Where a generated file sits: its migration folder, stage number and stage name.
@@ -204,7 +250,11 @@ fn stages_of<'a>(tree: &'a Tree, folder: &str) -> BTreeMap<String, Side<'a>> {
 pub fn review(old: &Tree, new: &Tree, changed: &[FileChange]) -> Vec<MigrationReview> {
     let folders: BTreeSet<String> = changed
         .iter()
-        .filter_map(|c| locate(&c.rel).map(|(f, ..)| f))
+        .filter_map(|c| {
+            locate(&c.rel)
+                .map(|(f, ..)| f)
+                .or_else(|| locate_env(&c.rel).map(|(f, _)| f))
+        })
         .collect();
     folders
         .into_iter()
@@ -243,10 +293,28 @@ pub fn review(old: &Tree, new: &Tree, changed: &[FileChange]) -> Vec<MigrationRe
                 )
             });
             let name = folder.rsplit('/').next().unwrap_or(&folder).to_owned();
+            let environments = changed
+                .iter()
+                .filter_map(|c| locate_env(&c.rel).filter(|(f, _)| *f == folder))
+                .map(|(_, env)| {
+                    let rel = changed
+                        .iter()
+                        .find(|c| locate_env(&c.rel).is_some_and(|(f, e)| f == folder && e == env))
+                        .map(|c| c.rel.clone())
+                        .unwrap_or_default();
+                    EnvReview {
+                        before: env_stage(old, &folder, &rel),
+                        after: env_stage(new, &folder, &rel),
+                        env,
+                    }
+                })
+                .filter(|e| e.before != e.after)
+                .collect();
             MigrationReview {
                 folder,
                 name,
                 stages,
+                environments,
             }
         })
         .collect()
@@ -283,6 +351,7 @@ fn stage_review(name: &str, before: Option<&Side<'_>>, after: Option<&Side<'_>>)
         (None, None) => {}
     }
     StageReview {
+        note: None,
         stage: name.to_owned(),
         number_before: before.and_then(|s| s.number),
         number_after: after.and_then(|s| s.number),
@@ -324,6 +393,27 @@ fn traffic_changes(b: &Traffic, a: &Traffic, out: &mut Vec<String>) {
             b.hosts.join(", "),
             a.hosts.join(", ")
         ));
+    }
+}
+
+/// Fills in each stage's `note` from the plans that produce the reviewed folders.
+pub fn attach_notes(reviews: &mut [MigrationReview], plans: &[crate::plan::Plan]) {
+    for r in reviews {
+        for plan in plans {
+            for m in &plan.migrations {
+                let folder = crate::repo::display_rel(&plan.root, &plan.output.join(&m.name));
+                if folder != r.folder {
+                    continue;
+                }
+                for s in &mut r.stages {
+                    s.note = m
+                        .stages
+                        .iter()
+                        .find(|st| st.name == s.stage)
+                        .and_then(|st| st.note.clone());
+                }
+            }
+        }
     }
 }
 

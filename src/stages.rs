@@ -73,6 +73,28 @@ pub fn report(plans: &[Plan], templates: &Templates, between: bool) -> Result<Ve
             for r in &rows {
                 out.extend_from_slice(line([&r[0], &r[1], &r[2], &r[3], &r[4]]).as_bytes());
             }
+            for s in m
+                .stages
+                .iter()
+                .filter(|s| s.note.is_some() || s.hold.is_some())
+            {
+                let mut what = Vec::new();
+                if let Some(h) = s.hold {
+                    what.push(format!("hold {}", crate::stage::format_duration(h)));
+                }
+                if let Some(n) = &s.note {
+                    what.push(n.clone());
+                }
+                out.extend_from_slice(format!("  {}: {}\n", s.name, what.join("; ")).as_bytes());
+            }
+            if !m.environments.is_empty() {
+                let envs: Vec<String> = m
+                    .environments
+                    .iter()
+                    .map(|e| format!("{} at {}", e.name, e.stage))
+                    .collect();
+                out.extend_from_slice(format!("  environments: {}\n", envs.join(", ")).as_bytes());
+            }
             if between {
                 let manifests: Vec<_> = files
                     .iter()
