@@ -6,7 +6,11 @@
 //!   - `check-jsonschema` against `schemas/istio-virtualservice-v1.schema.json`, on every
 //!     VirtualService file;
 //!   - `kubectl kustomize` on every stage folder, whose output must be the stage's
-//!     `virtualservice.yaml` (both parsed; comments, quoting and key order do not matter).
+//!     `virtualservice.yaml` (both parsed; comments, quoting and key order do not matter),
+//!     and on every environment folder (`<migration>/envs/<env>/`), whose output must be the
+//!     `virtualservice.yaml` of the existing stage folder its one `resources` entry names;
+//!   - flat environment files (`<migration>/envs/<env>.yaml`) must be byte copies of a stage
+//!     file of their migration (and go through yamllint and the schema like any other).
 //!
 //! Generated plans with hostile-but-valid values go through the same validators, and
 //! `cutover diff` is round-tripped through a real `git apply`.
@@ -188,7 +192,7 @@ fn fixture_cases() -> Vec<String> {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     cases.sort();
-    for known in ["example", "flat", "reference"] {
+    for known in ["environments", "example", "flat", "reference"] {
         assert!(cases.iter().any(|c| c == known), "fixtures/{known} missing");
     }
     cases
@@ -264,13 +268,152 @@ fn virtualservice_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The folders holding a kustomization.yaml.
-fn stage_folders(dir: &Path) -> Vec<PathBuf> {
-    files(dir)
-        .into_iter()
-        .filter(|p| p.file_name() == Some(OsStr::new("kustomization.yaml")))
-        .map(|p| p.parent().unwrap().to_path_buf())
+/// The path of `p` below `tree`, as strings (`None` when not below it or not UTF-8).
+fn rel_components(tree: &Path, p: &Path) -> Option<Vec<String>> {
+    p.strip_prefix(tree)
+        .ok()?
+        .components()
+        .map(|c| c.as_os_str().to_str().map(str::to_owned))
         .collect()
+}
+
+/// The folders of a tree holding a kustomization.yaml.
+struct KustomizeFolders {
+    /// Stage folders, `<migration>/stages/<NN>-<stage>`: each has its virtualservice.yaml.
+    stages: Vec<PathBuf>,
+    /// Environment folders, `<migration>/envs/<env>`: each points at one stage folder.
+    envs: Vec<PathBuf>,
+}
+
+fn kustomize_folders(tree: &Path) -> KustomizeFolders {
+    let mut folders = KustomizeFolders {
+        stages: Vec::new(),
+        envs: Vec::new(),
+    };
+    for file in files(tree) {
+        if file.file_name() != Some(OsStr::new("kustomization.yaml")) {
+            continue;
+        }
+        let dir = file.parent().unwrap().to_path_buf();
+        let rel = rel_components(tree, &dir).unwrap_or_default();
+        match rel.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            [_, "stages", _] => folders.stages.push(dir),
+            [_, "envs", _] => folders.envs.push(dir),
+            _ => panic!(
+                "{}: a kustomization folder that is neither <migration>/stages/<stage> \
+                 nor <migration>/envs/<env>",
+                dir.display()
+            ),
+        }
+    }
+    folders
+}
+
+/// The stage folder an environment folder builds: its kustomization.yaml must have exactly
+/// one `resources` entry, a relative path that resolves to an existing stage folder of the
+/// same migration (`../../stages/<NN>-<stage>`).
+fn env_target(env: &Path, stages: &[PathBuf]) -> Result<PathBuf, String> {
+    let file = env.join("kustomization.yaml");
+    let k = read_yaml(&file);
+    let label = file.display();
+    if str_field(&k, "kind") != Some("Kustomization") {
+        return Err(format!("{label}: kind is not Kustomization"));
+    }
+    let resources = k
+        .get("resources")
+        .and_then(serde_yaml::Value::as_sequence)
+        .ok_or_else(|| format!("{label}: no `resources` list"))?;
+    let [resource] = resources.as_slice() else {
+        return Err(format!(
+            "{label}: {} resources, want exactly one (the stage folder)",
+            resources.len()
+        ));
+    };
+    let resource = resource
+        .as_str()
+        .ok_or_else(|| format!("{label}: resource {resource:?} is not a string"))?;
+    if Path::new(resource).is_absolute() {
+        return Err(format!("{label}: resource `{resource}` is not a relative path"));
+    }
+    let target = env.join(resource).canonicalize().map_err(|e| {
+        format!("{label}: resource `{resource}` does not exist ({e}); the stage must exist")
+    })?;
+    let migration = env.parent().and_then(Path::parent).expect("<migration>/envs/<env>");
+    let stages_dir = migration.join("stages").canonicalize().map_err(|e| {
+        format!(
+            "{}: no stages folder ({e})",
+            migration.join("stages").display()
+        )
+    })?;
+    if target.parent() != Some(stages_dir.as_path()) {
+        return Err(format!(
+            "{label}: resource `{resource}` resolves to {}, not a stage folder of {}",
+            target.display(),
+            migration.display()
+        ));
+    }
+    let stage = stages
+        .iter()
+        .find(|s| s.canonicalize().is_ok_and(|s| s == target))
+        .ok_or_else(|| {
+            format!(
+                "{label}: resource `{resource}` resolves to {}, which is not a stage folder \
+                 (no kustomization.yaml)",
+                target.display()
+            )
+        })?;
+    if !stage.join("virtualservice.yaml").is_file() {
+        return Err(format!(
+            "{label}: stage folder {} has no virtualservice.yaml",
+            stage.display()
+        ));
+    }
+    Ok(stage.clone())
+}
+
+/// Flat-layout environment files: `<migration>/envs/<env>.yaml`.
+fn flat_env_files(tree: &Path) -> Vec<PathBuf> {
+    yaml_files(tree)
+        .into_iter()
+        .filter(|p| {
+            rel_components(tree, p).is_some_and(|c| c.len() == 3 && c[1] == "envs")
+        })
+        .collect()
+}
+
+/// Each flat environment file must be a byte copy of one stage file of its migration
+/// (`<migration>/<NN>-<stage>.yaml`) and a VirtualService, so that the yamllint and schema
+/// checks cover it. Returns how many there were.
+fn check_flat_envs(tree: &Path) -> Result<usize, String> {
+    let envs = flat_env_files(tree);
+    let mut errors = Vec::new();
+    for env in &envs {
+        let migration = env.parent().and_then(Path::parent).expect("<migration>/envs");
+        let mut stage_files: Vec<PathBuf> = fs::read_dir(migration)
+            .unwrap_or_else(|e| panic!("{}: {e}", migration.display()))
+            .map(|e| e.expect("read_dir entry").path())
+            .filter(|p| p.is_file() && p.extension() == Some(OsStr::new("yaml")))
+            .collect();
+        stage_files.sort();
+        let bytes = fs::read(env).unwrap_or_else(|e| panic!("{}: {e}", env.display()));
+        if !stage_files
+            .iter()
+            .any(|s| fs::read(s).is_ok_and(|b| b == bytes))
+        {
+            errors.push(format!(
+                "{}: not a byte copy of any stage file of {} ({stage_files:?})",
+                env.display(),
+                migration.display()
+            ));
+        } else if str_field(&read_yaml(env), "kind") != Some("VirtualService") {
+            errors.push(format!("{}: not a VirtualService", env.display()));
+        }
+    }
+    if errors.is_empty() {
+        Ok(envs.len())
+    } else {
+        Err(errors.join("\n"))
+    }
 }
 
 // --- validators ------------------------------------------------------------------------------
@@ -306,9 +449,9 @@ fn check_schema(check_jsonschema: &Path, tree: &Path) -> usize {
     files.len()
 }
 
-/// Builds one stage folder with `kubectl kustomize`; its output must be exactly the
-/// folder's virtualservice.yaml, as parsed values.
-fn kustomize_one(kubectl: &Path, dir: &Path) -> Result<(), String> {
+/// Builds one kustomization folder with `kubectl kustomize`; its output must be exactly the
+/// VirtualService of `want` (a stage's virtualservice.yaml), as parsed values.
+fn kustomize_one(kubectl: &Path, dir: &Path, want: &Path) -> Result<(), String> {
     let out = run(Command::new(kubectl).arg("kustomize").arg(dir));
     if !out.status.success() {
         return Err(format!(
@@ -319,45 +462,60 @@ fn kustomize_one(kubectl: &Path, dir: &Path) -> Result<(), String> {
     }
     let label = format!("kubectl kustomize {}", dir.display());
     let built = documents(&String::from_utf8_lossy(&out.stdout), &label);
-    let want = read_yaml(&dir.join("virtualservice.yaml"));
+    let want_value = read_yaml(want);
     if built.len() != 1 {
         return Err(format!("{label}: {} documents, want 1", built.len()));
     }
     if str_field(&built[0], "kind") != Some("VirtualService") {
         return Err(format!("{label}: not a VirtualService"));
     }
-    if built[0] != want {
+    if built[0] != want_value {
         return Err(format!(
-            "{label}: output differs from virtualservice.yaml\n--- virtualservice.yaml\n{}\n--- kubectl kustomize\n{}",
-            serde_yaml::to_string(&want).unwrap_or_default(),
+            "{label}: output differs from {}\n--- {}\n{}\n--- kubectl kustomize\n{}",
+            want.display(),
+            want.display(),
+            serde_yaml::to_string(&want_value).unwrap_or_default(),
             serde_yaml::to_string(&built[0]).unwrap_or_default()
         ));
     }
     Ok(())
 }
 
-/// Runs [`kustomize_one`] on every stage folder of `tree` (a few at a time) and returns how
-/// many there were.
-fn kustomize_stages(kubectl: &Path, tree: &Path, kustomize_layout: bool) -> usize {
-    let dirs = stage_folders(tree);
+/// Runs `kubectl kustomize` (a few at a time) on every stage folder, whose output must be its
+/// own virtualservice.yaml, and on every environment folder, whose output must be the
+/// virtualservice.yaml of the stage folder it points at (see [`env_target`]). Returns how
+/// many (stage folders, environment folders) there were.
+fn kustomize_tree(kubectl: &Path, tree: &Path, kustomize_layout: bool) -> (usize, usize) {
+    let KustomizeFolders { stages, envs } = kustomize_folders(tree);
     if kustomize_layout {
-        assert!(!dirs.is_empty(), "no stage folders in {}", tree.display());
+        assert!(!stages.is_empty(), "no stage folders in {}", tree.display());
     } else {
         assert!(
-            dirs.is_empty(),
-            "flat layout with kustomization files: {dirs:?}"
+            stages.is_empty() && envs.is_empty(),
+            "flat layout with kustomization files: {stages:?} {envs:?}"
         );
     }
+    let mut errors = Vec::new();
+    let mut jobs: Vec<(PathBuf, PathBuf)> = stages
+        .iter()
+        .map(|d| (d.clone(), d.join("virtualservice.yaml")))
+        .collect();
+    for env in &envs {
+        match env_target(env, &stages) {
+            Ok(stage) => jobs.push((env.clone(), stage.join("virtualservice.yaml"))),
+            Err(e) => errors.push(e),
+        }
+    }
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
-    let errors: Vec<String> = std::thread::scope(|s| {
+    errors.extend(std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
-                let dirs = &dirs;
+                let jobs = &jobs;
                 s.spawn(move || {
-                    dirs.iter()
+                    jobs.iter()
                         .skip(w)
                         .step_by(workers)
-                        .filter_map(|d| kustomize_one(kubectl, d).err())
+                        .filter_map(|(dir, want)| kustomize_one(kubectl, dir, want).err())
                         .collect::<Vec<_>>()
                 })
             })
@@ -365,21 +523,47 @@ fn kustomize_stages(kubectl: &Path, tree: &Path, kustomize_layout: bool) -> usiz
         handles
             .into_iter()
             .flat_map(|h| h.join().expect("kustomize worker"))
-            .collect()
-    });
+            .collect::<Vec<_>>()
+    }));
     assert!(errors.is_empty(), "{}", errors.join("\n"));
-    dirs.len()
+    (stages.len(), envs.len())
 }
 
-/// Every validator on one rendered tree; returns (VirtualService files, stage folders).
-fn all_validators(r: &Rendered) -> Option<(usize, usize)> {
+/// What [`all_validators`] checked in one tree.
+#[derive(Debug, PartialEq, Eq)]
+struct Counts {
+    /// VirtualService files (schema-checked), flat environment files included.
+    vs: usize,
+    /// Stage folders built with `kubectl kustomize`.
+    stages: usize,
+    /// Environment folders built with `kubectl kustomize`.
+    env_folders: usize,
+    /// Flat environment files (byte copies of stage files).
+    env_files: usize,
+}
+
+fn counts(vs: usize, stages: usize, env_folders: usize, env_files: usize) -> Counts {
+    Counts {
+        vs,
+        stages,
+        env_folders,
+        env_files,
+    }
+}
+
+/// Every validator on one rendered tree.
+fn all_validators(r: &Rendered) -> Option<Counts> {
     let yl = tool("yamllint")?;
     let cj = tool("check-jsonschema")?;
     let kc = tool("kubectl")?;
     yamllint(&yl, &r.output);
     let vs = check_schema(&cj, &r.output);
-    let stages = kustomize_stages(&kc, &r.output, r.kustomize);
-    Some((vs, stages))
+    let (stages, env_folders) = kustomize_tree(&kc, &r.output, r.kustomize);
+    let env_files = check_flat_envs(&r.output).unwrap_or_else(|e| panic!("{e}"));
+    if r.kustomize {
+        assert_eq!(env_files, 0, "kustomize layout with flat environment files");
+    }
+    Some(counts(vs, stages, env_folders, env_files))
 }
 
 // --- fixtures --------------------------------------------------------------------------------
@@ -403,13 +587,29 @@ fn rendered_fixtures_match_the_istio_schema() {
 #[test]
 fn rendered_fixture_stages_build_with_kubectl_kustomize() {
     let kc = tool_or_skip!("kubectl");
-    let mut folders = 0;
+    let (mut folders, mut env_folders) = (0, 0);
     for case in fixture_cases() {
         let r = render_fixture(&case);
-        folders += kustomize_stages(&kc, &r.output, r.kustomize);
+        let (stages, envs) = kustomize_tree(&kc, &r.output, r.kustomize);
+        folders += stages;
+        env_folders += envs;
     }
-    // fixtures/example alone has 9 stage folders.
+    // fixtures/example alone has 9 stage folders; fixtures/environments has 5 environments.
     assert!(folders >= 9, "only {folders} stage folders built");
+    assert!(env_folders >= 5, "only {env_folders} environment folders built");
+}
+
+#[test]
+fn rendered_fixture_flat_environments_are_stage_file_copies() {
+    let mut env_files = 0;
+    for case in fixture_cases() {
+        let r = render_fixture(&case);
+        let n = check_flat_envs(&r.output).unwrap_or_else(|e| panic!("{e}"));
+        assert!(n == 0 || !r.kustomize, "{case}: flat environment files in kustomize layout");
+        env_files += n;
+    }
+    // fixtures/flat has 2 environments.
+    assert!(env_files >= 2, "only {env_files} flat environment files checked");
 }
 
 // --- hostile but valid plans -------------------------------------------------------------------
@@ -443,10 +643,10 @@ migrations:
 #[test]
 fn long_rollout_with_wildcard_host_and_tiny_mirror_passes_all_validators() {
     let r = render_plan(&long_rollout_plan());
-    let Some((vs, stages)) = all_validators(&r) else {
+    let Some(c) = all_validators(&r) else {
         return;
     };
-    assert_eq!((vs, stages), (101, 101));
+    assert_eq!(c, counts(101, 101, 0, 0));
     let first = read_yaml(
         &r.output
             .join("hostile/stages/001-mirror-0-001/virtualservice.yaml"),
@@ -497,10 +697,10 @@ fn yaml_lookalike_values_pass_all_validators() {
     ];
     for (layout, api, want_stages) in cases {
         let r = render_plan(&yaml_lookalikes_plan(layout, api));
-        let Some((vs, stages)) = all_validators(&r) else {
+        let Some(c) = all_validators(&r) else {
             return;
         };
-        assert_eq!((vs, stages), (6, want_stages), "{layout} {api}");
+        assert_eq!(c, counts(6, want_stages, 0, 0), "{layout} {api}");
         // The values read back as the strings the plan gave, not as numbers or booleans.
         let file = if layout == "kustomize" {
             "yes/stages/01-007/virtualservice.yaml"
@@ -534,8 +734,8 @@ fn maximum_length_names_pass_all_validators() {
          to: b.example.com\n    stages: [{{mirror: 100}}, {{weight: 100}}]\n"
     );
     let r = render_plan(&plan);
-    if let Some(counts) = all_validators(&r) {
-        assert_eq!(counts, (2, 2));
+    if let Some(c) = all_validators(&r) {
+        assert_eq!(c, counts(2, 2, 0, 0));
     }
 }
 
