@@ -122,6 +122,13 @@ pub enum Command {
         #[command(flatten)]
         plans: PlanArgs,
     },
+    /// Validate VirtualService manifests (any files) against Istio's schema and rules.
+    /// Exit 0 valid, 1 violations, 2 error.
+    Lint {
+        /// Files holding VirtualServices (other documents in them are skipped).
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Print each migration's rollout: stages, weights and mirroring.
     Stages {
         #[command(flatten)]
@@ -294,6 +301,12 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
                     )?;
                 }
             }
+            Ok(code)
+        }
+        Command::Lint { files } => {
+            let (text, violations) = crate::lint::report(files)?;
+            let code = if violations == 0 { EXIT_OK } else { EXIT_CHANGES };
+            out.raw(&text, code)?;
             Ok(code)
         }
         Command::Promote { args } => move_env(cli, args, Direction::Forward, out),
