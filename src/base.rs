@@ -118,7 +118,16 @@ impl Base {
                 continue;
             };
             let name = format!("{}:{rel}", self.rev);
-            match Plan::parse(&name, &bytes, &self.root.join(rel), &self.root) {
+            let parsed =
+                Plan::parse(&name, &bytes, &self.root.join(rel), &self.root).and_then(|mut p| {
+                    p.read_bases(|base| match self.read(base) {
+                        Ok(Some(b)) => String::from_utf8(b).map_err(|_| "not UTF-8".to_owned()),
+                        Ok(None) => Err(format!("does not exist at {}", self.rev)),
+                        Err(e) => Err(e.to_string()),
+                    })?;
+                    Ok(p)
+                });
+            match parsed {
                 Ok(p) => plans.push(p),
                 Err(Error::Invalid(d)) => diags.extend(d.0),
                 Err(e) => return Err(e),

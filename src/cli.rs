@@ -305,7 +305,11 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
         }
         Command::Lint { files } => {
             let (text, violations) = crate::lint::report(files)?;
-            let code = if violations == 0 { EXIT_OK } else { EXIT_CHANGES };
+            let code = if violations == 0 {
+                EXIT_OK
+            } else {
+                EXIT_CHANGES
+            };
             out.raw(&text, code)?;
             Ok(code)
         }
@@ -344,9 +348,6 @@ fn move_env(
         direction,
     };
     let planned = promote::plan_move(&args.plan, &file, &req)?;
-    for w in &planned.warnings {
-        out.warning(w);
-    }
     let templates = Templates::load(cli.templates.as_deref())?;
     let plans = vec![planned.plan];
     let rendered = workspace::render_all(&plans, &templates)?;
@@ -354,6 +355,9 @@ fn move_env(
     // Everything is checked; now the plan, then the tree.
     write::replace_file(&args.plan, &planned.source)?;
     write::apply(&plans, &changes)?;
+    for w in &planned.warnings {
+        out.warning(w);
+    }
     let verb = match direction {
         Direction::Forward => "promoted",
         Direction::Back => "rolled back",

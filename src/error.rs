@@ -253,6 +253,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A base VirtualService cannot be migrated as the plan asks.
+    #[error("base VirtualService {file}: {message}")]
+    Base {
+        /// The base file, relative to the repository root.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+
     /// A rendered manifest did not parse back to what the plan asked for.
     #[error("rendered {path} (template {template}) failed verification: {message}")]
     Verify {

@@ -22,6 +22,7 @@ pub mod render;
 pub mod repo;
 pub mod report;
 pub mod review;
+pub mod rewrite;
 pub mod stage;
 pub mod stages;
 pub mod status;

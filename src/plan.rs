@@ -26,6 +26,7 @@ const TOP_KEYS: &[&str] = &[
     "output",
     "layout",
     "apiVersion",
+    "istioVersion",
     "defaults",
     "migrations",
 ];
@@ -39,6 +40,7 @@ const MIGRATION_KEYS: &[&str] = &[
     "to",
     "stages",
     "environments",
+    "base",
 ];
 const STAGE_KEYS: &[&str] = &["name", "weight", "mirror", "hold", "note"];
 
@@ -72,6 +74,8 @@ pub struct Migration {
     pub stages: Vec<Stage>,
     /// Environments and the stage each one runs, sorted by environment name.
     pub environments: Vec<Environment>,
+    /// The existing VirtualService to rewrite, as a path relative to the repository root.
+    pub base: Option<String>,
     /// Where the migration's `name` is written, for messages about the migration as a whole.
     pub location: Option<Snippet>,
 }
@@ -118,6 +122,11 @@ pub struct Plan {
     pub api_version: String,
     /// The migrations, in file order.
     pub migrations: Vec<Migration>,
+    /// The Istio version the output is for, as (major, minor); default 1.22.
+    pub istio_version: (u32, u32),
+    /// The contents of the base VirtualService files the migrations name, by their path
+    /// relative to the root (read by [`Plan::load`], or from git for `diff --base`).
+    pub bases: std::collections::BTreeMap<String, String>,
     /// Warnings found while validating.
     pub warnings: Vec<Diagnostic>,
 }
@@ -177,6 +186,21 @@ impl Plan {
         }
         let mut plan = Plan::parse(file, &bytes, &full, &root)?;
         plan.check_output_on_disk()?;
+        plan.read_bases(|rel| {
+            let path = plan_root_join(&root, rel);
+            let real = path.canonicalize().map_err(|e| e.to_string())?;
+            if !real.starts_with(&root) {
+                return Err(format!(
+                    "resolves to {}, outside the repository",
+                    real.display()
+                ));
+            }
+            let meta = std::fs::metadata(&real).map_err(|e| e.to_string())?;
+            if meta.len() > MAX_PLAN_BYTES as u64 {
+                return Err(format!("larger than {MAX_PLAN_BYTES} bytes"));
+            }
+            std::fs::read_to_string(&real).map_err(|e| e.to_string())
+        })?;
         Ok(plan)
     }
 
@@ -187,6 +211,8 @@ impl Plan {
             file,
             source: "",
             diags: Vec::new(),
+            dir: path.parent().unwrap_or(root).to_path_buf(),
+            root: root.to_path_buf(),
         };
         let source = match decode(bytes) {
             Ok(s) => s,
@@ -215,11 +241,56 @@ impl Plan {
             let mut errors: Vec<Diagnostic> =
                 cx.diags.into_iter().filter(Diagnostic::is_error).collect();
             errors.sort_by_key(|d| d.snippet.as_ref().map(|s| (s.line, s.col)));
+            // A bad value in `defaults` is found once per migration that inherits it.
+            errors.dedup();
             return Err(Error::Invalid(Diagnostics(errors)));
         }
         let mut plan = plan.expect("a plan without errors is complete");
         plan.warnings = cx.diags;
         Ok(plan)
+    }
+
+    /// Reads every base VirtualService file the migrations name with `read` (path
+    /// relative to the root → contents, or why it cannot be read).
+    pub fn read_bases(
+        &mut self,
+        mut read: impl FnMut(&str) -> std::result::Result<String, String>,
+    ) -> Result<()> {
+        let mut diags = Vec::new();
+        let wanted: std::collections::BTreeSet<String> = self
+            .migrations
+            .iter()
+            .filter_map(|m| m.base.clone())
+            .collect();
+        for rel in wanted {
+            match read(&rel) {
+                Ok(text) => {
+                    self.bases.insert(rel, text);
+                }
+                Err(why) => {
+                    let users: Vec<usize> = self
+                        .migrations
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, m)| m.base.as_deref() == Some(rel.as_str()))
+                        .map(|(i, _)| i)
+                        .collect();
+                    diags.push(
+                        Diagnostic::new(
+                            Severity::Error,
+                            &self.file,
+                            format!("cannot read the base VirtualService {rel}: {why}"),
+                        )
+                        .with_field(format!("migrations[{}].base", users[0])),
+                    );
+                }
+            }
+        }
+        if diags.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(Diagnostics(diags)))
+        }
     }
 
     /// Refuses an output folder that exists, or has an existing ancestor, which resolves
@@ -265,6 +336,10 @@ impl Plan {
         self.output = real;
         Ok(())
     }
+}
+
+fn plan_root_join(root: &Path, rel: &str) -> PathBuf {
+    root.join(rel)
 }
 
 /// Checks encoding: strips a UTF-8 byte order mark and refuses other bytes than UTF-8.
@@ -357,6 +432,8 @@ struct Fields {
     stages: Option<(Vec<Stage>, String, Span)>,
     /// Environments, as written (stage names checked once the stages are known).
     environments: Option<Vec<Environment>>,
+    /// The base VirtualService path, relative to the root.
+    base: Option<String>,
 }
 
 impl Fields {
@@ -384,6 +461,7 @@ impl Fields {
         take!(to, "to");
         take!(stages, "stages");
         take!(environments, "environments");
+        take!(base, "base");
         self
     }
 }
@@ -392,6 +470,9 @@ struct Ctx<'a> {
     file: &'a str,
     source: &'a str,
     diags: Vec<Diagnostic>,
+    /// The plan's folder and the repository root, for paths in the plan.
+    dir: PathBuf,
+    root: PathBuf,
 }
 
 impl<'a> Ctx<'a> {
@@ -596,6 +677,35 @@ impl<'a> Ctx<'a> {
             },
         };
 
+        let istio_version = match get("istioVersion") {
+            None => Some((1, 22)),
+            Some(v) => {
+                let text = match v.resolve() {
+                    Some(Resolved::Str(s)) => Some(s.to_owned()),
+                    Some(Resolved::Float(_)) => None,
+                    _ => None,
+                };
+                let parsed = text.as_deref().and_then(|t| {
+                    let mut parts = t.split('.');
+                    let major = parts.next()?.parse().ok()?;
+                    let minor = parts.next()?.parse().ok()?;
+                    match parts.next() {
+                        None => Some((major, minor)),
+                        Some(patch) => patch.parse::<u32>().ok().map(|_| (major, minor)),
+                    }
+                });
+                if parsed.is_none() {
+                    let d = self.error(
+                        "istioVersion",
+                        v.span,
+                        "expected an Istio version as a quoted string, e.g. \"1.22\"",
+                    );
+                    Self::help(d, "quote it: `istioVersion: \"1.22\"` (unquoted, 1.20 would read as the number 1.2)");
+                }
+                parsed
+            }
+        };
+
         let defaults = match get("defaults") {
             None => Fields::default(),
             Some(v) if v.is_null() => Fields::default(),
@@ -671,6 +781,8 @@ impl<'a> Ctx<'a> {
             layout: layout?,
             api_version: api_version?,
             migrations,
+            istio_version: istio_version?,
+            bases: Default::default(),
             warnings: Vec::new(),
         })
     }
@@ -866,6 +978,7 @@ impl<'a> Ctx<'a> {
                     }
                 }
                 "environments" => f.environments = self.environments(v, &path),
+                "base" => f.base = self.base(v, &path),
                 _ => unreachable!("mapping() only returns known keys"),
             }
         }
@@ -968,8 +1081,41 @@ impl<'a> Ctx<'a> {
             to,
             stages,
             environments,
+            base: f.base.clone(),
             location,
         })
+    }
+
+    /// A base VirtualService path: relative to the plan, inside the repository.
+    fn base(&mut self, v: &Node, field: &str) -> Option<String> {
+        let s = self.string(v, field)?;
+        let rel = Path::new(&s);
+        if rel.is_absolute() || s.chars().any(char::is_control) {
+            let d = self.error(
+                field,
+                v.span,
+                format!("base `{}` must be a relative path", truncate(&s)),
+            );
+            Self::help(d, "write it relative to the plan file");
+            return None;
+        }
+        match repo::normalize(&self.dir.join(rel)) {
+            Some(p) if p.starts_with(&self.root) && p != self.root => {
+                Some(repo::display_rel(&self.root, &p))
+            }
+            _ => {
+                let d = self.error(
+                    field,
+                    v.span,
+                    format!("base `{}` leaves the repository", truncate(&s)),
+                );
+                Self::help(
+                    d,
+                    "the base VirtualService must be a file inside the repository",
+                );
+                None
+            }
+        }
     }
 
     fn environments(&mut self, node: &Node, field: &str) -> Option<Vec<Environment>> {
@@ -1137,6 +1283,14 @@ impl<'a> Ctx<'a> {
         let mut stage = Stage::unnamed(kind);
         if let Some(h) = get("hold") {
             let path = join(field, "hold");
+            if let Some(Resolved::Int(n)) = h.resolve() {
+                let d = self.error(&path, h.span, format!("hold {n} has no unit"));
+                Self::help(
+                    d,
+                    format!("write a number and a unit, e.g. `{n}s`, `24h` or `2d`"),
+                );
+                return None;
+            }
             let text = self.string(h, &path)?;
             match crate::stage::parse_duration(&text) {
                 Some(secs) => stage.hold = Some(secs),

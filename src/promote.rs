@@ -275,9 +275,31 @@ pub fn replace_value(bytes: &[u8], span: Span, value: &str) -> Result<Vec<u8>> {
             .nth(chars)
             .map_or(text.len(), |(i, _)| i)
     };
-    let (start, end) = (byte_at(span.start.index), byte_at(span.end.index));
-    let old = &text[start..end];
-    let new = if old.starts_with('\'') {
+    let (mut start, mut end) = (byte_at(span.start.index), byte_at(span.end.index));
+    let mut old = &text[start..end];
+    if old.starts_with('&') || old.starts_with('*') || old.starts_with('!') {
+        return Err(refuse(
+            "the environment's value uses a YAML anchor, alias or tag; write the stage name as a plain value to promote it".into(),
+        ));
+    }
+    // A block scalar (`prod: >-` then the name on the next line): its span starts at the
+    // text and runs into the next line's indentation. Replace from the indicator to the
+    // end of the text by a plain value.
+    let before = text[..start].trim_end();
+    let indicator = before
+        .rfind(|c: char| !matches!(c, '|' | '>' | '+' | '-' | '0'..='9'))
+        .map_or(0, |i| i + 1);
+    let block = text[..start].ends_with(char::is_whitespace)
+        && text[before.len()..start].contains('\n')
+        && before[indicator..].starts_with(['|', '>']);
+    if block {
+        start = indicator;
+        end = start + text[start..end].trim_end().len();
+        old = &text[start..end];
+    }
+    let new = if block {
+        escape::scalar(value)
+    } else if old.starts_with('\'') {
         format!("'{}'", value.replace('\'', "''"))
     } else if old.starts_with('"') {
         escape::double_quoted(value)
@@ -308,7 +330,9 @@ pub fn line_changed_at(path: &Path, line: usize) -> std::result::Result<Option<u
         .map_err(|e| format!("cannot run git ({e})"))?;
     if !out.status.success() {
         let msg = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        return Err(if msg.is_empty() {
+        return Err(if msg.contains("no such path") {
+            "the plan file is not committed yet".to_owned()
+        } else if msg.is_empty() {
             "git blame failed".to_owned()
         } else {
             msg
@@ -413,6 +437,12 @@ mod tests {
         assert_eq!(
             replace_value(b"prod: a\n", span(6, 7), "007").unwrap(),
             b"prod: \"007\"\n"
+        );
+        // A block scalar becomes a plain value; the next key is kept.
+        let text = "envs:\n  prod: >-\n    weight-10\n  dev: |-\n    half\n";
+        assert_eq!(
+            replace_value(text.as_bytes(), span(21, 33), "half").unwrap(),
+            b"envs:\n  prod: half\n  dev: |-\n    half\n"
         );
         // Character offsets, not bytes, and a byte order mark.
         assert_eq!(

@@ -258,20 +258,49 @@ fn render_migration(
 ) -> Result<()> {
     let base = plan.output.join(&m.name);
     let first = files.len();
+    let base_doc = match &m.base {
+        Some(rel) => {
+            let text = plan.bases.get(rel).ok_or_else(|| Error::Base {
+                file: rel.clone(),
+                message: "was not read".into(),
+            })?;
+            let doc =
+                crate::rewrite::pick(text, &m.virtual_service).map_err(|message| Error::Base {
+                    file: rel.clone(),
+                    message,
+                })?;
+            Some((rel, doc))
+        }
+        None => None,
+    };
     for (i, stage) in m.stages.iter().enumerate() {
         let ctx = context(plan, m, stage, i);
-        let vs = templates.render(VIRTUALSERVICE, &ctx)?;
+        let vs = match &base_doc {
+            Some((rel, doc)) => {
+                let err = |message: String| Error::Base {
+                    file: (*rel).clone(),
+                    message: format!("stage {}: {message}", stage.name),
+                };
+                let out = crate::rewrite::stage(doc, &m.from, &m.to, stage, plan.istio_version)
+                    .map_err(err)?;
+                crate::rewrite::check(doc, &out, &m.from).map_err(err)?;
+                serde_yaml::to_string(&out).map_err(|e| err(e.to_string()))?
+            }
+            None => templates.render(VIRTUALSERVICE, &ctx)?,
+        };
         let dir = stage.dir_name(i, m.stages.len());
         let vs_path = match plan.layout {
             Layout::Kustomize => base.join("stages").join(&dir).join("virtualservice.yaml"),
             Layout::Flat => base.join(format!("{dir}.yaml")),
         };
         let rel = rel_path(plan, &vs_path);
-        verify::virtual_service(&vs, plan, m, stage).map_err(|message| Error::Verify {
-            path: rel.clone(),
-            template: templates.origin(VIRTUALSERVICE).to_owned(),
-            message,
-        })?;
+        if base_doc.is_none() {
+            verify::virtual_service(&vs, plan, m, stage).map_err(|message| Error::Verify {
+                path: rel.clone(),
+                template: templates.origin(VIRTUALSERVICE).to_owned(),
+                message,
+            })?;
+        }
         files.push(GeneratedFile {
             path: vs_path.clone(),
             rel,

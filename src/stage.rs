@@ -107,10 +107,13 @@ pub fn format_duration(secs: u64) -> String {
         secs % 3600 / 60,
         secs % 60,
     );
-    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .take(2)
+    let units = [(d, "d"), (h, "h"), (m, "m"), (s, "s")];
+    // The largest unit, and the next one down when it is not zero: `3d 4h`, `3d`, `45m 10s`.
+    let first = units.iter().position(|(n, _)| *n > 0);
+    let parts: Vec<String> = first
+        .map(|k| units[k..].iter().take(2).filter(|(n, _)| *n > 0))
+        .into_iter()
+        .flatten()
         .map(|(n, u)| format!("{n}{u}"))
         .collect();
     if parts.is_empty() {
@@ -175,6 +178,8 @@ mod tests {
         assert_eq!(format_duration(93_784), "1d 2h");
         assert_eq!(format_duration(45 * 60), "45m");
         assert_eq!(format_duration(0), "0s");
+        assert_eq!(format_duration(3 * 86_400 + 1), "3d");
+        assert_eq!(format_duration(3600 + 5), "1h");
     }
 
     #[test]

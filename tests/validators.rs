@@ -296,7 +296,12 @@ fn kustomize_folders(tree: &Path) -> KustomizeFolders {
         }
         let dir = file.parent().unwrap().to_path_buf();
         let rel = rel_components(tree, &dir).unwrap_or_default();
-        match rel.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        match rel
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
             [_, "stages", _] => folders.stages.push(dir),
             [_, "envs", _] => folders.envs.push(dir),
             _ => panic!(
@@ -333,12 +338,17 @@ fn env_target(env: &Path, stages: &[PathBuf]) -> Result<PathBuf, String> {
         .as_str()
         .ok_or_else(|| format!("{label}: resource {resource:?} is not a string"))?;
     if Path::new(resource).is_absolute() {
-        return Err(format!("{label}: resource `{resource}` is not a relative path"));
+        return Err(format!(
+            "{label}: resource `{resource}` is not a relative path"
+        ));
     }
     let target = env.join(resource).canonicalize().map_err(|e| {
         format!("{label}: resource `{resource}` does not exist ({e}); the stage must exist")
     })?;
-    let migration = env.parent().and_then(Path::parent).expect("<migration>/envs/<env>");
+    let migration = env
+        .parent()
+        .and_then(Path::parent)
+        .expect("<migration>/envs/<env>");
     let stages_dir = migration.join("stages").canonicalize().map_err(|e| {
         format!(
             "{}: no stages folder ({e})",
@@ -375,9 +385,7 @@ fn env_target(env: &Path, stages: &[PathBuf]) -> Result<PathBuf, String> {
 fn flat_env_files(tree: &Path) -> Vec<PathBuf> {
     yaml_files(tree)
         .into_iter()
-        .filter(|p| {
-            rel_components(tree, p).is_some_and(|c| c.len() == 3 && c[1] == "envs")
-        })
+        .filter(|p| rel_components(tree, p).is_some_and(|c| c.len() == 3 && c[1] == "envs"))
         .collect()
 }
 
@@ -388,7 +396,10 @@ fn check_flat_envs(tree: &Path) -> Result<usize, String> {
     let envs = flat_env_files(tree);
     let mut errors = Vec::new();
     for env in &envs {
-        let migration = env.parent().and_then(Path::parent).expect("<migration>/envs");
+        let migration = env
+            .parent()
+            .and_then(Path::parent)
+            .expect("<migration>/envs");
         let mut stage_files: Vec<PathBuf> = fs::read_dir(migration)
             .unwrap_or_else(|e| panic!("{}: {e}", migration.display()))
             .map(|e| e.expect("read_dir entry").path())
@@ -596,7 +607,10 @@ fn rendered_fixture_stages_build_with_kubectl_kustomize() {
     }
     // fixtures/example alone has 9 stage folders; fixtures/environments has 5 environments.
     assert!(folders >= 9, "only {folders} stage folders built");
-    assert!(env_folders >= 5, "only {env_folders} environment folders built");
+    assert!(
+        env_folders >= 5,
+        "only {env_folders} environment folders built"
+    );
 }
 
 #[test]
@@ -605,11 +619,17 @@ fn rendered_fixture_flat_environments_are_stage_file_copies() {
     for case in fixture_cases() {
         let r = render_fixture(&case);
         let n = check_flat_envs(&r.output).unwrap_or_else(|e| panic!("{e}"));
-        assert!(n == 0 || !r.kustomize, "{case}: flat environment files in kustomize layout");
+        assert!(
+            n == 0 || !r.kustomize,
+            "{case}: flat environment files in kustomize layout"
+        );
         env_files += n;
     }
     // fixtures/flat has 2 environments.
-    assert!(env_files >= 2, "only {env_files} flat environment files checked");
+    assert!(
+        env_files >= 2,
+        "only {env_files} flat environment files checked"
+    );
 }
 
 // --- hostile but valid plans -------------------------------------------------------------------
@@ -737,6 +757,149 @@ fn maximum_length_names_pass_all_validators() {
     if let Some(c) = all_validators(&r) {
         assert_eq!(c, counts(2, 2, 0, 0));
     }
+}
+
+// --- environments ------------------------------------------------------------------------------
+
+/// Environments from `defaults` and per migration (replacing the defaults), several on one
+/// stage, on the first and the last stage, with names a YAML reader could take for other types.
+fn environments_plan(layout: &str, api: &str) -> String {
+    format!(
+        r#"version: 1
+output: out
+layout: {layout}
+apiVersion: {api}
+defaults:
+  namespace: "null"
+  stages:
+    - {{mirror: 0.5, name: "007"}}
+    - {{weight: 1, name: "n"}}
+    - {{name: half, weight: 50}}
+    - weight: 100
+  environments: {{dev: weight-100, "on": "007", staging: half}}
+migrations:
+  - name: "yes"
+    from: a-se.example.com
+    to: a-gcp.example.com
+  - name: ledger
+    namespace: finance
+    from: ledger-se.example.com
+    to: ledger-gcp.example.com
+    environments: {{prod: "007", "1": "007", "null": weight-100, staging: n}}
+"#
+    )
+}
+
+/// (migration, environment, stage file or folder name) of [`environments_plan`].
+const PLAN_ENVIRONMENTS: [(&str, &str, &str); 7] = [
+    ("yes", "dev", "04-weight-100"),
+    ("yes", "on", "01-007"),
+    ("yes", "staging", "03-half"),
+    ("ledger", "1", "01-007"),
+    ("ledger", "null", "04-weight-100"),
+    ("ledger", "prod", "01-007"),
+    ("ledger", "staging", "02-n"),
+];
+
+#[test]
+fn environments_in_both_layouts_and_every_api_version_pass_all_validators() {
+    let apis = [
+        "networking.istio.io/v1",
+        "networking.istio.io/v1beta1",
+        "networking.istio.io/v1alpha3",
+    ];
+    for layout in ["kustomize", "flat"] {
+        for api in apis {
+            let r = render_plan(&environments_plan(layout, api));
+            let Some(c) = all_validators(&r) else {
+                return;
+            };
+            let want = if layout == "kustomize" {
+                counts(8, 8, 7, 0)
+            } else {
+                counts(15, 0, 0, 7)
+            };
+            assert_eq!(c, want, "{layout} {api}");
+            // Each environment runs the stage the plan gives it.
+            for (m, env, stage) in PLAN_ENVIRONMENTS {
+                let dir = r.output.join(m);
+                let vs = if layout == "kustomize" {
+                    let env_dir = dir.join("envs").join(env);
+                    let k = read_yaml(&env_dir.join("kustomization.yaml"));
+                    let resources = &k["resources"];
+                    assert_eq!(
+                        resources.as_sequence().map(Vec::len),
+                        Some(1),
+                        "{m}/{env}: {resources:?}"
+                    );
+                    assert_eq!(
+                        resources[0].as_str(),
+                        Some(format!("../../stages/{stage}").as_str()),
+                        "{layout} {api} {m}/{env}"
+                    );
+                    let target = env_target(&env_dir, &kustomize_folders(&r.output).stages)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    assert_eq!(target, dir.join("stages").join(stage));
+                    target.join("virtualservice.yaml")
+                } else {
+                    let env_file = dir.join("envs").join(format!("{env}.yaml"));
+                    let stage_file = dir.join(format!("{stage}.yaml"));
+                    assert!(
+                        fs::read(&env_file).expect("env file")
+                            == fs::read(&stage_file).expect("stage file"),
+                        "{} is not a copy of {}",
+                        env_file.display(),
+                        stage_file.display()
+                    );
+                    env_file
+                };
+                let v = read_yaml(&vs);
+                assert_eq!(str_field(&v, "apiVersion"), Some(api), "{}", vs.display());
+            }
+        }
+    }
+}
+
+/// The environment checks reject what they are meant to: a stage that does not exist, a
+/// resource outside the migration's stages, more than one resource, and a flat environment
+/// file that is not a byte copy of a stage file.
+#[test]
+fn environment_checks_reject_broken_environments() {
+    let r = render_plan(&environments_plan("kustomize", "networking.istio.io/v1"));
+    let stages = kustomize_folders(&r.output).stages;
+    let env_dir = r.output.join("ledger/envs/prod");
+    let kustomization = env_dir.join("kustomization.yaml");
+    let original = fs::read_to_string(&kustomization).expect("read kustomization");
+    assert!(env_target(&env_dir, &stages).is_ok());
+    let broken = [
+        ("../../stages/09-nope", "does not exist"),
+        ("../../../yes/stages/01-007", "not a stage folder of"),
+        ("../../stages", "not a stage folder of"),
+    ];
+    for (resource, want) in broken {
+        let text = original.replace("../../stages/01-007", resource);
+        assert_ne!(text, original);
+        fs::write(&kustomization, text).expect("write kustomization");
+        let err = env_target(&env_dir, &stages).expect_err(resource);
+        assert!(err.contains(want), "{resource}: {err}");
+    }
+    let two = original.replace(
+        "- \"../../stages/01-007\"",
+        "- \"../../stages/01-007\"\n- \"../../stages/02-n\"",
+    );
+    assert_ne!(two, original);
+    fs::write(&kustomization, two).expect("write kustomization");
+    let err = env_target(&env_dir, &stages).expect_err("two resources");
+    assert!(err.contains("2 resources"), "{err}");
+
+    let r = render_plan(&environments_plan("flat", "networking.istio.io/v1"));
+    assert_eq!(check_flat_envs(&r.output), Ok(7));
+    let env_file = r.output.join("ledger/envs/prod.yaml");
+    let mut bytes = fs::read(&env_file).expect("read env file");
+    bytes.extend_from_slice(b"# edited\n");
+    fs::write(&env_file, bytes).expect("write env file");
+    let err = check_flat_envs(&r.output).expect_err("edited env file");
+    assert!(err.contains("not a byte copy"), "{err}");
 }
 
 // --- cutover diff through git apply ------------------------------------------------------------

@@ -1,0 +1,508 @@
+//! Migrating an existing VirtualService route by route.
+//!
+//! With `base:`, each stage is the base VirtualService with every route destination
+//! whose host is `from` rewritten; everything else (matches, retries, timeouts, other
+//! destinations, key order) stays as it was.
+//!
+//! Weight stage `w`: in every HTTP, TCP and TLS route that sends traffic to `from`, each
+//! `from` destination's share is split: `w`% of it moves to `to` (one `to` destination,
+//! placed before the first `from` destination, with that destination's `headers`), the
+//! rest stays on `from` (keeping its `port` and `subset`). Other destinations keep their
+//! share. Shares are then rounded to integers summing to 100 by the largest-remainder
+//! rule: every share is rounded down, and the points left are given one each to the
+//! largest remainders, earlier destinations first on ties. All arithmetic is on
+//! integers, so the result is the same everywhere.
+//!
+//! Mirror stage `p`: every HTTP route that sends traffic to `from` also mirrors `p`% to
+//! `to` (`mirror` + `mirrorPercentage`). A route that already mirrors gets an entry in
+//! `mirrors` when the plan's `istioVersion` is 1.19 or later (the existing mirror moves
+//! into `mirrors` too), and is an error before that. TCP and TLS routes cannot mirror
+//! and are left alone in mirror stages. `delegate`, `redirect` and `directResponse`
+//! routes have no destinations and are never touched.
+
+use serde_yaml::{Mapping, Number, Value};
+
+use crate::stage::{Stage, StageKind};
+
+/// Picks the VirtualService called `name` out of a (possibly multi-document) YAML text.
+pub fn pick(text: &str, name: &str) -> Result<Value, String> {
+    let mut found = Vec::new();
+    let mut names = Vec::new();
+    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let v = Value::deserialize_any(doc).map_err(|e| format!("document {}: {e}", i + 1))?;
+        if v.get("kind").and_then(Value::as_str) != Some("VirtualService") {
+            continue;
+        }
+        let n = v
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if n == name {
+            found.push(v);
+        } else {
+            names.push(n);
+        }
+    }
+    match found.len() {
+        1 => Ok(found.pop().expect("one")),
+        0 if names.is_empty() => Err("holds no VirtualService".to_owned()),
+        0 => Err(format!(
+            "holds no VirtualService named `{name}` (it has: {}); set the migration's `virtualService`",
+            names.join(", ")
+        )),
+        n => Err(format!("holds {n} VirtualServices named `{name}`")),
+    }
+}
+
+trait DeserializeAny {
+    fn deserialize_any(d: serde_yaml::Deserializer<'_>) -> Result<Value, serde_yaml::Error>;
+}
+
+impl DeserializeAny for Value {
+    fn deserialize_any(d: serde_yaml::Deserializer<'_>) -> Result<Value, serde_yaml::Error> {
+        serde::Deserialize::deserialize(d)
+    }
+}
+
+fn key(s: &str) -> Value {
+    Value::String(s.to_owned())
+}
+
+fn host_of(dest: &Value) -> Option<&str> {
+    dest.get("destination")?.get("host")?.as_str()
+}
+
+fn percent(p: f64) -> Value {
+    if p.fract() == 0.0 {
+        Value::Number(Number::from(p as i64))
+    } else {
+        Value::Number(Number::from(p))
+    }
+}
+
+/// The base VirtualService rewritten for `stage`.
+pub fn stage(
+    base: &Value,
+    from: &str,
+    to: &str,
+    stage: &Stage,
+    istio: (u32, u32),
+) -> Result<Value, String> {
+    let mut doc = base.clone();
+    let spec = doc
+        .get_mut("spec")
+        .and_then(Value::as_mapping_mut)
+        .ok_or("has no `spec` mapping")?;
+    let mut touched = 0usize;
+    for kind in ["http", "tcp", "tls"] {
+        let Some(routes) = spec.get_mut(key(kind)).and_then(Value::as_sequence_mut) else {
+            continue;
+        };
+        for (i, route) in routes.iter_mut().enumerate() {
+            let Some(r) = route.as_mapping_mut() else {
+                continue;
+            };
+            let sends_to_from = r
+                .get(key("route"))
+                .and_then(Value::as_sequence)
+                .is_some_and(|d| d.iter().any(|d| host_of(d) == Some(from)));
+            if !sends_to_from {
+                continue;
+            }
+            touched += 1;
+            match stage.kind {
+                StageKind::Weight(w) => {
+                    let dests = r
+                        .get_mut(key("route"))
+                        .and_then(Value::as_sequence_mut)
+                        .expect("checked above");
+                    *dests = split(dests, from, to, u64::from(w))
+                        .map_err(|e| format!("spec.{kind}[{i}]: {e}"))?;
+                }
+                StageKind::Mirror(p) if kind == "http" => {
+                    add_mirror(r, to, p, istio).map_err(|e| format!("spec.{kind}[{i}]: {e}"))?;
+                }
+                StageKind::Mirror(_) => {}
+            }
+        }
+    }
+    if touched == 0 {
+        return Err(format!("no route sends traffic to `{from}`"));
+    }
+    Ok(doc)
+}
+
+/// Splits every `from` destination of one route; see the module documentation.
+fn split(dests: &[Value], from: &str, to: &str, w: u64) -> Result<Vec<Value>, String> {
+    let weights: Vec<u64> = dests
+        .iter()
+        .map(|d| match d.get("weight") {
+            None | Some(Value::Null) if dests.len() == 1 => Ok(100),
+            None | Some(Value::Null) => Ok(0),
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| format!("weight {v:?} is not a non-negative integer")),
+        })
+        .collect::<Result<_, _>>()?;
+    let total: u64 = weights.iter().sum();
+    if total == 0 {
+        return Err("its destinations' weights add up to 0".to_owned());
+    }
+    // Shares as numerators over total * 100 (so that they add up to 100 percent).
+    let denom = total * 100;
+    let mut to_numer = 0u64;
+    let mut entries: Vec<(Value, u64)> = Vec::new();
+    let mut to_slot: Option<usize> = None;
+    let mut to_headers: Option<Value> = None;
+    for (d, wt) in dests.iter().zip(&weights) {
+        if host_of(d) == Some(from) {
+            to_numer += wt * w * 100;
+            if to_slot.is_none() {
+                to_slot = Some(entries.len());
+                to_headers = d.get("headers").cloned();
+                entries.push((Value::Null, 0)); // the `to` destination goes here
+            }
+            entries.push((d.clone(), wt * (100 - w) * 100));
+        } else {
+            entries.push((d.clone(), wt * 100 * 100));
+        }
+    }
+    let slot = to_slot.expect("the route has a `from` destination");
+    // An existing `to` destination takes the new share instead of a second one.
+    let existing_to = entries.iter().position(|(d, _)| host_of(d) == Some(to));
+    match existing_to {
+        Some(j) => {
+            entries[j].1 += to_numer;
+            entries.remove(slot);
+        }
+        None => {
+            let mut m = Mapping::new();
+            let mut dest = Mapping::new();
+            dest.insert(key("host"), key(to));
+            m.insert(key("destination"), Value::Mapping(dest));
+            if let Some(h) = to_headers {
+                m.insert(key("headers"), h);
+            }
+            entries[slot] = (Value::Mapping(m), to_numer);
+        }
+    }
+    let numers: Vec<u64> = entries.iter().map(|(_, n)| *n).collect();
+    let rounded = largest_remainder(&numers, denom);
+    Ok(entries
+        .into_iter()
+        .zip(rounded)
+        .map(|((mut d, _), weight)| {
+            if let Some(m) = d.as_mapping_mut() {
+                m.insert(key("weight"), Value::Number(Number::from(weight)));
+            }
+            d
+        })
+        .collect())
+}
+
+/// Rounds `numers / denom` (which add up to exactly 100) to integers adding up to 100.
+pub fn largest_remainder(numers: &[u64], denom: u64) -> Vec<u64> {
+    let mut out: Vec<u64> = numers.iter().map(|n| n / denom).collect();
+    let given: u64 = out.iter().sum();
+    let mut order: Vec<usize> = (0..numers.len()).collect();
+    // Largest remainder first; ties keep document order (the sort is stable).
+    order.sort_by(|&a, &b| (numers[b] % denom).cmp(&(numers[a] % denom)));
+    for &i in order.iter().take(100u64.saturating_sub(given) as usize) {
+        out[i] += 1;
+    }
+    out
+}
+
+fn add_mirror(r: &mut Mapping, to: &str, p: f64, istio: (u32, u32)) -> Result<(), String> {
+    let mut target = Mapping::new();
+    target.insert(key("host"), key(to));
+    let already = r.contains_key(key("mirror")) || r.contains_key(key("mirrors"));
+    if !already {
+        r.insert(key("mirror"), Value::Mapping(target));
+        let mut pct = Mapping::new();
+        pct.insert(key("value"), percent(p));
+        r.insert(key("mirrorPercentage"), Value::Mapping(pct));
+        return Ok(());
+    }
+    if istio < (1, 19) {
+        return Err(format!(
+            "the route already mirrors traffic; a second mirror needs `mirrors` (Istio 1.19 and later), but the plan's istioVersion is {}.{}",
+            istio.0, istio.1
+        ));
+    }
+    let entry = |dest: Value, pct: Option<Value>| {
+        let mut e = Mapping::new();
+        e.insert(key("destination"), dest);
+        if let Some(p) = pct {
+            let mut m = Mapping::new();
+            m.insert(key("value"), p);
+            e.insert(key("percentage"), Value::Mapping(m));
+        }
+        Value::Mapping(e)
+    };
+    let mut mirrors: Vec<Value> = match r.remove(key("mirrors")) {
+        Some(Value::Sequence(s)) => s,
+        Some(_) => return Err("`mirrors` is not a list".to_owned()),
+        None => Vec::new(),
+    };
+    if let Some(old) = r.remove(key("mirror")) {
+        let pct = r
+            .remove(key("mirrorPercentage"))
+            .and_then(|p| p.get("value").cloned())
+            .or_else(|| r.remove(key("mirrorPercent")))
+            .or_else(|| r.remove(key("mirror_percent")));
+        mirrors.insert(0, entry(old, pct));
+    }
+    mirrors.push(entry(Value::Mapping(target), Some(percent(p))));
+    r.insert(key("mirrors"), Value::Sequence(mirrors));
+    Ok(())
+}
+
+/// Checks a rewritten stage against its base: weights are integers summing to 100 in
+/// every rewritten route, and everything outside route destinations and mirrors is
+/// exactly as in the base.
+pub fn check(base: &Value, out: &Value, from: &str) -> Result<(), String> {
+    let strip = |doc: &Value| {
+        let mut d = doc.clone();
+        if let Some(spec) = d.get_mut("spec").and_then(Value::as_mapping_mut) {
+            for kind in ["http", "tcp", "tls"] {
+                if let Some(routes) = spec.get_mut(key(kind)).and_then(Value::as_sequence_mut) {
+                    for r in routes.iter_mut().filter_map(Value::as_mapping_mut) {
+                        for k in [
+                            "route",
+                            "mirror",
+                            "mirrors",
+                            "mirrorPercentage",
+                            "mirrorPercent",
+                            "mirror_percent",
+                        ] {
+                            r.remove(key(k));
+                        }
+                    }
+                }
+            }
+        }
+        d
+    };
+    if strip(base) != strip(out) {
+        return Err("fields outside route destinations and mirrors changed".to_owned());
+    }
+    for kind in ["http", "tcp", "tls"] {
+        let (Some(b), Some(o)) = (
+            base.get("spec")
+                .and_then(|s| s.get(kind))
+                .and_then(Value::as_sequence),
+            out.get("spec")
+                .and_then(|s| s.get(kind))
+                .and_then(Value::as_sequence),
+        ) else {
+            continue;
+        };
+        for (i, (br, or)) in b.iter().zip(o).enumerate() {
+            let Some(dests) = br.get("route").and_then(Value::as_sequence) else {
+                continue;
+            };
+            if !dests.iter().any(|d| host_of(d) == Some(from)) {
+                if br != or {
+                    return Err(format!(
+                        "spec.{kind}[{i}] does not send to `from` but changed"
+                    ));
+                }
+                continue;
+            }
+            let new = or
+                .get("route")
+                .and_then(Value::as_sequence)
+                .ok_or(format!("spec.{kind}[{i}] lost its destinations"))?;
+            let mut sum = 0u64;
+            for d in new {
+                let w = d.get("weight").and_then(Value::as_u64).ok_or(format!(
+                    "spec.{kind}[{i}]: a destination has no integer weight"
+                ))?;
+                sum += w;
+            }
+            if new.len() > 1 && sum != 100 {
+                return Err(format!("spec.{kind}[{i}]: weights sum to {sum}, not 100"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml(s: &str) -> Value {
+        serde_yaml::from_str(s).unwrap()
+    }
+
+    fn weights(doc: &Value, kind: &str, i: usize) -> Vec<(String, u64)> {
+        doc["spec"][kind][i]["route"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    host_of(d).unwrap().to_owned(),
+                    d["weight"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    const BASE: &str = "
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews.example.com]
+  http:
+  - name: api
+    match: [{uri: {prefix: /api}}]
+    timeout: 5s
+    retries: {attempts: 3, perTryTimeout: 2s}
+    route:
+    - destination: {host: se.example.com, subset: v1, port: {number: 443}}
+      headers: {request: {set: {x-a: b}}}
+      weight: 80
+    - destination: {host: other.example.com}
+      weight: 20
+  - redirect: {uri: /new}
+  - route:
+    - destination: {host: se.example.com}
+  tcp:
+  - route:
+    - destination: {host: se.example.com, port: {number: 5432}}
+";
+
+    fn weight_stage(w: u8) -> Stage {
+        Stage::unnamed(StageKind::Weight(w))
+    }
+
+    #[test]
+    fn splits_the_from_share_and_keeps_the_rest() {
+        let base = yaml(BASE);
+        let out = stage(
+            &base,
+            "se.example.com",
+            "gcp.example.com",
+            &weight_stage(10),
+            (1, 22),
+        )
+        .unwrap();
+        assert_eq!(
+            weights(&out, "http", 0),
+            [
+                ("gcp.example.com".into(), 8),
+                ("se.example.com".into(), 72),
+                ("other.example.com".into(), 20)
+            ]
+        );
+        // The `to` destination carries headers but not port or subset.
+        let to = &out["spec"]["http"][0]["route"][0];
+        assert_eq!(to["destination"], yaml("{host: gcp.example.com}"));
+        assert_eq!(to["headers"], yaml("{request: {set: {x-a: b}}}"));
+        assert_eq!(
+            out["spec"]["http"][0]["route"][1]["destination"]["subset"],
+            yaml("v1")
+        );
+        assert_eq!(
+            weights(&out, "http", 2),
+            [
+                ("gcp.example.com".into(), 10),
+                ("se.example.com".into(), 90)
+            ]
+        );
+        assert_eq!(
+            weights(&out, "tcp", 0),
+            [
+                ("gcp.example.com".into(), 10),
+                ("se.example.com".into(), 90)
+            ]
+        );
+        // The redirect route and everything else is untouched.
+        assert_eq!(out["spec"]["http"][1], base["spec"]["http"][1]);
+        check(&base, &out, "se.example.com").unwrap();
+        // Key order follows the base.
+        let keys: Vec<_> = out["spec"]["http"][0]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(keys, ["name", "match", "timeout", "retries", "route"]);
+    }
+
+    #[test]
+    fn rounding_is_integer_and_sums_to_100() {
+        // 80/20 split, 25% of the 80 moves: 20 / 60 / 20.
+        let base = yaml(BASE);
+        for w in 0..=100u8 {
+            let out = stage(
+                &base,
+                "se.example.com",
+                "gcp.example.com",
+                &weight_stage(w),
+                (1, 22),
+            )
+            .unwrap();
+            let sum: u64 = weights(&out, "http", 0).iter().map(|(_, w)| w).sum();
+            assert_eq!(sum, 100, "w = {w}");
+            check(&base, &out, "se.example.com").unwrap();
+        }
+        assert_eq!(largest_remainder(&[100, 100, 100], 3), [34, 33, 33]);
+    }
+
+    #[test]
+    fn mirrors_once_or_through_mirrors() {
+        let base = yaml(BASE);
+        let m = Stage::unnamed(StageKind::Mirror(12.5));
+        let out = stage(&base, "se.example.com", "gcp.example.com", &m, (1, 22)).unwrap();
+        assert_eq!(
+            out["spec"]["http"][0]["mirror"],
+            yaml("{host: gcp.example.com}")
+        );
+        assert_eq!(
+            out["spec"]["http"][0]["mirrorPercentage"],
+            yaml("{value: 12.5}")
+        );
+        assert_eq!(weights(&out, "http", 0), weights(&base, "http", 0));
+        // Already mirrored: `mirrors` from 1.19, an error before.
+        let mirrored = yaml(&BASE.replace("    timeout: 5s\n", "    timeout: 5s\n    mirror: {host: shadow.example.com}\n    mirrorPercentage: {value: 5}\n"));
+        let err = stage(&mirrored, "se.example.com", "gcp.example.com", &m, (1, 18)).unwrap_err();
+        assert!(err.contains("already mirrors"), "{err}");
+        let out = stage(&mirrored, "se.example.com", "gcp.example.com", &m, (1, 22)).unwrap();
+        assert_eq!(
+            out["spec"]["http"][0]["mirrors"],
+            yaml("[{destination: {host: shadow.example.com}, percentage: {value: 5}}, {destination: {host: gcp.example.com}, percentage: {value: 12.5}}]")
+        );
+        assert!(out["spec"]["http"][0].get("mirror").is_none());
+    }
+
+    #[test]
+    fn picks_by_name_from_several_documents() {
+        let text = "kind: Service\nmetadata: {name: x}\n---\nkind: VirtualService\nmetadata: {name: a}\nspec: {}\n---\nkind: VirtualService\nmetadata: {name: b}\nspec: {}\n";
+        assert_eq!(pick(text, "b").unwrap()["metadata"]["name"], yaml("b"));
+        assert!(pick(text, "c").unwrap_err().contains("it has: a, b"));
+        assert!(pick("kind: Service\n", "a")
+            .unwrap_err()
+            .contains("no VirtualService"));
+    }
+
+    #[test]
+    fn a_base_without_from_is_an_error() {
+        let base = yaml(BASE);
+        let err = stage(
+            &base,
+            "nope.example.com",
+            "gcp.example.com",
+            &weight_stage(10),
+            (1, 22),
+        )
+        .unwrap_err();
+        assert!(err.contains("no route sends traffic"), "{err}");
+    }
+}
