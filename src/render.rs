@@ -269,6 +269,19 @@ fn render_migration(
                     file: rel.clone(),
                     message,
                 })?;
+            let ns = doc
+                .get("metadata")
+                .and_then(|md| md.get("namespace"))
+                .and_then(serde_yaml::Value::as_str);
+            if let Some(ns) = ns.filter(|ns| *ns != m.namespace) {
+                return Err(Error::Base {
+                    file: rel.clone(),
+                    message: format!(
+                        "the VirtualService is in namespace `{ns}`, but migration {} says `{}`",
+                        m.name, m.namespace
+                    ),
+                });
+            }
             Some((rel, doc))
         }
         None => None,

@@ -316,6 +316,9 @@ pub fn check(base: &Value, out: &Value, from: &str) -> Result<(), String> {
                 .get("route")
                 .and_then(Value::as_sequence)
                 .ok_or(format!("spec.{kind}[{i}] lost its destinations"))?;
+            if new.len() == 1 {
+                continue;
+            }
             let mut sum = 0u64;
             for d in new {
                 let w = d.get("weight").and_then(Value::as_u64).ok_or(format!(
@@ -323,7 +326,7 @@ pub fn check(base: &Value, out: &Value, from: &str) -> Result<(), String> {
                 ))?;
                 sum += w;
             }
-            if new.len() > 1 && sum != 100 {
+            if sum != 100 {
                 return Err(format!("spec.{kind}[{i}]: weights sum to {sum}, not 100"));
             }
         }
