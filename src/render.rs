@@ -307,12 +307,31 @@ fn render_migration(
             Layout::Flat => base.join(format!("{dir}.yaml")),
         };
         let rel = rel_path(plan, &vs_path);
+        let origin = match &base_doc {
+            Some((base, _)) => format!("{base} (base)"),
+            None => templates.origin(VIRTUALSERVICE).to_owned(),
+        };
+        let failed = |message: String| Error::Verify {
+            path: rel.clone(),
+            template: origin.clone(),
+            message,
+        };
         if base_doc.is_none() {
-            verify::virtual_service(&vs, plan, m, stage).map_err(|message| Error::Verify {
-                path: rel.clone(),
-                template: templates.origin(VIRTUALSERVICE).to_owned(),
-                message,
-            })?;
+            verify::virtual_service(&vs, plan, m, stage).map_err(failed)?;
+        }
+        // Istio's own schema and rules, whatever produced the manifest.
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(&vs).map_err(|e| failed(e.to_string()))?;
+        let violations = crate::validate::virtual_service(&crate::lint::to_json(doc));
+        if !violations.is_empty() {
+            let list: Vec<String> = violations
+                .iter()
+                .map(|v| format!("{}: {}", v.path, v.message))
+                .collect();
+            return Err(failed(format!(
+                "not a valid Istio VirtualService: {}",
+                list.join("; ")
+            )));
         }
         files.push(GeneratedFile {
             path: vs_path.clone(),
