@@ -41,8 +41,12 @@ const MIGRATION_KEYS: &[&str] = &[
     "stages",
     "environments",
     "base",
+    "gcpBackend",
+    "verify",
 ];
-const STAGE_KEYS: &[&str] = &["name", "weight", "mirror", "hold", "note"];
+const STAGE_KEYS: &[&str] = &["name", "weight", "mirror", "header", "hold", "note"];
+const GCP_KEYS: &[&str] = &["name", "service", "region", "project"];
+const VERIFY_KEYS: &[&str] = &["name", "scheme", "port", "path", "image", "everyStage"];
 
 /// How generated files are laid out under the output folder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,8 +80,53 @@ pub struct Migration {
     pub environments: Vec<Environment>,
     /// The existing VirtualService to rewrite, as a path relative to the repository root.
     pub base: Option<String>,
+    /// The GCPBackend resource to render beside the stages.
+    pub gcp_backend: Option<GcpBackend>,
+    /// The verification Job to render.
+    pub verify: Option<Verify>,
     /// Where the migration's `name` is written, for messages about the migration as a whole.
     pub location: Option<Snippet>,
+}
+
+/// A GCPBackend (Cloud Service Mesh, Preview API) for the migration's Cloud Run service.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct GcpBackend {
+    /// `metadata.name`; default: the migration name.
+    pub name: String,
+    /// The Cloud Run service name.
+    pub service: String,
+    /// Its region (exactly one).
+    pub region: String,
+    /// The project, when not the cluster's own.
+    pub project: Option<String>,
+}
+
+/// A Kubernetes Job that calls the service from inside the mesh and fails unless the
+/// answer is HTTP 200 (with no Authorization header: the mesh adds the token).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Verify {
+    /// The Job's name; default `<migration>-verify`.
+    pub name: String,
+    /// `http` (default) or `https`.
+    pub scheme: String,
+    /// Port, when not the scheme's default.
+    pub port: Option<u16>,
+    /// Request path, starting with `/`; default `/`.
+    pub path: String,
+    /// Container image; default `curlimages/curl`.
+    pub image: String,
+    /// Include the Job in every stage overlay.
+    pub every_stage: bool,
+}
+
+impl Verify {
+    /// The URL the Job requests, for the migration's first host.
+    pub fn url(&self, host: &str) -> String {
+        match self.port {
+            Some(p) => format!("{}://{host}:{p}{}", self.scheme, self.path),
+            None => format!("{}://{host}{}", self.scheme, self.path),
+        }
+    }
 }
 
 /// An environment of a migration and the stage it runs.
@@ -434,6 +483,10 @@ struct Fields {
     environments: Option<Vec<Environment>>,
     /// The base VirtualService path, relative to the root.
     base: Option<String>,
+    /// `gcpBackend`, with `name` possibly left to default.
+    gcp_backend: Option<(Option<String>, GcpBackend)>,
+    /// `verify`, with `name` possibly left to default.
+    verify: Option<(Option<String>, Verify)>,
 }
 
 impl Fields {
@@ -462,6 +515,8 @@ impl Fields {
         take!(stages, "stages");
         take!(environments, "environments");
         take!(base, "base");
+        take!(gcp_backend, "gcpBackend");
+        take!(verify, "verify");
         self
     }
 }
@@ -979,6 +1034,8 @@ impl<'a> Ctx<'a> {
                 }
                 "environments" => f.environments = self.environments(v, &path),
                 "base" => f.base = self.base(v, &path),
+                "gcpBackend" => f.gcp_backend = self.gcp_backend(v, &path),
+                "verify" => f.verify = self.verify(v, &path),
                 _ => unreachable!("mapping() only returns known keys"),
             }
         }
@@ -1067,6 +1124,27 @@ impl<'a> Ctx<'a> {
             return None;
         }
         let (name, name_at) = f.name?;
+        let gcp_backend = f.gcp_backend.clone().map(|(n, mut g)| {
+            g.name = n.unwrap_or_else(|| name.clone());
+            g
+        });
+        let verify = f.verify.clone().map(|(n, mut v)| {
+            v.name = n.unwrap_or_else(|| format!("{name}-verify"));
+            v
+        });
+        if let Some(v) = &verify {
+            if v.name.len() > 63 {
+                self.error(
+                    &join(field, "verify"),
+                    name_at,
+                    format!(
+                        "the Job name `{}` is longer than 63 characters; set `verify.name`",
+                        v.name
+                    ),
+                );
+                return None;
+            }
+        }
         let location = crate::error::snippet(self.source, name_at);
         let (from, _) = f.from?;
         let (to, _) = f.to?;
@@ -1082,8 +1160,245 @@ impl<'a> Ctx<'a> {
             stages,
             environments,
             base: f.base.clone(),
+            gcp_backend,
+            verify,
             location,
         })
+    }
+
+    fn gcp_backend(&mut self, v: &Node, field: &str) -> Option<(Option<String>, GcpBackend)> {
+        let entries = self.mapping(v, field, GCP_KEYS)?;
+        let get = |k: &str| entries.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+        let mut ok = true;
+        let mut name = None;
+        if let Some(n) = get("name") {
+            let path = join(field, "name");
+            match self.string(n, &path) {
+                Some(s) if names::is_dns1123_subdomain(&s) => name = Some(s),
+                Some(s) => {
+                    let d = self.error(
+                        &path,
+                        n.span,
+                        format!("`{}` is not a DNS-1123 subdomain", truncate(&s)),
+                    );
+                    Self::help(d, "use lowercase letters, digits, `-` and `.`");
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        let service = match get("service") {
+            None => {
+                self.error(
+                    field,
+                    v.span,
+                    "missing required field `service` (the Cloud Run service name)",
+                );
+                ok = false;
+                None
+            }
+            Some(n) => {
+                let path = join(field, "service");
+                let s = self.string(n, &path);
+                match s {
+                    Some(s) if is_cloud_run_service(&s) => Some(s),
+                    Some(s) => {
+                        let d = self.error(
+                            &path,
+                            n.span,
+                            format!("`{}` is not a Cloud Run service name", truncate(&s)),
+                        );
+                        Self::help(d, "1 to 49 lowercase letters, digits and `-`, starting with a letter and not ending with `-`");
+                        ok = false;
+                        None
+                    }
+                    None => {
+                        ok = false;
+                        None
+                    }
+                }
+            }
+        };
+        let region = match get("region") {
+            None => {
+                let d = self.error(field, v.span, "missing required field `region`");
+                Self::help(
+                    d,
+                    "the Cloud Run service's region, e.g. `region: europe-west1` (exactly one)",
+                );
+                ok = false;
+                None
+            }
+            Some(n) if matches!(n.value, Value::Seq(_)) => {
+                let d = self.error(
+                    &join(field, "region"),
+                    n.span,
+                    "a GCPBackend takes exactly one region",
+                );
+                Self::help(d, "write a single region: `region: europe-west1`");
+                ok = false;
+                None
+            }
+            Some(n) => {
+                let path = join(field, "region");
+                match self.string(n, &path) {
+                    Some(s) if is_region(&s) => Some(s),
+                    Some(s) => {
+                        let d = self.error(
+                            &path,
+                            n.span,
+                            format!("`{}` is not a Google Cloud region", truncate(&s)),
+                        );
+                        Self::help(d, "e.g. `europe-west1`, `us-central1`");
+                        ok = false;
+                        None
+                    }
+                    None => {
+                        ok = false;
+                        None
+                    }
+                }
+            }
+        };
+        let mut project = None;
+        if let Some(n) = get("project") {
+            let path = join(field, "project");
+            match self.string(n, &path) {
+                Some(s) if is_project(&s) => project = Some(s),
+                Some(s) => {
+                    let d = self.error(
+                        &path,
+                        n.span,
+                        format!("`{}` is not a Google Cloud project ID", truncate(&s)),
+                    );
+                    Self::help(
+                        d,
+                        "6 to 30 lowercase letters, digits and `-`, starting with a letter",
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        if !ok {
+            return None;
+        }
+        Some((
+            name,
+            GcpBackend {
+                name: String::new(),
+                service: service?,
+                region: region?,
+                project,
+            },
+        ))
+    }
+
+    fn verify(&mut self, v: &Node, field: &str) -> Option<(Option<String>, Verify)> {
+        let entries = self.mapping(v, field, VERIFY_KEYS)?;
+        let get = |k: &str| entries.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+        let mut ok = true;
+        let mut out = Verify {
+            name: String::new(),
+            scheme: "http".to_owned(),
+            port: None,
+            path: "/".to_owned(),
+            image: "curlimages/curl".to_owned(),
+            every_stage: false,
+        };
+        let mut name = None;
+        if let Some(n) = get("name") {
+            let path = join(field, "name");
+            match self.string(n, &path) {
+                Some(s) if names::is_dns1123_label(&s) => name = Some(s),
+                Some(s) => {
+                    let d = self.error(
+                        &path,
+                        n.span,
+                        format!("`{}` is not a DNS-1123 label", truncate(&s)),
+                    );
+                    Self::help(d, LABEL_HELP);
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        if let Some(n) = get("scheme") {
+            let path = join(field, "scheme");
+            match self.string(n, &path).as_deref() {
+                Some(s @ ("http" | "https")) => out.scheme = s.to_owned(),
+                Some(s) => {
+                    let d = self.error(&path, n.span, format!("unknown scheme `{}`", truncate(s)));
+                    Self::help(d, "use `http` or `https`");
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        if let Some(n) = get("port") {
+            match n.resolve() {
+                Some(Resolved::Int(p)) if (1..=65535).contains(&p) => out.port = Some(p as u16),
+                _ => {
+                    let found = n.type_name();
+                    self.error(
+                        &join(field, "port"),
+                        n.span,
+                        format!("expected a port from 1 to 65535, found {found}"),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if let Some(n) = get("path") {
+            let path = join(field, "path");
+            match self.string(n, &path) {
+                Some(s)
+                    if s.starts_with('/')
+                        && !s.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+                {
+                    out.path = s
+                }
+                Some(s) => {
+                    let d = self.error(
+                        &path,
+                        n.span,
+                        format!(
+                            "request path `{}` must start with `/` and hold no spaces",
+                            truncate(&s)
+                        ),
+                    );
+                    Self::help(d, "e.g. `/healthz`; percent-encode anything else");
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        if let Some(n) = get("image") {
+            let path = join(field, "image");
+            match self.string(n, &path) {
+                Some(s) if !s.chars().any(|c| c.is_whitespace() || c.is_control()) => out.image = s,
+                Some(_) => {
+                    self.error(&path, n.span, "an image reference holds no spaces");
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        if let Some(n) = get("everyStage") {
+            match n.resolve() {
+                Some(Resolved::Bool(b)) => out.every_stage = b,
+                _ => {
+                    let found = n.type_name();
+                    self.error(
+                        &join(field, "everyStage"),
+                        n.span,
+                        format!("expected true or false, found {found}"),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some((name, out))
     }
 
     /// A base VirtualService path: relative to the plan, inside the repository.
@@ -1258,7 +1573,23 @@ impl<'a> Ctx<'a> {
         let get = |k: &str| entries.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
         let weight = get("weight");
         let mirror = get("mirror");
+        let header = match get("header") {
+            None => None,
+            Some(h) => Some((self.header(h, &join(field, "header"))?, h.span)),
+        };
+        if let (Some(_), Some(m)) = (&header, mirror) {
+            let d = self.error(field, m.span, "a header canary stage cannot also mirror");
+            Self::help(
+                d,
+                "use `{header: ..., weight: 10}` or a separate mirror stage",
+            );
+            return None;
+        }
         let (kind, value_span) = match (weight, mirror) {
+            (None, None) if header.is_some() => (
+                StageKind::Weight(0),
+                header.as_ref().map(|h| h.1).unwrap_or(node.span),
+            ),
             (Some(_), Some(m)) => {
                 let d = self.error(
                     field,
@@ -1281,6 +1612,20 @@ impl<'a> Ctx<'a> {
             (None, Some(m)) => (self.mirror(m, &join(field, "mirror"))?, m.span),
         };
         let mut stage = Stage::unnamed(kind);
+        if let Some(((name, value), _)) = header {
+            stage.name = match kind {
+                StageKind::Weight(0) => format!("header-{name}"),
+                StageKind::Weight(w) => format!("header-{name}-{w}"),
+                StageKind::Mirror(_) => unreachable!("refused above"),
+            };
+            if stage.name.len() > 50 {
+                stage.name = match kind {
+                    StageKind::Weight(w) if w > 0 => format!("header-{w}"),
+                    _ => "header".to_owned(),
+                };
+            }
+            stage.header = Some((name, value));
+        }
         if let Some(h) = get("hold") {
             let path = join(field, "hold");
             if let Some(Resolved::Int(n)) = h.resolve() {
@@ -1331,6 +1676,53 @@ impl<'a> Ctx<'a> {
             name_span = n.span;
         }
         Some((stage, name_span, value_span))
+    }
+
+    /// `header: {name: x-canary, value: "true"}`.
+    fn header(&mut self, v: &Node, field: &str) -> Option<(String, String)> {
+        let entries = self.mapping(v, field, &["name", "value"])?;
+        let get = |k: &str| entries.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+        let (Some(n), Some(val)) = (get("name"), get("value")) else {
+            let d = self.error(field, v.span, "a header canary needs `name` and `value`");
+            Self::help(d, "e.g. `header: {name: x-canary, value: \"true\"}`");
+            return None;
+        };
+        let name = self.string(n, &join(field, "name"))?;
+        if !is_header_name(&name) {
+            let d = self.error(
+                &join(field, "name"),
+                n.span,
+                format!("`{}` is not a lowercase HTTP header name", truncate(&name)),
+            );
+            Self::help(
+                d,
+                "Istio matches lowercase header names: letters, digits and `-`, e.g. `x-canary`",
+            );
+            return None;
+        }
+        let value = match val.resolve() {
+            Some(Resolved::Str(s)) if !s.is_empty() && !s.chars().any(char::is_control) => {
+                s.to_owned()
+            }
+            Some(Resolved::Bool(_) | Resolved::Int(_) | Resolved::Float(_)) => {
+                let d = self.error(
+                    &join(field, "value"),
+                    val.span,
+                    format!("expected a string, found {}", val.type_name()),
+                );
+                Self::help(d, "quote it: `value: \"true\"`");
+                return None;
+            }
+            _ => {
+                self.error(
+                    &join(field, "value"),
+                    val.span,
+                    "the header value must be a non-empty string without control characters",
+                );
+                return None;
+            }
+        };
+        Some((name, value))
     }
 
     fn weight(&mut self, v: &Node, field: &str) -> Option<StageKind> {
@@ -1407,6 +1799,51 @@ impl<'a> Ctx<'a> {
         }
         Some(StageKind::Mirror(p))
     }
+}
+
+/// A Cloud Run service name: 1 to 49 lowercase letters, digits and `-`, starting with a
+/// letter and not ending with `-`.
+pub fn is_cloud_run_service(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 49
+        && b[0].is_ascii_lowercase()
+        && b[b.len() - 1] != b'-'
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// A Google Cloud region: `europe-west1`, `us-central1`, `northamerica-northeast2`.
+pub fn is_region(s: &str) -> bool {
+    let Some((area, rest)) = s.split_once('-') else {
+        return false;
+    };
+    let digits = rest.trim_start_matches(|c: char| c.is_ascii_lowercase());
+    !area.is_empty()
+        && area.bytes().all(|c| c.is_ascii_lowercase())
+        && digits.len() < rest.len()
+        && !digits.is_empty()
+        && digits.bytes().all(|c| c.is_ascii_digit())
+}
+
+/// A Google Cloud project ID: 6 to 30 lowercase letters, digits and `-`, starting with a
+/// letter and not ending with `-`.
+pub fn is_project(s: &str) -> bool {
+    let b = s.as_bytes();
+    (6..=30).contains(&b.len())
+        && b[0].is_ascii_lowercase()
+        && b[b.len() - 1] != b'-'
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// A lowercase HTTP header name as Istio matches it.
+pub fn is_header_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        && !s.starts_with('-')
 }
 
 const LABEL_HELP: &str =

@@ -24,6 +24,10 @@ pub const VIRTUALSERVICE: &str = "virtualservice.yaml.j2";
 pub const KUSTOMIZATION: &str = "kustomization.yaml.j2";
 /// Name of the environment kustomization template.
 pub const ENVIRONMENT: &str = "environment.yaml.j2";
+/// Name of the GCPBackend template.
+pub const GCPBACKEND: &str = "gcpbackend.yaml.j2";
+/// Name of the verification Job template.
+pub const VERIFY_JOB: &str = "verify-job.yaml.j2";
 
 const BUILTIN: &[(&str, &str)] = &[
     (
@@ -38,6 +42,8 @@ const BUILTIN: &[(&str, &str)] = &[
         ENVIRONMENT,
         include_str!("../templates/environment.yaml.j2"),
     ),
+    (GCPBACKEND, include_str!("../templates/gcpbackend.yaml.j2")),
+    (VERIFY_JOB, include_str!("../templates/verify-job.yaml.j2")),
 ];
 
 /// Largest template file accepted from `--templates`.
@@ -212,6 +218,26 @@ struct Context<'a> {
     /// Set for environment overlays only.
     #[serde(skip_serializing_if = "Option::is_none")]
     resource: Option<String>,
+    /// What a kustomization lists.
+    resources: Vec<String>,
+    /// The migration's GCPBackend, if any.
+    gcp: Option<&'a crate::plan::GcpBackend>,
+    /// The migration's verification Job, if any.
+    verify: Option<VerifyContext<'a>>,
+}
+
+#[derive(Serialize)]
+struct VerifyContext<'a> {
+    name: &'a str,
+    image: &'a str,
+    url: String,
+    every_stage: bool,
+}
+
+#[derive(Serialize)]
+struct HeaderContext<'a> {
+    name: &'a str,
+    value: &'a str,
 }
 
 #[derive(Serialize)]
@@ -223,6 +249,7 @@ struct StageContext<'a> {
     from_weight: u8,
     /// Integral percentages are passed as integers so they print as `10`, not `10.0`.
     mirror: Option<Value>,
+    header: Option<HeaderContext<'a>>,
 }
 
 /// One file of the generated tree.
@@ -294,6 +321,11 @@ fn render_migration(
                     file: (*rel).clone(),
                     message: format!("stage {}: {message}", stage.name),
                 };
+                if stage.header.is_some() {
+                    return Err(err(
+                        "header canary stages are not supported with `base` yet".to_owned(),
+                    ));
+                }
                 let out = crate::rewrite::stage(doc, &m.from, &m.to, stage, plan.istio_version)
                     .map_err(err)?;
                 crate::rewrite::check(doc, &out, &m.from).map_err(err)?;
@@ -343,7 +375,7 @@ fn render_migration(
             let k = templates.render(KUSTOMIZATION, &ctx)?;
             let k_path = vs_path.with_file_name("kustomization.yaml");
             let rel = rel_path(plan, &k_path);
-            verify::kustomization(&k).map_err(|message| Error::Verify {
+            verify::kustomization(&k, "virtualservice.yaml").map_err(|message| Error::Verify {
                 path: rel.clone(),
                 template: templates.origin(KUSTOMIZATION).to_owned(),
                 message,
@@ -357,7 +389,8 @@ fn render_migration(
         }
     }
     let stage_files = files[first..].to_vec();
-    render_environments(plan, m, templates, head, &stage_files, files)
+    render_environments(plan, m, templates, head, &stage_files, files)?;
+    render_extras(plan, m, templates, head, files)
 }
 
 /// The files of each environment: a kustomization pointing at the stage overlay
@@ -422,6 +455,89 @@ fn rel_path(plan: &Plan, path: &Path) -> String {
     repo::display_rel(&plan.root, path)
 }
 
+/// What a stage overlay lists: its VirtualService, and the migration's GCPBackend and
+/// (with `everyStage`) verification Job folders.
+fn stage_resources(m: &Migration) -> Vec<String> {
+    let mut r = vec!["virtualservice.yaml".to_owned()];
+    if m.gcp_backend.is_some() {
+        r.push("../../gcpbackend".to_owned());
+    }
+    if m.verify.as_ref().is_some_and(|v| v.every_stage) {
+        r.push("../../verify".to_owned());
+    }
+    r
+}
+
+/// The migration-level files: the GCPBackend and the verification Job, each in its own
+/// kustomize folder (kustomize layout) or as one file (flat layout).
+fn render_extras(
+    plan: &Plan,
+    m: &Migration,
+    templates: &Templates,
+    head: &str,
+    files: &mut Vec<GeneratedFile>,
+) -> Result<()> {
+    let base = plan.output.join(&m.name);
+    let stage = &m.stages[0];
+    let extras = [
+        (
+            m.gcp_backend.is_some(),
+            GCPBACKEND,
+            "gcpbackend",
+            "gcpbackend.yaml",
+            "gcpbackend.yaml",
+        ),
+        (
+            m.verify.is_some(),
+            VERIFY_JOB,
+            "verify",
+            "job.yaml",
+            "verify-job.yaml",
+        ),
+    ];
+    for (wanted, template, folder, file, flat_file) in extras {
+        if !wanted {
+            continue;
+        }
+        let mut ctx = context(plan, m, stage, 0);
+        let text = templates.render(template, &ctx)?;
+        let path = match plan.layout {
+            Layout::Kustomize => base.join(folder).join(file),
+            Layout::Flat => base.join(flat_file),
+        };
+        let rel = rel_path(plan, &path);
+        verify::extra(&text, template, m).map_err(|message| Error::Verify {
+            path: rel.clone(),
+            template: templates.origin(template).to_owned(),
+            message,
+        })?;
+        files.push(GeneratedFile {
+            path: path.clone(),
+            rel,
+            migration: m.name.clone(),
+            contents: format!("{head}{text}"),
+        });
+        if plan.layout == Layout::Kustomize {
+            ctx.resources = vec![file.to_owned()];
+            let k = templates.render(KUSTOMIZATION, &ctx)?;
+            let k_path = path.with_file_name("kustomization.yaml");
+            let rel = rel_path(plan, &k_path);
+            verify::kustomization(&k, file).map_err(|message| Error::Verify {
+                path: rel.clone(),
+                template: templates.origin(KUSTOMIZATION).to_owned(),
+                message,
+            })?;
+            files.push(GeneratedFile {
+                path: k_path,
+                rel,
+                migration: m.name.clone(),
+                contents: format!("{head}{k}"),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn context<'a>(plan: &'a Plan, m: &'a Migration, stage: &'a Stage, index: usize) -> Context<'a> {
     let mirror = stage.mirror().map(|p| {
         if p.fract() == 0.0 {
@@ -442,7 +558,19 @@ fn context<'a>(plan: &'a Plan, m: &'a Migration, stage: &'a Stage, index: usize)
         plan: &plan.id,
         env: None,
         resource: None,
+        resources: stage_resources(m),
+        gcp: m.gcp_backend.as_ref(),
+        verify: m.verify.as_ref().map(|v| VerifyContext {
+            name: &v.name,
+            image: &v.image,
+            url: v.url(m.hosts.first().unwrap_or(&m.from)),
+            every_stage: v.every_stage,
+        }),
         stage: StageContext {
+            header: stage
+                .header
+                .as_ref()
+                .map(|(name, value)| HeaderContext { name, value }),
             name: &stage.name,
             number: index + 1,
             note: stage.note.as_deref(),

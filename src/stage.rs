@@ -23,6 +23,9 @@ pub struct Stage {
     pub hold: Option<u64>,
     /// A note for reviewers.
     pub note: Option<String>,
+    /// Header canary: requests with this header (name, exact value) all go to `to`,
+    /// ahead of the weighted route.
+    pub header: Option<(String, String)>,
 }
 
 impl Stage {
@@ -33,6 +36,7 @@ impl Stage {
             kind,
             hold: None,
             note: None,
+            header: None,
         }
     }
 

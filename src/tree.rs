@@ -307,6 +307,9 @@ fn in_layout(path: &Path, output: &Path) -> bool {
         [_, "stages", stage, "virtualservice.yaml" | "kustomization.yaml"] => numbered(stage),
         [_, "envs", env, "kustomization.yaml"] => crate::names::is_dns1123_label(env),
         [_, "envs", file] => yaml_stem(file).is_some_and(|e| crate::names::is_dns1123_label(&e)),
+        [_, "gcpbackend", "gcpbackend.yaml" | "kustomization.yaml"]
+        | [_, "verify", "job.yaml" | "kustomization.yaml"]
+        | [_, "gcpbackend.yaml" | "verify-job.yaml"] => true,
         [_, file] => file.strip_suffix(".yaml").is_some_and(numbered),
         _ => false,
     }

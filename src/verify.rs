@@ -37,10 +37,23 @@ struct Spec {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct HttpRoute {
+    #[serde(default, rename = "match")]
+    matches: Vec<Match>,
     #[serde(default)]
     route: Vec<RouteDestination>,
     mirror: Option<Destination>,
     mirror_percentage: Option<Percentage>,
+}
+
+#[derive(Deserialize)]
+struct Match {
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, StringMatch>,
+}
+
+#[derive(Deserialize)]
+struct StringMatch {
+    exact: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +103,26 @@ pub fn virtual_service(
     }
     for (i, route) in vs.spec.http.iter().enumerate() {
         check_weights(i, route)?;
+    }
+    if let Some((name, value)) = &stage.header {
+        let first = vs.spec.http.first().ok_or("no HTTP route")?;
+        let dests: Vec<(&str, i64)> = first
+            .route
+            .iter()
+            .map(|d| (d.destination.host.as_str(), d.weight.unwrap_or(100)))
+            .collect();
+        let matched = first.matches.iter().any(|m| {
+            m.headers
+                .get(name)
+                .and_then(|h| h.exact.as_deref())
+                .is_some_and(|v| v == value)
+        });
+        if !matched || dests != [(m.to.as_str(), 100)] {
+            return Err(format!(
+                "stage `{}` needs a first HTTP route sending requests with header {name}: {value} 100% to {}",
+                stage.name, m.to
+            ));
+        }
     }
     let expected: Vec<(&str, i64)> = match stage.mirror() {
         Some(_) => vec![(m.from.as_str(), 100)],
@@ -188,14 +221,108 @@ struct Kustomization {
     resources: Vec<String>,
 }
 
-/// Checks a rendered kustomization: a `Kustomization` whose resources include the
-/// stage's `virtualservice.yaml`.
-pub fn kustomization(text: &str) -> Result<(), String> {
+/// Checks a rendered kustomization: a `Kustomization` whose resources include `file`.
+pub fn kustomization(text: &str, file: &str) -> Result<(), String> {
     let k: Kustomization =
         serde_yaml::from_str(text).map_err(|e| format!("not a Kustomization document: {e}"))?;
     expect("kind", &k.kind, "Kustomization")?;
-    if !k.resources.iter().any(|r| r == "virtualservice.yaml") {
-        return Err("resources does not list virtualservice.yaml".into());
+    if !k.resources.iter().any(|r| r == file) {
+        return Err(format!("resources does not list {file}"));
+    }
+    Ok(())
+}
+
+/// Checks a rendered GCPBackend or verification Job against the migration.
+pub fn extra(text: &str, template: &str, m: &Migration) -> Result<(), String> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|e| format!("not a YAML document: {e}"))?;
+    let s = |path: &[&str]| -> Option<String> {
+        let mut v = &doc;
+        for p in path {
+            v = v.get(*p)?;
+        }
+        v.as_str().map(str::to_owned)
+    };
+    let ns = s(&["metadata", "namespace"]);
+    if ns.as_deref() != Some(m.namespace.as_str()) {
+        return Err(format!(
+            "metadata.namespace is {ns:?}, the plan says {:?}",
+            m.namespace
+        ));
+    }
+    if template == crate::render::GCPBACKEND {
+        let g = m.gcp_backend.as_ref().ok_or("no gcpBackend in the plan")?;
+        expect("kind", &s(&["kind"]).unwrap_or_default(), "GCPBackend")?;
+        expect(
+            "metadata.name",
+            &s(&["metadata", "name"]).unwrap_or_default(),
+            &g.name,
+        )?;
+        let cloudrun = doc
+            .get("spec")
+            .and_then(|v| v.get("cloudrun"))
+            .ok_or("no spec.cloudrun")?;
+        expect(
+            "spec.cloudrun.service",
+            cloudrun
+                .get("service")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default(),
+            &g.service,
+        )?;
+        let regions: Vec<&str> = cloudrun
+            .get("regions")
+            .and_then(|v| v.as_sequence())
+            .map(|r| r.iter().filter_map(|x| x.as_str()).collect())
+            .unwrap_or_default();
+        if regions != [g.region.as_str()] {
+            return Err(format!(
+                "spec.cloudrun.regions is {regions:?}, the plan says [{:?}]",
+                g.region
+            ));
+        }
+        let project = cloudrun.get("project").and_then(|v| v.as_str());
+        if project != g.project.as_deref() {
+            return Err(format!(
+                "spec.cloudrun.project is {project:?}, the plan says {:?}",
+                g.project
+            ));
+        }
+    } else {
+        let v = m.verify.as_ref().ok_or("no verify in the plan")?;
+        expect("kind", &s(&["kind"]).unwrap_or_default(), "Job")?;
+        expect(
+            "metadata.name",
+            &s(&["metadata", "name"]).unwrap_or_default(),
+            &v.name,
+        )?;
+        let url = v.url(m.hosts.first().unwrap_or(&m.from));
+        let container = doc
+            .get("spec")
+            .and_then(|x| x.get("template"))
+            .and_then(|x| x.get("spec"))
+            .and_then(|x| x.get("containers"))
+            .and_then(|x| x.get(0))
+            .ok_or("no container")?;
+        expect(
+            "image",
+            container
+                .get("image")
+                .and_then(|x| x.as_str())
+                .unwrap_or_default(),
+            &v.image,
+        )?;
+        let env_url = container
+            .get("env")
+            .and_then(|e| e.as_sequence())
+            .and_then(|e| {
+                e.iter()
+                    .find(|x| x.get("name").and_then(|n| n.as_str()) == Some("URL"))
+            })
+            .and_then(|x| x.get("value"))
+            .and_then(|x| x.as_str())
+            .unwrap_or_default();
+        expect("env URL", env_url, &url)?;
     }
     Ok(())
 }
@@ -281,7 +408,15 @@ mod tests {
 
     #[test]
     fn kustomization_lists_the_stage() {
-        kustomization("kind: Kustomization\nresources:\n- virtualservice.yaml\n").unwrap();
-        assert!(kustomization("kind: Kustomization\nresources: []\n").is_err());
+        kustomization(
+            "kind: Kustomization\nresources:\n- virtualservice.yaml\n",
+            "virtualservice.yaml",
+        )
+        .unwrap();
+        assert!(kustomization(
+            "kind: Kustomization\nresources: []\n",
+            "virtualservice.yaml"
+        )
+        .is_err());
     }
 }
