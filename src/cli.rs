@@ -129,6 +129,38 @@ pub enum Command {
         #[arg(value_name = "FILE", required = true)]
         files: Vec<PathBuf>,
     },
+    /// Write a commented starter plan (never overwrites a file) and print what to run next.
+    Init {
+        /// Where to write it.
+        #[arg(value_name = "FILE", default_value = "cutover.yaml")]
+        file: PathBuf,
+        /// The migration name.
+        #[arg(long, default_value = "checkout")]
+        name: String,
+        /// The namespace.
+        #[arg(long, default_value = "payments")]
+        namespace: String,
+        /// The ServiceEntry host.
+        #[arg(long, default_value = "cr-service-entry.com")]
+        from: String,
+        /// The GCPBackend host.
+        #[arg(long, default_value = "cr-gcpbackend.com")]
+        to: String,
+        /// Weight stages, comma-separated.
+        #[arg(long, default_value = "10,25,50,100")]
+        stages: String,
+        /// Start with a mirror stage of this percentage.
+        #[arg(long, value_name = "PERCENT")]
+        mirror: Option<f64>,
+        /// The output folder, relative to the plan.
+        #[arg(long, default_value = "deploy/cutover")]
+        output: String,
+    },
+    /// Describe each migration's rollout in plain words.
+    Explain {
+        #[command(flatten)]
+        plans: PlanArgs,
+    },
     /// Print each migration's rollout: stages, weights and mirroring.
     Stages {
         #[command(flatten)]
@@ -198,7 +230,10 @@ pub fn main() -> i32 {
 pub fn run(cli: &Cli) -> i32 {
     let writes = matches!(
         cli.command,
-        Command::Render { .. } | Command::Promote { .. } | Command::Rollback { .. }
+        Command::Render { .. }
+            | Command::Promote { .. }
+            | Command::Rollback { .. }
+            | Command::Init { .. }
     );
     let out = Output::new(cli.color, writes);
     match execute(cli, &out) {
@@ -302,6 +337,41 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
                 }
             }
             Ok(code)
+        }
+        Command::Init {
+            file,
+            name,
+            namespace,
+            from,
+            to,
+            stages,
+            mirror,
+            output,
+        } => {
+            let starter = crate::init::Starter {
+                name: name.clone(),
+                namespace: namespace.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                stages: crate::init::parse_stages(stages)
+                    .map_err(|e| Error::Refused(format!("--stages: {e}")))?,
+                mirror: *mirror,
+                output: output.clone(),
+            };
+            crate::init::write(file, &starter)?;
+            let f = file.display();
+            out.line(
+                &format!(
+                    "wrote {f}\nnext:\n  cutover explain {f}    # what the rollout does\n  cutover diff {f}       # the files it will write\n  cutover render {f}     # write them, then commit the plan and the tree"
+                ),
+                EXIT_OK,
+            )?;
+            Ok(EXIT_OK)
+        }
+        Command::Explain { plans } => {
+            let plans = load(&plans.plans, out)?;
+            out.raw(&crate::explain::text(&plans), EXIT_OK)?;
+            Ok(EXIT_OK)
         }
         Command::Lint { files } => {
             let (text, violations) = crate::lint::report(files)?;

@@ -1,0 +1,174 @@
+//! `cutover init`: a commented starter plan.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::escape;
+
+/// The values `init` fills in.
+#[derive(Clone, Debug)]
+pub struct Starter {
+    /// The migration name.
+    pub name: String,
+    /// The namespace.
+    pub namespace: String,
+    /// The ServiceEntry host.
+    pub from: String,
+    /// The GCPBackend host.
+    pub to: String,
+    /// Weight stages, in order.
+    pub stages: Vec<u8>,
+    /// A first mirror stage, if any.
+    pub mirror: Option<f64>,
+    /// The output folder.
+    pub output: String,
+}
+
+impl Default for Starter {
+    fn default() -> Self {
+        Starter {
+            name: "checkout".into(),
+            namespace: "payments".into(),
+            from: "cr-service-entry.com".into(),
+            to: "cr-gcpbackend.com".into(),
+            stages: vec![10, 25, 50, 100],
+            mirror: None,
+            output: "deploy/cutover".into(),
+        }
+    }
+}
+
+/// The text of a starter plan.
+pub fn text(s: &Starter) -> String {
+    let q = escape::scalar;
+    let mut stages = String::new();
+    if let Some(p) = s.mirror {
+        stages.push_str(&format!(
+            "      - mirror: {}          # copy {}% of requests to the GCPBackend; all are still served by `from`\n",
+            crate::stage::Percent(p),
+            crate::stage::Percent(p)
+        ));
+    }
+    for (i, w) in s.stages.iter().enumerate() {
+        let hold = if i + 1 < s.stages.len() {
+            ", hold: 24h"
+        } else {
+            ""
+        };
+        stages.push_str(&format!("      - {{weight: {w}{hold}}}\n"));
+    }
+    format!(
+        "# cutover migration plan: moves Cloud Run traffic from an Istio ServiceEntry host to a
+# GCPBackend host, one reviewed stage at a time. Reference: the README's \"The plan file\".
+version: 1
+output: {output}            # generated tree, relative to this file
+layout: kustomize             # or: flat
+apiVersion: networking.istio.io/v1
+
+migrations:
+  - name: {name}             # names the output folder
+    namespace: {namespace}
+    from: {from}    # the ServiceEntry host clients call today
+    to: {to}        # the GCPBackend host traffic moves to
+    # hosts: [{from}]   # spec.hosts (default: [from])
+    # gcpBackend: {{service: {name}, region: europe-west1}}   # also render the GCPBackend
+    # verify: {{path: /, everyStage: true}}                    # and a Job that checks HTTP 200
+    stages:                   # in rollout order; check the error rate of requests to `from` between stages
+{stages}    environments:             # each environment deploys from <output>/{name}/envs/<env>
+      staging: {first}
+      prod: {first}
+",
+        output = q(&s.output),
+        name = q(&s.name),
+        namespace = q(&s.namespace),
+        from = q(&s.from),
+        to = q(&s.to),
+        stages = stages,
+        first = match s.mirror {
+            Some(p) => format!("mirror-{}", crate::stage::Percent(p)).replace('.', "-"),
+            None => format!("weight-{}", s.stages.first().copied().unwrap_or(100)),
+        },
+    )
+}
+
+/// Writes the starter plan to `path`, refusing to overwrite anything. The text is
+/// validated as a plan first, so bad values are reported like any plan error.
+pub fn write(path: &Path, s: &Starter) -> Result<()> {
+    let text = text(s);
+    let abs = std::path::absolute(path).map_err(|e| Error::Write {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let dir = abs.parent().unwrap_or(Path::new("/"));
+    let root = crate::repo::find_root(dir);
+    let shown = path.display().to_string();
+    crate::plan::Plan::parse(&shown, text.as_bytes(), &abs, &root)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&abs)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::Refused(format!(
+                    "{shown} already exists; cutover init never overwrites a file (choose another name, or delete it)"
+                ))
+            } else {
+                Error::Write {
+                    path: path.to_path_buf(),
+                    source: e,
+                }
+            }
+        })?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::Write {
+        path: path.to_path_buf(),
+        source: e,
+    })
+}
+
+/// Parses `--stages 10,25,50,100`.
+pub fn parse_stages(s: &str) -> std::result::Result<Vec<u8>, String> {
+    s.split(',')
+        .map(|p| {
+            p.trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|w| *w <= 100)
+                .ok_or_else(|| format!("`{p}` is not a weight from 0 to 100"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_starter_plan_is_a_valid_plan() {
+        for mirror in [None, Some(10.0), Some(12.5)] {
+            let s = Starter {
+                mirror,
+                ..Starter::default()
+            };
+            let text = text(&s);
+            let plan = crate::plan::Plan::parse(
+                "cutover.yaml",
+                text.as_bytes(),
+                Path::new("/r/cutover.yaml"),
+                Path::new("/r"),
+            )
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(
+                plan.migrations[0].stages.len(),
+                4 + usize::from(mirror.is_some())
+            );
+            assert!(plan.warnings.is_empty());
+        }
+    }
+
+    #[test]
+    fn stages_flag() {
+        assert_eq!(parse_stages("10, 25,100").unwrap(), [10, 25, 100]);
+        assert!(parse_stages("10,abc").is_err());
+        assert!(parse_stages("101").is_err());
+    }
+}
