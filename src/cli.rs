@@ -47,7 +47,8 @@ pub struct Cli {
     pub color: ColorWhen,
 
     /// Folder of template overrides: a file named like a built-in template
-    /// (virtualservice.yaml.j2, kustomization.yaml.j2, environment.yaml.j2) replaces it.
+    /// (virtualservice.yaml.j2, kustomization.yaml.j2, environment.yaml.j2, gcpbackend.yaml.j2,
+    /// verify-job.yaml.j2) replaces it.
     #[arg(long, value_name = "DIR", global = true)]
     pub templates: Option<PathBuf>,
 
