@@ -52,6 +52,11 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", global = true)]
     pub templates: Option<PathBuf>,
 
+    /// Say more: on errors, the full error detail (set RUST_BACKTRACE=1 for a backtrace
+    /// of an internal error).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -224,7 +229,19 @@ pub fn main() -> i32 {
             return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
         }
     };
-    run(&cli)
+    // An internal error (a bug) is reported in one line, not as a panic dump; the
+    // backtrace is printed only when RUST_BACKTRACE asks for it.
+    std::panic::set_hook(Box::new(|info| {
+        let backtrace = std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0");
+        eprintln!("error: internal error in cutover (please report it): {info}");
+        if backtrace {
+            eprintln!("{}", std::backtrace::Backtrace::force_capture());
+        }
+    }));
+    match std::panic::catch_unwind(|| run(&cli)) {
+        Ok(code) => code,
+        Err(_) => EXIT_ERROR,
+    }
 }
 
 /// Runs a parsed command line and returns the exit code.
@@ -236,7 +253,8 @@ pub fn run(cli: &Cli) -> i32 {
             | Command::Rollback { .. }
             | Command::Init { .. }
     );
-    let out = Output::new(cli.color, writes);
+    let mut out = Output::new(cli.color, writes);
+    out.verbose = cli.verbose;
     match execute(cli, &out) {
         Ok(code) => code,
         Err(Failure::BrokenPipe(code)) => code,
@@ -319,6 +337,7 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
         } => {
             let plans = load(&plans.plans, out)?;
             let templates = Templates::load(cli.templates.as_deref())?;
+            let _lock = crate::lock::acquire(plans.iter().map(|p| p.root.as_path()))?;
             let changes = workspace::changes(&plans, &templates)?;
             write::apply(&plans, &changes)?;
             let code = if *exit_code && !changes.is_empty() {
@@ -418,6 +437,8 @@ fn move_env(
         force: args.force,
         direction,
     };
+    let root = Plan::load(&args.plan, &file)?.root;
+    let _lock = crate::lock::acquire([root.as_path()])?;
     let planned = promote::plan_move(&args.plan, &file, &req)?;
     let templates = Templates::load(cli.templates.as_deref())?;
     let plans = vec![planned.plan];
@@ -650,6 +671,8 @@ pub(crate) struct Output {
     color_err: bool,
     /// Whether the command writes files (so errors can say that nothing was written).
     writes: bool,
+    /// `-v`: print error details.
+    verbose: bool,
 }
 
 impl Output {
@@ -664,6 +687,7 @@ impl Output {
             color_out: decide(io::stdout().is_terminal()),
             color_err: decide(io::stderr().is_terminal()),
             writes,
+            verbose: false,
         }
     }
 
@@ -774,6 +798,9 @@ impl Output {
             other => {
                 let _ = writeln!(err, "{label}: {other}");
             }
+        }
+        if self.verbose {
+            let _ = writeln!(err, "detail: {e:?}");
         }
     }
 }

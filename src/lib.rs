@@ -17,6 +17,7 @@ pub mod explain;
 pub mod header;
 pub mod init;
 pub mod lint;
+pub mod lock;
 pub mod names;
 pub mod plan;
 pub mod promote;

@@ -64,6 +64,9 @@ pub struct Changeset {
     pub changes: Vec<Change>,
     /// Counts per (plan index, migration), in plan order.
     pub counts: Vec<((usize, String), Counts)>,
+    /// Temporary files an interrupted earlier run left in the output folders; `render`
+    /// (which holds the repository's lock) deletes them.
+    pub leftovers: Vec<PathBuf>,
 }
 
 impl Changeset {
@@ -82,6 +85,8 @@ struct Existing {
     file_set: HashSet<PathBuf>,
     /// Folders.
     dirs: HashSet<PathBuf>,
+    /// Temporary files of an interrupted earlier run (`.cutover-*.tmp`).
+    leftovers: Vec<PathBuf>,
     /// Paths that are not regular files or folders (symlinks, sockets...), and folders
     /// reached only through a symlink, which cutover never writes through.
     special: HashMap<PathBuf, &'static str>,
@@ -92,7 +97,10 @@ fn scan(dir: &Path) -> Result<Existing> {
     let walker = WalkDir::new(dir)
         .follow_links(false)
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            e.depth() == 0 || !name.starts_with('.') || is_leftover(&name)
+        });
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -112,7 +120,9 @@ fn scan(dir: &Path) -> Result<Existing> {
             }
         };
         let ft = entry.file_type();
-        if ft.is_file() {
+        if ft.is_file() && is_leftover(&entry.file_name().to_string_lossy()) {
+            out.leftovers.push(entry.into_path());
+        } else if ft.is_file() {
             out.file_set.insert(entry.path().to_path_buf());
             out.files.push(entry.into_path());
         } else if ft.is_dir() {
@@ -278,8 +288,11 @@ pub fn compare(plans: &[Plan], rendered: &[Vec<GeneratedFile>]) -> Result<Change
         return Err(Error::Conflicts(problems));
     }
     changes.sort_by(|a, b| (a.plan, &a.path).cmp(&(b.plan, &b.path)));
+    let mut leftovers: Vec<PathBuf> = scanned.into_values().flat_map(|e| e.leftovers).collect();
+    leftovers.sort();
     Ok(Changeset {
         changes,
+        leftovers,
         counts: counts
             .into_iter()
             .map(|((p, _, name), c)| ((p, name), c))
@@ -313,6 +326,11 @@ fn in_layout(path: &Path, output: &Path) -> bool {
         [_, file] => file.strip_suffix(".yaml").is_some_and(numbered),
         _ => false,
     }
+}
+
+/// Whether a file name is one of cutover's temporary files (`.cutover-XXXXXX.tmp`).
+fn is_leftover(name: &str) -> bool {
+    name.starts_with(".cutover-") && name.ends_with(".tmp")
 }
 
 /// The first bytes of a file: enough to read its header line.

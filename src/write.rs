@@ -25,6 +25,10 @@ use crate::tree::{Changeset, Status};
 /// removal refused by the file system) stops at once; every file is still whole, old or
 /// new, and the error says how far it got.
 pub fn apply(plans: &[Plan], changes: &Changeset) -> Result<()> {
+    // Temporary files of a run that was killed before it could rename or delete them.
+    for leftover in &changes.leftovers {
+        let _ = fs::remove_file(leftover);
+    }
     let mut made = Folders::default();
     let mut staged: Vec<(TempPath, &Path)> = Vec::new();
     let writes = changes
