@@ -139,6 +139,30 @@ impl Base {
         Ok(plans)
     }
 
+    /// Every path (relative to the root) that differs between the revision and the work
+    /// tree: committed, staged and unstaged changes, and untracked files.
+    pub fn changed_paths(&self) -> Result<Vec<String>> {
+        let mut out: Vec<String> = Vec::new();
+        let split = |bytes: Vec<u8>| -> Vec<String> {
+            bytes
+                .split(|b| *b == 0)
+                .filter(|p| !p.is_empty())
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .collect()
+        };
+        out.extend(split(git(
+            &self.root,
+            &["diff", "--name-only", "--no-renames", "-z", &self.commit],
+        )?));
+        out.extend(split(git(
+            &self.root,
+            &["ls-files", "--others", "--exclude-standard", "-z"],
+        )?));
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     /// `path` (absolute or relative to the current folder) relative to the root.
     pub fn relative(&self, path: &Path) -> Option<String> {
         let abs = std::path::absolute(path).ok()?;

@@ -106,6 +106,10 @@ pub enum Command {
     Check {
         #[command(flatten)]
         plans: PlanArgs,
+        /// Check only the plans that changed since this git revision, and the plans whose
+        /// generated files changed since it (for CI in large repositories).
+        #[arg(long, value_name = "REV")]
+        changed_since: Option<String>,
     },
     /// Check the plans only; read and write no generated file.
     Validate {
@@ -410,8 +414,21 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
             out.raw(&status::report(&plans), EXIT_OK)?;
             Ok(EXIT_OK)
         }
-        Command::Check { plans } => {
-            let plans = load(&plans.plans, out)?;
+        Command::Check {
+            plans,
+            changed_since,
+        } => {
+            let mut plans = load(&plans.plans, out)?;
+            if let Some(rev) = changed_since {
+                plans = changed_plans(plans, rev)?;
+                if plans.is_empty() {
+                    out.line(
+                        &format!("ok: no plan or generated file changed since {rev}"),
+                        EXIT_OK,
+                    )?;
+                    return Ok(EXIT_OK);
+                }
+            }
             let templates = Templates::load(cli.templates.as_deref())?;
             let changes = workspace::changes(&plans, &templates)?;
             check_report(&plans_files(&plans, &changes), &changes, out)
@@ -480,6 +497,40 @@ fn move_env(
         }
     }
     Ok(EXIT_OK)
+}
+
+/// The plans whose file, base file or output folder holds a path changed since `rev`.
+fn changed_plans(plans: Vec<Plan>, rev: &str) -> Result<Vec<Plan>, Failure> {
+    let cwd = std::env::current_dir().map_err(|e| Error::Read {
+        path: PathBuf::from("."),
+        source: e,
+    })?;
+    let base = Base::open(&cwd, rev)?;
+    let changed = base.changed_paths()?;
+    let touched = |prefix: &str| {
+        if prefix == "." {
+            return !changed.is_empty();
+        }
+        let dir = format!("{prefix}/");
+        // `changed` is sorted: the first path at or after the prefix tells.
+        let i = changed.partition_point(|p| p.as_str() < dir.as_str());
+        changed.get(i).is_some_and(|p| p.starts_with(&dir))
+    };
+    let is_changed = |path: &str| changed.binary_search_by(|p| p.as_str().cmp(path)).is_ok();
+    Ok(plans
+        .into_iter()
+        .filter(|p| {
+            if p.root != base.root {
+                return true;
+            }
+            let output = crate::repo::display_rel(&p.root, &p.output);
+            is_changed(&p.id)
+                || touched(&output)
+                || p.migrations
+                    .iter()
+                    .any(|m| m.base.as_deref().is_some_and(is_changed))
+        })
+        .collect())
 }
 
 /// Loads the plans named (or found), printing their warnings.

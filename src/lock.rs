@@ -46,11 +46,13 @@ pub fn acquire<'a>(roots: impl IntoIterator<Item = &'a Path>) -> Result<Locks> {
             })?;
         match file.try_lock() {
             Ok(()) => held.push(file),
-            Err(TryLockError::WouldBlock) => return Err(Error::Refused(format!(
+            Err(TryLockError::WouldBlock) => {
+                return Err(Error::Refused(format!(
                 "another cutover is writing in {} (lock {}); wait for it to finish and run again",
                 root.display(),
                 path.display()
-            ))),
+            )))
+            }
             Err(TryLockError::Error(e)) => {
                 return Err(Error::Write { path, source: e });
             }
