@@ -2,16 +2,24 @@
 # Validate one or more generated output trees (or single YAML files):
 #   (a) yamllint --strict -c .yamllint.yaml on every *.yaml / *.yml file;
 #   (b) check-jsonschema against schemas/istio-virtualservice-v1.schema.json on every
-#       file whose content has a top-level `kind: VirtualService` line;
-#   (c) `kubectl kustomize DIR` on every folder holding a kustomization.yaml, checking that
-#       the output is exactly one VirtualService document equal (as parsed YAML, so comments,
-#       key order and quoting do not matter) to that folder's virtualservice.yaml.
-#       An environment folder (<migration>/envs/<env>/, a kustomization folder whose parent
-#       is named `envs`) must instead list exactly one resource, a relative path resolving to
-#       an existing stage folder of the same migration (<migration>/stages/<NN>-<stage>/, with
-#       a kustomization.yaml and a virtualservice.yaml), and its output must equal (parsed)
-#       that stage's virtualservice.yaml.
-#       Any other kustomization folder without a virtualservice.yaml is only built.
+#       file whose content has a top-level `kind: VirtualService` line (only those: the
+#       GCPBackend and Job files are linted and built, not schema-checked);
+#   (c) `kubectl kustomize DIR` on every folder holding a kustomization.yaml, comparing its
+#       output (as parsed YAML, so comments, key order, quoting and document order do not
+#       matter) with the documents the folder's files say it must build to:
+#       - a stage folder (<migration>/stages/<NN>-<stage>/): exactly one VirtualService,
+#         equal to its virtualservice.yaml, plus exactly the document of each migration-level
+#         folder its kustomization lists (`../../gcpbackend` -> gcpbackend/gcpbackend.yaml,
+#         `../../verify` -> verify/job.yaml); any other resource is a failure;
+#       - a migration-level folder (<migration>/gcpbackend/, <migration>/verify/): its
+#         kustomization lists exactly its one file (gcpbackend.yaml, a GCPBackend; job.yaml,
+#         a Job), and it builds to that one document;
+#       - an environment folder (<migration>/envs/<env>/, a kustomization folder whose parent
+#         is named `envs`) must list exactly one resource, a relative path resolving to an
+#         existing stage folder of the same migration (with a kustomization.yaml and a
+#         virtualservice.yaml), and must build to the same documents as that stage;
+#       - any other folder with a virtualservice.yaml must build to exactly that
+#         VirtualService; one without is only built.
 #   (d) a flat-layout environment file (<migration>/envs/<env>.yaml, a YAML file directly in
 #       a folder named `envs`) must be byte-identical to a stage file of its migration
 #       (<migration>/*.yaml); it is linted and schema-checked by (a) and (b) like the others.
@@ -83,30 +91,84 @@ if [[ ${#vs_files[@]} -gt 0 ]]; then
     fi
 fi
 
-# --- (c) kubectl kustomize, output compared with virtualservice.yaml ----------------------------
+# --- (c) kubectl kustomize, output compared with the folder's files ----------------------------
 compare_py='
-import sys, yaml
-built_path, vs_path, label = sys.argv[1], sys.argv[2], sys.argv[3]
-with open(built_path) as f:
-    built = [d for d in yaml.safe_load_all(f) if d is not None]
-with open(vs_path) as f:
-    want = [d for d in yaml.safe_load_all(f) if d is not None]
+import os, sys, yaml, difflib
+built_path, folder, label = sys.argv[1], sys.argv[2], sys.argv[3]
 def fail(msg):
     print("validate-tree: FAIL: %s: %s" % (label, msg), file=sys.stderr)
     sys.exit(1)
-if len(built) != 1:
-    fail("kubectl kustomize produced %d documents, want exactly 1" % len(built))
-if len(want) != 1:
-    fail("virtualservice.yaml holds %d documents, want exactly 1" % len(want))
-built, want = built[0], want[0]
-if not isinstance(built, dict) or built.get("kind") != "VirtualService":
-    fail("kubectl kustomize output is not a VirtualService (kind=%r)" % (built.get("kind") if isinstance(built, dict) else type(built).__name__))
-if built != want:
-    a = yaml.safe_dump(want, sort_keys=True).splitlines()
-    b = yaml.safe_dump(built, sort_keys=True).splitlines()
-    import difflib
-    diff = "\n".join(difflib.unified_diff(a, b, "virtualservice.yaml (parsed)", "kubectl kustomize (parsed)", lineterm=""))
-    fail("kubectl kustomize output differs from virtualservice.yaml:\n" + diff)
+def load(path):
+    with open(path) as f:
+        return [d for d in yaml.safe_load_all(f) if d is not None]
+def one(path, kind):
+    docs = load(path)
+    if len(docs) != 1:
+        fail("%s holds %d documents, want exactly 1" % (path, len(docs)))
+    if not isinstance(docs[0], dict) or docs[0].get("kind") != kind:
+        fail("%s is not a %s" % (path, kind))
+    return docs[0]
+def resources(d):
+    k = os.path.join(d, "kustomization.yaml")
+    docs = load(k)
+    if len(docs) != 1 or not isinstance(docs[0], dict) or docs[0].get("kind") != "Kustomization":
+        fail("%s is not one Kustomization document" % k)
+    res = docs[0].get("resources")
+    if not isinstance(res, list) or not all(isinstance(r, str) for r in res):
+        fail("%s: resources must be a list of paths, found %r" % (k, res))
+    return res
+EXTRAS = {"gcpbackend": ("gcpbackend.yaml", "GCPBackend"), "verify": ("job.yaml", "Job")}
+def extra(d):
+    name = os.path.basename(os.path.normpath(d))
+    fname, kind = EXTRAS[name]
+    res = resources(d)
+    if res != [fname]:
+        fail("%s/kustomization.yaml: resources %r, want exactly [%r]" % (d, res, fname))
+    return one(os.path.join(d, fname), kind)
+folder = os.path.normpath(folder)
+parent = os.path.basename(os.path.dirname(folder))
+if parent == "stages":
+    # A stage folder: its virtualservice.yaml (listed once) plus the one document of each
+    # migration-level folder it lists (../../gcpbackend, ../../verify).
+    migration = os.path.dirname(os.path.dirname(os.path.realpath(folder)))
+    want, seen = [], set()
+    for r in resources(folder):
+        if r in seen:
+            fail("%s/kustomization.yaml: resource %r listed twice" % (folder, r))
+        seen.add(r)
+        if r == "virtualservice.yaml":
+            want.append(one(os.path.join(folder, r), "VirtualService"))
+        elif r in ("../../gcpbackend", "../../verify"):
+            target = os.path.realpath(os.path.join(folder, r))
+            if target != os.path.join(migration, r[len("../../"):]) or not os.path.isdir(target):
+                fail("%s/kustomization.yaml: resource %r does not resolve to a folder of %s" % (folder, r, migration))
+            want.append(extra(target))
+        else:
+            fail("%s/kustomization.yaml: unexpected resource %r (want virtualservice.yaml, ../../gcpbackend or ../../verify)" % (folder, r))
+    if "virtualservice.yaml" not in seen:
+        fail("%s/kustomization.yaml does not list virtualservice.yaml" % folder)
+elif os.path.basename(folder) in EXTRAS:
+    want = [extra(folder)]
+else:
+    want = [one(os.path.join(folder, "virtualservice.yaml"), "VirtualService")]
+built = load(built_path)
+def n_vs(docs):
+    return sum(1 for d in docs if isinstance(d, dict) and d.get("kind") == "VirtualService")
+if n_vs(built) != n_vs(want):
+    fail("kubectl kustomize produced %d VirtualServices, want %d" % (n_vs(built), n_vs(want)))
+left = list(built)
+missing = []
+for w in want:
+    if w in left:
+        left.remove(w)
+    else:
+        missing.append(w)
+if missing or left:
+    a = yaml.safe_dump_all(missing, sort_keys=True).splitlines()
+    b = yaml.safe_dump_all(left, sort_keys=True).splitlines()
+    diff = "\n".join(difflib.unified_diff(a, b, "files (parsed), not built", "kubectl kustomize (parsed), not in files", lineterm=""))
+    fail("kubectl kustomize built %d documents, want %d; they differ:\n%s" % (len(built), len(want), diff))
+print(len(want))
 '
 # Prints the stage folder an environment folder points at, or reports why it does not.
 env_target_py='
@@ -146,6 +208,7 @@ built_tmp="$(mktemp)"
 kust_err="$(mktemp)"
 trap 'rm -f "$built_tmp" "$kust_err"' EXIT
 kust_compared=0
+extra_compared=0
 env_checked=0
 env_compared=0
 for d in ${kust_dirs[@]+"${kust_dirs[@]}"}; do
@@ -160,7 +223,7 @@ for d in ${kust_dirs[@]+"${kust_dirs[@]}"}; do
             fail "kubectl kustomize $d failed: $(cat "$kust_err")"
             continue
         fi
-        if python3 -c "$compare_py" "$built_tmp" "$target/virtualservice.yaml" "$d (env -> $target)"; then
+        if python3 -c "$compare_py" "$built_tmp" "$target" "$d (env -> $target)" >/dev/null; then
             env_compared=$((env_compared + 1))
         else
             failures=$((failures + 1))
@@ -171,9 +234,17 @@ for d in ${kust_dirs[@]+"${kust_dirs[@]}"}; do
         fail "kubectl kustomize $d failed: $(cat "$kust_err")"
         continue
     fi
-    if [[ -f "$d/virtualservice.yaml" ]]; then
-        if python3 -c "$compare_py" "$built_tmp" "$d/virtualservice.yaml" "$d"; then
-            kust_compared=$((kust_compared + 1))
+    case "$(basename "$d")" in
+        gcpbackend | verify) is_extra=1 ;;
+        *) is_extra=0 ;;
+    esac
+    if [[ $is_extra -eq 1 || "$(basename "$(dirname "$d")")" == stages || -f "$d/virtualservice.yaml" ]]; then
+        if python3 -c "$compare_py" "$built_tmp" "$d" "$d" >/dev/null; then
+            if [[ $is_extra -eq 1 ]]; then
+                extra_compared=$((extra_compared + 1))
+            else
+                kust_compared=$((kust_compared + 1))
+            fi
         else
             failures=$((failures + 1))
         fi
@@ -198,7 +269,7 @@ for f in "${yaml_files[@]}"; do
     [[ -n "$copied" ]] || fail "$f: not a byte copy of any stage file ($migration_dir/*.yaml)"
 done
 
-summary="${#yaml_files[@]} YAML files linted, ${#vs_files[@]} VirtualService files schema-checked, ${#kust_dirs[@]} kustomize folders checked with kubectl kustomize ($kust_compared matched their virtualservice.yaml), $env_checked env folders checked ($env_compared matched their stage's virtualservice.yaml), $env_files flat env files checked against their stage files"
+summary="${#yaml_files[@]} YAML files linted, ${#vs_files[@]} VirtualService files schema-checked, ${#kust_dirs[@]} kustomize folders checked with kubectl kustomize ($kust_compared stage folders matched their virtualservice.yaml and listed gcpbackend/verify documents, $extra_compared gcpbackend/verify folders matched their one document), $env_checked env folders checked ($env_compared matched their stage's documents), $env_files flat env files checked against their stage files"
 if [[ $failures -gt 0 ]]; then
     err "FAILED ($failures failing check(s)): $summary"
     exit 1

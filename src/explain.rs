@@ -45,6 +45,10 @@ pub fn text(plans: &[Plan]) -> String {
                         Percent(p),
                         m.to
                     ),
+                    (StageKind::Weight(0), Some((h, v))) => format!(
+                        "requests with the header {h}: {v} go to {}; all others still go to {}",
+                        m.to, m.from
+                    ),
                     (StageKind::Weight(w), Some((h, v))) => format!(
                         "requests with the header {h}: {v} go to {}; of the others, {w}% go to {} and {}% to {}",
                         m.to,
@@ -69,7 +73,12 @@ pub fn text(plans: &[Plan]) -> String {
                     ));
                 }
                 if let Some(n) = &s.note {
-                    out.push_str(&format!(" Note: {n}."));
+                    let stop = if n.ends_with(['.', '!', '?']) {
+                        ""
+                    } else {
+                        "."
+                    };
+                    out.push_str(&format!(" Note: {n}{stop}"));
                 }
                 out.push('\n');
             }

@@ -94,14 +94,24 @@ migrations:
 /// Writes the starter plan to `path`, refusing to overwrite anything. The text is
 /// validated as a plan first, so bad values are reported like any plan error.
 pub fn write(path: &Path, s: &Starter) -> Result<()> {
+    let shown = path.display().to_string();
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Err(Error::Refused(format!(
+            "{shown} already exists; cutover init never overwrites a file (choose another name, or delete it)"
+        )));
+    }
+    check_flags(s)?;
     let text = text(s);
     let abs = std::path::absolute(path).map_err(|e| Error::Write {
         path: path.to_path_buf(),
         source: e,
     })?;
     let dir = abs.parent().unwrap_or(Path::new("/"));
+    std::fs::create_dir_all(dir).map_err(|e| Error::Write {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
     let root = crate::repo::find_root(dir);
-    let shown = path.display().to_string();
     crate::plan::Plan::parse(&shown, text.as_bytes(), &abs, &root)?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -125,12 +135,51 @@ pub fn write(path: &Path, s: &Starter) -> Result<()> {
     })
 }
 
+/// Checks the values given on the command line, naming the flag of a bad one.
+fn check_flags(s: &Starter) -> Result<()> {
+    use crate::names;
+    let bad = |flag: &str, value: &str, what: &str| {
+        Err(Error::Refused(format!("--{flag}: `{value}` is not {what}")))
+    };
+    if !names::is_dns1123_label(&s.name) {
+        return bad(
+            "name",
+            &s.name,
+            "a DNS-1123 label (lowercase letters, digits and `-`)",
+        );
+    }
+    if !names::is_dns1123_label(&s.namespace) {
+        return bad("namespace", &s.namespace, "a DNS-1123 label");
+    }
+    if !names::is_host(&s.from) {
+        return bad("from", &s.from, "a host name");
+    }
+    if !names::is_host(&s.to) {
+        return bad("to", &s.to, "a host name");
+    }
+    if s.from.eq_ignore_ascii_case(&s.to) {
+        return Err(Error::Refused("--from and --to are the same host".into()));
+    }
+    if let Some(p) = s.mirror {
+        if !(p > 0.0 && p <= 100.0) {
+            return bad("mirror", &p.to_string(), "a percentage in (0, 100]");
+        }
+    }
+    Ok(())
+}
+
 /// Parses `--stages 10,25,50,100`.
 pub fn parse_stages(s: &str) -> std::result::Result<Vec<u8>, String> {
     s.split(',')
         .map(|p| {
-            p.trim()
-                .parse::<u8>()
+            let p = p.trim();
+            if p.is_empty() {
+                return Err(
+                    "an empty entry; write weights separated by commas, e.g. 10,25,50,100"
+                        .to_owned(),
+                );
+            }
+            p.parse::<u8>()
                 .ok()
                 .filter(|w| *w <= 100)
                 .ok_or_else(|| format!("`{p}` is not a weight from 0 to 100"))

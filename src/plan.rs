@@ -1102,6 +1102,20 @@ impl<'a> Ctx<'a> {
                 Self::help(d, "end the rollout with `weight: 100`");
             }
         }
+        if f.base.is_some() {
+            if let Some(s) = stages.iter().find(|s| s.header.is_some()) {
+                let d = self.error(
+                    &stages_field,
+                    stages_span,
+                    format!(
+                        "stage `{}` is a header canary, which is not supported with `base` yet",
+                        s.name
+                    ),
+                );
+                Self::help(d, "drop the header stage, or the `base`");
+                complete = false;
+            }
+        }
         let mut environments = f.environments.clone().unwrap_or_default();
         for env in &environments {
             if !stages.iter().any(|s| s.name == env.stage) {
@@ -1338,6 +1352,14 @@ impl<'a> Ctx<'a> {
         if let Some(n) = get("port") {
             match n.resolve() {
                 Some(Resolved::Int(p)) if (1..=65535).contains(&p) => out.port = Some(p as u16),
+                Some(Resolved::Int(p)) => {
+                    self.error(
+                        &join(field, "port"),
+                        n.span,
+                        format!("port {p} is outside 1..65535"),
+                    );
+                    ok = false;
+                }
                 _ => {
                     let found = n.type_name();
                     self.error(

@@ -283,12 +283,22 @@ struct KustomizeFolders {
     stages: Vec<PathBuf>,
     /// Environment folders, `<migration>/envs/<env>`: each points at one stage folder.
     envs: Vec<PathBuf>,
+    /// Migration-level folders, `<migration>/gcpbackend` and `<migration>/verify`: each
+    /// holds one resource file (see [`EXTRAS`]).
+    extras: Vec<PathBuf>,
 }
+
+/// The migration-level kustomize folders: (folder name, its one resource file, its kind).
+const EXTRAS: [(&str, &str, &str); 2] = [
+    ("gcpbackend", "gcpbackend.yaml", "GCPBackend"),
+    ("verify", "job.yaml", "Job"),
+];
 
 fn kustomize_folders(tree: &Path) -> KustomizeFolders {
     let mut folders = KustomizeFolders {
         stages: Vec::new(),
         envs: Vec::new(),
+        extras: Vec::new(),
     };
     for file in files(tree) {
         if file.file_name() != Some(OsStr::new("kustomization.yaml")) {
@@ -304,14 +314,124 @@ fn kustomize_folders(tree: &Path) -> KustomizeFolders {
         {
             [_, "stages", _] => folders.stages.push(dir),
             [_, "envs", _] => folders.envs.push(dir),
+            [_, "gcpbackend" | "verify"] => folders.extras.push(dir),
             _ => panic!(
-                "{}: a kustomization folder that is neither <migration>/stages/<stage> \
-                 nor <migration>/envs/<env>",
+                "{}: a kustomization folder that is neither <migration>/stages/<stage>, \
+                 <migration>/envs/<env>, <migration>/gcpbackend nor <migration>/verify",
                 dir.display()
             ),
         }
     }
     folders
+}
+
+/// The `resources` of a folder's kustomization.yaml (a `Kustomization` with a list of strings).
+fn resources(dir: &Path) -> Result<Vec<String>, String> {
+    let file = dir.join("kustomization.yaml");
+    let k = read_yaml(&file);
+    let label = file.display();
+    if str_field(&k, "kind") != Some("Kustomization") {
+        return Err(format!("{label}: kind is not Kustomization"));
+    }
+    k.get("resources")
+        .and_then(serde_yaml::Value::as_sequence)
+        .ok_or_else(|| format!("{label}: no `resources` list"))?
+        .iter()
+        .map(|r| {
+            r.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{label}: resource {r:?} is not a string"))
+        })
+        .collect()
+}
+
+/// The one document a migration-level folder (`<migration>/gcpbackend` or
+/// `<migration>/verify`) builds to: its kustomization lists exactly its resource file, which
+/// holds one document of the expected kind.
+fn extra_document(dir: &Path) -> Result<serde_yaml::Value, String> {
+    let folder = dir.file_name().and_then(OsStr::to_str).unwrap_or_default();
+    let Some((_, file, kind)) = EXTRAS.iter().find(|(f, _, _)| *f == folder) else {
+        return Err(format!(
+            "{}: not a gcpbackend or verify folder",
+            dir.display()
+        ));
+    };
+    let resources = resources(dir)?;
+    if resources != [*file] {
+        return Err(format!(
+            "{}: resources {resources:?}, want exactly [{file:?}]",
+            dir.join("kustomization.yaml").display()
+        ));
+    }
+    let path = dir.join(file);
+    if !path.is_file() {
+        return Err(format!("{}: missing", path.display()));
+    }
+    let doc = read_yaml(&path);
+    if str_field(&doc, "kind") != Some(kind) {
+        return Err(format!("{}: kind is not {kind}", path.display()));
+    }
+    Ok(doc)
+}
+
+/// The documents a stage folder must build to: its virtualservice.yaml (listed exactly once)
+/// plus the document of each migration-level folder its kustomization lists
+/// (`../../gcpbackend`, `../../verify`). Any other resource is an error.
+fn stage_documents(stage: &Path) -> Result<Vec<serde_yaml::Value>, String> {
+    let label = stage.join("kustomization.yaml");
+    let label = label.display();
+    let resources = resources(stage)?;
+    let migration = stage
+        .parent()
+        .and_then(Path::parent)
+        .expect("<migration>/stages/<stage>");
+    let mut docs = Vec::new();
+    let mut vs = 0;
+    let mut seen = Vec::new();
+    for r in &resources {
+        if seen.contains(r) {
+            return Err(format!("{label}: resource `{r}` listed twice"));
+        }
+        seen.push(r.clone());
+        if r == "virtualservice.yaml" {
+            let doc = read_yaml(&stage.join(r));
+            if str_field(&doc, "kind") != Some("VirtualService") {
+                return Err(format!(
+                    "{label}: virtualservice.yaml is not a VirtualService"
+                ));
+            }
+            docs.push(doc);
+            vs += 1;
+            continue;
+        }
+        let Some((folder, _, _)) = EXTRAS
+            .iter()
+            .find(|(f, _, _)| r.as_str() == format!("../../{f}"))
+        else {
+            return Err(format!(
+                "{label}: unexpected resource `{r}` (want virtualservice.yaml, \
+                 ../../gcpbackend or ../../verify)"
+            ));
+        };
+        let target = migration.join(folder);
+        let resolved = stage
+            .join(r)
+            .canonicalize()
+            .map_err(|e| format!("{label}: resource `{r}` does not exist ({e})"))?;
+        if Some(resolved) != target.canonicalize().ok() {
+            return Err(format!(
+                "{label}: resource `{r}` does not resolve to {}",
+                target.display()
+            ));
+        }
+        docs.push(extra_document(&target)?);
+    }
+    if vs != 1 {
+        return Err(format!(
+            "{label}: virtualservice.yaml listed {vs} times, want once"
+        ));
+    }
+    Ok(docs)
 }
 
 /// The stage folder an environment folder builds: its kustomization.yaml must have exactly
@@ -461,8 +581,9 @@ fn check_schema(check_jsonschema: &Path, tree: &Path) -> usize {
 }
 
 /// Builds one kustomization folder with `kubectl kustomize`; its output must be exactly the
-/// VirtualService of `want` (a stage's virtualservice.yaml), as parsed values.
-fn kustomize_one(kubectl: &Path, dir: &Path, want: &Path) -> Result<(), String> {
+/// documents `want` (in any order), compared as parsed values, with exactly one
+/// VirtualService among them when `want` has one.
+fn kustomize_one(kubectl: &Path, dir: &Path, want: &[serde_yaml::Value]) -> Result<(), String> {
     let out = run(Command::new(kubectl).arg("kustomize").arg(dir));
     if !out.status.success() {
         return Err(format!(
@@ -473,47 +594,90 @@ fn kustomize_one(kubectl: &Path, dir: &Path, want: &Path) -> Result<(), String> 
     }
     let label = format!("kubectl kustomize {}", dir.display());
     let built = documents(&String::from_utf8_lossy(&out.stdout), &label);
-    let want_value = read_yaml(want);
-    if built.len() != 1 {
-        return Err(format!("{label}: {} documents, want 1", built.len()));
-    }
-    if str_field(&built[0], "kind") != Some("VirtualService") {
-        return Err(format!("{label}: not a VirtualService"));
-    }
-    if built[0] != want_value {
+    let is_vs = |d: &&serde_yaml::Value| str_field(d, "kind") == Some("VirtualService");
+    let (built_vs, want_vs) = (
+        built.iter().filter(is_vs).count(),
+        want.iter().filter(is_vs).count(),
+    );
+    if built_vs != want_vs {
         return Err(format!(
-            "{label}: output differs from {}\n--- {}\n{}\n--- kubectl kustomize\n{}",
-            want.display(),
-            want.display(),
-            serde_yaml::to_string(&want_value).unwrap_or_default(),
-            serde_yaml::to_string(&built[0]).unwrap_or_default()
+            "{label}: {built_vs} VirtualServices, want {want_vs}"
+        ));
+    }
+    let show = |docs: &[serde_yaml::Value]| {
+        docs.iter()
+            .map(|d| serde_yaml::to_string(d).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("---\n")
+    };
+    let mut left: Vec<&serde_yaml::Value> = built.iter().collect();
+    let mut missing = Vec::new();
+    for w in want {
+        match left.iter().position(|b| *b == w) {
+            Some(i) => {
+                left.remove(i);
+            }
+            None => missing.push(w.clone()),
+        }
+    }
+    if !missing.is_empty() || !left.is_empty() {
+        let extra: Vec<serde_yaml::Value> = left.into_iter().cloned().collect();
+        return Err(format!(
+            "{label}: output differs from the folder's files ({} documents built, {} wanted)\n\
+             --- wanted, not built\n{}\n--- built, not wanted\n{}",
+            built.len(),
+            want.len(),
+            show(&missing),
+            show(&extra)
         ));
     }
     Ok(())
 }
 
+/// What [`kustomize_tree`] built.
+#[derive(Debug, PartialEq, Eq)]
+struct Built {
+    stages: usize,
+    envs: usize,
+    extras: usize,
+}
+
 /// Runs `kubectl kustomize` (a few at a time) on every stage folder, whose output must be its
-/// own virtualservice.yaml, and on every environment folder, whose output must be the
-/// virtualservice.yaml of the stage folder it points at (see [`env_target`]). Returns how
-/// many (stage folders, environment folders) there were.
-fn kustomize_tree(kubectl: &Path, tree: &Path, kustomize_layout: bool) -> (usize, usize) {
-    let KustomizeFolders { stages, envs } = kustomize_folders(tree);
+/// own virtualservice.yaml plus the documents of the migration-level folders it lists (see
+/// [`stage_documents`]); on every environment folder, whose output must be the same as that
+/// of the stage folder it points at (see [`env_target`]); and on every `gcpbackend` and
+/// `verify` folder, whose output must be its one document (see [`extra_document`]).
+fn kustomize_tree(kubectl: &Path, tree: &Path, kustomize_layout: bool) -> Built {
+    let KustomizeFolders {
+        stages,
+        envs,
+        extras,
+    } = kustomize_folders(tree);
     if kustomize_layout {
         assert!(!stages.is_empty(), "no stage folders in {}", tree.display());
     } else {
         assert!(
-            stages.is_empty() && envs.is_empty(),
-            "flat layout with kustomization files: {stages:?} {envs:?}"
+            stages.is_empty() && envs.is_empty() && extras.is_empty(),
+            "flat layout with kustomization files: {stages:?} {envs:?} {extras:?}"
         );
     }
     let mut errors = Vec::new();
-    let mut jobs: Vec<(PathBuf, PathBuf)> = stages
-        .iter()
-        .map(|d| (d.clone(), d.join("virtualservice.yaml")))
-        .collect();
+    let mut jobs: Vec<(PathBuf, Vec<serde_yaml::Value>)> = Vec::new();
+    for stage in &stages {
+        match stage_documents(stage) {
+            Ok(docs) => jobs.push((stage.clone(), docs)),
+            Err(e) => errors.push(e),
+        }
+    }
     for env in &envs {
-        match env_target(env, &stages) {
-            Ok(stage) => jobs.push((env.clone(), stage.join("virtualservice.yaml"))),
+        match env_target(env, &stages).and_then(|stage| stage_documents(&stage)) {
+            Ok(docs) => jobs.push((env.clone(), docs)),
+            Err(e) => errors.push(e),
+        }
+    }
+    for extra in &extras {
+        match extra_document(extra) {
+            Ok(doc) => jobs.push((extra.clone(), vec![doc])),
             Err(e) => errors.push(e),
         }
     }
@@ -537,7 +701,11 @@ fn kustomize_tree(kubectl: &Path, tree: &Path, kustomize_layout: bool) -> (usize
             .collect::<Vec<_>>()
     }));
     assert!(errors.is_empty(), "{}", errors.join("\n"));
-    (stages.len(), envs.len())
+    Built {
+        stages: stages.len(),
+        envs: envs.len(),
+        extras: extras.len(),
+    }
 }
 
 /// What [`all_validators`] checked in one tree.
@@ -551,6 +719,8 @@ struct Counts {
     env_folders: usize,
     /// Flat environment files (byte copies of stage files).
     env_files: usize,
+    /// `gcpbackend` and `verify` folders built with `kubectl kustomize`.
+    extras: usize,
 }
 
 fn counts(vs: usize, stages: usize, env_folders: usize, env_files: usize) -> Counts {
@@ -559,6 +729,7 @@ fn counts(vs: usize, stages: usize, env_folders: usize, env_files: usize) -> Cou
         stages,
         env_folders,
         env_files,
+        extras: 0,
     }
 }
 
@@ -569,12 +740,15 @@ fn all_validators(r: &Rendered) -> Option<Counts> {
     let kc = tool("kubectl")?;
     yamllint(&yl, &r.output);
     let vs = check_schema(&cj, &r.output);
-    let (stages, env_folders) = kustomize_tree(&kc, &r.output, r.kustomize);
+    let built = kustomize_tree(&kc, &r.output, r.kustomize);
     let env_files = check_flat_envs(&r.output).unwrap_or_else(|e| panic!("{e}"));
     if r.kustomize {
         assert_eq!(env_files, 0, "kustomize layout with flat environment files");
     }
-    Some(counts(vs, stages, env_folders, env_files))
+    Some(Counts {
+        extras: built.extras,
+        ..counts(vs, built.stages, built.envs, env_files)
+    })
 }
 
 // --- fixtures --------------------------------------------------------------------------------
@@ -598,19 +772,59 @@ fn rendered_fixtures_match_the_istio_schema() {
 #[test]
 fn rendered_fixture_stages_build_with_kubectl_kustomize() {
     let kc = tool_or_skip!("kubectl");
-    let (mut folders, mut env_folders) = (0, 0);
+    let (mut folders, mut env_folders, mut extras) = (0, 0, 0);
     for case in fixture_cases() {
         let r = render_fixture(&case);
-        let (stages, envs) = kustomize_tree(&kc, &r.output, r.kustomize);
-        folders += stages;
-        env_folders += envs;
+        let built = kustomize_tree(&kc, &r.output, r.kustomize);
+        folders += built.stages;
+        env_folders += built.envs;
+        extras += built.extras;
     }
-    // fixtures/example alone has 9 stage folders; fixtures/environments has 5 environments.
+    // fixtures/example alone has 9 stage folders; fixtures/environments has 5 environments;
+    // fixtures/full-migration has a gcpbackend and a verify folder.
     assert!(folders >= 9, "only {folders} stage folders built");
     assert!(
         env_folders >= 5,
         "only {env_folders} environment folders built"
     );
+    assert!(extras >= 2, "only {extras} gcpbackend/verify folders built");
+}
+
+/// fixtures/full-migration: every stage folder builds to its VirtualService, the GCPBackend
+/// and the verification Job; so does its environment.
+#[test]
+fn full_migration_stages_build_to_virtualservice_gcpbackend_and_job() {
+    let r = render_fixture("full-migration");
+    let Some(c) = all_validators(&r) else {
+        return;
+    };
+    assert_eq!(
+        c,
+        Counts {
+            extras: 2,
+            ..counts(4, 4, 1, 0)
+        }
+    );
+    let orders = r.output.join("orders");
+    for stage in kustomize_folders(&r.output).stages {
+        let docs = stage_documents(&stage).unwrap_or_else(|e| panic!("{e}"));
+        let kinds: Vec<&str> = docs.iter().filter_map(|d| str_field(d, "kind")).collect();
+        assert_eq!(
+            kinds,
+            ["VirtualService", "GCPBackend", "Job"],
+            "{}",
+            stage.display()
+        );
+    }
+    let env = stage_documents(
+        &env_target(
+            &orders.join("envs/prod"),
+            &kustomize_folders(&r.output).stages,
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.len(), 3);
 }
 
 #[test]
@@ -757,6 +971,129 @@ fn maximum_length_names_pass_all_validators() {
     if let Some(c) = all_validators(&r) {
         assert_eq!(c, counts(2, 2, 0, 0));
     }
+}
+
+// --- GCPBackend and verification Job ------------------------------------------------------------
+
+/// Two migrations with a GCPBackend (with and without project, default and explicit name)
+/// and a verification Job (in every stage, and only in its own folder), with environments.
+fn extras_plan(layout: &str, api: &str) -> String {
+    format!(
+        r#"version: 1
+output: out
+layout: {layout}
+apiVersion: {api}
+defaults:
+  namespace: shop
+  stages: [{{mirror: 5}}, {{header: {{name: x-canary, value: "on"}}}}, {{header: {{name: x-canary, value: "1"}}, weight: 10}}, {{weight: 100}}]
+migrations:
+  - name: orders
+    from: orders-se.example.com
+    to: orders-gcp.example.com
+    gcpBackend: {{service: orders, region: europe-west1, project: shop-prod-123}}
+    verify: {{scheme: https, port: 8443, path: "/healthz?full=1", everyStage: true}}
+    environments: {{dev: header-x-canary, prod: mirror-5}}
+  - name: "yes"
+    from: yes-se.example.com
+    to: yes-gcp.example.com
+    gcpBackend: {{name: "1.5", service: "null", region: us-central1}}
+    verify: {{name: "no"}}
+    environments: {{"on": weight-100}}
+"#
+    )
+}
+
+#[test]
+fn gcpbackend_and_verify_in_both_layouts_pass_all_validators() {
+    for (layout, api) in [
+        ("kustomize", "networking.istio.io/v1"),
+        ("flat", "networking.istio.io/v1beta1"),
+        ("kustomize", "networking.istio.io/v1alpha3"),
+    ] {
+        let r = render_plan(&extras_plan(layout, api));
+        let Some(c) = all_validators(&r) else {
+            return;
+        };
+        let want = if layout == "kustomize" {
+            Counts {
+                extras: 4,
+                ..counts(8, 8, 3, 0)
+            }
+        } else {
+            counts(11, 0, 0, 3)
+        };
+        assert_eq!(c, want, "{layout} {api}");
+        let (gcp, job) = if layout == "kustomize" {
+            ("gcpbackend/gcpbackend.yaml", "verify/job.yaml")
+        } else {
+            ("gcpbackend.yaml", "verify-job.yaml")
+        };
+        let g = read_yaml(&r.output.join("yes").join(gcp));
+        assert_eq!(str_field(&g, "kind"), Some("GCPBackend"));
+        assert_eq!(g["metadata"]["name"].as_str(), Some("1.5"));
+        assert_eq!(g["spec"]["cloudrun"]["service"].as_str(), Some("null"));
+        assert!(g["spec"]["cloudrun"].get("project").is_none(), "{g:?}");
+        let j = read_yaml(&r.output.join("yes").join(job));
+        assert_eq!(str_field(&j, "kind"), Some("Job"));
+        assert_eq!(j["metadata"]["name"].as_str(), Some("no"));
+        let j = read_yaml(&r.output.join("orders").join(job));
+        let env = &j["spec"]["template"]["spec"]["containers"][0]["env"][0];
+        assert_eq!(
+            env["value"].as_str(),
+            Some("https://orders-se.example.com:8443/healthz?full=1")
+        );
+        if layout == "kustomize" {
+            // `yes` lists its GCPBackend in every stage, but not its Job (no everyStage).
+            for stage in kustomize_folders(&r.output).stages {
+                let docs = stage_documents(&stage).unwrap_or_else(|e| panic!("{e}"));
+                let kinds: Vec<&str> = docs.iter().filter_map(|d| str_field(d, "kind")).collect();
+                let want: &[&str] = if stage.starts_with(r.output.join("orders")) {
+                    &["VirtualService", "GCPBackend", "Job"]
+                } else {
+                    &["VirtualService", "GCPBackend"]
+                };
+                assert_eq!(kinds, want, "{}", stage.display());
+            }
+        }
+    }
+}
+
+/// The stage checks reject a resource that is neither the stage's VirtualService nor a
+/// migration-level folder, the VirtualService listed twice, and a gcpbackend folder whose
+/// kustomization lists another file.
+#[test]
+fn stage_checks_reject_unexpected_resources() {
+    let r = render_plan(&extras_plan("kustomize", "networking.istio.io/v1"));
+    let stage = r.output.join("orders/stages/04-weight-100");
+    let kustomization = stage.join("kustomization.yaml");
+    let original = fs::read_to_string(&kustomization).expect("read kustomization");
+    assert_eq!(stage_documents(&stage).map(|d| d.len()), Ok(3));
+    let broken = [
+        (
+            "\"../../verify\"",
+            "\"../../elsewhere\"",
+            "unexpected resource",
+        ),
+        ("\"../../verify\"", "virtualservice.yaml", "listed twice"),
+        (
+            "\"../../verify\"",
+            "\"../../../yes/verify\"",
+            "unexpected resource",
+        ),
+    ];
+    for (from, to, want) in broken {
+        let text = original.replace(from, to);
+        assert_ne!(text, original, "{from}");
+        fs::write(&kustomization, text).expect("write kustomization");
+        let err = stage_documents(&stage).expect_err(to);
+        assert!(err.contains(want), "{to}: {err}");
+    }
+    fs::write(&kustomization, &original).expect("restore kustomization");
+    let gcp = r.output.join("orders/gcpbackend/kustomization.yaml");
+    let text = fs::read_to_string(&gcp).expect("read kustomization");
+    fs::write(&gcp, text.replace("- gcpbackend.yaml", "- other.yaml")).expect("write");
+    let err = stage_documents(&stage).expect_err("other.yaml");
+    assert!(err.contains("want exactly"), "{err}");
 }
 
 // --- environments ------------------------------------------------------------------------------

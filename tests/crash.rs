@@ -1,0 +1,411 @@
+//! Crash safety and the writer lock, with the real binary.
+//!
+//! - `render_killed_at_random_moments_leaves_only_whole_files`: a plan of 300 migrations ×
+//!   5 stages is changed and rendered again and again, each render killed with SIGKILL
+//!   after a random delay. After every kill, each generated file must be exactly what the
+//!   old plan or the new plan produces (never partial), and a full render, `check` and a
+//!   search for `.cutover-*.tmp` must then find everything in order. Bounded to ~40 s.
+//! - `concurrent_renders_are_serialised`: a second render started while a first one runs
+//!   either succeeds or is refused with "another cutover is writing".
+//! - `the_lock_does_not_dirty_the_repository`: in a real `git init` repository, `git
+//!   status` after a render lists only the plan and the generated files.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cutover::workspace::{load, named, render_all};
+use cutover::Templates;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+/// Any single run taking longer than this is a hang.
+const HANG: Duration = Duration::from_secs(60);
+/// The kill loop stops starting iterations after this long.
+const BUDGET: Duration = Duration::from_secs(40);
+const MIGRATIONS: usize = 300;
+
+/// A tiny deterministic generator (Knuth's MMIX LCG); no dependency needed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// The plan variants the loop cycles through: 10% first step, 20% first step, and an
+/// extra 90% stage (which renumbers the last stage).
+fn plan(variant: usize) -> String {
+    let stages = match variant % 3 {
+        0 => "[{mirror: 50}, {weight: 10}, {weight: 50}, {weight: 75}, {weight: 100}]",
+        1 => "[{mirror: 50}, {weight: 20}, {weight: 50}, {weight: 75}, {weight: 100}]",
+        _ => {
+            "[{mirror: 50}, {weight: 10}, {weight: 50}, {weight: 75}, {weight: 90}, {weight: 100}]"
+        }
+    };
+    let mut s = format!(
+        "version: 1\noutput: out\ndefaults:\n  namespace: payments\n  stages: {stages}\nmigrations:\n"
+    );
+    for i in 0..MIGRATIONS {
+        s.push_str(&format!(
+            "  - name: m{i:03}\n    from: m{i:03}-se.example.com\n    to: m{i:03}-gcp.example.com\n"
+        ));
+    }
+    s
+}
+
+/// Path relative to the repository root → contents.
+type Tree = BTreeMap<String, Vec<u8>>;
+
+/// What the plan at `repo/cutover.yaml` produces, rendered in memory.
+fn expected(repo: &Path) -> Tree {
+    let plans = load(&named(&[repo.join("cutover.yaml")])).expect("load plan");
+    let templates = Templates::builtin().expect("templates");
+    let rendered = render_all(&plans, &templates).expect("render plan");
+    rendered
+        .into_iter()
+        .flatten()
+        .map(|f| (f.rel, f.contents.into_bytes()))
+        .collect()
+}
+
+fn is_tmp(name: &str) -> bool {
+    name.starts_with(".cutover-") && name.ends_with(".tmp")
+}
+
+/// Every file of the repository but the plan and `.git`, and the temporary files among them.
+fn disk(repo: &Path) -> (Tree, Vec<PathBuf>) {
+    let mut files = Tree::new();
+    let mut tmps = Vec::new();
+    let mut stack = vec![repo.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).expect("read_dir") {
+            let entry = entry.expect("entry");
+            let path = entry.path();
+            let ft = entry.file_type().expect("file type");
+            if ft.is_dir() {
+                if path != repo.join(".git") {
+                    stack.push(path);
+                }
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if is_tmp(&name) {
+                tmps.push(path);
+                continue;
+            }
+            let rel = path
+                .strip_prefix(repo)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if rel == "cutover.yaml" {
+                continue;
+            }
+            files.insert(rel, fs::read(&path).expect("read generated file"));
+        }
+    }
+    (files, tmps)
+}
+
+struct Done {
+    code: Option<i32>,
+    signal: Option<i32>,
+    stderr: String,
+}
+
+fn spawn(repo: &Path, args: &[&str]) -> Child {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(repo)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn cutover")
+}
+
+/// Waits for `child`, killing it (and failing) after [`HANG`].
+fn finish(mut child: Child, what: &str) -> Done {
+    let start = Instant::now();
+    let mut err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if start.elapsed() > HANG {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("hang: {what} still running after {HANG:?}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    Done {
+        code: status.code(),
+        signal: status.signal(),
+        stderr: reader.join().unwrap(),
+    }
+}
+
+fn run(repo: &Path, args: &[&str]) -> Done {
+    finish(spawn(repo, args), &format!("cutover {}", args.join(" ")))
+}
+
+#[track_caller]
+fn expect_ok(repo: &Path, args: &[&str]) {
+    let d = run(repo, args);
+    assert_eq!(
+        d.code,
+        Some(0),
+        "`cutover {}` failed (signal {:?}):\n{}",
+        args.join(" "),
+        d.signal,
+        d.stderr
+    );
+}
+
+fn repo() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix("cutover-crash-")
+        .tempdir()
+        .expect("temporary folder");
+    let repo = dir.path().canonicalize().unwrap();
+    fs::create_dir(repo.join(".git")).unwrap();
+    (dir, repo)
+}
+
+#[test]
+fn render_killed_at_random_moments_leaves_only_whole_files() {
+    let started = Instant::now();
+    let (_dir, repo) = repo();
+    let mut trees: Vec<Option<Tree>> = vec![None, None, None];
+    let mut tree_of = |variant: usize, repo: &Path| -> Tree {
+        let slot = &mut trees[variant % 3];
+        slot.get_or_insert_with(|| expected(repo)).clone()
+    };
+
+    fs::write(repo.join("cutover.yaml"), plan(0)).unwrap();
+    let mut old = tree_of(0, &repo);
+    let t = Instant::now();
+    expect_ok(&repo, &["render", "-q"]);
+    let first_render = t.elapsed();
+    assert_eq!(
+        disk(&repo).0,
+        old,
+        "the first render wrote what the plan produces"
+    );
+
+    // Kill anywhere in a render: most of its time is spent before the first rename
+    // (load, render, verify, stage, syncfs), so the delay spans a whole render.
+    // The renames take a small part of it, so the delays close in on the moment renames
+    // happen: a kill that left only old files raises the lower bound, a run that got to
+    // the end lowers the upper one (and the range widens again when they cross).
+    let window = first_render.max(Duration::from_millis(150)).as_millis() as u64;
+    let (mut lo, mut hi) = (0u64, window);
+    let mut rng = Lcg(0x5eed_c0de_2024_0001);
+    let mut stats = Vec::new();
+    let mut last = Duration::ZERO;
+    for i in 0..30usize {
+        if started.elapsed() + last > BUDGET {
+            break;
+        }
+        let iter_start = Instant::now();
+        let variant = i + 1;
+        fs::write(repo.join("cutover.yaml"), plan(variant)).unwrap();
+        let new = tree_of(variant, &repo);
+
+        let delay = Duration::from_millis(lo + rng.below(hi - lo + 1));
+        let mut child = spawn(&repo, &["render", "-q"]);
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL on Unix
+        let done = finish(child, "killed render");
+        assert!(
+            done.code == Some(0) || done.signal == Some(9),
+            "iteration {i}: render neither finished nor was killed: {:?} {:?}\n{}",
+            done.code,
+            done.signal,
+            done.stderr
+        );
+
+        let (files, tmps) = disk(&repo);
+        let (mut as_old, mut as_new) = (0usize, 0usize);
+        for (rel, bytes) in &files {
+            let o = old.get(rel) == Some(bytes);
+            let n = new.get(rel) == Some(bytes);
+            assert!(
+                o || n,
+                "iteration {i} (killed after {delay:?}): {rel} is neither the old nor the new file \
+                 (old: {}, new: {}, {} bytes on disk)",
+                old.contains_key(rel),
+                new.contains_key(rel),
+                bytes.len()
+            );
+            if o && !n {
+                as_old += 1;
+            }
+            if n && !o {
+                as_new += 1;
+            }
+        }
+        let differing = old.iter().filter(|(k, v)| new.get(*k) != Some(*v)).count()
+            + new.keys().filter(|k| !old.contains_key(*k)).count();
+        let state = match (as_old, as_new) {
+            (_, 0) => "old",
+            (0, _) => "new",
+            _ => "mixed",
+        };
+        let ms = delay.as_millis() as u64;
+        match state {
+            "old" => lo = ms,
+            "new" => hi = ms,
+            _ => {}
+        }
+        if lo >= hi {
+            lo /= 2;
+            hi = (hi * 2).max(lo + 150);
+        }
+
+        expect_ok(&repo, &["render", "-q"]);
+        expect_ok(&repo, &["check"]);
+        let (files, tmps_after) = disk(&repo);
+        assert!(
+            tmps_after.is_empty(),
+            "iteration {i}: temporary files remain after a full render: {tmps_after:?}"
+        );
+        assert!(
+            files == new,
+            "iteration {i}: the full render did not give the new tree"
+        );
+        stats.push(format!(
+            "#{i}: killed after {delay:?} ({}): {state} ({as_old} old-only, {as_new} new-only of {differing} changing), {} tmp left; iteration {:?}",
+            if done.signal.is_some() { "SIGKILL" } else { "had finished" },
+            tmps.len(),
+            iter_start.elapsed()
+        ));
+        last = iter_start.elapsed();
+        old = new;
+    }
+    eprintln!(
+        "crash test: first render {first_render:?}, {} iterations in {:?}\n{}",
+        stats.len(),
+        started.elapsed(),
+        stats.join("\n")
+    );
+    assert!(stats.len() >= 2, "too few iterations ran to mean anything");
+}
+
+#[test]
+fn concurrent_renders_are_serialised() {
+    let (_dir, repo) = repo();
+    let mut refused = 0;
+    for variant in 0..2 {
+        fs::write(repo.join("cutover.yaml"), plan(variant)).unwrap();
+        let first = spawn(&repo, &["render", "-q"]);
+        let second = spawn(&repo, &["render", "-q"]);
+        let results = [
+            finish(first, "first render"),
+            finish(second, "second render"),
+        ];
+        for d in &results {
+            match d.code {
+                Some(0) => {}
+                Some(2) if d.stderr.contains("another cutover is writing") => refused += 1,
+                _ => panic!(
+                    "a concurrent render ended with {:?} (signal {:?}):\n{}",
+                    d.code, d.signal, d.stderr
+                ),
+            }
+        }
+        assert!(
+            results.iter().any(|d| d.code == Some(0)),
+            "neither render succeeded"
+        );
+        expect_ok(&repo, &["check"]);
+        assert!(disk(&repo).1.is_empty(), "temporary files remain");
+    }
+    eprintln!("concurrent renders: {refused} of 4 runs refused by the lock");
+}
+
+#[test]
+fn the_lock_does_not_dirty_the_repository() {
+    if Command::new("git").arg("--version").output().is_err() {
+        eprintln!("skipped: git not found");
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("cutover-lock-")
+        .tempdir()
+        .unwrap();
+    let repo = dir.path().canonicalize().unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", &repo)
+            .output()
+            .expect("run git");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    git(&["init", "-q"]);
+    let small = "version: 1\noutput: out\nmigrations:\n  - name: checkout\n    namespace: payments\n    from: checkout-se.example.com\n    to: checkout-gcp.example.com\n    stages: [{weight: 10}, {weight: 100}]\n";
+    fs::write(repo.join("cutover.yaml"), small).unwrap();
+    expect_ok(&repo, &["render", "-q"]);
+
+    let status = git(&["status", "--porcelain", "--untracked-files=all"]);
+    let mut got: Vec<&str> = status.lines().collect();
+    got.sort_unstable();
+    let generated = expected(&repo);
+    let mut want: Vec<String> = generated.keys().map(|k| format!("?? {k}")).collect();
+    want.push("?? cutover.yaml".into());
+    want.sort();
+    assert_eq!(got, want, "git status after render");
+    assert!(
+        repo.join(".git/cutover.lock").exists(),
+        "the lock file lives in .git"
+    );
+
+    git(&["add", "-A"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "-c",
+        "commit.gpgsign=false",
+        "commit",
+        "-q",
+        "-m",
+        "render",
+    ]);
+    expect_ok(&repo, &["render", "-q"]);
+    assert_eq!(
+        git(&[
+            "status",
+            "--porcelain",
+            "--untracked-files=all",
+            "--ignored"
+        ]),
+        "",
+        "a second render leaves the work tree clean"
+    );
+}
