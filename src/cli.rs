@@ -52,6 +52,11 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", global = true)]
     pub templates: Option<PathBuf>,
 
+    /// Let `output` and `base` paths leave the repository (absolute paths, `..`, symlinks
+    /// to outside). Off by default: plans from pull requests must not write elsewhere.
+    #[arg(long, global = true)]
+    pub allow_outside_repo: bool,
+
     /// Say more: on errors, the full error detail (set RUST_BACKTRACE=1 for a backtrace
     /// of an internal error).
     #[arg(short, long, global = true)]
@@ -250,6 +255,8 @@ pub fn main() -> i32 {
 
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: &Cli) -> i32 {
+    crate::plan::ALLOW_OUTSIDE_REPO
+        .store(cli.allow_outside_repo, std::sync::atomic::Ordering::Relaxed);
     let writes = matches!(
         cli.command,
         Command::Render { .. }

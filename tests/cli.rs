@@ -978,3 +978,20 @@ fn render_exit_code_reports_changed_files() {
         .stdout_is("");
     t.run_with(["check"]).expect_code(0);
 }
+
+#[test]
+fn allow_outside_repo_is_an_explicit_opt_out() {
+    let plan = "version: 1\noutput: ../elsewhere\nmigrations:\n- {name: a, namespace: n, from: a.com, to: b.com, stages: [{weight: 100}]}\n";
+    let mut t = Test::new().git_folder().file("repo/cutover.yaml", plan);
+    std::fs::create_dir_all(t.path().join("repo/.git")).unwrap();
+    let before = t.snapshot();
+    t.run_with(["render", "repo/cutover.yaml"])
+        .expect_code(2)
+        .stderr_contains("leaves the repository");
+    assert_unchanged(&before, &t.snapshot());
+    t.run_with(["--allow-outside-repo", "render", "repo/cutover.yaml"])
+        .expect_code(0);
+    assert!(t.exists("elsewhere/a/stages/01-weight-100/virtualservice.yaml"));
+    t.run_with(["--allow-outside-repo", "check", "repo/cutover.yaml"])
+        .expect_code(0);
+}
