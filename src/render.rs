@@ -267,10 +267,21 @@ pub struct GeneratedFile {
 
 /// Renders every file of `plan`, each verified. The result is sorted by path.
 pub fn render_plan(plan: &Plan, templates: &Templates) -> Result<Vec<GeneratedFile>> {
+    use rayon::prelude::*;
     let head = header::block(&plan.id);
-    let mut files = Vec::new();
-    for m in &plan.migrations {
-        render_migration(plan, m, templates, &head, &mut files)?;
+    // Migrations are independent: render (and verify, and validate) them in parallel.
+    let per_migration: Vec<Result<Vec<GeneratedFile>>> = plan
+        .migrations
+        .par_iter()
+        .map(|m| {
+            let mut files = Vec::new();
+            render_migration(plan, m, templates, &head, &mut files).map(|()| files)
+        })
+        .collect();
+    // The first error in plan order, whatever order the threads finished in.
+    let mut files: Vec<GeneratedFile> = Vec::new();
+    for r in per_migration {
+        files.extend(r?);
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
