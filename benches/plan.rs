@@ -37,8 +37,13 @@ fn plan_yaml(n: usize) -> String {
 }
 
 fn parse(yaml: &str) -> Plan {
-    Plan::parse("cutover.yaml", yaml.as_bytes(), Path::new(PLAN_PATH), Path::new(ROOT))
-        .expect("the benchmark plan is valid")
+    Plan::parse(
+        "cutover.yaml",
+        yaml.as_bytes(),
+        Path::new(PLAN_PATH),
+        Path::new(ROOT),
+    )
+    .expect("the benchmark plan is valid")
 }
 
 fn benches(c: &mut Criterion) {
@@ -50,7 +55,11 @@ fn benches(c: &mut Criterion) {
     let one = parse(&plan_yaml(1));
     let templates = Templates::builtin().expect("the built-in templates compile");
     let files = render_plan(&one, &templates).expect("the benchmark plan renders");
-    assert_eq!(files.len(), 10, "5 stages × (virtualservice + kustomization)");
+    assert_eq!(
+        files.len(),
+        10,
+        "5 stages × (virtualservice + kustomization)"
+    );
     c.bench_function("render/1-migration", |b| {
         b.iter(|| render_plan(black_box(&one), &templates).expect("renders"))
     });
