@@ -1,7 +1,7 @@
 //! Micro-benchmarks of the in-memory steps of a render (no file system):
 //!
 //! - `parse/100-migrations`: `Plan::parse` of a plan with 100 migrations × 5 stages
-//!   (the bench/run.sh workload, 15 KiB of YAML);
+//!   (the bench/run.sh workload, 8 KiB of YAML);
 //! - `render/1-migration`: `render::render_plan` of a 1-migration plan (10 files: 5
 //!   VirtualServices and 5 kustomizations, each parsed back, verified and schema-checked);
 //! - `validate/virtual-service`: `validate::virtual_service` (CRD schema and Istio rules) of

@@ -184,9 +184,23 @@ pub fn compare(plans: &[Plan], rendered: &[Vec<GeneratedFile>]) -> Result<Change
     let mut changes = Vec::new();
     let mut counts: BTreeMap<(usize, usize, String), Counts> = BTreeMap::new();
     let mut scanned: HashMap<PathBuf, Existing> = HashMap::new();
+    // Per output folder (plans may share one): the files no plan wants that sit where
+    // cutover generates files, with their first bytes. Found once, however many plans.
+    let mut unwanted: HashMap<PathBuf, Vec<(PathBuf, Vec<u8>)>> = HashMap::new();
     for (p, plan) in plans.iter().enumerate() {
         if !scanned.contains_key(&plan.output) {
-            scanned.insert(plan.output.clone(), scan(&plan.output)?);
+            let existing = scan(&plan.output)?;
+            let mut found = Vec::new();
+            for path in &existing.files {
+                if wanted.contains_key(path.as_path()) || !in_layout(path, &plan.output) {
+                    continue;
+                }
+                if let Some(head) = read_head(path)? {
+                    found.push((path.clone(), head));
+                }
+            }
+            unwanted.insert(plan.output.clone(), found);
+            scanned.insert(plan.output.clone(), existing);
         }
         let existing = &scanned[&plan.output];
         let own_line = header::first_line(&plan.id);
@@ -249,14 +263,8 @@ pub fn compare(plans: &[Plan], rendered: &[Vec<GeneratedFile>]) -> Result<Change
         }
 
         // Files this plan generated earlier that it no longer wants.
-        for path in &existing.files {
-            if wanted.contains_key(path.as_path()) || !in_layout(path, &plan.output) {
-                continue;
-            }
-            let Some(head) = read_head(path)? else {
-                continue;
-            };
-            if header::owner(&head, &own_line) != Owner::This {
+        for (path, head) in &unwanted[&plan.output] {
+            if header::owner(head, &own_line) != Owner::This {
                 continue;
             }
             let old = fs::read(path).map_err(|e| Error::Read {
