@@ -461,8 +461,15 @@ fn move_env(
         force: args.force,
         direction,
     };
-    let root = Plan::load(&args.plan, &file)?.root;
-    let _lock = crate::lock::acquire([root.as_path()])?;
+    // The lock is the plan's repository's; the plan itself is read once, by plan_move.
+    let dir = std::path::absolute(&args.plan)
+        .ok()
+        .and_then(|p| p.parent().and_then(|d| d.canonicalize().ok()))
+        .ok_or_else(|| Error::Read {
+            path: args.plan.clone(),
+            source: io::Error::new(io::ErrorKind::NotFound, "no such plan file"),
+        })?;
+    let _lock = crate::lock::acquire([crate::repo::find_root(&dir).as_path()])?;
     let planned = promote::plan_move(&args.plan, &file, &req)?;
     let templates = Templates::load(cli.templates.as_deref())?;
     let plans = vec![planned.plan];

@@ -383,20 +383,16 @@ fn render_migration(
             contents: format!("{head}{vs}"),
         });
         if plan.layout == Layout::Kustomize {
-            let k = templates.render(KUSTOMIZATION, &ctx)?;
-            let k_path = vs_path.with_file_name("kustomization.yaml");
-            let rel = rel_path(plan, &k_path);
-            verify::kustomization(&k, "virtualservice.yaml").map_err(|message| Error::Verify {
-                path: rel.clone(),
-                template: templates.origin(KUSTOMIZATION).to_owned(),
-                message,
-            })?;
-            files.push(GeneratedFile {
-                path: k_path,
-                rel,
-                migration: m.name.clone(),
-                contents: format!("{head}{k}"),
-            });
+            push_kustomization(
+                plan,
+                m,
+                templates,
+                &ctx,
+                head,
+                &vs_path,
+                "virtualservice.yaml",
+                files,
+            )?;
         }
     }
     let stage_files = files[first..].to_vec();
@@ -459,6 +455,36 @@ fn render_environments(
             }
         }
     }
+    Ok(())
+}
+
+/// Renders the `kustomization.yaml` beside `manifest`, checks that it lists `lists`,
+/// and adds it to `files`.
+#[allow(clippy::too_many_arguments)]
+fn push_kustomization(
+    plan: &Plan,
+    m: &Migration,
+    templates: &Templates,
+    ctx: &Context<'_>,
+    head: &str,
+    manifest: &Path,
+    lists: &str,
+    files: &mut Vec<GeneratedFile>,
+) -> Result<()> {
+    let k = templates.render(KUSTOMIZATION, ctx)?;
+    let path = manifest.with_file_name("kustomization.yaml");
+    let rel = rel_path(plan, &path);
+    verify::kustomization(&k, lists).map_err(|message| Error::Verify {
+        path: rel.clone(),
+        template: templates.origin(KUSTOMIZATION).to_owned(),
+        message,
+    })?;
+    files.push(GeneratedFile {
+        path,
+        rel,
+        migration: m.name.clone(),
+        contents: format!("{head}{k}"),
+    });
     Ok(())
 }
 
@@ -530,20 +556,7 @@ fn render_extras(
         });
         if plan.layout == Layout::Kustomize {
             ctx.resources = vec![file.to_owned()];
-            let k = templates.render(KUSTOMIZATION, &ctx)?;
-            let k_path = path.with_file_name("kustomization.yaml");
-            let rel = rel_path(plan, &k_path);
-            verify::kustomization(&k, file).map_err(|message| Error::Verify {
-                path: rel.clone(),
-                template: templates.origin(KUSTOMIZATION).to_owned(),
-                message,
-            })?;
-            files.push(GeneratedFile {
-                path: k_path,
-                rel,
-                migration: m.name.clone(),
-                contents: format!("{head}{k}"),
-            });
+            push_kustomization(plan, m, templates, &ctx, head, &path, file, files)?;
         }
     }
     Ok(())
