@@ -300,6 +300,18 @@ impl From<Error> for Failure {
 }
 
 fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
+    if matches!(
+        cli.command,
+        Command::Diff { .. }
+            | Command::Stages { .. }
+            | Command::Render { .. }
+            | Command::Check { .. }
+            | Command::Promote { .. }
+            | Command::Rollback { .. }
+    ) {
+        // These render, and every rendered VirtualService is validated.
+        crate::validate::warm_up();
+    }
     match &cli.command {
         Command::Diff {
             plans,

@@ -165,7 +165,51 @@ pub fn snippet(source: &str, span: Span) -> Option<Snippet> {
     if span.start.line == 0 {
         return None;
     }
-    let text = source.lines().nth(span.start.line - 1).unwrap_or("");
+    snippet_of_line(source.lines().nth(span.start.line - 1).unwrap_or(""), span)
+}
+
+/// Where each line of a source starts, so that snippets for many spans (one per
+/// migration of a large plan) cost a lookup each rather than a scan from the top.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes the lines of `source` (split as [`str::lines`] splits them).
+    pub fn new(source: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(
+            source
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex { starts }
+    }
+
+    /// The same as [`snippet`]`(source, span)`, where `self` indexes `source`.
+    pub fn snippet(&self, source: &str, span: Span) -> Option<Snippet> {
+        if span.start.line == 0 {
+            return None;
+        }
+        let text = match self.starts.get(span.start.line - 1) {
+            Some(&start) if start < source.len() => {
+                let end = self
+                    .starts
+                    .get(span.start.line)
+                    .map_or(source.len(), |next| next - 1);
+                let line = source.get(start..end).unwrap_or("");
+                line.strip_suffix('\r').unwrap_or(line)
+            }
+            _ => "",
+        };
+        snippet_of_line(text, span)
+    }
+}
+
+fn snippet_of_line(text: &str, span: Span) -> Option<Snippet> {
     let text: String = text
         .chars()
         .map(|c| {
@@ -330,6 +374,30 @@ mod tests {
             "error: migrations[0].weight: weight must be between 0 and 100\n \
              --> plan.yaml:3:13\n  |\n3 |   - weight: 150\n  |             ^^^\n  = help: use a whole number from 0 to 100\n"
         );
+    }
+
+    #[test]
+    fn line_index_gives_the_same_snippets() {
+        let source = "a: 1\r\nbb: [x, y]\n\nlast: z";
+        let index = LineIndex::new(source);
+        for line in 0..7 {
+            for col in 1..5 {
+                let at = |col| Pos {
+                    line,
+                    col,
+                    index: 0,
+                };
+                let span = Span {
+                    start: at(col),
+                    end: at(col + 2),
+                };
+                assert_eq!(
+                    index.snippet(source, span),
+                    snippet(source, span),
+                    "{line}:{col}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Validation never stops at the first problem: every error in the file is collected,
 //! each with its field path (`migrations[0].stages[2].weight`) and source location.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Diagnostics, Error, Result, Severity, Snippet};
@@ -268,6 +269,7 @@ impl Plan {
         let mut cx = Ctx {
             file,
             source: "",
+            lines: crate::error::LineIndex::new(""),
             diags: Vec::new(),
             dir: path.parent().unwrap_or(root).to_path_buf(),
             root: root.to_path_buf(),
@@ -277,6 +279,7 @@ impl Plan {
             Err(d) => return Err(cx.fail_with(*d)),
         };
         cx.source = source;
+        cx.lines = crate::error::LineIndex::new(source);
         let root_node = match yaml::parse(source) {
             Ok(Some(node)) => node,
             Ok(None) => {
@@ -537,6 +540,8 @@ impl Fields {
 struct Ctx<'a> {
     file: &'a str,
     source: &'a str,
+    /// Line starts of `source`, for the snippet kept with every migration.
+    lines: crate::error::LineIndex,
     diags: Vec<Diagnostic>,
     /// The plan's folder and the repository root, for paths in the plan.
     dir: PathBuf,
@@ -806,12 +811,13 @@ impl<'a> Ctx<'a> {
                             "the plan has no migrations; `render` will remove the files it generated earlier",
                         );
                     }
-                    let mut seen: Vec<(String, usize)> = Vec::new();
+                    migrations.reserve_exact(items.len());
+                    let mut seen: HashMap<String, usize> = HashMap::with_capacity(items.len());
                     for (i, item) in items.iter().enumerate() {
                         let field = format!("migrations[{i}]");
                         let m = self.migration(item, &field, &defaults);
                         if let Some(m) = m {
-                            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == m.name) {
+                            if let Some(first) = seen.get(&m.name) {
                                 let span = name_span(item).unwrap_or(item.span);
                                 let d = self.error(
                                     &format!("{field}.name"),
@@ -823,7 +829,7 @@ impl<'a> Ctx<'a> {
                                     format!("migrations[{first}] already uses it; each migration needs its own output folder"),
                                 );
                             } else {
-                                seen.push((m.name.clone(), i));
+                                seen.insert(m.name.clone(), i);
                             }
                             migrations.push(m);
                         }
@@ -1172,7 +1178,7 @@ impl<'a> Ctx<'a> {
                 return None;
             }
         }
-        let location = crate::error::snippet(self.source, name_at);
+        let location = self.lines.snippet(self.source, name_at);
         let (from, _) = f.from?;
         let (to, _) = f.to?;
         let (namespace, _) = f.namespace?;

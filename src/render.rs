@@ -265,19 +265,24 @@ pub struct GeneratedFile {
     pub contents: String,
 }
 
+/// Fewest migrations rendered on worker threads; below this, one thread does it all.
+const PARALLEL_FROM: usize = 8;
+
 /// Renders every file of `plan`, each verified. The result is sorted by path.
 pub fn render_plan(plan: &Plan, templates: &Templates) -> Result<Vec<GeneratedFile>> {
     use rayon::prelude::*;
     let head = header::block(&plan.id);
-    // Migrations are independent: render (and verify, and validate) them in parallel.
-    let per_migration: Vec<Result<Vec<GeneratedFile>>> = plan
-        .migrations
-        .par_iter()
-        .map(|m| {
-            let mut files = Vec::new();
-            render_migration(plan, m, templates, &head, &mut files).map(|()| files)
-        })
-        .collect();
+    let one = |m: &Migration| {
+        let mut files = Vec::new();
+        render_migration(plan, m, templates, &head, &mut files).map(|()| files)
+    };
+    // Migrations are independent: render (and verify, and validate) them in parallel,
+    // unless there are too few to pay for starting the worker threads (the pre-commit case).
+    let per_migration: Vec<Result<Vec<GeneratedFile>>> = if plan.migrations.len() < PARALLEL_FROM {
+        plan.migrations.iter().map(one).collect()
+    } else {
+        plan.migrations.par_iter().map(one).collect()
+    };
     // The first error in plan order, whatever order the threads finished in.
     let mut files: Vec<GeneratedFile> = Vec::new();
     for r in per_migration {
@@ -359,12 +364,13 @@ fn render_migration(
             template: origin.clone(),
             message,
         };
+        // Parsed back once, for both checks.
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(&vs).map_err(|e| failed(format!("not a YAML document: {e}")))?;
         if base_doc.is_none() {
-            verify::virtual_service(&vs, plan, m, stage).map_err(failed)?;
+            verify::virtual_service(&doc, plan, m, stage).map_err(failed)?;
         }
         // Istio's own schema and rules, whatever produced the manifest.
-        let doc: serde_yaml::Value =
-            serde_yaml::from_str(&vs).map_err(|e| failed(e.to_string()))?;
         let violations = crate::validate::virtual_service(&crate::lint::to_json(doc));
         if !violations.is_empty() {
             let list: Vec<String> = violations

@@ -72,16 +72,17 @@ struct Percentage {
     value: f64,
 }
 
-/// Checks a rendered VirtualService against the plan, migration and stage it was
+/// Checks a rendered VirtualService (parsed) against the plan, migration and stage it was
 /// rendered for. Returns what is wrong.
 pub fn virtual_service(
-    text: &str,
+    doc: &serde_yaml::Value,
     plan: &Plan,
     m: &Migration,
     stage: &Stage,
 ) -> Result<(), String> {
-    let vs: VirtualService =
-        serde_yaml::from_str(text).map_err(|e| format!("not a VirtualService document: {e}"))?;
+    use serde::Deserialize;
+    let vs = VirtualService::deserialize(doc)
+        .map_err(|e| format!("not a VirtualService document: {e}"))?;
     expect("kind", &vs.kind, "VirtualService")?;
     expect("apiVersion", &vs.api_version, &plan.api_version)?;
     expect("metadata.name", &vs.metadata.name, &m.virtual_service)?;
@@ -360,13 +361,17 @@ mod tests {
         (plan, m)
     }
 
+    fn yaml(text: &str) -> serde_yaml::Value {
+        serde_yaml::from_str(text).unwrap()
+    }
+
     const GOOD: &str = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: a, namespace: n}\nspec:\n  hosts: [f.com]\n  http:\n  - route:\n    - {destination: {host: t.com}, weight: 10}\n    - {destination: {host: f.com}, weight: 90}\n";
 
     #[test]
     fn accepts_the_expected_split() {
         let (plan, m) = setup();
         let s = Stage::unnamed(StageKind::Weight(10));
-        virtual_service(GOOD, &plan, &m, &s).unwrap();
+        virtual_service(&yaml(GOOD), &plan, &m, &s).unwrap();
     }
 
     #[test]
@@ -390,7 +395,7 @@ mod tests {
             ),
         ] {
             let text = GOOD.replace(from, to);
-            let err = virtual_service(&text, &plan, &m, &s).unwrap_err();
+            let err = virtual_service(&yaml(&text), &plan, &m, &s).unwrap_err();
             assert!(err.contains(needle), "{to}: {err}");
         }
     }
@@ -400,9 +405,14 @@ mod tests {
         let (plan, m) = setup();
         let s = Stage::unnamed(StageKind::Mirror(10.0));
         let text = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: a, namespace: n}\nspec:\n  hosts: [f.com]\n  http:\n  - route:\n    - {destination: {host: f.com}, weight: 100}\n    mirror: {host: t.com}\n    mirrorPercentage: {value: 10}\n";
-        virtual_service(text, &plan, &m, &s).unwrap();
-        let err =
-            virtual_service(&text.replace("value: 10", "value: 20"), &plan, &m, &s).unwrap_err();
+        virtual_service(&yaml(text), &plan, &m, &s).unwrap();
+        let err = virtual_service(
+            &yaml(&text.replace("value: 10", "value: 20")),
+            &plan,
+            &m,
+            &s,
+        )
+        .unwrap_err();
         assert!(err.contains("mirrorPercentage"), "{err}");
     }
 
