@@ -361,8 +361,10 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
             let plans = load(&plans.plans, out)?;
             let templates = Templates::load(cli.templates.as_deref())?;
             let _lock = crate::lock::acquire(plans.iter().map(|p| p.root.as_path()))?;
-            let changes = workspace::changes(&plans, &templates)?;
-            write::apply(&plans, &changes)?;
+            let stager = write::Stager::new();
+            let changes =
+                workspace::changes(&plans, &templates, crate::tree::Keep::Stage(&stager))?;
+            stager.commit(&plans, &changes)?;
             let code = if *exit_code && !changes.is_empty() {
                 EXIT_CHANGES
             } else {
@@ -449,7 +451,7 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
                 }
             }
             let templates = Templates::load(cli.templates.as_deref())?;
-            let changes = workspace::changes(&plans, &templates)?;
+            let changes = workspace::changes(&plans, &templates, crate::tree::Keep::Paths)?;
             check_report(&plans_files(&plans, &changes), &changes, out)
         }
     }

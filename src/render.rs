@@ -265,8 +265,16 @@ pub struct GeneratedFile {
     pub contents: String,
 }
 
+/// Renders every file of migration `m` of `plan`, each verified, sorted by path.
+pub fn render_one(plan: &Plan, m: &Migration, templates: &Templates) -> Result<Vec<GeneratedFile>> {
+    let mut files = Vec::new();
+    render_migration(plan, m, templates, &header::block(&plan.id), &mut files)?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
 /// Fewest migrations rendered on worker threads; below this, one thread does it all.
-const PARALLEL_FROM: usize = 8;
+pub const PARALLEL_FROM: usize = 8;
 
 /// Renders every file of `plan`, each verified. The result is sorted by path.
 pub fn render_plan(plan: &Plan, templates: &Templates) -> Result<Vec<GeneratedFile>> {

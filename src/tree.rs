@@ -3,20 +3,24 @@
 //! Each plan's output folder is walked once; files the plans want are read only where
 //! they already exist. The result is the list of files to add, modify and remove, plus
 //! every reason the change may not be made (a file cutover did not generate in the way,
-//! a symlink, two plans claiming one path). Nothing here writes.
+//! a symlink, two plans claiming one path). Nothing here writes, except through the
+//! [`Stager`] that `render` passes to [`stream`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use walkdir::WalkDir;
 
 use crate::error::{Error, Result};
 use crate::header::{self, Owner};
+use crate::plan::Migration;
 use crate::plan::Plan;
-use crate::render::GeneratedFile;
+use crate::render::{self, GeneratedFile, Templates};
 use crate::repo;
+use crate::write::Stager;
 
 /// What happens to one file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -72,36 +76,81 @@ pub struct Changeset {
 impl Changeset {
     /// Whether the disk already matches the plans.
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && self.counts.iter().all(|(_, c)| c.written == 0)
     }
 }
 
-/// What is on disk under one output folder.
+/// What is on disk under one output folder. Paths are relative to the output folder
+/// (the folder itself is the empty path) and stored at their exact size: at monorepo
+/// scale this is most of what `check` keeps in memory.
 #[derive(Default)]
 struct Existing {
-    /// Regular files.
-    files: Vec<PathBuf>,
-    /// The same, for lookups.
-    file_set: HashSet<PathBuf>,
-    /// Folders.
-    dirs: HashSet<PathBuf>,
-    /// Temporary files of an interrupted earlier run (`.cutover-*.tmp`).
+    /// The output folder.
+    root: PathBuf,
+    /// Regular files, each marked once a plan wants it.
+    files: HashMap<Box<Path>, AtomicBool>,
+    /// Folders (the output folder itself included when it exists).
+    dirs: HashSet<Box<Path>>,
+    /// Temporary files and folders of an interrupted earlier run (`.cutover-*.tmp`),
+    /// absolute.
     leftovers: Vec<PathBuf>,
-    /// Paths that are not regular files or folders (symlinks, sockets...), and folders
-    /// reached only through a symlink, which cutover never writes through.
-    special: HashMap<PathBuf, &'static str>,
+    /// Paths that are not regular files or folders (symlinks, sockets...), which cutover
+    /// never writes through.
+    special: HashMap<Box<Path>, &'static str>,
+}
+
+impl Existing {
+    fn rel<'p>(&self, path: &'p Path) -> Option<&'p Path> {
+        path.strip_prefix(&self.root).ok()
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        self.rel(path).is_some_and(|r| self.files.contains_key(r))
+    }
+
+    /// Marks the file at `path` as wanted; whether it exists.
+    fn want(&self, path: &Path) -> bool {
+        match self.rel(path).and_then(|r| self.files.get(r)) {
+            Some(mark) => {
+                mark.store(true, AtomicOrdering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn is_dir(&self, path: &Path) -> bool {
+        self.rel(path).is_some_and(|r| self.dirs.contains(r))
+    }
+
+    fn special(&self, path: &Path) -> Option<&'static str> {
+        self.rel(path).and_then(|r| self.special.get(r).copied())
+    }
+
+    /// Every regular file no plan wanted, absolute.
+    fn unwanted(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        self.files
+            .iter()
+            .filter(|(_, mark)| !mark.load(AtomicOrdering::Relaxed))
+            .map(|(r, _)| self.root.join(r))
+    }
 }
 
 fn scan(dir: &Path) -> Result<Existing> {
-    let mut out = Existing::default();
-    let walker = WalkDir::new(dir)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|e| {
-            let name = e.file_name().to_string_lossy();
-            e.depth() == 0 || !name.starts_with('.') || is_leftover(&name)
-        });
-    for entry in walker {
+    let mut out = Existing {
+        root: dir.to_path_buf(),
+        ..Existing::default()
+    };
+    // A killed first render leaves its temporary copy of the output folder beside it.
+    if let Some(Ok(entries)) = dir.parent().map(fs::read_dir) {
+        for entry in entries.flatten() {
+            if is_leftover(&entry.file_name().to_string_lossy()) {
+                out.leftovers.push(entry.path());
+            }
+        }
+    }
+    let mut walker = WalkDir::new(dir).follow_links(false).into_iter();
+    while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -120,41 +169,357 @@ fn scan(dir: &Path) -> Result<Existing> {
             }
         };
         let ft = entry.file_type();
-        if ft.is_file() && is_leftover(&entry.file_name().to_string_lossy()) {
-            out.leftovers.push(entry.into_path());
-        } else if ft.is_file() {
-            out.file_set.insert(entry.path().to_path_buf());
-            out.files.push(entry.into_path());
+        let name = entry.file_name().to_string_lossy();
+        if entry.depth() > 0 && name.starts_with('.') {
+            if is_leftover(&name) && (ft.is_file() || ft.is_dir()) {
+                if ft.is_dir() {
+                    walker.skip_current_dir();
+                }
+                out.leftovers.push(entry.into_path());
+            } else if ft.is_dir() {
+                // Hidden folders are never cutover's.
+                walker.skip_current_dir();
+            }
+            continue;
+        }
+        let rel: Box<Path> = entry
+            .path()
+            .strip_prefix(dir)
+            .unwrap_or(entry.path())
+            .into();
+        if ft.is_file() {
+            out.files.insert(rel, AtomicBool::new(false));
         } else if ft.is_dir() {
-            out.dirs.insert(entry.into_path());
+            out.dirs.insert(rel);
         } else if ft.is_symlink() {
-            out.special.insert(entry.into_path(), "a symlink");
+            out.special.insert(rel, "a symlink");
         } else {
-            out.special.insert(entry.into_path(), "not a regular file");
+            out.special.insert(rel, "not a regular file");
         }
     }
     Ok(out)
 }
 
+/// What [`stream`] keeps of the files that differ from the disk.
+pub enum Keep<'a> {
+    /// Paths and statuses only (`check`).
+    Paths,
+    /// New contents are staged for writing as they are found (`render`); only removed
+    /// files are listed in the changes, the counts say how many files were staged.
+    Stage(&'a Stager),
+}
+
+/// Renders every migration of every plan and compares each file with the disk as soon
+/// as it is rendered, so that memory holds the paths of the tree, never its contents.
+/// Migrations are rendered on worker threads when there are enough of them.
+///
+/// Fails like [`compare`]; with [`Keep::Stage`], what was staged is deleted when the
+/// stager is dropped.
+pub fn stream(plans: &[Plan], templates: &Templates, keep: Keep<'_>) -> Result<Changeset> {
+    use rayon::prelude::*;
+    let scanned = scan_outputs(plans)?;
+    let nested = outputs_nest(plans);
+    let jobs: Vec<(usize, &Migration)> = plans
+        .iter()
+        .enumerate()
+        .flat_map(|(p, plan)| plan.migrations.iter().map(move |m| (p, m)))
+        .collect();
+    let run = |&(p, m): &(usize, &Migration), keep: &Keep<'_>| -> Result<Outcome> {
+        let plan = &plans[p];
+        let files = render::render_one(plan, m, templates)?;
+        let existing = &scanned[&plan.output];
+        let mut out = Outcome::new(p);
+        for f in &files {
+            out.compare_file(plan, f, existing, keep)?;
+        }
+        out.want(files.into_iter().map(|f| f.path), nested);
+        Ok(out)
+    };
+    // Outcomes in job order.
+    let run_all = |indices: &[usize], keep: &Keep<'_>| -> Vec<(usize, Result<Outcome>)> {
+        let one = |&i: &usize| (i, run(&jobs[i], keep));
+        if indices.len() < render::PARALLEL_FROM {
+            indices.iter().map(one).collect()
+        } else {
+            indices.par_iter().map(one).collect()
+        }
+    };
+    let all: Vec<usize> = (0..jobs.len()).collect();
+    let Keep::Stage(_) = keep else {
+        let outcomes = run_all(&all, &keep);
+        return finish(plans, scanned, ordered(outcomes)?);
+    };
+
+    // Writing. A refused render must leave the disk untouched (not even a temporary file
+    // made and deleted again), and only migrations with something on disk can be refused:
+    // those are compared first without writing. Migrations without a folder yet are
+    // rendered and staged in one go.
+    let on_disk = |&(p, m): &(usize, &Migration)| {
+        let plan = &plans[p];
+        let existing = &scanned[&plan.output];
+        nested || existing.is_file(&plan.output) || existing.special(&plan.output).is_some() || {
+            let dir = plan.output.join(&m.name);
+            existing.is_dir(&dir) || existing.is_file(&dir) || existing.special(&dir).is_some()
+        }
+    };
+    let (present, absent): (Vec<usize>, Vec<usize>) = all.iter().partition(|&&i| on_disk(&jobs[i]));
+    let first = run_all(&present, &Keep::Paths);
+    let refused = first.iter().any(|(_, r)| {
+        r.as_ref()
+            .map_or(true, |o| !o.problems.is_empty() || !o.conflicts.is_empty())
+    });
+    if refused {
+        let mut outcomes = first;
+        outcomes.extend(run_all(&absent, &Keep::Paths));
+        outcomes.sort_by_key(|(i, _)| *i);
+        return finish(plans, scanned, ordered(outcomes)?);
+    }
+    // Nothing stands in the way: stage what changed (rendered again), and the rest.
+    let mut outcomes = Vec::new();
+    let mut to_stage = absent;
+    for (i, r) in first {
+        let o = r?;
+        if o.counts.values().any(|c| c.written > 0) {
+            to_stage.push(i);
+        } else {
+            outcomes.push((i, Ok(o)));
+        }
+    }
+    to_stage.sort_unstable();
+    outcomes.extend(run_all(&to_stage, &keep));
+    outcomes.sort_by_key(|(i, _)| *i);
+    finish(plans, scanned, ordered(outcomes)?)
+}
+
+/// The outcomes in job order, or the first job's error.
+fn ordered(outcomes: Vec<(usize, Result<Outcome>)>) -> Result<Vec<Outcome>> {
+    outcomes.into_iter().map(|(_, r)| r).collect()
+}
+
 /// Compares the rendered files of every plan (`rendered[i]` belongs to `plans[i]`)
-/// with the disk. Fails, naming every offending path, when a change would overwrite a
-/// file cutover did not generate for that plan, write through a symlink, or when two
-/// plans claim the same path.
+/// with the disk, keeping the old and new contents of what differs. Fails, naming every
+/// offending path, when a change would overwrite a file cutover did not generate for
+/// that plan, write through a symlink, or when two plans claim the same path.
 pub fn compare(plans: &[Plan], rendered: &[Vec<GeneratedFile>]) -> Result<Changeset> {
+    let scanned = scan_outputs(plans)?;
+    let mut outcomes = Vec::new();
+    for (p, files) in rendered.iter().enumerate() {
+        let plan = &plans[p];
+        let existing = &scanned[&plan.output];
+        let mut out = Outcome::new(p);
+        out.keep_contents = true;
+        for f in files {
+            out.compare_file(plan, f, existing, &Keep::Paths)?;
+        }
+        out.want(files.iter().map(|f| f.path.clone()), outputs_nest(plans));
+        outcomes.push(out);
+    }
+    finish(plans, scanned, outcomes)
+}
+
+/// Whether one plan's output folder lies inside another's: only then can two plans
+/// want one path, or one want a file where another wants a folder (plans that share an
+/// output folder write disjoint migration folders, checked when they are loaded).
+fn outputs_nest(plans: &[Plan]) -> bool {
+    let mut outputs: Vec<&Path> = plans.iter().map(|p| p.output.as_path()).collect();
+    outputs.sort();
+    outputs.dedup();
+    // Sorted, a folder comes right before the first folder inside it.
+    outputs.windows(2).any(|w| w[1].starts_with(w[0]))
+}
+
+/// Each distinct output folder, scanned once.
+fn scan_outputs(plans: &[Plan]) -> Result<HashMap<PathBuf, Existing>> {
+    let mut scanned = HashMap::new();
+    for plan in plans {
+        if !scanned.contains_key(&plan.output) {
+            scanned.insert(plan.output.clone(), scan(&plan.output)?);
+        }
+    }
+    Ok(scanned)
+}
+
+/// What comparing some of a plan's files found.
+struct Outcome {
+    plan: usize,
+    /// Whether changes keep old and new contents.
+    keep_contents: bool,
+    /// Every path compared, when plans' output folders nest (see [`outputs_nest`]).
+    wanted: Vec<PathBuf>,
+    /// Paths wanted as a file where a folder is wanted too.
+    conflicts: Vec<PathBuf>,
+    changes: Vec<Change>,
+    counts: HashMap<String, Counts>,
+    /// Reasons a change may not be made, with the path they are about.
+    problems: Vec<(PathBuf, String)>,
+}
+
+impl Outcome {
+    fn new(plan: usize) -> Outcome {
+        Outcome {
+            plan,
+            keep_contents: false,
+            wanted: Vec::new(),
+            conflicts: Vec::new(),
+            changes: Vec::new(),
+            counts: HashMap::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Records the paths of the compared files: all of them when output folders nest
+    /// (for [`finish`] to compare across plans), otherwise only the conflicts among them.
+    fn want(&mut self, paths: impl Iterator<Item = PathBuf>, nested: bool) {
+        let paths: Vec<PathBuf> = paths.collect();
+        if nested {
+            self.wanted = paths;
+            return;
+        }
+        let set: HashSet<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        for path in &paths {
+            if let Some(d) = path.ancestors().skip(1).find(|d| set.contains(d)) {
+                self.conflicts.push(d.to_path_buf());
+            }
+        }
+    }
+
+    /// Compares one rendered file with the disk.
+    fn compare_file(
+        &mut self,
+        plan: &Plan,
+        f: &GeneratedFile,
+        existing: &Existing,
+        keep: &Keep<'_>,
+    ) -> Result<()> {
+        let counts = match self.counts.get_mut(&f.migration) {
+            Some(c) => c,
+            None => self.counts.entry(f.migration.clone()).or_default(),
+        };
+        // Never write through a symlink or over something that is not a file.
+        if let Some(what) = blocked(&f.path, &plan.output, &plan.root, existing) {
+            self.problems.push((
+                f.path.clone(),
+                format!(
+                    "{}: {what} is in the way; cutover does not write through symlinks or replace anything but its own files",
+                    f.rel
+                ),
+            ));
+            return Ok(());
+        }
+        let old = if existing.want(&f.path) {
+            let old = fs::read(&f.path).map_err(|e| Error::Read {
+                path: f.path.clone(),
+                source: e,
+            })?;
+            if old == f.contents.as_bytes() {
+                counts.unchanged += 1;
+                return Ok(());
+            }
+            let own_line = header::first_line(&plan.id);
+            let problem = match header::owner(&old, &own_line) {
+                Owner::This => None,
+                Owner::Other(id) if id.ends_with(&format!("/{}", plan.id)) || plan.id.ends_with(&format!("/{id}")) => Some(format!(
+                    "{}: its header names the plan `{id}`, but this run names the plan `{}` (from {}); run cutover inside the git work tree the files were generated in",
+                    f.rel,
+                    plan.id,
+                    plan.root.display()
+                )),
+                Owner::Other(id) => Some(format!(
+                    "{}: generated from another plan ({id}), but {} wants it too; two plans cannot share an output path",
+                    f.rel, plan.file
+                )),
+                Owner::User => Some(format!(
+                    "{}: exists, and is not a file cutover generated from {} (no matching header); cutover will not overwrite it. Move it away, or delete it if it is an old copy",
+                    f.rel, plan.id
+                )),
+            };
+            if let Some(problem) = problem {
+                self.problems.push((f.path.clone(), problem));
+                return Ok(());
+            }
+            Some(old)
+        } else {
+            None
+        };
+        counts.written += 1;
+        let status = if old.is_some() {
+            Status::Modified
+        } else {
+            Status::Added
+        };
+        if let Keep::Stage(stager) = keep {
+            // Staged only while the run can still succeed: after a problem, nothing will
+            // be written.
+            if self.problems.is_empty() {
+                stager.stage(
+                    &f.path,
+                    f.contents.as_bytes(),
+                    old.is_some(),
+                    &plan.output,
+                    &|d: &Path| existing.is_dir(d),
+                )?;
+            }
+        }
+        if matches!(keep, Keep::Stage(_)) {
+            // The stager holds what to write; the counts say how much.
+            return Ok(());
+        }
+        let (old, new) = if self.keep_contents {
+            (old, Some(f.contents.clone()))
+        } else {
+            (None, None)
+        };
+        self.changes.push(Change {
+            path: f.path.clone(),
+            rel: f.rel.clone(),
+            status,
+            old,
+            new,
+            plan: self.plan,
+        });
+        Ok(())
+    }
+}
+
+/// Puts the outcomes together: conflicts between plans, problems, orphans, counts.
+fn finish(
+    plans: &[Plan],
+    scanned: HashMap<PathBuf, Existing>,
+    mut outcomes: Vec<Outcome>,
+) -> Result<Changeset> {
+    let mut changes: Vec<Change> = outcomes
+        .iter_mut()
+        .flat_map(|o| std::mem::take(&mut o.changes))
+        .collect();
     let mut problems = Vec::new();
 
     // Which plan wants which path; two plans wanting one path is an error.
-    let mut wanted: HashMap<&Path, usize> = HashMap::new();
-    for (p, files) in rendered.iter().enumerate() {
-        for f in files {
-            if let Some(&q) = wanted.get(f.path.as_path()) {
+    let total: usize = outcomes.iter().map(|o| o.wanted.len()).sum();
+    let mut wanted: HashMap<&Path, usize> = HashMap::with_capacity(total);
+    for o in &outcomes {
+        let plan = &plans[o.plan];
+        for path in &o.wanted {
+            if let Some(&q) = wanted.get(path.as_path()) {
                 problems.push(format!(
                     "{}: wanted by two plans, {} and {}",
-                    f.rel, plans[q].file, plans[p].file
+                    repo::display_rel(&plan.root, path),
+                    plans[q].file,
+                    plan.file
                 ));
             } else {
-                wanted.insert(&f.path, p);
+                wanted.insert(path, o.plan);
             }
+        }
+    }
+    for o in &outcomes {
+        let plan = &plans[o.plan];
+        for d in &o.conflicts {
+            problems.push(format!(
+                "{}: {} wants a file where {} wants a folder",
+                repo::display_rel(&plan.root, d),
+                plan.file,
+                plan.file
+            ));
         }
     }
     // A path one plan wants as a file and another (or the same) as a folder.
@@ -181,28 +546,60 @@ pub fn compare(plans: &[Plan], rendered: &[Vec<GeneratedFile>]) -> Result<Change
         return Err(Error::Conflicts(problems));
     }
 
-    let mut changes = Vec::new();
+    // Problems in plan order, then path order.
+    let mut found: Vec<(usize, &PathBuf, &String)> = outcomes
+        .iter()
+        .flat_map(|o| {
+            o.problems
+                .iter()
+                .map(move |(path, text)| (o.plan, path, text))
+        })
+        .collect();
+    if !found.is_empty() {
+        found.sort();
+        return Err(Error::Conflicts(
+            found.into_iter().map(|(_, _, text)| text.clone()).collect(),
+        ));
+    }
+
     let mut counts: BTreeMap<(usize, usize, String), Counts> = BTreeMap::new();
-    let mut scanned: HashMap<PathBuf, Existing> = HashMap::new();
+    for (p, plan) in plans.iter().enumerate() {
+        let order: HashMap<&str, usize> = plan
+            .migrations
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.name.as_str(), i))
+            .collect();
+        for (i, m) in plan.migrations.iter().enumerate() {
+            counts.entry((p, i, m.name.clone())).or_default();
+        }
+        for o in outcomes.iter().filter(|o| o.plan == p) {
+            for (name, c) in &o.counts {
+                let idx = order.get(name.as_str()).copied().unwrap_or(usize::MAX);
+                let entry = counts.entry((p, idx, name.clone())).or_default();
+                entry.written += c.written;
+                entry.unchanged += c.unchanged;
+            }
+        }
+    }
+
     // Per output folder (plans may share one): the files no plan wants that sit where
     // cutover generates files, with their first bytes. Found once, however many plans.
-    let mut unwanted: HashMap<PathBuf, Vec<(PathBuf, Vec<u8>)>> = HashMap::new();
-    for (p, plan) in plans.iter().enumerate() {
-        if !scanned.contains_key(&plan.output) {
-            let existing = scan(&plan.output)?;
-            let mut found = Vec::new();
-            for path in &existing.files {
-                if wanted.contains_key(path.as_path()) || !in_layout(path, &plan.output) {
-                    continue;
-                }
-                if let Some(head) = read_head(path)? {
-                    found.push((path.clone(), head));
-                }
+    let mut unwanted: HashMap<&Path, Vec<(PathBuf, Vec<u8>)>> = HashMap::new();
+    for (output, existing) in &scanned {
+        let mut list = Vec::new();
+        for path in existing.unwanted() {
+            if !in_layout(&path, output) {
+                continue;
             }
-            unwanted.insert(plan.output.clone(), found);
-            scanned.insert(plan.output.clone(), existing);
+            if let Some(head) = read_head(&path)? {
+                list.push((path, head));
+            }
         }
-        let existing = &scanned[&plan.output];
+        unwanted.insert(output, list);
+    }
+    // Files each plan generated earlier that it no longer wants.
+    for (p, plan) in plans.iter().enumerate() {
         let own_line = header::first_line(&plan.id);
         let order: HashMap<&str, usize> = plan
             .migrations
@@ -210,60 +607,7 @@ pub fn compare(plans: &[Plan], rendered: &[Vec<GeneratedFile>]) -> Result<Change
             .enumerate()
             .map(|(i, m)| (m.name.as_str(), i))
             .collect();
-        for m in &plan.migrations {
-            counts
-                .entry((p, order[m.name.as_str()], m.name.clone()))
-                .or_default();
-        }
-        for f in &rendered[p] {
-            let key = (p, order[f.migration.as_str()], f.migration.clone());
-            // Never write through a symlink or over something that is not a file.
-            if let Some(what) = blocked(&f.path, &plan.output, &plan.root, existing) {
-                problems.push(format!(
-                    "{}: {what} is in the way; cutover does not write through symlinks or replace anything but its own files",
-                    f.rel
-                ));
-                continue;
-            }
-            if !existing.file_set.contains(&f.path) {
-                counts.entry(key).or_default().written += 1;
-                changes.push(change(f, p, Status::Added, None));
-                continue;
-            }
-            let old = fs::read(&f.path).map_err(|e| Error::Read {
-                path: f.path.clone(),
-                source: e,
-            })?;
-            if old == f.contents.as_bytes() {
-                counts.entry(key).or_default().unchanged += 1;
-                continue;
-            }
-            match header::owner(&old, &own_line) {
-                Owner::This => {
-                    counts.entry(key).or_default().written += 1;
-                    changes.push(change(f, p, Status::Modified, Some(old)));
-                }
-                Owner::Other(id) if id.ends_with(&format!("/{}", plan.id)) || plan.id.ends_with(&format!("/{id}")) => {
-                    problems.push(format!(
-                        "{}: its header names the plan `{id}`, but this run names the plan `{}` (from {}); run cutover inside the git work tree the files were generated in",
-                        f.rel,
-                        plan.id,
-                        plan.root.display()
-                    ))
-                }
-                Owner::Other(id) => problems.push(format!(
-                    "{}: generated from another plan ({id}), but {} wants it too; two plans cannot share an output path",
-                    f.rel, plan.file
-                )),
-                Owner::User => problems.push(format!(
-                    "{}: exists, and is not a file cutover generated from {} (no matching header); cutover will not overwrite it. Move it away, or delete it if it is an old copy",
-                    f.rel, plan.id
-                )),
-            }
-        }
-
-        // Files this plan generated earlier that it no longer wants.
-        for (path, head) in &unwanted[&plan.output] {
+        for (path, head) in unwanted.get(plan.output.as_path()).into_iter().flatten() {
             if header::owner(head, &own_line) != Owner::This {
                 continue;
             }
@@ -292,12 +636,10 @@ pub fn compare(plans: &[Plan], rendered: &[Vec<GeneratedFile>]) -> Result<Change
             });
         }
     }
-    if !problems.is_empty() {
-        return Err(Error::Conflicts(problems));
-    }
     changes.sort_by(|a, b| (a.plan, &a.path).cmp(&(b.plan, &b.path)));
     let mut leftovers: Vec<PathBuf> = scanned.into_values().flat_map(|e| e.leftovers).collect();
     leftovers.sort();
+    leftovers.dedup();
     Ok(Changeset {
         changes,
         leftovers,
@@ -366,15 +708,15 @@ fn read_head(path: &Path) -> Result<Option<Vec<u8>>> {
 /// symlink, file or special file where one of the folders from `output` down to it goes.
 fn blocked(path: &Path, output: &Path, root: &Path, existing: &Existing) -> Option<String> {
     let show = |p: &Path| repo::display_rel(root, p);
-    if existing.dirs.contains(path) {
+    if existing.is_dir(path) {
         return Some(format!("{} (a folder)", show(path)));
     }
     let mut cur = Some(path);
     while let Some(p) = cur {
-        if let Some(what) = existing.special.get(p) {
+        if let Some(what) = existing.special(p) {
             return Some(format!("{} ({what})", show(p)));
         }
-        if p != path && existing.file_set.contains(p) {
+        if p != path && existing.is_file(p) {
             return Some(format!("{} (a file where a folder goes)", show(p)));
         }
         if p == output {
@@ -383,15 +725,4 @@ fn blocked(path: &Path, output: &Path, root: &Path, existing: &Existing) -> Opti
         cur = p.parent();
     }
     None
-}
-
-fn change(f: &GeneratedFile, plan: usize, status: Status, old: Option<Vec<u8>>) -> Change {
-    Change {
-        path: f.path.clone(),
-        rel: f.rel.clone(),
-        status,
-        old,
-        new: Some(f.contents.clone()),
-        plan,
-    }
 }

@@ -74,10 +74,10 @@ pub fn render_all(plans: &[Plan], templates: &Templates) -> Result<Vec<Vec<Gener
         .collect()
 }
 
-/// Renders every plan and compares the result with the disk.
-pub fn changes(plans: &[Plan], templates: &Templates) -> Result<Changeset> {
-    let rendered = render_all(plans, templates)?;
-    tree::compare(plans, &rendered)
+/// Renders every plan and compares the result with the disk, migration by migration
+/// (see [`tree::stream`]): the changes carry no contents.
+pub fn changes(plans: &[Plan], templates: &Templates, keep: tree::Keep<'_>) -> Result<Changeset> {
+    tree::stream(plans, templates, keep)
 }
 
 /// Every file the plans produce, path relative to its repository root → contents.

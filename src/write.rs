@@ -1,117 +1,373 @@
-//! Applying a [`Changeset`] to disk, atomically per file and all-or-nothing where it can.
+//! Writing generated files to disk, atomically and all-or-nothing where it can.
 //!
-//! Every new content is first written to a temporary file in its target's folder. Only
-//! when all of them are written and flushed to disk are they renamed over their targets,
-//! so an error while writing leaves every file as it was, and a reader (or a crash) sees
-//! each file either old or new, never a mix. Removed files take their emptied folders
-//! with them, up to the plan's output folder.
+//! A [`Stager`] first writes every new content where no reader looks: a file whose folder
+//! exists goes to a temporary file beside it; files in folders that do not exist yet go,
+//! under their final names, into a temporary copy of the highest missing folder (so a
+//! first render of a migration creates its folder with one rename, not one per file).
+//! Only when everything is staged and flushed to disk ([`Stager::commit`]) are the
+//! temporary files and folders renamed into place, so an error while staging leaves the
+//! tree exactly as it was, and a reader (or a crash) sees each file either old or new,
+//! never half-written. Temporary names are `.cutover-*.tmp`; the next render deletes any
+//! that a killed run left behind. Removed files take their emptied folders with them, up
+//! to the plan's output folder.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-use tempfile::TempPath;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::tree::{Changeset, Status};
 
-/// Writes and removes the files of `changes`. `plans` are the plans the changeset was
-/// computed for (to know where each output folder ends).
-///
-/// Until the first rename, any failure leaves the tree exactly as it was (temporary
-/// files and the folders made for them are removed). A failure after that (a rename or
-/// removal refused by the file system) stops at once; every file is still whole, old or
-/// new, and the error says how far it got.
+/// Writes and removes the files of `changes` (computed with their contents kept).
+/// `plans` are the plans the changeset was computed for (to know where each output
+/// folder ends).
 pub fn apply(plans: &[Plan], changes: &Changeset) -> Result<()> {
-    // Temporary files of a run that was killed before it could rename or delete them.
-    for leftover in &changes.leftovers {
-        let _ = fs::remove_file(leftover);
-    }
-    let mut made = Folders::default();
-    let mut staged: Vec<(TempPath, &Path)> = Vec::new();
-    let writes = changes
-        .changes
-        .iter()
-        .filter(|c| c.status != Status::Removed);
-    for c in writes {
-        let contents = c.new.as_deref().unwrap_or_default();
-        let exists = c.status == Status::Modified;
-        match stage(&c.path, contents.as_bytes(), exists, &mut made) {
-            Ok(tmp) => staged.push((tmp, &c.path)),
-            Err(e) => {
-                drop(staged);
-                remove_made(&made.created);
-                return Err(e);
-            }
-        }
-    }
-    if let Err(e) = flush(plans, staged.iter().map(|(t, _)| t.as_ref())) {
-        drop(staged);
-        remove_made(&made.created);
-        return Err(e);
-    }
-    let total = changes.changes.len();
-    let mut done = 0usize;
-    let partial = |done: usize, e: Error| {
-        match e {
-        Error::Write { path, source } if done > 0 => Error::Write {
-            path,
-            source: std::io::Error::new(
-                source.kind(),
-                format!(
-                    "{source}; {done} of {total} changes were already made (each file is whole); fix the cause and run `cutover render` again"
-                ),
-            ),
-        },
-        other => other,
-    }
-    };
-    let mut pending = staged.into_iter();
-    for (tmp, target) in pending.by_ref() {
-        if let Err(e) = tmp.persist(target) {
-            return Err(partial(
-                done,
-                Error::Write {
-                    path: target.to_path_buf(),
-                    source: e.error,
-                },
-            ));
-        }
-        done += 1;
-    }
+    let stager = Stager::new();
     for c in changes
         .changes
         .iter()
-        .filter(|c| c.status == Status::Removed)
+        .filter(|c| c.status != Status::Removed)
     {
-        match fs::remove_file(&c.path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(partial(
-                    done,
-                    Error::Write {
-                        path: c.path.clone(),
-                        source: e,
-                    },
-                ))
+        let contents = c.new.as_deref().unwrap_or_default();
+        let output = &plans[c.plan].output;
+        stager.stage(
+            &c.path,
+            contents.as_bytes(),
+            c.status == Status::Modified,
+            output,
+            &|d: &Path| d.is_dir(),
+        )?;
+    }
+    stager.commit(plans, changes)
+}
+
+/// Staged writes of one run. Safe to use from several threads; dropping it without
+/// [`commit`](Stager::commit) deletes everything it staged.
+#[derive(Default)]
+pub struct Stager {
+    state: Mutex<State>,
+    /// Files written, for the counts in messages.
+    written: AtomicUsize,
+}
+
+#[derive(Default)]
+struct State {
+    /// Temporary file → the file it replaces or creates.
+    files: Vec<(PathBuf, PathBuf)>,
+    /// Missing folder → the temporary folder standing in for it.
+    folders: HashMap<PathBuf, PathBuf>,
+    /// Folders made above an output folder that did not exist, outermost first.
+    made_above: Vec<PathBuf>,
+    /// Set once committed: nothing is left to delete on drop.
+    committed: bool,
+}
+
+/// Distinguishes the temporary names of one process.
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl Stager {
+    /// A stager with nothing staged.
+    pub fn new() -> Stager {
+        Stager::default()
+    }
+
+    /// Stages `contents` for `path`, which lies under `output` (a plan's output folder).
+    /// `exists` says whether `path` is an existing file (its mode is kept; new files get
+    /// 0644), `dir_exists` whether a folder exists (the caller may know from its scan).
+    pub fn stage(
+        &self,
+        path: &Path,
+        contents: &[u8],
+        exists: bool,
+        output: &Path,
+        dir_exists: &(dyn Fn(&Path) -> bool + Sync),
+    ) -> Result<()> {
+        let err = |e: std::io::Error| Error::Write {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        let parent = path
+            .parent()
+            .ok_or_else(|| err(std::io::Error::other("no parent folder")))?;
+        // The highest folder from `path` up to `output` that does not exist yet.
+        let mut top = None;
+        if !exists {
+            let mut dir = Some(parent);
+            while let Some(d) = dir {
+                if dir_exists(d) {
+                    break;
+                }
+                top = Some(d);
+                if d == output || !d.starts_with(output) {
+                    break;
+                }
+                dir = d.parent();
             }
         }
-        done += 1;
-        prune_empty_dirs(&c.path, &plans[c.plan].output);
+        match top {
+            None => {
+                let perms = if exists {
+                    Some(fs::metadata(path).map(|m| m.permissions()).map_err(err)?)
+                } else {
+                    None
+                };
+                let tmp = self
+                    .create_temp_file(parent, contents, perms)
+                    .map_err(err)?;
+                self.lock().files.push((tmp, path.to_path_buf()));
+            }
+            Some(top) => {
+                let stand_in = self.stand_in(top).map_err(err)?;
+                let rel = path.strip_prefix(top).expect("top is an ancestor of path");
+                let inside = stand_in.join(rel);
+                let mut file = create_inside(&stand_in, &inside).map_err(err)?;
+                write_all(&mut file, contents, None).map_err(err)?;
+            }
+        }
+        self.written.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
+
+    /// How many files have been staged.
+    pub fn staged(&self) -> usize {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// Makes everything staged durable, renames it into place, then removes the files
+    /// `changes` marks as removed (and their emptied folders) and the temporary files a
+    /// killed earlier run left (`changes.leftovers`).
+    ///
+    /// A failure before the first rename leaves the tree as it was. A failure after it (a
+    /// rename or removal refused by the file system) stops at once; every file is still
+    /// whole, old or new, and the error says how far it got.
+    pub fn commit(self, plans: &[Plan], changes: &Changeset) -> Result<()> {
+        for leftover in &changes.leftovers {
+            let _ = if leftover.is_dir() {
+                fs::remove_dir_all(leftover)
+            } else {
+                fs::remove_file(leftover)
+            };
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let moves: Vec<(PathBuf, PathBuf)> = {
+            let mut folders: Vec<(PathBuf, PathBuf)> = state
+                .folders
+                .iter()
+                .map(|(top, tmp)| (tmp.clone(), top.clone()))
+                .collect();
+            folders.sort();
+            state.files.iter().cloned().chain(folders).collect()
+        };
+        if !moves.is_empty() {
+            flush(plans, &moves)?;
+        }
+        let total = moves.len()
+            + changes
+                .changes
+                .iter()
+                .filter(|c| c.status == Status::Removed)
+                .count();
+        let mut done = 0usize;
+        let partial = |done: usize, path: &Path, e: std::io::Error| {
+            let source = if done > 0 {
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "{e}; {done} of {total} changes were already made (each file is whole); fix the cause and run `cutover render` again"
+                    ),
+                )
+            } else {
+                e
+            };
+            Error::Write {
+                path: path.to_path_buf(),
+                source,
+            }
+        };
+        // On failure the stager is dropped uncommitted: what was not renamed yet is deleted.
+        for (tmp, target) in &moves {
+            if let Err(e) = fs::rename(tmp, target) {
+                return Err(partial(done, target, e));
+            }
+            done += 1;
+        }
+        state.committed = true;
+        for c in changes
+            .changes
+            .iter()
+            .filter(|c| c.status == Status::Removed)
+        {
+            match fs::remove_file(&c.path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(partial(done, &c.path, e)),
+            }
+            done += 1;
+            prune_empty_dirs(&c.path, &plans[c.plan].output);
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The temporary folder standing in for the missing folder `top`, made on first use.
+    fn stand_in(&self, top: &Path) -> std::io::Result<PathBuf> {
+        let mut state = self.lock();
+        if let Some(tmp) = state.folders.get(top) {
+            return Ok(tmp.clone());
+        }
+        let parent = top
+            .parent()
+            .ok_or_else(|| std::io::Error::other("no parent folder"))?;
+        if !parent.is_dir() {
+            create_dirs(parent, &mut state.made_above)?;
+        }
+        let tmp = loop {
+            let candidate = temp_name(parent);
+            match fs::create_dir(&candidate) {
+                Ok(()) => break candidate,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        state.folders.insert(top.to_path_buf(), tmp.clone());
+        Ok(tmp)
+    }
+
+    /// Writes `contents` to a new temporary file in `dir`, with mode `perms` (0644 when
+    /// `None`), and returns its path.
+    fn create_temp_file(
+        &self,
+        dir: &Path,
+        contents: &[u8],
+        perms: Option<fs::Permissions>,
+    ) -> std::io::Result<PathBuf> {
+        loop {
+            let candidate = temp_name(dir);
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&candidate)
+            {
+                Ok(mut file) => {
+                    if let Err(e) = write_all(&mut file, contents, perms) {
+                        drop(file);
+                        let _ = fs::remove_file(&candidate);
+                        return Err(e);
+                    }
+                    return Ok(candidate);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Drop for Stager {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if state.committed {
+            return;
+        }
+        for (tmp, _) in &state.files {
+            let _ = fs::remove_file(tmp);
+        }
+        for tmp in state.folders.values() {
+            let _ = fs::remove_dir_all(tmp);
+        }
+        remove_made(&state.made_above);
+    }
+}
+
+/// Creates the new file `path` inside the temporary folder `stand_in`, making the
+/// folders between them as needed (the first try tells whether they exist, so no folder
+/// list is kept).
+fn create_inside(stand_in: &Path, path: &Path) -> std::io::Result<fs::File> {
+    let open = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+    };
+    match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut missing = Vec::new();
+            let mut dir = path.parent();
+            while let Some(d) = dir.filter(|d| *d != stand_in) {
+                missing.push(d);
+                dir = d.parent();
+            }
+            for d in missing.into_iter().rev() {
+                match fs::create_dir(d) {
+                    Ok(()) => {}
+                    // Made before, or by another thread just now.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            open()
+        }
+        other => other,
+    }
+}
+
+/// A fresh `.cutover-*.tmp` name in `dir`.
+fn temp_name(dir: &Path) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".cutover-{}-{n}.tmp", std::process::id()))
+}
+
+/// Writes `contents` to a newly created file and gives it its mode: `perms`, or 0644
+/// whatever the umask (generated manifests are ordinary repository files, rw-r--r--, as
+/// git checks them out). Off Linux the file is also flushed to disk here.
+fn write_all(
+    file: &mut fs::File,
+    contents: &[u8],
+    perms: Option<fs::Permissions>,
+) -> std::io::Result<()> {
+    file.write_all(contents)?;
+    match perms {
+        Some(p) => file.set_permissions(p)?,
+        None => {
+            if umask_strips_0644() {
+                file.set_permissions(default_permissions())?;
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    file.sync_all()?;
     Ok(())
 }
 
-/// The folders a run has made sure of.
-#[derive(Default)]
-struct Folders {
-    /// Folders known to exist (checked or created).
-    known: HashSet<PathBuf>,
-    /// Folders this run created, outermost first.
-    created: Vec<PathBuf>,
+/// Whether files created with mode 0666 end up without some bit of 0644 (a umask such as
+/// 077), so that the mode must be set after creation. Read once, from /proc on Linux;
+/// elsewhere assumed (which costs one call per file).
+fn umask_strips_0644() -> bool {
+    static STRIPS: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+        #[cfg(target_os = "linux")]
+        {
+            let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let mask = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
+            // Also set the mode when the umask leaves bits beyond 0644 (0666 & !022 is
+            // 0644 exactly; a umask of 002 would leave group write).
+            mask.is_none_or(|m| 0o666 & !m != 0o644)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            true
+        }
+    });
+    *STRIPS
 }
 
 /// Replaces the file at `path` by `contents` atomically (temporary file, flush, rename),
@@ -122,26 +378,6 @@ pub fn replace_file(path: &Path, contents: &[u8]) -> Result<()> {
         source: e,
     })?;
     let path = abs.as_path();
-    let mut made = Folders::default();
-    let tmp = stage(path, contents, path.exists(), &mut made)?;
-    let file = fs::OpenOptions::new()
-        .write(true)
-        .open(&tmp)
-        .and_then(|f| f.sync_all());
-    file.map_err(|e| Error::Write {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    tmp.persist(path).map_err(|e| Error::Write {
-        path: path.to_path_buf(),
-        source: e.error,
-    })
-}
-
-/// Writes `contents` to a closed temporary file beside `path`, with `path`'s future mode
-/// (an existing file's mode, or 0644). Folders it creates are recorded in `made`.
-/// The temporary file is deleted if it is dropped without being persisted.
-fn stage(path: &Path, contents: &[u8], exists: bool, made: &mut Folders) -> Result<TempPath> {
     let err = |e: std::io::Error| Error::Write {
         path: path.to_path_buf(),
         source: e,
@@ -149,24 +385,23 @@ fn stage(path: &Path, contents: &[u8], exists: bool, made: &mut Folders) -> Resu
     let dir = path
         .parent()
         .ok_or_else(|| err(std::io::Error::other("no parent folder")))?;
-    if !made.known.contains(dir) {
-        create_dirs(dir, &mut made.created).map_err(err)?;
-        made.known.insert(dir.to_path_buf());
-    }
-    let perms = if exists {
-        fs::metadata(path).map(|m| m.permissions()).map_err(err)?
+    let perms = if path.exists() {
+        Some(fs::metadata(path).map(|m| m.permissions()).map_err(err)?)
     } else {
-        default_permissions()
+        None
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".cutover-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(err)?;
-    tmp.write_all(contents).map_err(err)?;
-    // Set after creation: the mode given at creation would be reduced by the umask.
-    fs::set_permissions(tmp.path(), perms).map_err(err)?;
-    Ok(tmp.into_temp_path())
+    let stager = Stager::new();
+    let tmp = stager.create_temp_file(dir, contents, perms).map_err(err)?;
+    let synced = fs::OpenOptions::new()
+        .write(true)
+        .open(&tmp)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| fs::rename(&tmp, path));
+    if let Err(e) = synced {
+        let _ = fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    Ok(())
 }
 
 /// Creates `dir` and its missing parents, recording each folder created (outermost first).
@@ -203,51 +438,43 @@ fn remove_made(made: &[PathBuf]) {
 
 /// Makes the staged files durable before they are renamed into place.
 #[cfg(target_os = "linux")]
-fn flush<'a>(plans: &[Plan], staged: impl Iterator<Item = &'a Path>) -> Result<()> {
+fn flush(plans: &[Plan], moves: &[(PathBuf, PathBuf)]) -> Result<()> {
     // One syncfs per file system rather than one fsync per file: the same guarantee (the
     // data is on disk before any rename), a fraction of the cost for thousands of files.
     use std::os::unix::fs::MetadataExt;
-    if staged.count() == 0 {
-        return Ok(());
-    }
     let mut devices: Vec<u64> = Vec::new();
-    for d in plans
+    let folders = plans
         .iter()
         .map(|p| p.output.as_path())
-        .filter(|d| d.exists())
-    {
+        .chain(moves.iter().filter_map(|(tmp, _)| tmp.parent()));
+    for d in folders {
         let err = |e: std::io::Error| Error::Write {
             path: d.to_path_buf(),
             source: e,
         };
-        let dev = fs::metadata(d).map_err(err)?.dev();
-        if devices.contains(&dev) {
+        let Ok(meta) = fs::metadata(d) else {
+            continue;
+        };
+        if devices.contains(&meta.dev()) {
             continue;
         }
-        devices.push(dev);
+        devices.push(meta.dev());
         let handle = fs::File::open(d).map_err(err)?;
         rustix::fs::syncfs(&handle).map_err(|e| err(e.into()))?;
     }
     Ok(())
 }
 
-/// Makes the staged files durable before they are renamed into place.
+/// Makes the staged files durable before they are renamed into place (each file was
+/// flushed as it was written).
 #[cfg(not(target_os = "linux"))]
-fn flush<'a>(_plans: &[Plan], staged: impl Iterator<Item = &'a Path>) -> Result<()> {
-    for f in staged {
-        let file = fs::OpenOptions::new().write(true).open(f);
-        file.and_then(|f| f.sync_all()).map_err(|e| Error::Write {
-            path: f.to_path_buf(),
-            source: e,
-        })?;
-    }
+fn flush(_plans: &[Plan], _moves: &[(PathBuf, PathBuf)]) -> Result<()> {
     Ok(())
 }
 
 #[cfg(unix)]
 fn default_permissions() -> fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
-    // Generated manifests are ordinary repository files: rw-r--r--, as git checks them out.
     fs::Permissions::from_mode(0o644)
 }
 
@@ -278,17 +505,35 @@ fn prune_empty_dirs(file: &Path, stop: &Path) {
 mod tests {
     use super::*;
 
-    fn write(path: &Path, contents: &[u8]) {
-        let mut made = Folders::default();
-        let tmp = stage(path, contents, path.exists(), &mut made).unwrap();
-        tmp.persist(path).unwrap();
+    fn no_changes() -> Changeset {
+        Changeset::default()
+    }
+
+    fn write(path: &Path, output: &Path, contents: &[u8]) {
+        let stager = Stager::new();
+        stager
+            .stage(path, contents, path.exists(), output, &|d: &Path| {
+                d.is_dir()
+            })
+            .unwrap();
+        stager.commit(&[], &no_changes()).unwrap();
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
     }
 
     #[test]
     fn writes_whole_files_and_keeps_mode() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("a/b/file.yaml");
-        write(&p, b"one\n");
+        let out = tmp.path().join("a");
+        let p = out.join("b/file.yaml");
+        write(&p, &out, b"one\n");
         assert_eq!(fs::read(&p).unwrap(), b"one\n");
         #[cfg(unix)]
         {
@@ -296,15 +541,60 @@ mod tests {
             let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode(&p), 0o644);
             fs::set_permissions(&p, fs::Permissions::from_mode(0o664)).unwrap();
-            write(&p, b"two\n");
+            write(&p, &out, b"two\n");
+            assert_eq!(fs::read(&p).unwrap(), b"two\n");
             assert_eq!(
                 mode(&p),
                 0o664,
                 "an existing file keeps its mode, umask or not"
             );
         }
-        let leftovers: Vec<_> = fs::read_dir(p.parent().unwrap()).unwrap().collect();
-        assert_eq!(leftovers.len(), 1, "no temporary files are left behind");
+        assert_eq!(
+            names(p.parent().unwrap()),
+            ["file.yaml"],
+            "no temporary files left"
+        );
+        assert_eq!(names(tmp.path()), ["a"]);
+    }
+
+    #[test]
+    fn new_folders_appear_whole_at_commit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        fs::create_dir(&out).unwrap();
+        fs::write(out.join("keep"), "x").unwrap();
+        let stager = Stager::new();
+        let a = out.join("m/stages/01-a/virtualservice.yaml");
+        let b = out.join("m/stages/02-b/virtualservice.yaml");
+        let dir_exists = |d: &Path| d.is_dir();
+        stager.stage(&a, b"a\n", false, &out, &dir_exists).unwrap();
+        stager.stage(&b, b"b\n", false, &out, &dir_exists).unwrap();
+        assert!(!out.join("m").exists(), "nothing visible before commit");
+        assert_eq!(names(&out).len(), 2, "one temporary folder beside `keep`");
+        stager.commit(&[], &no_changes()).unwrap();
+        assert_eq!(fs::read(&a).unwrap(), b"a\n");
+        assert_eq!(fs::read(&b).unwrap(), b"b\n");
+        assert_eq!(names(&out), ["keep", "m"]);
+    }
+
+    #[test]
+    fn dropping_a_stager_undoes_everything() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("x/y/out");
+        let existing = tmp.path().join("file.yaml");
+        fs::write(&existing, "old\n").unwrap();
+        let stager = Stager::new();
+        let dir_exists = |d: &Path| d.is_dir();
+        stager
+            .stage(&out.join("m/a.yaml"), b"a\n", false, &out, &dir_exists)
+            .unwrap();
+        stager
+            .stage(&existing, b"new\n", true, tmp.path(), &dir_exists)
+            .unwrap();
+        assert_eq!(stager.staged(), 2);
+        drop(stager);
+        assert_eq!(names(tmp.path()), ["file.yaml"], "folders made are removed");
+        assert_eq!(fs::read(&existing).unwrap(), b"old\n");
     }
 
     #[test]

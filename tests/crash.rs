@@ -95,15 +95,16 @@ fn disk(repo: &Path) -> (Tree, Vec<PathBuf>) {
             let entry = entry.expect("entry");
             let path = entry.path();
             let ft = entry.file_type().expect("file type");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // A temporary file, or a temporary folder standing in for a new one.
+            if is_tmp(&name) {
+                tmps.push(path);
+                continue;
+            }
             if ft.is_dir() {
                 if path != repo.join(".git") {
                     stack.push(path);
                 }
-                continue;
-            }
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if is_tmp(&name) {
-                tmps.push(path);
                 continue;
             }
             let rel = path
