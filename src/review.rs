@@ -3,7 +3,7 @@
 //! what is mirrored, before and after. Manifests are compared as YAML documents, not
 //! as lines.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use serde_yaml::Value;
@@ -256,6 +256,14 @@ pub fn review(old: &Tree, new: &Tree, changed: &[FileChange]) -> Vec<MigrationRe
                 .or_else(|| locate_env(&c.rel).map(|(f, _)| f))
         })
         .collect();
+    // Environment files by migration folder, in `changed` order (found once, not once
+    // per folder).
+    let mut env_files: HashMap<String, Vec<(String, &str)>> = HashMap::new();
+    for c in changed {
+        if let Some((f, env)) = locate_env(&c.rel) {
+            env_files.entry(f).or_default().push((env, c.rel.as_str()));
+        }
+    }
     folders
         .into_iter()
         .map(|folder| {
@@ -293,19 +301,22 @@ pub fn review(old: &Tree, new: &Tree, changed: &[FileChange]) -> Vec<MigrationRe
                 )
             });
             let name = folder.rsplit('/').next().unwrap_or(&folder).to_owned();
-            let environments = changed
+            let envs = env_files
+                .get(&folder)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let environments = envs
                 .iter()
-                .filter_map(|c| locate_env(&c.rel).filter(|(f, _)| *f == folder))
-                .map(|(_, env)| {
-                    let rel = changed
+                .map(|(env, _)| {
+                    // The first file of that environment (as before: one per env).
+                    let rel = envs
                         .iter()
-                        .find(|c| locate_env(&c.rel).is_some_and(|(f, e)| f == folder && e == env))
-                        .map(|c| c.rel.clone())
-                        .unwrap_or_default();
+                        .find(|(e, _)| e == env)
+                        .map_or("", |(_, rel)| *rel);
                     EnvReview {
-                        before: env_stage(old, &folder, &rel),
-                        after: env_stage(new, &folder, &rel),
-                        env,
+                        before: env_stage(old, &folder, rel),
+                        after: env_stage(new, &folder, rel),
+                        env: env.clone(),
                     }
                 })
                 .filter(|e| e.before != e.after)
@@ -398,20 +409,24 @@ fn traffic_changes(b: &Traffic, a: &Traffic, out: &mut Vec<String>) {
 
 /// Fills in each stage's `note` from the plans that produce the reviewed folders.
 pub fn attach_notes(reviews: &mut [MigrationReview], plans: &[crate::plan::Plan]) {
+    if reviews.is_empty() {
+        return;
+    }
+    let mut by_folder: HashMap<String, Vec<&crate::plan::Migration>> = HashMap::new();
+    for plan in plans {
+        for m in &plan.migrations {
+            let folder = crate::repo::display_rel(&plan.root, &plan.output.join(&m.name));
+            by_folder.entry(folder).or_default().push(m);
+        }
+    }
     for r in reviews {
-        for plan in plans {
-            for m in &plan.migrations {
-                let folder = crate::repo::display_rel(&plan.root, &plan.output.join(&m.name));
-                if folder != r.folder {
-                    continue;
-                }
-                for s in &mut r.stages {
-                    s.note = m
-                        .stages
-                        .iter()
-                        .find(|st| st.name == s.stage)
-                        .and_then(|st| st.note.clone());
-                }
+        for m in by_folder.get(&r.folder).into_iter().flatten() {
+            for s in &mut r.stages {
+                s.note = m
+                    .stages
+                    .iter()
+                    .find(|st| st.name == s.stage)
+                    .and_then(|st| st.note.clone());
             }
         }
     }
