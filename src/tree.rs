@@ -136,15 +136,20 @@ impl Existing {
     }
 }
 
-fn scan(dir: &Path) -> Result<Existing> {
+fn scan(dir: &Path, repo_root: &Path) -> Result<Existing> {
     let mut out = Existing {
         root: dir.to_path_buf(),
         ..Existing::default()
     };
-    // A killed first render leaves its temporary copy of the output folder beside it.
-    if let Some(Ok(entries)) = dir.parent().map(fs::read_dir) {
+    // A killed first render leaves its temporary copy of the output folder beside it
+    // (looked for only inside the repository: cutover never touches anything outside).
+    let parent = dir.parent().filter(|p| p.starts_with(repo_root));
+    if let Some(Ok(entries)) = parent.map(fs::read_dir) {
         for entry in entries.flatten() {
-            if is_leftover(&entry.file_name().to_string_lossy()) {
+            let plain = entry
+                .file_type()
+                .is_ok_and(|ft| ft.is_file() || ft.is_dir());
+            if plain && is_leftover(&entry.file_name().to_string_lossy()) {
                 out.leftovers.push(entry.path());
             }
         }
@@ -230,7 +235,11 @@ pub fn stream(plans: &[Plan], templates: &Templates, keep: Keep<'_>) -> Result<C
         let existing = &scanned[&plan.output];
         let mut out = Outcome::new(p);
         for f in &files {
-            out.compare_file(plan, f, existing, keep)?;
+            if let Err(e) = out.compare_file(plan, f, existing, keep) {
+                // Reported after render errors and conflicts, as if compared later.
+                out.error = Some(e);
+                break;
+            }
         }
         out.want(files.into_iter().map(|f| f.path), nested);
         Ok(out)
@@ -263,11 +272,21 @@ pub fn stream(plans: &[Plan], templates: &Templates, keep: Keep<'_>) -> Result<C
         }
     };
     let (present, absent): (Vec<usize>, Vec<usize>) = all.iter().partition(|&&i| on_disk(&jobs[i]));
+    if nested {
+        // Stand-in folders could end up inside one another; write file by file.
+        if let Keep::Stage(stager) = &keep {
+            stager.file_by_file();
+        }
+    }
     let first = run_all(&present, &Keep::Paths);
     let refused = first.iter().any(|(_, r)| {
-        r.as_ref()
-            .map_or(true, |o| !o.problems.is_empty() || !o.conflicts.is_empty())
-    });
+        r.as_ref().map_or(true, |o| {
+            !o.problems.is_empty() || !o.conflicts.is_empty() || o.error.is_some()
+        })
+    }) || {
+        let outcomes: Vec<&Outcome> = first.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
+        !conflicts(plans, &outcomes).is_empty()
+    };
     if refused {
         let mut outcomes = first;
         outcomes.extend(run_all(&absent, &Keep::Paths));
@@ -309,7 +328,10 @@ pub fn compare(plans: &[Plan], rendered: &[Vec<GeneratedFile>]) -> Result<Change
         let mut out = Outcome::new(p);
         out.keep_contents = true;
         for f in files {
-            out.compare_file(plan, f, existing, &Keep::Paths)?;
+            if let Err(e) = out.compare_file(plan, f, existing, &Keep::Paths) {
+                out.error = Some(e);
+                break;
+            }
         }
         out.want(files.iter().map(|f| f.path.clone()), outputs_nest(plans));
         outcomes.push(out);
@@ -333,7 +355,7 @@ fn scan_outputs(plans: &[Plan]) -> Result<HashMap<PathBuf, Existing>> {
     let mut scanned = HashMap::new();
     for plan in plans {
         if !scanned.contains_key(&plan.output) {
-            scanned.insert(plan.output.clone(), scan(&plan.output)?);
+            scanned.insert(plan.output.clone(), scan(&plan.output, &plan.root)?);
         }
     }
     Ok(scanned)
@@ -348,6 +370,8 @@ struct Outcome {
     wanted: Vec<PathBuf>,
     /// Paths wanted as a file where a folder is wanted too.
     conflicts: Vec<PathBuf>,
+    /// The first file that could not be read.
+    error: Option<Error>,
     changes: Vec<Change>,
     counts: HashMap<String, Counts>,
     /// Reasons a change may not be made, with the path they are about.
@@ -361,6 +385,7 @@ impl Outcome {
             keep_contents: false,
             wanted: Vec::new(),
             conflicts: Vec::new(),
+            error: None,
             changes: Vec::new(),
             counts: HashMap::new(),
             problems: Vec::new(),
@@ -481,22 +506,15 @@ impl Outcome {
     }
 }
 
-/// Puts the outcomes together: conflicts between plans, problems, orphans, counts.
-fn finish(
-    plans: &[Plan],
-    scanned: HashMap<PathBuf, Existing>,
-    mut outcomes: Vec<Outcome>,
-) -> Result<Changeset> {
-    let mut changes: Vec<Change> = outcomes
-        .iter_mut()
-        .flat_map(|o| std::mem::take(&mut o.changes))
-        .collect();
+/// Paths two plans want, and paths wanted as a file where a folder is wanted too: the
+/// conflicts among the outcomes, sorted.
+fn conflicts(plans: &[Plan], outcomes: &[&Outcome]) -> Vec<String> {
     let mut problems = Vec::new();
 
     // Which plan wants which path; two plans wanting one path is an error.
     let total: usize = outcomes.iter().map(|o| o.wanted.len()).sum();
     let mut wanted: HashMap<&Path, usize> = HashMap::with_capacity(total);
-    for o in &outcomes {
+    for o in outcomes {
         let plan = &plans[o.plan];
         for path in &o.wanted {
             if let Some(&q) = wanted.get(path.as_path()) {
@@ -511,7 +529,7 @@ fn finish(
             }
         }
     }
-    for o in &outcomes {
+    for o in outcomes {
         let plan = &plans[o.plan];
         for d in &o.conflicts {
             problems.push(format!(
@@ -541,9 +559,44 @@ fn finish(
             dir = d.parent();
         }
     }
+    problems.sort();
+    problems
+}
+
+/// Puts the outcomes together: conflicts between plans, problems, orphans, counts.
+fn finish(
+    plans: &[Plan],
+    scanned: HashMap<PathBuf, Existing>,
+    mut outcomes: Vec<Outcome>,
+) -> Result<Changeset> {
+    let mut changes: Vec<Change> = outcomes
+        .iter_mut()
+        .flat_map(|o| std::mem::take(&mut o.changes))
+        .collect();
+    let problems = conflicts(plans, &outcomes.iter().collect::<Vec<_>>());
     if !problems.is_empty() {
-        problems.sort();
         return Err(Error::Conflicts(problems));
+    }
+    if let Some(e) = outcomes.iter_mut().find_map(|o| o.error.take()) {
+        return Err(e);
+    }
+
+    // Per output folder (plans may share one): the files no plan wants that sit where
+    // cutover generates files, with their first bytes. Found once, however many plans.
+    let mut unwanted: HashMap<&Path, Vec<(PathBuf, Vec<u8>)>> = HashMap::new();
+    let mut outputs: Vec<(&PathBuf, &Existing)> = scanned.iter().collect();
+    outputs.sort_by(|a, b| a.0.cmp(b.0));
+    for (output, existing) in outputs {
+        let mut list = Vec::new();
+        for path in existing.unwanted() {
+            if !in_layout(&path, output) {
+                continue;
+            }
+            if let Some(head) = read_head(&path)? {
+                list.push((path, head));
+            }
+        }
+        unwanted.insert(output, list);
     }
 
     // Problems in plan order, then path order.
@@ -583,21 +636,6 @@ fn finish(
         }
     }
 
-    // Per output folder (plans may share one): the files no plan wants that sit where
-    // cutover generates files, with their first bytes. Found once, however many plans.
-    let mut unwanted: HashMap<&Path, Vec<(PathBuf, Vec<u8>)>> = HashMap::new();
-    for (output, existing) in &scanned {
-        let mut list = Vec::new();
-        for path in existing.unwanted() {
-            if !in_layout(&path, output) {
-                continue;
-            }
-            if let Some(head) = read_head(&path)? {
-                list.push((path, head));
-            }
-        }
-        unwanted.insert(output, list);
-    }
     // Files each plan generated earlier that it no longer wants.
     for (p, plan) in plans.iter().enumerate() {
         let own_line = header::first_line(&plan.id);

@@ -223,7 +223,31 @@ struct Kustomization {
 }
 
 /// Checks a rendered kustomization: a `Kustomization` whose resources include `file`.
+///
+/// The built-in template gives every stage of every migration the same text, so the
+/// verdict for a text already checked is remembered (a pure function of its arguments).
 pub fn kustomization(text: &str, file: &str) -> Result<(), String> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    // Bounded: templates that put migration names in kustomizations make every text
+    // different, and then remembering only costs memory.
+    const MAX: usize = 256;
+    type Seen = HashMap<(String, String), Result<(), String>>;
+    static SEEN: LazyLock<Mutex<Seen>> = LazyLock::new(Mutex::default);
+    let key = (text.to_owned(), file.to_owned());
+    if let Some(verdict) = SEEN.lock().ok().and_then(|s| s.get(&key).cloned()) {
+        return verdict;
+    }
+    let verdict = check_kustomization(text, file);
+    if let Ok(mut seen) = SEEN.lock() {
+        if seen.len() < MAX {
+            seen.insert(key, verdict.clone());
+        }
+    }
+    verdict
+}
+
+fn check_kustomization(text: &str, file: &str) -> Result<(), String> {
     let k: Kustomization =
         serde_yaml::from_str(text).map_err(|e| format!("not a Kustomization document: {e}"))?;
     expect("kind", &k.kind, "Kustomization")?;

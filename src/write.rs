@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
@@ -52,6 +52,8 @@ pub struct Stager {
     state: Mutex<State>,
     /// Files written, for the counts in messages.
     written: AtomicUsize,
+    /// Set when new folders must be made for real (see [`Stager::file_by_file`]).
+    no_stand_ins: AtomicBool,
 }
 
 #[derive(Default)]
@@ -60,7 +62,8 @@ struct State {
     files: Vec<(PathBuf, PathBuf)>,
     /// Missing folder → the temporary folder standing in for it.
     folders: HashMap<PathBuf, PathBuf>,
-    /// Folders made above an output folder that did not exist, outermost first.
+    /// Folders made for real (above an output folder that did not exist, or all of them
+    /// with [`Stager::file_by_file`]), outermost first.
     made_above: Vec<PathBuf>,
     /// Set once committed: nothing is left to delete on drop.
     committed: bool,
@@ -73,6 +76,14 @@ impl Stager {
     /// A stager with nothing staged.
     pub fn new() -> Stager {
         Stager::default()
+    }
+
+    /// Makes missing folders for real (recorded, and removed again if the run fails) and
+    /// stages every file beside its target, instead of standing a temporary folder in for
+    /// the highest missing one. Needed when one plan's output folder lies inside another's,
+    /// where one stand-in could have to hold another.
+    pub fn file_by_file(&self) {
+        self.no_stand_ins.store(true, Ordering::Relaxed);
     }
 
     /// Stages `contents` for `path`, which lies under `output` (a plan's output folder).
@@ -107,6 +118,11 @@ impl Stager {
                 }
                 dir = d.parent();
             }
+        }
+        if top.is_some() && self.no_stand_ins.load(Ordering::Relaxed) {
+            let mut state = self.lock();
+            create_dirs(parent, &mut state.made_above).map_err(err)?;
+            top = None;
         }
         match top {
             None => {
@@ -146,7 +162,8 @@ impl Stager {
     /// whole, old or new, and the error says how far it got.
     pub fn commit(self, plans: &[Plan], changes: &Changeset) -> Result<()> {
         for leftover in &changes.leftovers {
-            let _ = if leftover.is_dir() {
+            let is_dir = fs::symlink_metadata(leftover).is_ok_and(|m| m.is_dir());
+            let _ = if is_dir {
                 fs::remove_dir_all(leftover)
             } else {
                 fs::remove_file(leftover)

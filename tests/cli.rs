@@ -995,3 +995,48 @@ fn allow_outside_repo_is_an_explicit_opt_out() {
     t.run_with(["--allow-outside-repo", "check", "repo/cutover.yaml"])
         .expect_code(0);
 }
+
+#[test]
+fn nested_output_folders_render_and_check() {
+    // One plan's output folder inside another's: new folders are made for real, file by
+    // file, since one temporary stand-in folder cannot hold another.
+    let inner = "version: 1\noutput: ../deploy/checkout/extra\nmigrations:\n- {name: a, namespace: n, from: a.com, to: b.com, stages: [{weight: 100}]}\n";
+    let mut t = Test::new()
+        .git_folder()
+        .file("cutover.yaml", PLAN)
+        .file("inner/cutover.yaml", inner);
+    t.run_with(["render", "cutover.yaml", "inner/cutover.yaml"])
+        .expect_code(0);
+    assert!(t.exists(VS_10));
+    assert!(t.exists("deploy/checkout/extra/a/stages/01-weight-100/virtualservice.yaml"));
+    t.run_with(["check", "cutover.yaml", "inner/cutover.yaml"])
+        .expect_code(0);
+    let leftovers: Vec<String> = names(&t.snapshot())
+        .into_iter()
+        .filter(|n| n.contains(".cutover-"))
+        .map(str::to_owned)
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn leftovers_are_looked_for_only_inside_the_repository() {
+    // Output `.` is the repository root; its parent holds things that are not cutover's
+    // to delete, even when they look like its temporary folders.
+    let plan = "version: 1\noutput: .\nmigrations:\n- {name: a, namespace: n, from: a.com, to: b.com, stages: [{weight: 100}]}\n";
+    let mut t = Test::new()
+        .file("repo/cutover.yaml", plan)
+        .file(
+            ".cutover-1-0.tmp/a/stages/01-weight-100/virtualservice.yaml",
+            "mine\n",
+        )
+        .file("repo/.cutover-1-1.tmp", "left by a killed run\n");
+    fs::create_dir_all(t.path().join("repo/.git")).unwrap();
+    t.run_with(["render", "repo/cutover.yaml"]).expect_code(0);
+    assert!(t.exists(".cutover-1-0.tmp/a/stages/01-weight-100/virtualservice.yaml"));
+    assert!(
+        !t.exists("repo/.cutover-1-1.tmp"),
+        "a leftover inside is removed"
+    );
+    assert!(t.exists("repo/a/stages/01-weight-100/virtualservice.yaml"));
+}
