@@ -141,9 +141,12 @@ fn scan(dir: &Path, repo_root: &Path) -> Result<Existing> {
         root: dir.to_path_buf(),
         ..Existing::default()
     };
-    // A killed first render leaves its temporary copy of the output folder beside it
-    // (looked for only inside the repository: cutover never touches anything outside).
-    let parent = dir.parent().filter(|p| p.starts_with(repo_root));
+    // A killed first render leaves its temporary copy of the output folder beside it.
+    // Looked for only where cutover may write: inside the repository, or beside an output
+    // folder that `--allow-outside-repo` let out of it (never above the repository root).
+    let parent = dir
+        .parent()
+        .filter(|p| p.starts_with(repo_root) || !dir.starts_with(repo_root));
     if let Some(Ok(entries)) = parent.map(fs::read_dir) {
         for entry in entries.flatten() {
             let plain = entry

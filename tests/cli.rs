@@ -1040,3 +1040,19 @@ fn leftovers_are_looked_for_only_inside_the_repository() {
     );
     assert!(t.exists("repo/a/stages/01-weight-100/virtualservice.yaml"));
 }
+
+#[test]
+fn leftovers_beside_an_output_folder_outside_the_repository_are_removed() {
+    // With --allow-outside-repo cutover may stage beside `../elsewhere`, so it also cleans
+    // up there after a killed run.
+    let plan = "version: 1\noutput: ../elsewhere\nmigrations:\n- {name: a, namespace: n, from: a.com, to: b.com, stages: [{weight: 100}]}\n";
+    let mut t = Test::new().file("repo/cutover.yaml", plan).file(
+        ".cutover-1-0.tmp/a/stages/01-weight-100/virtualservice.yaml",
+        "half\n",
+    );
+    fs::create_dir_all(t.path().join("repo/.git")).unwrap();
+    t.run_with(["--allow-outside-repo", "render", "repo/cutover.yaml"])
+        .expect_code(0);
+    assert!(!t.exists(".cutover-1-0.tmp"));
+    assert!(t.exists("elsewhere/a/stages/01-weight-100/virtualservice.yaml"));
+}
