@@ -16,8 +16,7 @@ use walkdir::WalkDir;
 
 use crate::error::{Error, Result};
 use crate::header::{self, Owner};
-use crate::plan::Migration;
-use crate::plan::Plan;
+use crate::plan::{Migration, Plan};
 use crate::render::{self, GeneratedFile, Templates};
 use crate::repo;
 use crate::write::Stager;
@@ -262,10 +261,11 @@ pub fn stream(plans: &[Plan], templates: &Templates, keep: Keep<'_>) -> Result<C
         return finish(plans, scanned, ordered(outcomes)?);
     };
 
-    // Writing. A refused render must leave the disk untouched (not even a temporary file
-    // made and deleted again), and only migrations with something on disk can be refused:
-    // those are compared first without writing. Migrations without a folder yet are
-    // rendered and staged in one go.
+    // Writing. A render refused because of what is on disk must leave the disk untouched
+    // (not even a temporary file made and deleted again), and only migrations with
+    // something on disk can be refused that way: those are compared first without writing.
+    // Migrations without a folder yet are rendered and staged in one go (a render error
+    // there deletes what was staged; see the README's "All or nothing").
     let on_disk = |&(p, m): &(usize, &Migration)| {
         let plan = &plans[p];
         let existing = &scanned[&plan.output];
@@ -324,6 +324,7 @@ fn ordered(outcomes: Vec<(usize, Result<Outcome>)>) -> Result<Vec<Outcome>> {
 /// that plan, write through a symlink, or when two plans claim the same path.
 pub fn compare(plans: &[Plan], rendered: &[Vec<GeneratedFile>]) -> Result<Changeset> {
     let scanned = scan_outputs(plans)?;
+    let nested = outputs_nest(plans);
     let mut outcomes = Vec::new();
     for (p, files) in rendered.iter().enumerate() {
         let plan = &plans[p];
@@ -336,7 +337,7 @@ pub fn compare(plans: &[Plan], rendered: &[Vec<GeneratedFile>]) -> Result<Change
                 break;
             }
         }
-        out.want(files.iter().map(|f| f.path.clone()), outputs_nest(plans));
+        out.want(files.iter().map(|f| f.path.clone()), nested);
         outcomes.push(out);
     }
     finish(plans, scanned, outcomes)
@@ -618,36 +619,37 @@ fn finish(
         ));
     }
 
+    // Per plan: migration name -> position, for counts in plan order.
+    let orders: Vec<HashMap<&str, usize>> = plans
+        .iter()
+        .map(|plan| {
+            plan.migrations
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.name.as_str(), i))
+                .collect()
+        })
+        .collect();
+    let position = |p: usize, name: &str| orders[p].get(name).copied().unwrap_or(usize::MAX);
     let mut counts: BTreeMap<(usize, usize, String), Counts> = BTreeMap::new();
     for (p, plan) in plans.iter().enumerate() {
-        let order: HashMap<&str, usize> = plan
-            .migrations
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.name.as_str(), i))
-            .collect();
         for (i, m) in plan.migrations.iter().enumerate() {
             counts.entry((p, i, m.name.clone())).or_default();
         }
-        for o in outcomes.iter().filter(|o| o.plan == p) {
-            for (name, c) in &o.counts {
-                let idx = order.get(name.as_str()).copied().unwrap_or(usize::MAX);
-                let entry = counts.entry((p, idx, name.clone())).or_default();
-                entry.written += c.written;
-                entry.unchanged += c.unchanged;
-            }
+    }
+    for o in &outcomes {
+        for (name, c) in &o.counts {
+            let entry = counts
+                .entry((o.plan, position(o.plan, name), name.clone()))
+                .or_default();
+            entry.written += c.written;
+            entry.unchanged += c.unchanged;
         }
     }
 
     // Files each plan generated earlier that it no longer wants.
     for (p, plan) in plans.iter().enumerate() {
         let own_line = header::first_line(&plan.id);
-        let order: HashMap<&str, usize> = plan
-            .migrations
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.name.as_str(), i))
-            .collect();
         for (path, head) in unwanted.get(plan.output.as_path()).into_iter().flatten() {
             if header::owner(head, &own_line) != Owner::This {
                 continue;
@@ -662,9 +664,8 @@ fn finish(
                 .and_then(|r| r.components().next())
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let idx = order.get(migration.as_str()).copied().unwrap_or(usize::MAX);
             counts
-                .entry((p, idx, migration.clone()))
+                .entry((p, position(p, &migration), migration.clone()))
                 .or_default()
                 .removed += 1;
             changes.push(Change {

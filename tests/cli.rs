@@ -9,23 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 
-use support::{Snapshot, Test};
-
-/// Two migrations of three stages each (kustomize layout: 12 files).
-const PLAN: &str = "\
-version: 1
-output: deploy
-defaults:
-  namespace: payments
-  stages: [{mirror: 100}, {weight: 10}, {weight: 100}]
-migrations:
-  - name: checkout
-    from: checkout-se.example.com
-    to: checkout-gcp.example.com
-  - name: ledger
-    from: ledger-se.example.com
-    to: ledger-gcp.example.com
-";
+use support::{Snapshot, Test, PLAN};
 
 /// One migration, flat layout (one file per stage).
 const FLAT: &str = "\

@@ -19,23 +19,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Output, Snapshot, Test, BIN};
-
-/// Two migrations of three stages each (kustomize layout: 12 files).
-const PLAN: &str = "\
-version: 1
-output: deploy
-defaults:
-  namespace: payments
-  stages: [{mirror: 100}, {weight: 10}, {weight: 100}]
-migrations:
-  - name: checkout
-    from: checkout-se.example.com
-    to: checkout-gcp.example.com
-  - name: ledger
-    from: ledger-se.example.com
-    to: ledger-gcp.example.com
-";
+use support::{Output, Snapshot, Test, BIN, PLAN};
 
 /// A third migration, appended to [`PLAN`].
 const REFUNDS: &str = "  - name: refunds

@@ -371,3 +371,20 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A plan of two migrations of three stages each (kustomize layout: 12 files), shared by
+/// the CLI test files.
+pub const PLAN: &str = "\
+version: 1
+output: deploy
+defaults:
+  namespace: payments
+  stages: [{mirror: 100}, {weight: 10}, {weight: 100}]
+migrations:
+  - name: checkout
+    from: checkout-se.example.com
+    to: checkout-gcp.example.com
+  - name: ledger
+    from: ledger-se.example.com
+    to: ledger-gcp.example.com
+";
