@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 
-use support::{Snapshot, Test, PLAN};
+use support::{assert_unchanged, Snapshot, Test, PLAN};
 
 /// One migration, flat layout (one file per stage).
 const FLAT: &str = "\
@@ -29,17 +29,6 @@ const VS_10: &str = "deploy/checkout/stages/02-weight-10/virtualservice.yaml";
 /// The names under `snap` (files and folders, folders ending in `/`).
 fn names(snap: &Snapshot) -> Vec<&str> {
     snap.keys().map(String::as_str).collect()
-}
-
-/// Asserts two snapshots are identical, listing the paths that differ.
-#[track_caller]
-fn assert_unchanged(before: &Snapshot, after: &Snapshot) {
-    let changed: Vec<&String> = before
-        .keys()
-        .chain(after.keys().filter(|k| !before.contains_key(*k)))
-        .filter(|k| before.get(*k) != after.get(*k))
-        .collect();
-    assert!(changed.is_empty(), "changed on disk: {changed:?}");
 }
 
 fn builtin_template(name: &str) -> String {

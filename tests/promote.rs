@@ -10,7 +10,7 @@ mod support;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use support::{Snapshot, Test};
+use support::{assert_unchanged, Test};
 
 /// Four stages; `weight-10` holds for 24h, `half` for 2d.
 const STAGES: &str = "[{mirror: 100}, {weight: 10}, {name: half, weight: 50}, {weight: 100}]";
@@ -146,17 +146,6 @@ fn crlf(s: &str) -> String {
 
 fn read_bytes(test: &Test, path: &str) -> Vec<u8> {
     std::fs::read(test.path().join(path)).expect("read file")
-}
-
-/// Asserts two snapshots are identical, listing the paths that differ.
-#[track_caller]
-fn assert_unchanged(before: &Snapshot, after: &Snapshot) {
-    let changed: Vec<&String> = before
-        .keys()
-        .chain(after.keys().filter(|k| !before.contains_key(*k)))
-        .filter(|k| before.get(*k) != after.get(*k))
-        .collect();
-    assert!(changed.is_empty(), "changed on disk: {changed:?}");
 }
 
 // ---------------------------------------------------------------------------------------

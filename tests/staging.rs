@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Output, Snapshot, Test, BIN, PLAN};
+use support::{assert_unchanged, Output, Snapshot, Test, BIN, PLAN};
 
 /// A third migration, appended to [`PLAN`].
 const REFUNDS: &str = "  - name: refunds
@@ -44,17 +44,6 @@ fn repo() -> Test {
 /// Lets a rewrite show up in mtimes even on coarse-grained file systems.
 fn pause() {
     std::thread::sleep(Duration::from_millis(20));
-}
-
-/// Asserts two snapshots are identical, listing the paths that differ.
-#[track_caller]
-fn assert_unchanged(before: &Snapshot, after: &Snapshot) {
-    let changed: Vec<&String> = before
-        .keys()
-        .chain(after.keys().filter(|k| !before.contains_key(*k)))
-        .filter(|k| before.get(*k) != after.get(*k))
-        .collect();
-    assert!(changed.is_empty(), "changed on disk: {changed:?}");
 }
 
 /// Whether a name is one of cutover's temporary names.

@@ -388,3 +388,14 @@ migrations:
     from: ledger-se.example.com
     to: ledger-gcp.example.com
 ";
+
+/// Asserts two snapshots are identical, listing the paths that differ.
+#[track_caller]
+pub fn assert_unchanged(before: &Snapshot, after: &Snapshot) {
+    let changed: Vec<&String> = before
+        .keys()
+        .chain(after.keys().filter(|k| !before.contains_key(*k)))
+        .filter(|k| before.get(*k) != after.get(*k))
+        .collect();
+    assert!(changed.is_empty(), "changed on disk: {changed:?}");
+}
