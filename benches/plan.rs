@@ -4,7 +4,7 @@
 //!   (the bench/run.sh workload, 8 KiB of YAML);
 //! - `render/1-migration`: `render::render_plan` of a 1-migration plan (10 files: 5
 //!   VirtualServices and 5 kustomizations, each parsed back, verified and schema-checked);
-//! - `validate/virtual-service`: `validate::virtual_service` (CRD schema and Istio rules) of
+//! - `validate/virtual-service`: `istio::virtual_service` (CRD schema and Istio rules) of
 //!   one rendered VirtualService.
 //!
 //! Run: `cargo bench --bench plan` (or `-- --quick` for a short run). See bench/README.md.
@@ -14,8 +14,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use cutover::check::istio;
 use cutover::render::{render_plan, Templates};
-use cutover::validate;
 use cutover::Plan;
 
 const ROOT: &str = "/bench-repo";
@@ -70,9 +70,9 @@ fn benches(c: &mut Criterion) {
         .expect("the 10% stage is rendered");
     let doc: serde_json::Value =
         serde_yaml::from_str(&vs.contents).expect("a rendered VirtualService is YAML");
-    assert!(validate::virtual_service(&doc).is_empty());
+    assert!(istio::virtual_service(&doc).is_empty());
     c.bench_function("validate/virtual-service", |b| {
-        b.iter(|| validate::virtual_service(black_box(&doc)))
+        b.iter(|| istio::virtual_service(black_box(&doc)))
     });
 }
 

@@ -1,39 +1,26 @@
 //! cutover: declarative, staged traffic migrations from an Istio ServiceEntry host to a
 //! GCPBackend host.
 //!
-//! A migration plan (YAML, see the README) lists migrations and their rollout stages.
-//! cutover renders one VirtualService per stage into the repository ([`render`]),
-//! compares the result with what is on disk ([`tree`]), shows the difference as a
-//! unified diff ([`diff`]) and applies it atomically ([`write`]). The binary's
-//! command-line interface lives in [`cli`].
+//! The pipeline, one module each:
+//!
+//! 1. [`plan`]: read and validate migration plans (and the base VirtualServices they name).
+//! 2. [`render`]: turn each migration into its files (one VirtualService per stage).
+//! 3. [`check`]: read every rendered manifest back and validate it, before anything is written.
+//! 4. [`sync`]: compare the rendered tree with the disk, then apply the difference atomically.
+//! 5. [`review`]: diffs, traffic tables and reports for people and bots.
+//!
+//! [`cli`] is the command-line interface on top, one file per command.
 
-pub mod base;
+pub mod check;
 pub mod cli;
-pub mod diff;
-pub mod discover;
 pub mod error;
-pub mod escape;
-pub mod explain;
-pub mod header;
-pub mod init;
-pub mod lint;
-pub mod lock;
-pub mod names;
+pub mod git;
 pub mod plan;
-pub mod promote;
 pub mod render;
 pub mod repo;
-pub mod report;
 pub mod review;
-pub mod rewrite;
-pub mod stage;
-pub mod stages;
-pub mod status;
-pub mod tree;
-pub mod validate;
-pub mod verify;
+pub mod sync;
 pub mod workspace;
-pub mod write;
 pub mod yaml;
 
 pub use error::{Diagnostic, Error, Result};

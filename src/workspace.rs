@@ -3,11 +3,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::diff::{self, Tree};
 use crate::error::{Diagnostic, Diagnostics, Error, Result, Severity};
 use crate::plan::Plan;
 use crate::render::{self, GeneratedFile, Templates};
-use crate::tree::{self, Changeset};
+use crate::review::diff::{self, Tree};
+use crate::sync::compare::{self, Changeset};
 
 /// Loads every plan. Problems in all of them are reported together; plans that two
 /// files name twice are loaded once; two migrations (of any plans) that would write
@@ -75,9 +75,13 @@ pub fn render_all(plans: &[Plan], templates: &Templates) -> Result<Vec<Vec<Gener
 }
 
 /// Renders every plan and compares the result with the disk, migration by migration
-/// (see [`tree::stream`]): the changes carry no contents.
-pub fn changes(plans: &[Plan], templates: &Templates, keep: tree::Keep<'_>) -> Result<Changeset> {
-    tree::stream(plans, templates, keep)
+/// (see [`compare::stream`]): the changes carry no contents.
+pub fn changes(
+    plans: &[Plan],
+    templates: &Templates,
+    keep: compare::Keep<'_>,
+) -> Result<Changeset> {
+    compare::stream(plans, templates, keep)
 }
 
 /// Every file the plans produce, path relative to its repository root → contents.
@@ -92,7 +96,7 @@ pub fn tree_of(rendered: &[Vec<GeneratedFile>]) -> Tree {
 /// The tree on disk and the tree the plans want (only the files the plans own or want).
 pub fn disk_trees(plans: &[Plan], templates: &Templates) -> Result<(Tree, Tree)> {
     let rendered = render_all(plans, templates)?;
-    let changes = tree::compare(plans, &rendered)?;
+    let changes = compare::compare(plans, &rendered)?;
     Ok(diff::trees_of(&changes, tree_of(&rendered)))
 }
 

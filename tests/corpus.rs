@@ -1,6 +1,6 @@
 //! Corpus test: every VirtualService in `fixtures/istio-samples/` (Istio's own samples and
 //! test data, copied byte for byte, see its `SOURCES.md`) passes
-//! [`cutover::validate::virtual_service`], except the documents listed in [`EXPECTED`],
+//! [`cutover::check::istio::virtual_service`], except the documents listed in [`EXPECTED`],
 //! which must fail with exactly the listed violations (so the list cannot go stale).
 
 use std::collections::BTreeMap;
@@ -70,12 +70,12 @@ fn istio_samples_validate() {
         for (i, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
             let doc = serde_yaml::Value::deserialize(doc)
                 .unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
-            let doc = cutover::lint::to_json(doc);
+            let doc = cutover::check::lint::to_json(doc);
             if doc.get("kind").and_then(|k| k.as_str()) != Some("VirtualService") {
                 others += usize::from(!doc.is_null());
                 continue;
             }
-            let violations = cutover::validate::virtual_service(&doc)
+            let violations = cutover::check::istio::virtual_service(&doc)
                 .into_iter()
                 .map(|v| format!("{}: {}", v.path, v.message))
                 .collect();

@@ -60,9 +60,13 @@ fn copy_inputs(case: &Path, to: &Path) {
 fn render(plan: &Path) {
     let plans = workspace::load(&workspace::named(&[plan.to_path_buf()])).unwrap();
     let templates = Templates::builtin().unwrap();
-    let stager = cutover::write::Stager::new();
-    let changes =
-        workspace::changes(&plans, &templates, cutover::tree::Keep::Stage(&stager)).unwrap();
+    let stager = cutover::sync::apply::Stager::new();
+    let changes = workspace::changes(
+        &plans,
+        &templates,
+        cutover::sync::compare::Keep::Stage(&stager),
+    )
+    .unwrap();
     stager.commit(&plans, &changes).unwrap();
 }
 

@@ -1,8 +1,8 @@
-//! Tests of [`cutover::rewrite`], the migration of an existing VirtualService (`base:`):
+//! Tests of [`cutover::render::rewrite`], the migration of an existing VirtualService (`base:`):
 //!
 //! - the corpus: every route destination host of every VirtualService in
 //!   `fixtures/istio-samples/` taken as `from`, rewritten for a mirror stage and a range of
-//!   weight stages, passes [`rewrite::check`] and [`validate::virtual_service`];
+//!   weight stages, passes [`rewrite::check`] and [`istio::virtual_service`];
 //! - properties of random base VirtualServices (shares, rounding, untouched fields,
 //!   determinism, validity);
 //! - a table of edge cases (weights not adding up to 100, an existing `to`, several `from`
@@ -14,10 +14,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cutover::lint::to_json;
-use cutover::rewrite;
-use cutover::stage::{Stage, StageKind};
-use cutover::validate;
+use cutover::check::istio;
+use cutover::check::lint::to_json;
+use cutover::plan::stage::{Stage, StageKind};
+use cutover::render::rewrite;
 use proptest::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
@@ -53,7 +53,7 @@ fn sends_to(route: &Value, host: &str) -> bool {
 /// The violations of a document, as `path: message` with route destination indices
 /// replaced by `*` (a weight stage inserts a destination, shifting the later ones).
 fn violations(doc: &Value) -> Vec<String> {
-    let mut out: Vec<String> = validate::virtual_service(&to_json(doc.clone()))
+    let mut out: Vec<String> = istio::virtual_service(&to_json(doc.clone()))
         .into_iter()
         .map(|v| {
             let mut path = String::new();

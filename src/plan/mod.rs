@@ -3,13 +3,18 @@
 //! Validation never stops at the first problem: every error in the file is collected,
 //! each with its field path (`migrations[0].stages[2].weight`) and source location.
 
+pub mod discover;
+pub mod edit;
+pub mod names;
+pub mod stage;
+pub mod starter;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Diagnostics, Error, Result, Severity, Snippet};
-use crate::names;
+use crate::plan::stage::{Percent, Stage, StageKind};
 use crate::repo;
-use crate::stage::{Percent, Stage, StageKind};
 use crate::yaml::{self, Node, Pos, Resolved, Span, Value};
 
 /// The `--allow-outside-repo` switch: when set, `output` and `base` paths may leave the
@@ -1678,7 +1683,7 @@ impl<'a> Ctx<'a> {
                 return None;
             }
             let text = self.string(h, &path)?;
-            match crate::stage::parse_duration(&text) {
+            match crate::plan::stage::parse_duration(&text) {
                 Some(secs) => stage.hold = Some(secs),
                 None => {
                     let d = self.error(

@@ -5,18 +5,20 @@
 //! a file of the same name. Every printed value goes through a YAML-escaping formatter,
 //! and every rendered manifest is parsed back and verified before it can be written.
 
+pub mod escape;
+pub mod header;
+pub mod rewrite;
+
 use std::path::{Path, PathBuf};
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
+use crate::check::readback;
 use crate::error::{Error, Result};
-use crate::escape;
-use crate::header;
+use crate::plan::stage::Stage;
 use crate::plan::{Layout, Migration, Plan};
 use crate::repo;
-use crate::stage::Stage;
-use crate::verify;
 
 /// Name of the VirtualService template.
 pub const VIRTUALSERVICE: &str = "virtualservice.yaml.j2";
@@ -32,18 +34,24 @@ pub const VERIFY_JOB: &str = "verify-job.yaml.j2";
 const BUILTIN: &[(&str, &str)] = &[
     (
         VIRTUALSERVICE,
-        include_str!("../templates/virtualservice.yaml.j2"),
+        include_str!("../../templates/virtualservice.yaml.j2"),
     ),
     (
         KUSTOMIZATION,
-        include_str!("../templates/kustomization.yaml.j2"),
+        include_str!("../../templates/kustomization.yaml.j2"),
     ),
     (
         ENVIRONMENT,
-        include_str!("../templates/environment.yaml.j2"),
+        include_str!("../../templates/environment.yaml.j2"),
     ),
-    (GCPBACKEND, include_str!("../templates/gcpbackend.yaml.j2")),
-    (VERIFY_JOB, include_str!("../templates/verify-job.yaml.j2")),
+    (
+        GCPBACKEND,
+        include_str!("../../templates/gcpbackend.yaml.j2"),
+    ),
+    (
+        VERIFY_JOB,
+        include_str!("../../templates/verify-job.yaml.j2"),
+    ),
 ];
 
 /// Largest template file accepted from `--templates`.
@@ -316,9 +324,11 @@ fn render_migration(
                 message: "was not read".into(),
             })?;
             let doc =
-                crate::rewrite::pick(text, &m.virtual_service).map_err(|message| Error::Base {
-                    file: rel.clone(),
-                    message,
+                crate::render::rewrite::pick(text, &m.virtual_service).map_err(|message| {
+                    Error::Base {
+                        file: rel.clone(),
+                        message,
+                    }
                 })?;
             let ns = doc
                 .get("metadata")
@@ -350,9 +360,10 @@ fn render_migration(
                         "header canary stages are not supported with `base` yet".to_owned(),
                     ));
                 }
-                let out = crate::rewrite::stage(doc, &m.from, &m.to, stage, plan.istio_version)
-                    .map_err(err)?;
-                crate::rewrite::check(doc, &out, &m.from).map_err(err)?;
+                let out =
+                    crate::render::rewrite::stage(doc, &m.from, &m.to, stage, plan.istio_version)
+                        .map_err(err)?;
+                crate::render::rewrite::check(doc, &out, &m.from).map_err(err)?;
                 serde_yaml::to_string(&out).map_err(|e| err(e.to_string()))?
             }
             None => templates.render(VIRTUALSERVICE, &ctx)?,
@@ -376,10 +387,10 @@ fn render_migration(
         let doc: serde_yaml::Value =
             serde_yaml::from_str(&vs).map_err(|e| failed(format!("not a YAML document: {e}")))?;
         if base_doc.is_none() {
-            verify::virtual_service(&doc, plan, m, stage).map_err(failed)?;
+            readback::virtual_service(&doc, plan, m, stage).map_err(failed)?;
         }
         // Istio's own schema and rules, whatever produced the manifest.
-        let violations = crate::validate::virtual_service(&crate::lint::to_json(doc));
+        let violations = crate::check::istio::virtual_service(&crate::check::lint::to_json(doc));
         if !violations.is_empty() {
             let list: Vec<String> = violations
                 .iter()
@@ -440,7 +451,7 @@ fn render_environments(
                 let text = templates.render(ENVIRONMENT, &ctx)?;
                 let path = base.join(&env.name).join("kustomization.yaml");
                 let rel = rel_path(plan, &path);
-                verify::environment(&text, &resource).map_err(|message| Error::Verify {
+                readback::environment(&text, &resource).map_err(|message| Error::Verify {
                     path: rel.clone(),
                     template: templates.origin(ENVIRONMENT).to_owned(),
                     message,
@@ -488,7 +499,7 @@ fn push_kustomization(
     let k = templates.render(KUSTOMIZATION, ctx)?;
     let path = manifest.with_file_name("kustomization.yaml");
     let rel = rel_path(plan, &path);
-    verify::kustomization(&k, lists).map_err(|message| Error::Verify {
+    readback::kustomization(&k, lists).map_err(|message| Error::Verify {
         path: rel.clone(),
         template: templates.origin(KUSTOMIZATION).to_owned(),
         message,
@@ -557,7 +568,7 @@ fn render_extras(
             Layout::Flat => base.join(flat_file),
         };
         let rel = rel_path(plan, &path);
-        verify::extra(&text, template, m).map_err(|message| Error::Verify {
+        readback::extra(&text, template, m).map_err(|message| Error::Verify {
             path: rel.clone(),
             template: templates.origin(template).to_owned(),
             message,

@@ -20,7 +20,7 @@ use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
-use crate::tree::{Changeset, Status};
+use crate::sync::compare::{Changeset, Status};
 
 /// Writes and removes the files of `changes` (computed with their contents kept).
 /// `plans` are the plans the changeset was computed for (to know where each output

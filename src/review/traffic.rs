@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 use serde_yaml::Value;
 
-use crate::diff::{FileChange, Tree};
-use crate::stage::Percent;
+use crate::plan::stage::Percent;
+use crate::review::diff::{FileChange, Tree};
 
 /// What one stage's VirtualService does with traffic.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -486,7 +486,7 @@ mod tests {
             .replace("weight: 90}", "weight: 70}");
         let old = tree(&[("o/m/01-weight-10.yaml", W10)]);
         let new = tree(&[("o/m/01-weight-30.yaml", &w30)]);
-        let r = review(&old, &new, &crate::diff::between(&old, &new));
+        let r = review(&old, &new, &crate::review::diff::between(&old, &new));
         assert_eq!(r[0].stages.len(), 1);
         assert_eq!(r[0].stages[0].stage, "weight-30");
         assert_eq!(
@@ -515,7 +515,7 @@ mod tests {
             ("o/m/02-weight-25.yaml", &w25),
             ("o/m/03-weight-50.yaml", W10),
         ]);
-        let changed = crate::diff::between(&old, &new);
+        let changed = crate::review::diff::between(&old, &new);
         let r = review(&old, &new, &changed);
         assert_eq!(r.len(), 1);
         let rows: Vec<_> = r[0]

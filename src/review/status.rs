@@ -1,8 +1,8 @@
 //! `cutover status`: where each environment is in its rollout, and since when.
 
+use crate::plan::edit::{line_changed_at, now};
+use crate::plan::stage::{format_duration, Percent};
 use crate::plan::Plan;
-use crate::promote::{line_changed_at, now};
-use crate::stage::{format_duration, Percent};
 
 /// One table per migration that has environments: environment, stage, weights, mirror,
 /// how long the environment has been at that stage (from git), and its hold.

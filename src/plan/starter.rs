@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::escape;
+use crate::render::escape;
 
 /// The values `init` fills in.
 #[derive(Clone, Debug)]
@@ -45,8 +45,8 @@ pub fn text(s: &Starter) -> String {
     if let Some(p) = s.mirror {
         stages.push_str(&format!(
             "      - mirror: {}          # copy {}% of requests to the GCPBackend; all are still served by `from`\n",
-            crate::stage::Percent(p),
-            crate::stage::Percent(p)
+            crate::plan::stage::Percent(p),
+            crate::plan::stage::Percent(p)
         ));
     }
     for (i, w) in s.stages.iter().enumerate() {
@@ -85,7 +85,7 @@ migrations:
         to = q(&s.to),
         stages = stages,
         first = match s.mirror {
-            Some(p) => format!("mirror-{}", crate::stage::Percent(p)).replace('.', "-"),
+            Some(p) => format!("mirror-{}", crate::plan::stage::Percent(p)).replace('.', "-"),
             None => format!("weight-{}", s.stages.first().copied().unwrap_or(100)),
         },
     )
@@ -137,7 +137,7 @@ pub fn write(path: &Path, s: &Starter) -> Result<()> {
 
 /// Checks the values given on the command line, naming the flag of a bad one.
 fn check_flags(s: &Starter) -> Result<()> {
-    use crate::names;
+    use crate::plan::names;
     let bad = |flag: &str, value: &str, what: &str| {
         Err(Error::Refused(format!("--{flag}: `{value}` is not {what}")))
     };

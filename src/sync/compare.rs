@@ -15,11 +15,11 @@ use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use walkdir::WalkDir;
 
 use crate::error::{Error, Result};
-use crate::header::{self, Owner};
 use crate::plan::{Migration, Plan};
+use crate::render::header::{self, Owner};
 use crate::render::{self, GeneratedFile, Templates};
 use crate::repo;
-use crate::write::Stager;
+use crate::sync::apply::Stager;
 
 /// What happens to one file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -710,8 +710,10 @@ fn in_layout(path: &Path, output: &Path) -> bool {
     let yaml_stem = |f: &str| f.strip_suffix(".yaml").map(str::to_owned);
     match parts.as_slice() {
         [_, "stages", stage, "virtualservice.yaml" | "kustomization.yaml"] => numbered(stage),
-        [_, "envs", env, "kustomization.yaml"] => crate::names::is_dns1123_label(env),
-        [_, "envs", file] => yaml_stem(file).is_some_and(|e| crate::names::is_dns1123_label(&e)),
+        [_, "envs", env, "kustomization.yaml"] => crate::plan::names::is_dns1123_label(env),
+        [_, "envs", file] => {
+            yaml_stem(file).is_some_and(|e| crate::plan::names::is_dns1123_label(&e))
+        }
         [_, "gcpbackend", "gcpbackend.yaml" | "kustomization.yaml"]
         | [_, "verify", "job.yaml" | "kustomization.yaml"]
         | [_, "gcpbackend.yaml" | "verify-job.yaml"] => true,

@@ -9,9 +9,9 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
-use crate::escape;
+use crate::plan::stage::format_duration;
 use crate::plan::Plan;
-use crate::stage::format_duration;
+use crate::render::escape;
 use crate::yaml::Span;
 
 /// Which way an environment moves.

@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::discover;
 use crate::error::{Error, Result};
+use crate::plan::discover;
 use crate::plan::Plan;
 
 /// The repository and revision the old plans are read from.

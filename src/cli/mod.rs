@@ -8,20 +8,20 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::base::Base;
-use crate::diff::{self, Tree};
-use crate::discover;
 use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::git::Base;
+use crate::plan::discover;
+use crate::plan::edit::{self, Direction};
 use crate::plan::Plan;
-use crate::promote::{self, Direction};
 use crate::render::Templates;
-use crate::report;
-use crate::review;
-use crate::stages;
-use crate::status;
-use crate::tree::{Changeset, Status};
+use crate::review::diff::{self, Tree};
+use crate::review::report;
+use crate::review::stages;
+use crate::review::status;
+use crate::review::traffic;
+use crate::sync::apply;
+use crate::sync::compare::{Changeset, Status};
 use crate::workspace;
-use crate::write;
 
 /// Exit code: success, nothing to change.
 pub const EXIT_OK: i32 = 0;
@@ -310,7 +310,7 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
             | Command::Rollback { .. }
     ) {
         // These render, and every rendered VirtualService is validated.
-        crate::validate::warm_up();
+        crate::check::istio::warm_up();
     }
     match &cli.command {
         Command::Diff {
@@ -360,10 +360,13 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
         } => {
             let plans = load(&plans.plans, out)?;
             let templates = Templates::load(cli.templates.as_deref())?;
-            let _lock = crate::lock::acquire(plans.iter().map(|p| p.root.as_path()))?;
-            let stager = write::Stager::new();
-            let changes =
-                workspace::changes(&plans, &templates, crate::tree::Keep::Stage(&stager))?;
+            let _lock = crate::sync::lock::acquire(plans.iter().map(|p| p.root.as_path()))?;
+            let stager = apply::Stager::new();
+            let changes = workspace::changes(
+                &plans,
+                &templates,
+                crate::sync::compare::Keep::Stage(&stager),
+            )?;
             stager.commit(&plans, &changes)?;
             let code = if *exit_code && !changes.is_empty() {
                 EXIT_CHANGES
@@ -393,17 +396,17 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
             mirror,
             output,
         } => {
-            let starter = crate::init::Starter {
+            let starter = crate::plan::starter::Starter {
                 name: name.clone(),
                 namespace: namespace.clone(),
                 from: from.clone(),
                 to: to.clone(),
-                stages: crate::init::parse_stages(stages)
+                stages: crate::plan::starter::parse_stages(stages)
                     .map_err(|e| Error::Refused(format!("--stages: {e}")))?,
                 mirror: *mirror,
                 output: output.clone(),
             };
-            crate::init::write(file, &starter)?;
+            crate::plan::starter::write(file, &starter)?;
             let f = file.display();
             out.line(
                 &format!(
@@ -415,11 +418,11 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
         }
         Command::Explain { plans } => {
             let plans = load(&plans.plans, out)?;
-            out.raw(&crate::explain::text(&plans), EXIT_OK)?;
+            out.raw(&crate::review::explain::text(&plans), EXIT_OK)?;
             Ok(EXIT_OK)
         }
         Command::Lint { files } => {
-            let (text, violations) = crate::lint::report(files)?;
+            let (text, violations) = crate::check::lint::report(files)?;
             let code = if violations == 0 {
                 EXIT_OK
             } else {
@@ -451,7 +454,8 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
                 }
             }
             let templates = Templates::load(cli.templates.as_deref())?;
-            let changes = workspace::changes(&plans, &templates, crate::tree::Keep::Paths)?;
+            let changes =
+                workspace::changes(&plans, &templates, crate::sync::compare::Keep::Paths)?;
             check_report(&plans_files(&plans, &changes), &changes, out)
         }
     }
@@ -468,7 +472,7 @@ fn move_env(
         .pop()
         .map(|(_, f)| f)
         .unwrap_or_default();
-    let req = promote::Request {
+    let req = edit::Request {
         env: &args.env,
         migration: args.migration.as_deref(),
         to: args.to.as_deref(),
@@ -483,15 +487,15 @@ fn move_env(
             path: args.plan.clone(),
             source: io::Error::new(io::ErrorKind::NotFound, "no such plan file"),
         })?;
-    let _lock = crate::lock::acquire([crate::repo::find_root(&dir).as_path()])?;
-    let planned = promote::plan_move(&args.plan, &file, &req)?;
+    let _lock = crate::sync::lock::acquire([crate::repo::find_root(&dir).as_path()])?;
+    let planned = edit::plan_move(&args.plan, &file, &req)?;
     let templates = Templates::load(cli.templates.as_deref())?;
     let plans = vec![planned.plan];
     let rendered = workspace::render_all(&plans, &templates)?;
-    let changes = crate::tree::compare(&plans, &rendered)?;
+    let changes = crate::sync::compare::compare(&plans, &rendered)?;
     // Everything is checked; now the plan, then the tree.
-    write::replace_file(&args.plan, &planned.source)?;
-    write::apply(&plans, &changes)?;
+    apply::replace_file(&args.plan, &planned.source)?;
+    apply::apply(&plans, &changes)?;
     for w in &planned.warnings {
         out.warning(w);
     }
@@ -510,7 +514,7 @@ fn move_env(
         let manifest = |stage: &str| {
             rendered[0].iter().find(|f| {
                 f.migration == mv.migration
-                    && review::locate(&f.rel)
+                    && traffic::locate(&f.rel)
                         .is_some_and(|(_, _, name, is_vs)| is_vs && name == stage)
             })
         };
@@ -652,8 +656,8 @@ fn print_diff(
     } else {
         EXIT_CHANGES
     };
-    let mut migrations = review::review(old, new, &files);
-    review::attach_notes(&mut migrations, plans);
+    let mut migrations = traffic::review(old, new, &files);
+    traffic::attach_notes(&mut migrations, plans);
     let r = report::Report {
         files: &files,
         migrations: &migrations,

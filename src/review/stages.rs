@@ -1,12 +1,12 @@
 //! `cutover stages`: each migration's rollout as a table, and optionally the
 //! VirtualService diff from each stage to the next, for reviewing a new plan.
 
-use crate::diff;
 use crate::error::Result;
+use crate::plan::stage::Percent;
 use crate::plan::Plan;
 use crate::render::{self, Templates};
-use crate::review;
-use crate::stage::Percent;
+use crate::review::diff;
+use crate::review::traffic;
 
 /// The rollout tables of every migration of `plans`; with `between`, each followed by
 /// the diff of its VirtualService from one stage to the next.
@@ -80,7 +80,7 @@ pub fn report(plans: &[Plan], templates: &Templates, between: bool) -> Result<Ve
             {
                 let mut what = Vec::new();
                 if let Some(h) = s.hold {
-                    what.push(format!("hold {}", crate::stage::format_duration(h)));
+                    what.push(format!("hold {}", crate::plan::stage::format_duration(h)));
                 }
                 if let Some(n) = &s.note {
                     what.push(n.clone());
@@ -99,12 +99,12 @@ pub fn report(plans: &[Plan], templates: &Templates, between: bool) -> Result<Ve
                 let manifests: Vec<_> = files
                     .iter()
                     .filter(|f| f.migration == m.name)
-                    .filter(|f| review::locate(&f.rel).is_some_and(|l| l.3))
+                    .filter(|f| traffic::locate(&f.rel).is_some_and(|l| l.3))
                     .collect();
                 for pair in manifests.windows(2) {
                     let (a, b) = (pair[0], pair[1]);
                     let name = |rel: &str| {
-                        review::locate(rel)
+                        traffic::locate(rel)
                             .map_or_else(String::new, |(_, n, s, _)| format!("{n:02}-{s}"))
                     };
                     out.extend_from_slice(

@@ -1,7 +1,7 @@
 //! `cutover explain`: the rollout in plain words.
 
+use crate::plan::stage::{format_duration, Percent, StageKind};
 use crate::plan::Plan;
-use crate::stage::{format_duration, Percent, StageKind};
 
 /// A short plain-language description of every migration of `plans`.
 pub fn text(plans: &[Plan]) -> String {

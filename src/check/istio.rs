@@ -24,7 +24,7 @@ use std::sync::LazyLock;
 
 use serde_json::{Map, Value};
 
-use crate::names::{is_dns1123_label, is_dns1123_subdomain};
+use crate::plan::names::{is_dns1123_label, is_dns1123_subdomain};
 
 /// One problem in a manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]

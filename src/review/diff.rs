@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use similar::TextDiff;
 
-use crate::tree::{Changeset, Status};
+use crate::sync::compare::{Changeset, Status};
 
 /// A tree of files: path relative to the repository root → contents.
 pub type Tree = BTreeMap<String, Vec<u8>>;

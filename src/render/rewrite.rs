@@ -22,7 +22,7 @@
 
 use serde_yaml::{Mapping, Number, Value};
 
-use crate::stage::{Stage, StageKind};
+use crate::plan::stage::{Stage, StageKind};
 
 /// Picks the VirtualService called `name` out of a (possibly multi-document) YAML text.
 pub fn pick(text: &str, name: &str) -> Result<Value, String> {

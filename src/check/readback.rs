@@ -7,8 +7,8 @@
 
 use serde::Deserialize;
 
+use crate::plan::stage::Stage;
 use crate::plan::{Migration, Plan};
-use crate::stage::Stage;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -370,7 +370,7 @@ pub fn environment(text: &str, resource: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stage::StageKind;
+    use crate::plan::stage::StageKind;
     use std::path::Path;
 
     fn setup() -> (Plan, Migration) {

@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
-use crate::diff::{self, FileChange};
 use crate::error::Diagnostic;
-use crate::review::{pct, MigrationReview, StageReview, Traffic};
-use crate::stage::Percent;
-use crate::tree::Status;
+use crate::plan::stage::Percent;
+use crate::review::diff::{self, FileChange};
+use crate::review::traffic::{pct, MigrationReview, StageReview, Traffic};
+use crate::sync::compare::Status;
 
 /// GitHub's limit on the body of an issue or pull-request comment, in characters.
 pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
@@ -424,12 +424,12 @@ pub fn github(r: &Report<'_>) -> String {
             .iter()
             .flat_map(|m| m.stages.iter().map(move |s| (m, s)))
             .find(|(m, s)| {
-                crate::review::locate(&f.rel)
+                crate::review::traffic::locate(&f.rel)
                     .is_some_and(|(folder, _, name, _)| folder == m.folder && name == s.stage)
             })
             .map(|(_, s)| s.changes.join("; "))
             .or_else(|| {
-                let (folder, env) = crate::review::locate_env(&f.rel)?;
+                let (folder, env) = crate::review::traffic::locate_env(&f.rel)?;
                 let m = r.migrations.iter().find(|m| m.folder == folder)?;
                 let e = m.environments.iter().find(|e| e.env == env)?;
                 Some(format!(

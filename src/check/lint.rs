@@ -2,7 +2,7 @@
 //!
 //! Each file may hold several YAML documents; those that are not `kind: VirtualService`
 //! (Services, Gateways, DestinationRules, ...) are skipped and counted. Every
-//! VirtualService is checked by [`crate::validate::virtual_service`], and the report has
+//! VirtualService is checked by [`crate::check::istio::virtual_service`], and the report has
 //! one line per violation:
 //!
 //! ```text
@@ -19,8 +19,8 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
 
+use crate::check::istio;
 use crate::error::{Error, Result};
-use crate::validate;
 
 /// The lint report for `paths`, and the number of violations found.
 pub fn report(paths: &[PathBuf]) -> Result<(String, usize)> {
@@ -56,7 +56,7 @@ pub fn report(paths: &[PathBuf]) -> Result<(String, usize)> {
                 .pointer("/metadata/name")
                 .and_then(Json::as_str)
                 .unwrap_or("<unnamed>");
-            for v in validate::virtual_service(&doc) {
+            for v in istio::virtual_service(&doc) {
                 violations += 1;
                 let path = if v.path.is_empty() {
                     "(document)"

@@ -1,0 +1,7 @@
+//! Checks of rendered manifests before anything is written: each VirtualService is read
+//! back and compared with what the plan asked for ([`readback`]), and validated against
+//! Istio's CRD schema and semantic rules ([`istio`]). [`lint`] runs the Istio checks on any file.
+
+pub mod istio;
+pub mod lint;
+pub mod readback;
