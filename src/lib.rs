@@ -15,6 +15,7 @@ pub mod check;
 pub mod cli;
 pub mod error;
 pub mod git;
+pub mod layout;
 pub mod plan;
 pub mod render;
 pub mod repo;

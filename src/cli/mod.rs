@@ -514,8 +514,8 @@ fn move_env(
         let manifest = |stage: &str| {
             rendered[0].iter().find(|f| {
                 f.migration == mv.migration
-                    && traffic::locate(&f.rel)
-                        .is_some_and(|(_, _, name, is_vs)| is_vs && name == stage)
+                    && f.kind == crate::layout::Kind::Manifest
+                    && matches!(&f.part, crate::layout::Part::Stage { name, .. } if name == stage)
             })
         };
         if let (Some(a), Some(b)) = (manifest(&mv.from), manifest(&mv.to)) {

@@ -1,264 +1,28 @@
 //! Rendering a plan into the files of its generated tree.
 //!
-//! Templates are minijinja templates, compiled once per run. The built-in ones in
-//! `templates/` are compiled into the binary; `--templates DIR` replaces any of them by
-//! a file of the same name. Every printed value goes through a YAML-escaping formatter,
-//! and every rendered manifest is parsed back and verified before it can be written.
+//! Templates ([`templates`]) are minijinja templates, compiled once per run. A migration
+//! with a `base` has its stage VirtualServices rewritten from that file instead
+//! ([`rewrite`]). Every rendered manifest is read back and checked ([`crate::check`])
+//! before it can be written; paths come from [`crate::layout`].
 
 pub mod escape;
 pub mod header;
 pub mod rewrite;
+pub mod templates;
 
-use std::path::{Path, PathBuf};
-
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
-use serde::Serialize;
+use std::path::PathBuf;
 
 use crate::check::readback;
 use crate::error::{Error, Result};
+use crate::layout::{self, Kind, Part};
 use crate::plan::stage::Stage;
 use crate::plan::{Layout, Migration, Plan};
 use crate::repo;
-
-/// Name of the VirtualService template.
-pub const VIRTUALSERVICE: &str = "virtualservice.yaml.j2";
-/// Name of the kustomization template.
-pub const KUSTOMIZATION: &str = "kustomization.yaml.j2";
-/// Name of the environment kustomization template.
-pub const ENVIRONMENT: &str = "environment.yaml.j2";
-/// Name of the GCPBackend template.
-pub const GCPBACKEND: &str = "gcpbackend.yaml.j2";
-/// Name of the verification Job template.
-pub const VERIFY_JOB: &str = "verify-job.yaml.j2";
-
-const BUILTIN: &[(&str, &str)] = &[
-    (
-        VIRTUALSERVICE,
-        include_str!("../../templates/virtualservice.yaml.j2"),
-    ),
-    (
-        KUSTOMIZATION,
-        include_str!("../../templates/kustomization.yaml.j2"),
-    ),
-    (
-        ENVIRONMENT,
-        include_str!("../../templates/environment.yaml.j2"),
-    ),
-    (
-        GCPBACKEND,
-        include_str!("../../templates/gcpbackend.yaml.j2"),
-    ),
-    (
-        VERIFY_JOB,
-        include_str!("../../templates/verify-job.yaml.j2"),
-    ),
-];
-
-/// Largest template file accepted from `--templates`.
-pub const MAX_TEMPLATE_BYTES: u64 = 256 * 1024;
-/// Instructions a template may spend on one file before it is stopped.
-const FUEL: u64 = 200_000;
-
-/// The compiled templates for one run.
-pub struct Templates {
-    env: Environment<'static>,
-    /// For each template name: where it came from (`built-in` or a file path), for messages.
-    origins: Vec<(&'static str, String)>,
-}
-
-impl Templates {
-    /// The built-in templates.
-    pub fn builtin() -> Result<Templates> {
-        Templates::load(None)
-    }
-
-    /// The built-in templates, each replaced by `dir/<name>` when that file exists.
-    pub fn load(dir: Option<&Path>) -> Result<Templates> {
-        let mut env = Environment::new();
-        let syntax = minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .expect("default delimiters are valid");
-        env.set_syntax(syntax);
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_auto_escape_callback(|_| AutoEscape::Custom("yaml".into()));
-        env.set_formatter(format_value);
-        env.set_fuel(Some(FUEL));
-        env.set_recursion_limit(64);
-        // No loader: templates cannot read files; `include` sees only these templates.
-        if let Some(dir) = dir {
-            if !dir.is_dir() {
-                return Err(Error::Template {
-                    template: dir.display().to_string(),
-                    message: "the --templates folder does not exist or is not a folder".into(),
-                });
-            }
-        }
-        let mut origins = Vec::new();
-        for (name, source) in BUILTIN {
-            let path = dir.map(|d| d.join(name));
-            let (text, origin) = match path {
-                Some(p) if fs_entry_exists(&p) => {
-                    if !p.is_file() {
-                        return Err(Error::Template {
-                            template: p.display().to_string(),
-                            message: "not a regular file (a folder, or a dangling symlink)".into(),
-                        });
-                    }
-                    (read_template(&p)?, p.display().to_string())
-                }
-                _ => ((*source).to_owned(), format!("{name} (built-in)")),
-            };
-            env.add_template_owned(*name, text)
-                .map_err(|e| template_error(&origin, &e))?;
-            origins.push((*name, origin));
-        }
-        Ok(Templates { env, origins })
-    }
-
-    /// Where template `name` came from, for messages.
-    pub fn origin<'s>(&'s self, name: &'s str) -> &'s str {
-        self.origins
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(name, |(_, o)| o.as_str())
-    }
-
-    fn render(&self, name: &str, ctx: &Context<'_>) -> Result<String> {
-        let tmpl = self
-            .env
-            .get_template(name)
-            .map_err(|e| template_error(self.origin(name), &e))?;
-        tmpl.render(minijinja::value::Serde(ctx))
-            .map_err(|e| template_error(self.origin(name), &e))
-    }
-}
-
-fn fs_entry_exists(path: &Path) -> bool {
-    std::fs::symlink_metadata(path).is_ok()
-}
-
-fn read_template(path: &Path) -> Result<String> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::Read {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    if meta.len() > MAX_TEMPLATE_BYTES {
-        return Err(Error::Template {
-            template: path.display().to_string(),
-            message: format!("larger than {MAX_TEMPLATE_BYTES} bytes"),
-        });
-    }
-    let bytes = std::fs::read(path).map_err(|e| Error::Read {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    String::from_utf8(bytes).map_err(|_| Error::Template {
-        template: path.display().to_string(),
-        message: "not UTF-8 text".into(),
-    })
-}
-
-fn template_error(origin: &str, e: &minijinja::Error) -> Error {
-    let mut message = match e.detail() {
-        Some(d) => format!("{}: {d}", e.kind()),
-        None => e.kind().to_string(),
-    };
-    if let Some(line) = e.line() {
-        message = format!("line {line}: {message}");
-    }
-    Error::Template {
-        template: origin.to_owned(),
-        message,
-    }
-}
-
-/// Prints values into YAML: strings as escaped scalars, numbers and booleans as such.
-/// Lists and mappings must be iterated in the template, never printed whole.
-fn format_value(
-    out: &mut minijinja::Output<'_>,
-    _state: &mut minijinja::State<'_, '_>,
-    value: &Value,
-) -> std::result::Result<(), minijinja::Error> {
-    use minijinja::value::ValueKind;
-    let text = if value.is_safe() {
-        value.to_string()
-    } else {
-        match value.kind() {
-            ValueKind::String => escape::scalar(value.as_str().unwrap_or_default()),
-            ValueKind::Number | ValueKind::Bool => value.to_string(),
-            ValueKind::None => "null".to_owned(),
-            ValueKind::Undefined => {
-                return Err(minijinja::Error::new(
-                    minijinja::ErrorKind::UndefinedError,
-                    "undefined value printed",
-                ))
-            }
-            other => {
-                return Err(minijinja::Error::new(
-                    minijinja::ErrorKind::InvalidOperation,
-                    format!("cannot print a {other} into YAML; loop over it instead"),
-                ))
-            }
-        }
-    };
-    out.write_str(&text).map_err(minijinja::Error::from)
-}
-
-/// The values a template sees.
-#[derive(Serialize)]
-struct Context<'a> {
-    api_version: &'a str,
-    name: &'a str,
-    namespace: &'a str,
-    hosts: &'a [String],
-    gateways: &'a [String],
-    from: &'a str,
-    to: &'a str,
-    migration: &'a str,
-    plan: &'a str,
-    stage: StageContext<'a>,
-    /// Set for environment overlays only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    env: Option<&'a str>,
-    /// Set for environment overlays only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource: Option<String>,
-    /// What a kustomization lists.
-    resources: Vec<String>,
-    /// The migration's GCPBackend, if any.
-    gcp: Option<&'a crate::plan::GcpBackend>,
-    /// The migration's verification Job, if any.
-    verify: Option<VerifyContext<'a>>,
-}
-
-#[derive(Serialize)]
-struct VerifyContext<'a> {
-    name: &'a str,
-    image: &'a str,
-    url: String,
-    every_stage: bool,
-}
-
-#[derive(Serialize)]
-struct HeaderContext<'a> {
-    name: &'a str,
-    value: &'a str,
-}
-
-#[derive(Serialize)]
-struct StageContext<'a> {
-    name: &'a str,
-    number: usize,
-    note: Option<&'a str>,
-    to_weight: u8,
-    from_weight: u8,
-    /// Integral percentages are passed as integers so they print as `10`, not `10.0`.
-    mirror: Option<Value>,
-    header: Option<HeaderContext<'a>>,
-}
+use templates::{context, Context};
+pub use templates::{
+    Templates, ENVIRONMENT, GCPBACKEND, KUSTOMIZATION, MAX_TEMPLATE_BYTES, VERIFY_JOB,
+    VIRTUALSERVICE,
+};
 
 /// One file of the generated tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -269,14 +33,17 @@ pub struct GeneratedFile {
     pub rel: String,
     /// The migration it belongs to.
     pub migration: String,
+    /// The part of the migration it is (a stage, an environment, ...).
+    pub part: Part,
+    /// Its manifest, or the kustomization beside it.
+    pub kind: Kind,
     /// The full contents, header included.
     pub contents: String,
 }
 
-/// Renders every file of migration `m` of `plan`, each verified, sorted by path.
+/// Renders every file of migration `m` of `plan`, each checked, sorted by path.
 pub fn render_one(plan: &Plan, m: &Migration, templates: &Templates) -> Result<Vec<GeneratedFile>> {
-    let mut files = Vec::new();
-    render_migration(plan, m, templates, &header::block(&plan.id), &mut files)?;
+    let mut files = render_migration(plan, m, templates, &header::block(&plan.id))?;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
 }
@@ -284,16 +51,13 @@ pub fn render_one(plan: &Plan, m: &Migration, templates: &Templates) -> Result<V
 /// Fewest migrations rendered on worker threads; below this, one thread does it all.
 pub const PARALLEL_FROM: usize = 8;
 
-/// Renders every file of `plan`, each verified. The result is sorted by path.
+/// Renders every file of `plan`, each checked. The result is sorted by path.
 pub fn render_plan(plan: &Plan, templates: &Templates) -> Result<Vec<GeneratedFile>> {
     use rayon::prelude::*;
     let head = header::block(&plan.id);
-    let one = |m: &Migration| {
-        let mut files = Vec::new();
-        render_migration(plan, m, templates, &head, &mut files).map(|()| files)
-    };
-    // Migrations are independent: render (and verify, and validate) them in parallel,
-    // unless there are too few to pay for starting the worker threads (the pre-commit case).
+    let one = |m: &Migration| render_migration(plan, m, templates, &head);
+    // Migrations are independent: render (and check) them in parallel, unless there are
+    // too few to pay for starting the worker threads (the pre-commit case).
     let per_migration: Vec<Result<Vec<GeneratedFile>>> = if plan.migrations.len() < PARALLEL_FROM {
         plan.migrations.iter().map(one).collect()
     } else {
@@ -308,331 +72,285 @@ pub fn render_plan(plan: &Plan, templates: &Templates) -> Result<Vec<GeneratedFi
     Ok(files)
 }
 
+/// Renders every file of one migration (unsorted).
 fn render_migration(
     plan: &Plan,
     m: &Migration,
     templates: &Templates,
     head: &str,
-    files: &mut Vec<GeneratedFile>,
-) -> Result<()> {
-    let base = plan.output.join(&m.name);
-    let first = files.len();
-    let base_doc = match &m.base {
-        Some(rel) => {
-            let text = plan.bases.get(rel).ok_or_else(|| Error::Base {
-                file: rel.clone(),
-                message: "was not read".into(),
-            })?;
-            let doc =
-                crate::render::rewrite::pick(text, &m.virtual_service).map_err(|message| {
-                    Error::Base {
-                        file: rel.clone(),
-                        message,
-                    }
-                })?;
-            let ns = doc
-                .get("metadata")
-                .and_then(|md| md.get("namespace"))
-                .and_then(serde_yaml::Value::as_str);
-            if let Some(ns) = ns.filter(|ns| *ns != m.namespace) {
-                return Err(Error::Base {
-                    file: rel.clone(),
-                    message: format!(
-                        "the VirtualService is in namespace `{ns}`, but migration {} says `{}`",
-                        m.name, m.namespace
-                    ),
-                });
-            }
-            Some((rel, doc))
-        }
-        None => None,
+) -> Result<Vec<GeneratedFile>> {
+    let mut r = Renderer {
+        plan,
+        m,
+        templates,
+        head,
+        files: Vec::new(),
     };
+    let base = r.base_doc()?;
     for (i, stage) in m.stages.iter().enumerate() {
-        let ctx = context(plan, m, stage, i);
-        let vs = match &base_doc {
-            Some((rel, doc)) => {
-                let err = |message: String| Error::Base {
-                    file: (*rel).clone(),
-                    message: format!("stage {}: {message}", stage.name),
-                };
-                if stage.header.is_some() {
-                    return Err(err(
-                        "header canary stages are not supported with `base` yet".to_owned(),
-                    ));
-                }
-                let out =
-                    crate::render::rewrite::stage(doc, &m.from, &m.to, stage, plan.istio_version)
-                        .map_err(err)?;
-                crate::render::rewrite::check(doc, &out, &m.from).map_err(err)?;
-                serde_yaml::to_string(&out).map_err(|e| err(e.to_string()))?
-            }
-            None => templates.render(VIRTUALSERVICE, &ctx)?,
+        r.stage(i, stage, base.as_ref())?;
+    }
+    r.environments()?;
+    r.extras()?;
+    Ok(r.files)
+}
+
+/// A migration's base VirtualService: its path and the document the migration names.
+type Base<'a> = (&'a str, serde_yaml::Value);
+
+/// Renders the files of one migration into `files`.
+struct Renderer<'a> {
+    plan: &'a Plan,
+    m: &'a Migration,
+    templates: &'a Templates,
+    head: &'a str,
+    files: Vec<GeneratedFile>,
+}
+
+impl<'a> Renderer<'a> {
+    fn path(&self, part: &Part, kind: Kind) -> PathBuf {
+        let (plan, m) = (self.plan, self.m);
+        layout::path(
+            plan.layout,
+            &plan.output,
+            &m.name,
+            part,
+            kind,
+            m.stages.len(),
+        )
+    }
+
+    /// Adds a file; `text` gets the generated-file header.
+    fn push(&mut self, path: PathBuf, rel: String, part: Part, kind: Kind, text: &str) {
+        self.files.push(GeneratedFile {
+            path,
+            rel,
+            migration: self.m.name.clone(),
+            part,
+            kind,
+            contents: format!("{}{text}", self.head),
+        });
+    }
+
+    fn rel(&self, path: &std::path::Path) -> String {
+        repo::display_rel(&self.plan.root, path)
+    }
+
+    /// The document of the migration's `base` file, checked to be in its namespace.
+    fn base_doc(&self) -> Result<Option<Base<'a>>> {
+        let m = self.m;
+        let Some(rel) = &m.base else { return Ok(None) };
+        let error = |message: String| Error::Base {
+            file: rel.clone(),
+            message,
         };
-        let dir = stage.dir_name(i, m.stages.len());
-        let vs_path = match plan.layout {
-            Layout::Kustomize => base.join("stages").join(&dir).join("virtualservice.yaml"),
-            Layout::Flat => base.join(format!("{dir}.yaml")),
+        let text = self
+            .plan
+            .bases
+            .get(rel)
+            .ok_or_else(|| error("was not read".into()))?;
+        let doc = rewrite::pick(text, &m.virtual_service).map_err(error)?;
+        let ns = doc
+            .get("metadata")
+            .and_then(|md| md.get("namespace"))
+            .and_then(serde_yaml::Value::as_str);
+        if let Some(ns) = ns.filter(|ns| *ns != m.namespace) {
+            return Err(error(format!(
+                "the VirtualService is in namespace `{ns}`, but migration {} says `{}`",
+                m.name, m.namespace
+            )));
+        }
+        Ok(Some((rel.as_str(), doc)))
+    }
+
+    /// Stage `i`: its VirtualService and (kustomize layout) the kustomization beside it.
+    fn stage(&mut self, i: usize, stage: &Stage, base: Option<&Base<'_>>) -> Result<()> {
+        let ctx = context(self.plan, self.m, stage, i);
+        let vs = match base {
+            Some(base) => self.rewrite(stage, base)?,
+            None => self.templates.render(VIRTUALSERVICE, &ctx)?,
         };
-        let rel = rel_path(plan, &vs_path);
-        let origin = match &base_doc {
-            Some((base, _)) => format!("{base} (base)"),
-            None => templates.origin(VIRTUALSERVICE).to_owned(),
+        let part = Part::Stage {
+            number: i + 1,
+            name: stage.name.clone(),
         };
+        let path = self.path(&part, Kind::Manifest);
+        let rel = self.rel(&path);
+        let origin = match base {
+            Some((file, _)) => format!("{file} (base)"),
+            None => self.templates.origin(VIRTUALSERVICE).to_owned(),
+        };
+        self.check_virtual_service(&vs, &rel, &origin, stage, base.is_none())?;
+        self.push(path, rel, part.clone(), Kind::Manifest, &vs);
+        if self.plan.layout == Layout::Kustomize {
+            self.kustomization(&ctx, &part)?;
+        }
+        Ok(())
+    }
+
+    /// A stage's VirtualService rewritten from the base document.
+    fn rewrite(&self, stage: &Stage, (file, doc): &Base<'_>) -> Result<String> {
+        let m = self.m;
+        let err = |message: String| Error::Base {
+            file: (*file).to_owned(),
+            message: format!("stage {}: {message}", stage.name),
+        };
+        if stage.header.is_some() {
+            return Err(err(
+                "header canary stages are not supported with `base` yet".to_owned(),
+            ));
+        }
+        let out =
+            rewrite::stage(doc, &m.from, &m.to, stage, self.plan.istio_version).map_err(err)?;
+        rewrite::check(doc, &out, &m.from).map_err(err)?;
+        serde_yaml::to_string(&out).map_err(|e| err(e.to_string()))
+    }
+
+    /// Reads a rendered VirtualService back: against the plan (when a template made it),
+    /// and against Istio's own schema and rules (whatever made it).
+    fn check_virtual_service(
+        &self,
+        vs: &str,
+        rel: &str,
+        origin: &str,
+        stage: &Stage,
+        templated: bool,
+    ) -> Result<()> {
         let failed = |message: String| Error::Verify {
-            path: rel.clone(),
-            template: origin.clone(),
+            path: rel.to_owned(),
+            template: origin.to_owned(),
             message,
         };
         // Parsed back once, for both checks.
         let doc: serde_yaml::Value =
-            serde_yaml::from_str(&vs).map_err(|e| failed(format!("not a YAML document: {e}")))?;
-        if base_doc.is_none() {
-            readback::virtual_service(&doc, plan, m, stage).map_err(failed)?;
+            serde_yaml::from_str(vs).map_err(|e| failed(format!("not a YAML document: {e}")))?;
+        if templated {
+            readback::virtual_service(&doc, self.plan, self.m, stage).map_err(failed)?;
         }
-        // Istio's own schema and rules, whatever produced the manifest.
         let violations = crate::check::istio::virtual_service(&crate::check::lint::to_json(doc));
-        if !violations.is_empty() {
-            let list: Vec<String> = violations
-                .iter()
-                .map(|v| format!("{}: {}", v.path, v.message))
-                .collect();
-            return Err(failed(format!(
-                "not a valid Istio VirtualService: {}",
-                list.join("; ")
-            )));
+        if violations.is_empty() {
+            return Ok(());
         }
-        files.push(GeneratedFile {
-            path: vs_path.clone(),
-            rel,
-            migration: m.name.clone(),
-            contents: format!("{head}{vs}"),
-        });
-        if plan.layout == Layout::Kustomize {
-            push_kustomization(
-                plan,
-                m,
-                templates,
-                &ctx,
-                head,
-                &vs_path,
-                "virtualservice.yaml",
-                files,
-            )?;
+        let list: Vec<String> = violations
+            .iter()
+            .map(|v| format!("{}: {}", v.path, v.message))
+            .collect();
+        Err(failed(format!(
+            "not a valid Istio VirtualService: {}",
+            list.join("; ")
+        )))
+    }
+
+    /// The files of each environment: a kustomization pointing at the stage overlay
+    /// (kustomize layout), or a copy of the stage's manifest (flat layout).
+    fn environments(&mut self) -> Result<()> {
+        let (plan, m) = (self.plan, self.m);
+        for env in &m.environments {
+            let i = m.stage_index(&env.stage).ok_or_else(|| {
+                Error::Internal(format!(
+                    "environment {} runs stage {}, which migration {} does not have",
+                    env.name, env.stage, m.name
+                ))
+            })?;
+            let stage = &m.stages[i];
+            let part = Part::Env(env.name.clone());
+            let path = self.path(&part, Kind::Manifest);
+            let rel = self.rel(&path);
+            let text = match plan.layout {
+                Layout::Kustomize => self.environment(i, stage, &env.name, &rel)?,
+                Layout::Flat => self.stage_text(i, stage)?,
+            };
+            self.push(path, rel, part, Kind::Manifest, &text);
         }
+        Ok(())
     }
-    let stage_files = files[first..].to_vec();
-    render_environments(plan, m, templates, head, &stage_files, files)?;
-    render_extras(plan, m, templates, head, files)
-}
 
-/// The files of each environment: a kustomization pointing at the stage overlay
-/// (kustomize layout), or a copy of the stage's manifest (flat layout).
-fn render_environments(
-    plan: &Plan,
-    m: &Migration,
-    templates: &Templates,
-    head: &str,
-    stage_files: &[GeneratedFile],
-    files: &mut Vec<GeneratedFile>,
-) -> Result<()> {
-    let base = plan.output.join(&m.name).join("envs");
-    for env in &m.environments {
-        let i = m
-            .stage_index(&env.stage)
-            .expect("validated: environments name existing stages");
-        let stage = &m.stages[i];
-        let dir = stage.dir_name(i, m.stages.len());
-        match plan.layout {
-            Layout::Kustomize => {
-                let mut ctx = context(plan, m, stage, i);
-                ctx.env = Some(&env.name);
-                let resource = format!("../../stages/{dir}");
-                ctx.resource = Some(resource.clone());
-                let text = templates.render(ENVIRONMENT, &ctx)?;
-                let path = base.join(&env.name).join("kustomization.yaml");
-                let rel = rel_path(plan, &path);
-                readback::environment(&text, &resource).map_err(|message| Error::Verify {
-                    path: rel.clone(),
-                    template: templates.origin(ENVIRONMENT).to_owned(),
-                    message,
-                })?;
-                files.push(GeneratedFile {
-                    path,
-                    rel,
-                    migration: m.name.clone(),
-                    contents: format!("{head}{text}"),
-                });
-            }
-            Layout::Flat => {
-                let source = plan.output.join(&m.name).join(format!("{dir}.yaml"));
-                let contents = stage_files
-                    .iter()
-                    .find(|f| f.path == source)
-                    .map(|f| f.contents.clone())
-                    .expect("the stage was rendered");
-                let path = base.join(format!("{}.yaml", env.name));
-                files.push(GeneratedFile {
-                    rel: rel_path(plan, &path),
-                    path,
-                    migration: m.name.clone(),
-                    contents,
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Renders the `kustomization.yaml` beside `manifest`, checks that it lists `lists`,
-/// and adds it to `files`.
-#[allow(clippy::too_many_arguments)]
-fn push_kustomization(
-    plan: &Plan,
-    m: &Migration,
-    templates: &Templates,
-    ctx: &Context<'_>,
-    head: &str,
-    manifest: &Path,
-    lists: &str,
-    files: &mut Vec<GeneratedFile>,
-) -> Result<()> {
-    let k = templates.render(KUSTOMIZATION, ctx)?;
-    let path = manifest.with_file_name("kustomization.yaml");
-    let rel = rel_path(plan, &path);
-    readback::kustomization(&k, lists).map_err(|message| Error::Verify {
-        path: rel.clone(),
-        template: templates.origin(KUSTOMIZATION).to_owned(),
-        message,
-    })?;
-    files.push(GeneratedFile {
-        path,
-        rel,
-        migration: m.name.clone(),
-        contents: format!("{head}{k}"),
-    });
-    Ok(())
-}
-
-fn rel_path(plan: &Plan, path: &Path) -> String {
-    repo::display_rel(&plan.root, path)
-}
-
-/// What a stage overlay lists: its VirtualService, and the migration's GCPBackend and
-/// (with `everyStage`) verification Job folders.
-fn stage_resources(m: &Migration) -> Vec<String> {
-    let mut r = vec!["virtualservice.yaml".to_owned()];
-    if m.gcp_backend.is_some() {
-        r.push("../../gcpbackend".to_owned());
-    }
-    if m.verify.as_ref().is_some_and(|v| v.every_stage) {
-        r.push("../../verify".to_owned());
-    }
-    r
-}
-
-/// The migration-level files: the GCPBackend and the verification Job, each in its own
-/// kustomize folder (kustomize layout) or as one file (flat layout).
-fn render_extras(
-    plan: &Plan,
-    m: &Migration,
-    templates: &Templates,
-    head: &str,
-    files: &mut Vec<GeneratedFile>,
-) -> Result<()> {
-    let base = plan.output.join(&m.name);
-    let stage = &m.stages[0];
-    let extras = [
-        (
-            m.gcp_backend.is_some(),
-            GCPBACKEND,
-            "gcpbackend",
-            "gcpbackend.yaml",
-            "gcpbackend.yaml",
-        ),
-        (
-            m.verify.is_some(),
-            VERIFY_JOB,
-            "verify",
-            "job.yaml",
-            "verify-job.yaml",
-        ),
-    ];
-    for (wanted, template, folder, file, flat_file) in extras {
-        if !wanted {
-            continue;
-        }
-        let mut ctx = context(plan, m, stage, 0);
-        let text = templates.render(template, &ctx)?;
-        let path = match plan.layout {
-            Layout::Kustomize => base.join(folder).join(file),
-            Layout::Flat => base.join(flat_file),
-        };
-        let rel = rel_path(plan, &path);
-        readback::extra(&text, template, m).map_err(|message| Error::Verify {
-            path: rel.clone(),
-            template: templates.origin(template).to_owned(),
+    /// An environment's kustomization: the stage folder it runs.
+    fn environment(&self, i: usize, stage: &Stage, env: &str, rel: &str) -> Result<String> {
+        let mut ctx = context(self.plan, self.m, stage, i);
+        ctx.env = Some(env);
+        let resource = layout::env_resource(i + 1, self.m.stages.len(), &stage.name);
+        ctx.resource = Some(resource.clone());
+        let text = self.templates.render(ENVIRONMENT, &ctx)?;
+        readback::environment(&text, &resource).map_err(|message| Error::Verify {
+            path: rel.to_owned(),
+            template: self.templates.origin(ENVIRONMENT).to_owned(),
             message,
         })?;
-        files.push(GeneratedFile {
-            path: path.clone(),
-            rel,
-            migration: m.name.clone(),
-            contents: format!("{head}{text}"),
-        });
-        if plan.layout == Layout::Kustomize {
-            ctx.resources = vec![file.to_owned()];
-            push_kustomization(plan, m, templates, &ctx, head, &path, file, files)?;
-        }
+        Ok(text)
     }
-    Ok(())
-}
 
-fn context<'a>(plan: &'a Plan, m: &'a Migration, stage: &'a Stage, index: usize) -> Context<'a> {
-    let mirror = stage.mirror().map(|p| {
-        if p.fract() == 0.0 {
-            Value::from(p as i64)
-        } else {
-            Value::from(p)
+    /// The text (without header) of stage `i`'s rendered VirtualService.
+    fn stage_text(&self, i: usize, stage: &Stage) -> Result<String> {
+        let part = Part::Stage {
+            number: i + 1,
+            name: stage.name.clone(),
+        };
+        self.files
+            .iter()
+            .find(|f| f.part == part && f.kind == Kind::Manifest)
+            .and_then(|f| f.contents.strip_prefix(self.head))
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Internal(format!("stage {} was not rendered", stage.name)))
+    }
+
+    /// Renders the `kustomization.yaml` of `part`'s folder, checks that it lists the
+    /// part's manifest, and adds it.
+    fn kustomization(&mut self, ctx: &Context<'_>, part: &Part) -> Result<()> {
+        let k = self.templates.render(KUSTOMIZATION, ctx)?;
+        let path = self.path(part, Kind::Kustomization);
+        let rel = self.rel(&path);
+        readback::kustomization(&k, layout::manifest_name(part)).map_err(|message| {
+            Error::Verify {
+                path: rel.clone(),
+                template: self.templates.origin(KUSTOMIZATION).to_owned(),
+                message,
+            }
+        })?;
+        self.push(path, rel, part.clone(), Kind::Kustomization, &k);
+        Ok(())
+    }
+
+    /// The migration-level files: the GCPBackend and the verification Job, each in its
+    /// own kustomize folder (kustomize layout) or as one file (flat layout).
+    fn extras(&mut self) -> Result<()> {
+        let m = self.m;
+        let extras = [
+            (m.gcp_backend.is_some(), GCPBACKEND, Part::GcpBackend),
+            (m.verify.is_some(), VERIFY_JOB, Part::Verify),
+        ];
+        for (wanted, template, part) in extras {
+            if wanted {
+                self.extra(template, part)?;
+            }
         }
-    });
-    Context {
-        api_version: &plan.api_version,
-        name: &m.virtual_service,
-        namespace: &m.namespace,
-        hosts: &m.hosts,
-        gateways: &m.gateways,
-        from: &m.from,
-        to: &m.to,
-        migration: &m.name,
-        plan: &plan.id,
-        env: None,
-        resource: None,
-        resources: stage_resources(m),
-        gcp: m.gcp_backend.as_ref(),
-        verify: m.verify.as_ref().map(|v| VerifyContext {
-            name: &v.name,
-            image: &v.image,
-            url: v.url(m.hosts.first().unwrap_or(&m.from)),
-            every_stage: v.every_stage,
-        }),
-        stage: StageContext {
-            header: stage
-                .header
-                .as_ref()
-                .map(|(name, value)| HeaderContext { name, value }),
-            name: &stage.name,
-            number: index + 1,
-            note: stage.note.as_deref(),
-            to_weight: stage.to_weight(),
-            from_weight: stage.from_weight(),
-            mirror,
-        },
+        Ok(())
+    }
+
+    fn extra(&mut self, template: &str, part: Part) -> Result<()> {
+        let mut ctx = context(self.plan, self.m, &self.m.stages[0], 0);
+        let text = self.templates.render(template, &ctx)?;
+        let path = self.path(&part, Kind::Manifest);
+        let rel = self.rel(&path);
+        readback::extra(&text, template, self.m).map_err(|message| Error::Verify {
+            path: rel.clone(),
+            template: self.templates.origin(template).to_owned(),
+            message,
+        })?;
+        self.push(path, rel, part.clone(), Kind::Manifest, &text);
+        if self.plan.layout == Layout::Kustomize {
+            ctx.resources = vec![layout::manifest_name(&part).to_owned()];
+            self.kustomization(&ctx, &part)?;
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+    use templates::BUILTIN;
 
     fn plan(src: &str) -> Plan {
         Plan::parse(

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 use serde_yaml::Value;
 
+use crate::layout::{self, Kind, Part};
 use crate::plan::stage::Percent;
 use crate::review::diff::{FileChange, Tree};
 
@@ -149,18 +150,12 @@ pub struct EnvReview {
 }
 
 /// Where an environment file sits: its migration folder and environment name.
-/// `<folder>/envs/<env>/kustomization.yaml` or `<folder>/envs/<env>.yaml`.
 pub fn locate_env(rel: &str) -> Option<(String, String)> {
-    let parts: Vec<&str> = rel.split('/').collect();
-    let n = parts.len();
-    if n >= 4 && parts[n - 3] == "envs" && parts[n - 1] == "kustomization.yaml" {
-        return Some((parts[..n - 3].join("/"), parts[n - 2].to_owned()));
+    let place = layout::parse(rel)?;
+    match place.part {
+        Part::Env(env) => Some((place.folder, env)),
+        _ => None,
     }
-    if n >= 3 && parts[n - 2] == "envs" {
-        let env = parts[n - 1].strip_suffix(".yaml")?;
-        return Some((parts[..n - 2].join("/"), env.to_owned()));
-    }
-    None
 }
 
 /// The stage an environment file points at: the `resources` entry of a kustomization
@@ -170,8 +165,7 @@ fn env_stage(tree: &Tree, folder: &str, rel: &str) -> Option<String> {
     if rel.ends_with("/kustomization.yaml") {
         let doc: Value = serde_yaml::from_slice(bytes).ok()?;
         let res = doc.get("resources")?.as_sequence()?.first()?.as_str()?;
-        let dir = res.trim_end_matches('/').rsplit('/').next()?;
-        return split_stage(dir).map(|(_, name)| name);
+        return layout::stage_of_resource(res).map(|(_, name)| name);
     }
     stages_of(tree, folder)
         .into_iter()
@@ -179,40 +173,15 @@ fn env_stage(tree: &Tree, folder: &str, rel: &str) -> Option<String> {
         .map(|(name, _)| name)
 }
 
-/// Where a generated file sits: its migration folder, stage number and stage name.
-/// Works for both layouts:
-/// `<folder>/stages/<NN>-<stage>/{virtualservice,kustomization}.yaml` and
-/// `<folder>/<NN>-<stage>.yaml`.
+/// Where a stage file sits: its migration folder, stage number and stage name, and
+/// whether it is the stage's VirtualService (not its kustomization).
 pub fn locate(rel: &str) -> Option<(String, usize, String, bool)> {
-    let parts: Vec<&str> = rel.split('/').collect();
-    let n = parts.len();
-    let last = parts[n - 1];
-    if n >= 4
-        && parts[n - 3] == "stages"
-        && (last == "virtualservice.yaml" || last == "kustomization.yaml")
-    {
-        let (num, name) = split_stage(parts[n - 2])?;
-        return Some((
-            parts[..n - 3].join("/"),
-            num,
-            name,
-            last == "virtualservice.yaml",
-        ));
+    let place = layout::parse(rel)?;
+    let is_manifest = place.kind == Kind::Manifest;
+    match place.part {
+        Part::Stage { number, name } => Some((place.folder, number, name, is_manifest)),
+        _ => None,
     }
-    if n >= 2 {
-        let stem = last.strip_suffix(".yaml")?;
-        let (num, name) = split_stage(stem)?;
-        return Some((parts[..n - 1].join("/"), num, name, true));
-    }
-    None
-}
-
-fn split_stage(s: &str) -> Option<(usize, String)> {
-    let (num, name) = s.split_once('-')?;
-    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) || name.is_empty() {
-        return None;
-    }
-    Some((num.parse().ok()?, name.to_owned()))
 }
 
 /// One stage's files in one tree.

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use walkdir::WalkDir;
 
 use crate::error::{Error, Result};
+use crate::layout;
 use crate::plan::{Migration, Plan};
 use crate::render::header::{self, Owner};
 use crate::render::{self, GeneratedFile, Templates};
@@ -692,34 +693,11 @@ fn finish(
     })
 }
 
-/// Whether `path` has a place cutover generates files at under `output`:
-/// `<migration>/stages/<NN>-<stage>/{virtualservice,kustomization}.yaml`,
-/// `<migration>/<NN>-<stage>.yaml`, `<migration>/envs/<env>/kustomization.yaml` or
-/// `<migration>/envs/<env>.yaml`. Only such files are ever removed as orphans, so a
-/// user's copy of a generated file kept elsewhere in the folder is left alone.
+/// Whether `path` has a place cutover generates files at under `output` (see
+/// [`layout`]). Only such files are ever removed as orphans, so a user's copy of a
+/// generated file kept elsewhere in the folder is left alone.
 fn in_layout(path: &Path, output: &Path) -> bool {
-    let Ok(rel) = path.strip_prefix(output) else {
-        return false;
-    };
-    let parts: Vec<&str> = rel.iter().filter_map(|c| c.to_str()).collect();
-    let numbered = |s: &str| {
-        s.split_once('-').is_some_and(|(n, rest)| {
-            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
-        })
-    };
-    let yaml_stem = |f: &str| f.strip_suffix(".yaml").map(str::to_owned);
-    match parts.as_slice() {
-        [_, "stages", stage, "virtualservice.yaml" | "kustomization.yaml"] => numbered(stage),
-        [_, "envs", env, "kustomization.yaml"] => crate::plan::names::is_dns1123_label(env),
-        [_, "envs", file] => {
-            yaml_stem(file).is_some_and(|e| crate::plan::names::is_dns1123_label(&e))
-        }
-        [_, "gcpbackend", "gcpbackend.yaml" | "kustomization.yaml"]
-        | [_, "verify", "job.yaml" | "kustomization.yaml"]
-        | [_, "gcpbackend.yaml" | "verify-job.yaml"] => true,
-        [_, file] => file.strip_suffix(".yaml").is_some_and(numbered),
-        _ => false,
-    }
+    layout::parse_in(output, path).is_some()
 }
 
 /// Whether a file name is one of cutover's temporary files (`.cutover-XXXXXX.tmp`).
