@@ -81,7 +81,7 @@ pub fn changes(
     templates: &Templates,
     keep: compare::Keep<'_>,
 ) -> Result<Changeset> {
-    compare::stream(plans, templates, keep)
+    compare::compare(plans, templates, keep)
 }
 
 /// Every file the plans produce, path relative to its repository root → contents.
@@ -95,9 +95,9 @@ pub fn tree_of(rendered: &[Vec<GeneratedFile>]) -> Tree {
 
 /// The tree on disk and the tree the plans want (only the files the plans own or want).
 pub fn disk_trees(plans: &[Plan], templates: &Templates) -> Result<(Tree, Tree)> {
-    let rendered = render_all(plans, templates)?;
-    let changes = compare::compare(plans, &rendered)?;
-    Ok(diff::trees_of(&changes, tree_of(&rendered)))
+    let mut changes = compare::compare(plans, templates, compare::Keep::Contents)?;
+    let wanted = tree_of(&[std::mem::take(&mut changes.rendered)]);
+    Ok(diff::trees_of(&changes, wanted))
 }
 
 /// The warnings of every plan.

@@ -491,8 +491,7 @@ fn move_env(
     let planned = edit::plan_move(&args.plan, &file, &req)?;
     let templates = Templates::load(cli.templates.as_deref())?;
     let plans = vec![planned.plan];
-    let rendered = workspace::render_all(&plans, &templates)?;
-    let changes = crate::sync::compare::compare(&plans, &rendered)?;
+    let changes = workspace::changes(&plans, &templates, crate::sync::compare::Keep::Contents)?;
     // Everything is checked; now the plan, then the tree.
     apply::replace_file(&args.plan, &planned.source)?;
     apply::apply(&plans, &changes)?;
@@ -512,7 +511,7 @@ fn move_env(
             EXIT_OK,
         )?;
         let manifest = |stage: &str| {
-            rendered[0].iter().find(|f| {
+            changes.rendered.iter().find(|f| {
                 f.migration == mv.migration
                     && f.kind == crate::layout::Kind::Manifest
                     && matches!(&f.part, crate::layout::Part::Stage { name, .. } if name == stage)

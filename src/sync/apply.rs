@@ -20,7 +20,7 @@ use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
-use crate::sync::compare::{Changeset, Status};
+use crate::sync::compare::{Changeset, Sink, Status};
 
 /// Writes and removes the files of `changes` (computed with their contents kept).
 /// `plans` are the plans the changeset was computed for (to know where each output
@@ -507,6 +507,23 @@ fn prune_empty_dirs(file: &Path, stop: &Path) {
             break;
         }
         dir = d.parent();
+    }
+}
+
+impl Sink for Stager {
+    fn file_by_file(&self) {
+        Stager::file_by_file(self);
+    }
+
+    fn stage(
+        &self,
+        path: &Path,
+        contents: &[u8],
+        exists: bool,
+        output: &Path,
+        dir_exists: &(dyn Fn(&Path) -> bool + Sync),
+    ) -> Result<()> {
+        Stager::stage(self, path, contents, exists, output, dir_exists)
     }
 }
 

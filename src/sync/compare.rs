@@ -3,8 +3,9 @@
 //! Each plan's output folder is walked once; files the plans want are read only where
 //! they already exist. The result is the list of files to add, modify and remove, plus
 //! every reason the change may not be made (a file cutover did not generate in the way,
-//! a symlink, two plans claiming one path). Nothing here writes, except through the
-//! [`Stager`] that `render` passes to [`stream`].
+//! a symlink, two plans claiming one path). Nothing here writes: `render` hands a
+//! [`Sink`] (the apply step's stager) that receives new contents as they are
+//! found, so the tree's contents are never all held in memory.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
@@ -20,7 +21,6 @@ use crate::plan::{Migration, Plan};
 use crate::render::header::{self, Owner};
 use crate::render::{self, GeneratedFile, Templates};
 use crate::repo;
-use crate::sync::apply::Stager;
 
 /// What happens to one file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -71,6 +71,8 @@ pub struct Changeset {
     /// Temporary files an interrupted earlier run left in the output folders; `render`
     /// (which holds the repository's lock) deletes them.
     pub leftovers: Vec<PathBuf>,
+    /// With [`Keep::Contents`]: every rendered file, by plan, then path.
+    pub rendered: Vec<GeneratedFile>,
 }
 
 impl Changeset {
@@ -208,22 +210,45 @@ fn scan(dir: &Path, repo_root: &Path) -> Result<Existing> {
     Ok(out)
 }
 
-/// What [`stream`] keeps of the files that differ from the disk.
+/// Receives the new contents of files that differ from the disk, as [`compare`] finds
+/// them (the apply step's stager implements it).
+pub trait Sink: Sync {
+    /// Asks for files to be staged one by one (output folders nest, so a stand-in folder
+    /// could end up inside another).
+    fn file_by_file(&self);
+    /// Stages `contents` for `path` (`exists`: it replaces a file); `dir_exists` tells
+    /// which folders under `output` exist.
+    fn stage(
+        &self,
+        path: &Path,
+        contents: &[u8],
+        exists: bool,
+        output: &Path,
+        dir_exists: &(dyn Fn(&Path) -> bool + Sync),
+    ) -> Result<()>;
+}
+
+/// What [`compare`] keeps of the files that differ from the disk.
 pub enum Keep<'a> {
     /// Paths and statuses only (`check`).
     Paths,
-    /// New contents are staged for writing as they are found (`render`); only removed
+    /// Old and new contents of each change, and every rendered file in
+    /// [`Changeset::rendered`] (`diff`, `promote`).
+    Contents,
+    /// New contents are handed to the sink as they are found (`render`); only removed
     /// files are listed in the changes, the counts say how many files were staged.
-    Stage(&'a Stager),
+    Stage(&'a dyn Sink),
 }
 
 /// Renders every migration of every plan and compares each file with the disk as soon
-/// as it is rendered, so that memory holds the paths of the tree, never its contents.
-/// Migrations are rendered on worker threads when there are enough of them.
+/// as it is rendered, so that memory holds the paths of the tree, never its contents
+/// (unless [`Keep::Contents`] asks for them). Migrations are rendered on worker threads
+/// when there are enough of them.
 ///
-/// Fails like [`compare`]; with [`Keep::Stage`], what was staged is deleted when the
-/// stager is dropped.
-pub fn stream(plans: &[Plan], templates: &Templates, keep: Keep<'_>) -> Result<Changeset> {
+/// Fails, naming every offending path, when a change would overwrite a file cutover did
+/// not generate for that plan, write through a symlink, or when two plans claim the same
+/// path. With [`Keep::Stage`], what was staged is deleted when the stager is dropped.
+pub fn compare(plans: &[Plan], templates: &Templates, keep: Keep<'_>) -> Result<Changeset> {
     use rayon::prelude::*;
     let scanned = scan_outputs(plans)?;
     let nested = outputs_nest(plans);
@@ -237,6 +262,7 @@ pub fn stream(plans: &[Plan], templates: &Templates, keep: Keep<'_>) -> Result<C
         let files = render::render_one(plan, m, templates)?;
         let existing = &scanned[&plan.output];
         let mut out = Outcome::new(p);
+        out.keep_contents = matches!(keep, Keep::Contents);
         for f in &files {
             if let Err(e) = out.compare_file(plan, f, existing, keep) {
                 // Reported after render errors and conflicts, as if compared later.
@@ -244,7 +270,10 @@ pub fn stream(plans: &[Plan], templates: &Templates, keep: Keep<'_>) -> Result<C
                 break;
             }
         }
-        out.want(files.into_iter().map(|f| f.path), nested);
+        out.want(files.iter().map(|f| f.path.clone()), nested);
+        if out.keep_contents {
+            out.rendered = files;
+        }
         Ok(out)
     };
     // Outcomes in job order.
@@ -319,31 +348,6 @@ fn ordered(outcomes: Vec<(usize, Result<Outcome>)>) -> Result<Vec<Outcome>> {
     outcomes.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Compares the rendered files of every plan (`rendered[i]` belongs to `plans[i]`)
-/// with the disk, keeping the old and new contents of what differs. Fails, naming every
-/// offending path, when a change would overwrite a file cutover did not generate for
-/// that plan, write through a symlink, or when two plans claim the same path.
-pub fn compare(plans: &[Plan], rendered: &[Vec<GeneratedFile>]) -> Result<Changeset> {
-    let scanned = scan_outputs(plans)?;
-    let nested = outputs_nest(plans);
-    let mut outcomes = Vec::new();
-    for (p, files) in rendered.iter().enumerate() {
-        let plan = &plans[p];
-        let existing = &scanned[&plan.output];
-        let mut out = Outcome::new(p);
-        out.keep_contents = true;
-        for f in files {
-            if let Err(e) = out.compare_file(plan, f, existing, &Keep::Paths) {
-                out.error = Some(e);
-                break;
-            }
-        }
-        out.want(files.iter().map(|f| f.path.clone()), nested);
-        outcomes.push(out);
-    }
-    finish(plans, scanned, outcomes)
-}
-
 /// Whether one plan's output folder lies inside another's: only then can two plans
 /// want one path, or one want a file where another wants a folder (plans that share an
 /// output folder write disjoint migration folders, checked when they are loaded).
@@ -381,6 +385,8 @@ struct Outcome {
     counts: HashMap<String, Counts>,
     /// Reasons a change may not be made, with the path they are about.
     problems: Vec<(PathBuf, String)>,
+    /// The rendered files, with [`Keep::Contents`].
+    rendered: Vec<GeneratedFile>,
 }
 
 impl Outcome {
@@ -394,6 +400,7 @@ impl Outcome {
             changes: Vec::new(),
             counts: HashMap::new(),
             problems: Vec::new(),
+            rendered: Vec::new(),
         }
     }
 
@@ -683,9 +690,21 @@ fn finish(
     let mut leftovers: Vec<PathBuf> = scanned.into_values().flat_map(|e| e.leftovers).collect();
     leftovers.sort();
     leftovers.dedup();
+    // Plans in order, each plan's files by path (outcomes are per migration).
+    let mut rendered: Vec<(usize, GeneratedFile)> = outcomes
+        .iter_mut()
+        .flat_map(|o| {
+            std::mem::take(&mut o.rendered)
+                .into_iter()
+                .map(|f| (o.plan, f))
+        })
+        .collect();
+    rendered.sort_by(|a, b| (a.0, &a.1.path).cmp(&(b.0, &b.1.path)));
+    let rendered = rendered.into_iter().map(|(_, f)| f).collect();
     Ok(Changeset {
         changes,
         leftovers,
+        rendered,
         counts: counts
             .into_iter()
             .map(|((p, _, name), c)| ((p, name), c))
