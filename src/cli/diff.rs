@@ -1,0 +1,180 @@
+//! `cutover diff`: what `render` would change, or what changed since a git revision.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::cli::{load, Failure, Globals, Output, PlanArgs, EXIT_CHANGES, EXIT_OK};
+use crate::error::{Error, Result};
+use crate::git::Base;
+use crate::plan::{discover, Plan};
+use crate::render::{GeneratedFile, Templates};
+use crate::review::diff::{self, Tree};
+use crate::review::{report, traffic};
+use crate::sync::compare;
+
+/// Arguments of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    plans: PlanArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Unified)]
+    pub(crate) format: Format,
+    /// Compare the plans as they were at this git revision with the plans in the
+    /// work tree, both rendered in memory (generated files need not be committed).
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
+}
+
+/// Output formats of `diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A git-style unified diff that `git apply` accepts.
+    Unified,
+    /// A pull-request comment: summary tables, then collapsed per-file diffs.
+    Markdown,
+    /// One JSON document for bots (schema in the README).
+    Json,
+    /// One line per file with +/- counts, and a total.
+    Stat,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+}
+
+/// Prints the difference between the disk (or the plans at `--base`) and the plans.
+pub(crate) fn run(args: &DiffArgs, g: &Globals, out: &Output) -> Result<i32, Failure> {
+    if let Some(rev) = &args.base {
+        return diff_base(g, &args.plans.plans, rev, args.format, out);
+    }
+    let plans = load(&args.plans.plans, g, out)?;
+    let templates = g.templates()?;
+    let mut changes = compare::compare(&plans, &templates, compare::Keep::Contents)?;
+    let wanted = tree_of(&std::mem::take(&mut changes.rendered));
+    let (old, new) = diff::trees_of(&changes, wanted);
+    print_diff(&old, &new, None, &plans, args.format, out)
+}
+
+/// Every file the plans produce, path relative to its repository root -> contents.
+fn tree_of(files: &[GeneratedFile]) -> Tree {
+    files
+        .iter()
+        .map(|f| (f.rel.clone(), f.contents.clone().into_bytes()))
+        .collect()
+}
+
+/// Renders every plan in memory, for comparing two sets of plans without the disk.
+fn render_all(plans: &[Plan], templates: &Templates) -> Result<Tree> {
+    let mut tree = Tree::new();
+    for plan in plans {
+        let files = crate::render::render_plan(plan, templates)?;
+        tree.extend(tree_of(&files));
+    }
+    Ok(tree)
+}
+
+/// `diff --base REV`: the plans at REV against the plans in the work tree.
+fn diff_base(
+    g: &Globals,
+    args: &[PathBuf],
+    rev: &str,
+    format: Format,
+    out: &Output,
+) -> Result<i32, Failure> {
+    let cwd = std::env::current_dir().map_err(|e| Error::Read {
+        path: PathBuf::from("."),
+        source: e,
+    })?;
+    let base = Base::open(&cwd, rev)?;
+    // Plan paths relative to the root, at REV (`rels`) and in the work tree (`now`).
+    let mut rels: Vec<String> = Vec::new();
+    let mut now: Vec<PathBuf> = Vec::new();
+    let scopes: Vec<PathBuf> = if args.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.to_vec()
+    };
+    for a in &scopes {
+        let rel = base.relative(a).ok_or_else(|| {
+            Error::Git(format!(
+                "{} is outside the repository {}",
+                a.display(),
+                base.root.display()
+            ))
+        })?;
+        if a.is_dir() {
+            rels.extend(base.find_plans(&rel)?);
+            match discover::find_plans(a) {
+                Ok(found) => now.extend(found),
+                Err(Error::NoPlans(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        } else if a.exists() {
+            rels.push(rel);
+            now.push(a.clone());
+        } else if base.read(&rel)?.is_some() {
+            // A plan deleted since REV: everything it generated goes.
+            rels.push(rel);
+        } else {
+            let then = base.find_plans(&rel)?;
+            if then.is_empty() {
+                return Err(Error::Git(format!(
+                    "{} exists neither in the work tree nor at {rev}",
+                    a.display()
+                ))
+                .into());
+            }
+            rels.extend(then);
+        }
+    }
+    rels.sort();
+    rels.dedup();
+    let old_plans = base.load(&rels)?;
+    let new_plans = crate::workspace::load(&crate::workspace::named(&now))?;
+    for w in crate::workspace::warnings(&new_plans) {
+        out.diagnostic(w);
+    }
+    let templates = g.templates()?;
+    let old = render_all(&old_plans, &templates)?;
+    let new = render_all(&new_plans, &templates)?;
+    print_diff(&old, &new, Some(rev), &new_plans, format, out)
+}
+
+fn print_diff(
+    old: &Tree,
+    new: &Tree,
+    base: Option<&str>,
+    plans: &[Plan],
+    format: Format,
+    out: &Output,
+) -> Result<i32, Failure> {
+    let files = diff::between(old, new);
+    let code = if files.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_CHANGES
+    };
+    let mut migrations = traffic::review(old, new, &files);
+    traffic::attach_notes(&mut migrations, plans);
+    let r = report::Report {
+        files: &files,
+        migrations: &migrations,
+        base,
+    };
+    match format {
+        Format::Unified => {
+            for f in &files {
+                out.diff(&diff::file_diff(f), code)?;
+            }
+        }
+        Format::Markdown => out.raw(&report::markdown(&r, report::GITHUB_COMMENT_LIMIT), code)?,
+        Format::Json => out.raw(&report::json(&r), code)?,
+        Format::Stat => {
+            if !files.is_empty() {
+                out.raw(&report::stat(&r), code)?;
+            }
+        }
+        Format::Github => out.raw(&report::github(&r), code)?,
+    }
+    Ok(code)
+}

@@ -1,0 +1,61 @@
+//! `cutover init`: write a commented starter plan.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::cli::{Failure, Output, EXIT_OK};
+use crate::error::Error;
+use crate::plan::starter::{self, Starter};
+
+/// Arguments of `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write it.
+    #[arg(value_name = "FILE", default_value = "cutover.yaml")]
+    file: PathBuf,
+    /// The migration name.
+    #[arg(long, default_value = "checkout")]
+    name: String,
+    /// The namespace.
+    #[arg(long, default_value = "payments")]
+    namespace: String,
+    /// The ServiceEntry host.
+    #[arg(long, default_value = "cr-service-entry.com")]
+    from: String,
+    /// The GCPBackend host.
+    #[arg(long, default_value = "cr-gcpbackend.com")]
+    to: String,
+    /// Weight stages, comma-separated.
+    #[arg(long, default_value = "10,25,50,100")]
+    stages: String,
+    /// Start with a mirror stage of this percentage.
+    #[arg(long, value_name = "PERCENT")]
+    mirror: Option<f64>,
+    /// The output folder, relative to the plan.
+    #[arg(long, default_value = "deploy/cutover")]
+    output: String,
+}
+
+/// Writes the starter plan (never over a file) and prints what to run next.
+pub(crate) fn run(args: &InitArgs, out: &Output) -> Result<i32, Failure> {
+    let starter = Starter {
+        name: args.name.clone(),
+        namespace: args.namespace.clone(),
+        from: args.from.clone(),
+        to: args.to.clone(),
+        stages: starter::parse_stages(&args.stages)
+            .map_err(|e| Error::Refused(format!("--stages: {e}")))?,
+        mirror: args.mirror,
+        output: args.output.clone(),
+    };
+    starter::write(&args.file, &starter)?;
+    let f = args.file.display();
+    out.line(
+        &format!(
+            "wrote {f}\nnext:\n  cutover explain {f}    # what the rollout does\n  cutover diff {f}       # the files it will write\n  cutover render {f}     # write them, then commit the plan and the tree"
+        ),
+        EXIT_OK,
+    )?;
+    Ok(EXIT_OK)
+}

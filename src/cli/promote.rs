@@ -1,0 +1,102 @@
+//! `cutover promote` and `cutover rollback`: move an environment to another stage by
+//! editing its one line in the plan, then render.
+
+use std::io;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::cli::{Failure, Globals, Output, EXIT_OK};
+use crate::error::Error;
+use crate::plan::edit::{self, Direction};
+use crate::review::diff;
+use crate::sync::{apply, compare, lock};
+
+/// What `promote` and `rollback` move.
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// The plan file to edit.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// The environment to move.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// The migration, when several have the environment.
+    #[arg(long, value_name = "NAME")]
+    pub migration: Option<String>,
+    /// The stage to move to: a stage name, `first` or `last`.
+    #[arg(long, value_name = "STAGE")]
+    pub to: Option<String>,
+    /// Move even if it skips stages, goes the other way, or a hold has not elapsed.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `promote` / `rollback`: edit the plan, render, show the environment's change.
+pub(crate) fn run(
+    g: &Globals,
+    args: &MoveArgs,
+    direction: Direction,
+    out: &Output,
+) -> Result<i32, Failure> {
+    let file = crate::workspace::named(std::slice::from_ref(&args.plan))
+        .pop()
+        .map(|(_, f)| f)
+        .unwrap_or_default();
+    let req = edit::Request {
+        env: &args.env,
+        migration: args.migration.as_deref(),
+        to: args.to.as_deref(),
+        force: args.force,
+        direction,
+    };
+    // The lock is the plan's repository's; the plan itself is read once, by plan_move.
+    let dir = std::path::absolute(&args.plan)
+        .ok()
+        .and_then(|p| p.parent().and_then(|d| d.canonicalize().ok()))
+        .ok_or_else(|| Error::Read {
+            path: args.plan.clone(),
+            source: io::Error::new(io::ErrorKind::NotFound, "no such plan file"),
+        })?;
+    let _lock = lock::acquire([crate::repo::find_root(&dir).as_path()])?;
+    let planned = edit::plan_move(&args.plan, &file, &req)?;
+    let templates = g.templates()?;
+    let plans = vec![planned.plan];
+    let changes = compare::compare(&plans, &templates, compare::Keep::Contents)?;
+    // Everything is checked; now the plan, then the tree.
+    apply::replace_file(&args.plan, &planned.source)?;
+    apply::apply(&plans, &changes)?;
+    for w in &planned.warnings {
+        out.warning(w);
+    }
+    let verb = match direction {
+        Direction::Forward => "promoted",
+        Direction::Back => "rolled back",
+    };
+    for mv in &planned.moves {
+        out.line(
+            &format!(
+                "{}: {} {verb} from {} to {} ({} in {})",
+                mv.migration, args.env, mv.from, mv.to, planned.field, file
+            ),
+            EXIT_OK,
+        )?;
+        let manifest = |stage: &str| {
+            changes.rendered.iter().find(|f| {
+                f.migration == mv.migration
+                    && f.kind == crate::layout::Kind::Manifest
+                    && matches!(&f.part, crate::layout::Part::Stage { name, .. } if name == stage)
+            })
+        };
+        if let (Some(a), Some(b)) = (manifest(&mv.from), manifest(&mv.to)) {
+            let mut text = format!(
+                "--- {} {} (stage {})\n+++ {} {} (stage {})\n",
+                mv.migration, args.env, mv.from, mv.migration, args.env, mv.to
+            )
+            .into_bytes();
+            text.extend_from_slice(&diff::hunks(a.contents.as_bytes(), b.contents.as_bytes()));
+            out.diff(&text, EXIT_OK)?;
+        }
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,46 @@
+//! `cutover render`: write the generated tree.
+
+use clap::Args;
+
+use crate::cli::{load, Failure, Globals, Output, PlanArgs, EXIT_CHANGES, EXIT_OK};
+use crate::sync::{apply, compare, lock};
+
+/// Arguments of `render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    plans: PlanArgs,
+    /// Print nothing on success.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Exit 1 when files were written or removed (for pre-commit hooks, as formatters do).
+    #[arg(long)]
+    exit_code: bool,
+}
+
+/// Renders the plans and applies the difference to the disk.
+pub(crate) fn run(args: &RenderArgs, g: &Globals, out: &Output) -> Result<i32, Failure> {
+    let plans = load(&args.plans.plans, g, out)?;
+    let templates = g.templates()?;
+    let _lock = lock::acquire(plans.iter().map(|p| p.root.as_path()))?;
+    let stager = apply::Stager::new();
+    let changes = compare::compare(&plans, &templates, compare::Keep::Stage(&stager))?;
+    stager.commit(&plans, &changes)?;
+    let code = if args.exit_code && !changes.is_empty() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    };
+    if !args.quiet {
+        for ((p, migration), c) in &changes.counts {
+            out.line(
+                &format!(
+                    "{migration}: {} written, {} unchanged, {} removed ({})",
+                    c.written, c.unchanged, c.removed, plans[*p].file
+                ),
+                code,
+            )?;
+        }
+    }
+    Ok(code)
+}
