@@ -592,100 +592,10 @@ fn finish(
     if let Some(e) = outcomes.iter_mut().find_map(|o| o.error.take()) {
         return Err(e);
     }
-
-    // Per output folder (plans may share one): the files no plan wants that sit where
-    // cutover generates files, with their first bytes. Found once, however many plans.
-    let mut unwanted: HashMap<&Path, Vec<(PathBuf, Vec<u8>)>> = HashMap::new();
-    let mut outputs: Vec<(&PathBuf, &Existing)> = scanned.iter().collect();
-    outputs.sort_by(|a, b| a.0.cmp(b.0));
-    for (output, existing) in outputs {
-        let mut list = Vec::new();
-        for path in existing.unwanted() {
-            if !in_layout(&path, output) {
-                continue;
-            }
-            if let Some(head) = read_head(&path)? {
-                list.push((path, head));
-            }
-        }
-        unwanted.insert(output, list);
-    }
-
-    // Problems in plan order, then path order.
-    let mut found: Vec<(usize, &PathBuf, &String)> = outcomes
-        .iter()
-        .flat_map(|o| {
-            o.problems
-                .iter()
-                .map(move |(path, text)| (o.plan, path, text))
-        })
-        .collect();
-    if !found.is_empty() {
-        found.sort();
-        return Err(Error::Conflicts(
-            found.into_iter().map(|(_, _, text)| text.clone()).collect(),
-        ));
-    }
-
-    // Per plan: migration name -> position, for counts in plan order.
-    let orders: Vec<HashMap<&str, usize>> = plans
-        .iter()
-        .map(|plan| {
-            plan.migrations
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (m.name.as_str(), i))
-                .collect()
-        })
-        .collect();
-    let position = |p: usize, name: &str| orders[p].get(name).copied().unwrap_or(usize::MAX);
-    let mut counts: BTreeMap<(usize, usize, String), Counts> = BTreeMap::new();
-    for (p, plan) in plans.iter().enumerate() {
-        for (i, m) in plan.migrations.iter().enumerate() {
-            counts.entry((p, i, m.name.clone())).or_default();
-        }
-    }
-    for o in &outcomes {
-        for (name, c) in &o.counts {
-            let entry = counts
-                .entry((o.plan, position(o.plan, name), name.clone()))
-                .or_default();
-            entry.written += c.written;
-            entry.unchanged += c.unchanged;
-        }
-    }
-
-    // Files each plan generated earlier that it no longer wants.
-    for (p, plan) in plans.iter().enumerate() {
-        let own_line = header::first_line(&plan.id);
-        for (path, head) in unwanted.get(plan.output.as_path()).into_iter().flatten() {
-            if header::owner(head, &own_line) != Owner::This {
-                continue;
-            }
-            let old = fs::read(path).map_err(|e| Error::Read {
-                path: path.clone(),
-                source: e,
-            })?;
-            let migration = path
-                .strip_prefix(&plan.output)
-                .ok()
-                .and_then(|r| r.components().next())
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .unwrap_or_default();
-            counts
-                .entry((p, position(p, &migration), migration.clone()))
-                .or_default()
-                .removed += 1;
-            changes.push(Change {
-                path: path.clone(),
-                rel: repo::display_rel(&plan.root, path),
-                status: Status::Removed,
-                old: Some(old),
-                new: None,
-                plan: p,
-            });
-        }
-    }
+    let unwanted = unwanted_in_layout(&scanned)?;
+    refuse_problems(&outcomes)?;
+    let mut counts = Tally::new(plans, &outcomes);
+    orphans(plans, &unwanted, &mut counts, &mut changes)?;
     changes.sort_by(|a, b| (a.plan, &a.path).cmp(&(b.plan, &b.path)));
     let mut leftovers: Vec<PathBuf> = scanned.into_values().flat_map(|e| e.leftovers).collect();
     leftovers.sort();
@@ -700,16 +610,144 @@ fn finish(
         })
         .collect();
     rendered.sort_by(|a, b| (a.0, &a.1.path).cmp(&(b.0, &b.1.path)));
-    let rendered = rendered.into_iter().map(|(_, f)| f).collect();
     Ok(Changeset {
         changes,
         leftovers,
-        rendered,
-        counts: counts
+        rendered: rendered.into_iter().map(|(_, f)| f).collect(),
+        counts: counts.into_list(),
+    })
+}
+
+/// Per output folder (plans may share one): the files no plan wants that sit where
+/// cutover generates files, with their first bytes. Found once, however many plans.
+fn unwanted_in_layout(
+    scanned: &HashMap<PathBuf, Existing>,
+) -> Result<HashMap<&Path, Vec<(PathBuf, Vec<u8>)>>> {
+    let mut unwanted = HashMap::new();
+    let mut outputs: Vec<(&PathBuf, &Existing)> = scanned.iter().collect();
+    outputs.sort_by(|a, b| a.0.cmp(b.0));
+    for (output, existing) in outputs {
+        let mut list = Vec::new();
+        for path in existing.unwanted() {
+            if !in_layout(&path, output) {
+                continue;
+            }
+            if let Some(head) = read_head(&path)? {
+                list.push((path, head));
+            }
+        }
+        unwanted.insert(output.as_path(), list);
+    }
+    Ok(unwanted)
+}
+
+/// Refuses the change when any outcome found a problem: all of them, in plan order, then
+/// path order.
+fn refuse_problems(outcomes: &[Outcome]) -> Result<()> {
+    let mut found: Vec<(usize, &PathBuf, &String)> = outcomes
+        .iter()
+        .flat_map(|o| {
+            o.problems
+                .iter()
+                .map(move |(path, text)| (o.plan, path, text))
+        })
+        .collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    found.sort();
+    Err(Error::Conflicts(
+        found.into_iter().map(|(_, _, text)| text.clone()).collect(),
+    ))
+}
+
+/// Counts per migration, kept in plan order.
+struct Tally<'p> {
+    /// Per plan: migration name -> position.
+    orders: Vec<HashMap<&'p str, usize>>,
+    counts: BTreeMap<(usize, usize, String), Counts>,
+}
+
+impl<'p> Tally<'p> {
+    /// Every migration of every plan (with zero counts), plus what the outcomes counted.
+    fn new(plans: &'p [Plan], outcomes: &[Outcome]) -> Tally<'p> {
+        let orders = plans
+            .iter()
+            .map(|plan| {
+                plan.migrations
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (m.name.as_str(), i))
+                    .collect()
+            })
+            .collect();
+        let mut tally = Tally {
+            orders,
+            counts: BTreeMap::new(),
+        };
+        for (p, plan) in plans.iter().enumerate() {
+            for m in &plan.migrations {
+                tally.entry(p, &m.name);
+            }
+        }
+        for o in outcomes {
+            for (name, c) in &o.counts {
+                let entry = tally.entry(o.plan, name);
+                entry.written += c.written;
+                entry.unchanged += c.unchanged;
+            }
+        }
+        tally
+    }
+
+    /// The counts of plan `p`'s migration `name` (one the plan no longer has sorts last).
+    fn entry(&mut self, p: usize, name: &str) -> &mut Counts {
+        let position = self.orders[p].get(name).copied().unwrap_or(usize::MAX);
+        self.counts
+            .entry((p, position, name.to_owned()))
+            .or_default()
+    }
+
+    fn into_list(self) -> Vec<((usize, String), Counts)> {
+        self.counts
             .into_iter()
             .map(|((p, _, name), c)| ((p, name), c))
-            .collect(),
-    })
+            .collect()
+    }
+}
+
+/// Files each plan generated earlier that it no longer wants: listed as removals.
+fn orphans(
+    plans: &[Plan],
+    unwanted: &HashMap<&Path, Vec<(PathBuf, Vec<u8>)>>,
+    counts: &mut Tally<'_>,
+    changes: &mut Vec<Change>,
+) -> Result<()> {
+    for (p, plan) in plans.iter().enumerate() {
+        let own_line = header::first_line(&plan.id);
+        for (path, head) in unwanted.get(plan.output.as_path()).into_iter().flatten() {
+            if header::owner(head, &own_line) != Owner::This {
+                continue;
+            }
+            let old = fs::read(path).map_err(|e| Error::Read {
+                path: path.clone(),
+                source: e,
+            })?;
+            let migration = layout::parse_in(&plan.output, path)
+                .map(|place| place.folder)
+                .unwrap_or_default();
+            counts.entry(p, &migration).removed += 1;
+            changes.push(Change {
+                path: path.clone(),
+                rel: repo::display_rel(&plan.root, path),
+                status: Status::Removed,
+                old: Some(old),
+                new: None,
+                plan: p,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Whether `path` has a place cutover generates files at under `output` (see
