@@ -2,7 +2,7 @@
 //! editing its one line in the plan, then render.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -11,6 +11,20 @@ use crate::error::Error;
 use crate::plan::edit::{self, Direction};
 use crate::review::diff;
 use crate::sync::{apply, compare, lock};
+
+/// The repository the plan file at `plan` lives in (its folder, resolved).
+fn plan_repository(plan: &Path) -> Result<PathBuf, Error> {
+    let read_error = |source: io::Error| Error::Read {
+        path: plan.to_path_buf(),
+        source,
+    };
+    let abs = std::path::absolute(plan).map_err(read_error)?;
+    // Fails as reading the plan would: "No such file or directory", "Permission denied"...
+    std::fs::metadata(&abs).map_err(read_error)?;
+    let dir = abs.parent().unwrap_or(Path::new("/"));
+    let dir = dir.canonicalize().map_err(read_error)?;
+    Ok(crate::repo::find_root(&dir))
+}
 
 /// What `promote` and `rollback` move.
 #[derive(Debug, Args)]
@@ -51,14 +65,7 @@ pub(crate) fn run(
         direction,
     };
     // The lock is the plan's repository's; the plan itself is read once, by plan_move.
-    let dir = std::path::absolute(&args.plan)
-        .ok()
-        .and_then(|p| p.parent().and_then(|d| d.canonicalize().ok()))
-        .ok_or_else(|| Error::Read {
-            path: args.plan.clone(),
-            source: io::Error::new(io::ErrorKind::NotFound, "no such plan file"),
-        })?;
-    let _lock = lock::acquire([crate::repo::find_root(&dir).as_path()])?;
+    let _lock = lock::acquire([plan_repository(&args.plan)?.as_path()])?;
     let planned = edit::plan_move(&args.plan, &file, &req)?;
     let templates = g.templates()?;
     let plans = vec![planned.plan];
