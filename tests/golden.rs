@@ -58,7 +58,9 @@ fn copy_inputs(case: &Path, to: &Path) {
 
 /// Renders `plan` (absolute path) with the library, as `cutover render` does.
 fn render(plan: &Path) {
-    let plans = workspace::load(&workspace::named(&[plan.to_path_buf()])).unwrap();
+    let plans = cutover::plan::Loader::default()
+        .load_all(&cutover::plan::load::named(&[plan.to_path_buf()]))
+        .unwrap();
     let templates = Templates::builtin().unwrap();
     let stager = cutover::sync::apply::Stager::new();
     let changes = workspace::changes(

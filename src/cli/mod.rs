@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Diagnostic, Diagnostics, Error};
-use crate::git::Base;
+use crate::git::Revision;
 use crate::plan::discover;
 use crate::plan::edit::{self, Direction};
-use crate::plan::Plan;
+use crate::plan::{Confinement, Loader, Plan};
 use crate::render::Templates;
 use crate::review::diff::{self, Tree};
 use crate::review::report;
@@ -255,8 +255,9 @@ pub fn main() -> i32 {
 
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: &Cli) -> i32 {
-    crate::plan::ALLOW_OUTSIDE_REPO
-        .store(cli.allow_outside_repo, std::sync::atomic::Ordering::Relaxed);
+    let loader = Loader::new(Confinement {
+        allow_outside_repo: cli.allow_outside_repo,
+    });
     let writes = matches!(
         cli.command,
         Command::Render { .. }
@@ -266,7 +267,7 @@ pub fn run(cli: &Cli) -> i32 {
     );
     let mut out = Output::new(cli.color, writes);
     out.verbose = cli.verbose;
-    match execute(cli, &out) {
+    match execute(cli, &loader, &out) {
         Ok(code) => code,
         Err(Failure::BrokenPipe(code)) => code,
         Err(Failure::Error(e)) => {
@@ -299,7 +300,7 @@ impl From<Error> for Failure {
     }
 }
 
-fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
+fn execute(cli: &Cli, loader: &Loader, out: &Output) -> Result<i32, Failure> {
     if matches!(
         cli.command,
         Command::Diff { .. }
@@ -317,19 +318,19 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
             plans,
             format,
             base: Some(rev),
-        } => diff_base(cli, &plans.plans, rev, *format, out),
+        } => diff_base(cli, loader, &plans.plans, rev, *format, out),
         Command::Diff {
             plans,
             format,
             base: None,
         } => {
-            let plans = load(&plans.plans, out)?;
+            let plans = load(loader, &plans.plans, out)?;
             let templates = Templates::load(cli.templates.as_deref())?;
             let (old, new) = workspace::disk_trees(&plans, &templates)?;
             print_diff(&old, &new, None, &plans, *format, out)
         }
         Command::Validate { plans } => {
-            let plans = load(&plans.plans, out)?;
+            let plans = load(loader, &plans.plans, out)?;
             let migrations: usize = plans.iter().map(|p| p.migrations.len()).sum();
             let stages: usize = plans
                 .iter()
@@ -348,7 +349,7 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
             Ok(EXIT_OK)
         }
         Command::Stages { plans, between } => {
-            let plans = load(&plans.plans, out)?;
+            let plans = load(loader, &plans.plans, out)?;
             let templates = Templates::load(cli.templates.as_deref())?;
             out.diff(&stages::report(&plans, &templates, *between)?, EXIT_OK)?;
             Ok(EXIT_OK)
@@ -358,7 +359,7 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
             quiet,
             exit_code,
         } => {
-            let plans = load(&plans.plans, out)?;
+            let plans = load(loader, &plans.plans, out)?;
             let templates = Templates::load(cli.templates.as_deref())?;
             let _lock = crate::sync::lock::acquire(plans.iter().map(|p| p.root.as_path()))?;
             let stager = apply::Stager::new();
@@ -406,7 +407,7 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
                 mirror: *mirror,
                 output: output.clone(),
             };
-            crate::plan::starter::write(file, &starter)?;
+            crate::plan::starter::write(loader, file, &starter)?;
             let f = file.display();
             out.line(
                 &format!(
@@ -417,7 +418,7 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
             Ok(EXIT_OK)
         }
         Command::Explain { plans } => {
-            let plans = load(&plans.plans, out)?;
+            let plans = load(loader, &plans.plans, out)?;
             out.raw(&crate::review::explain::text(&plans), EXIT_OK)?;
             Ok(EXIT_OK)
         }
@@ -431,10 +432,10 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
             out.raw(&text, code)?;
             Ok(code)
         }
-        Command::Promote { args } => move_env(cli, args, Direction::Forward, out),
-        Command::Rollback { args } => move_env(cli, args, Direction::Back, out),
+        Command::Promote { args } => move_env(cli, loader, args, Direction::Forward, out),
+        Command::Rollback { args } => move_env(cli, loader, args, Direction::Back, out),
         Command::Status { plans } => {
-            let plans = load(&plans.plans, out)?;
+            let plans = load(loader, &plans.plans, out)?;
             out.raw(&status::report(&plans), EXIT_OK)?;
             Ok(EXIT_OK)
         }
@@ -442,7 +443,7 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
             plans,
             changed_since,
         } => {
-            let mut plans = load(&plans.plans, out)?;
+            let mut plans = load(loader, &plans.plans, out)?;
             if let Some(rev) = changed_since {
                 plans = changed_plans(plans, rev)?;
                 if plans.is_empty() {
@@ -464,11 +465,12 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
 /// `promote` / `rollback`: edit the plan, render, show the environment's change.
 fn move_env(
     cli: &Cli,
+    loader: &Loader,
     args: &MoveArgs,
     direction: Direction,
     out: &Output,
 ) -> Result<i32, Failure> {
-    let file = workspace::named(std::slice::from_ref(&args.plan))
+    let file = crate::plan::load::named(std::slice::from_ref(&args.plan))
         .pop()
         .map(|(_, f)| f)
         .unwrap_or_default();
@@ -488,7 +490,7 @@ fn move_env(
             source: io::Error::new(io::ErrorKind::NotFound, "no such plan file"),
         })?;
     let _lock = crate::sync::lock::acquire([crate::repo::find_root(&dir).as_path()])?;
-    let planned = edit::plan_move(&args.plan, &file, &req)?;
+    let planned = edit::plan_move(loader, &args.plan, &file, &req)?;
     let templates = Templates::load(cli.templates.as_deref())?;
     let plans = vec![planned.plan];
     let rendered = workspace::render_all(&plans, &templates)?;
@@ -537,7 +539,7 @@ fn changed_plans(plans: Vec<Plan>, rev: &str) -> Result<Vec<Plan>, Failure> {
         path: PathBuf::from("."),
         source: e,
     })?;
-    let base = Base::open(&cwd, rev)?;
+    let base = Revision::open(&cwd, rev)?;
     let changed = base.changed_paths()?;
     let touched = |prefix: &str| {
         if prefix == "." {
@@ -566,10 +568,10 @@ fn changed_plans(plans: Vec<Plan>, rev: &str) -> Result<Vec<Plan>, Failure> {
 }
 
 /// Loads the plans named (or found), printing their warnings.
-fn load(args: &[PathBuf], out: &Output) -> Result<Vec<Plan>, Failure> {
+fn load(loader: &Loader, args: &[PathBuf], out: &Output) -> Result<Vec<Plan>, Failure> {
     let paths = plan_paths(args)?;
-    let plans = workspace::load(&workspace::named(&paths))?;
-    for w in workspace::warnings(&plans) {
+    let plans = loader.load_all(&crate::plan::load::named(&paths))?;
+    for w in crate::plan::load::warnings(&plans) {
         out.diagnostic(w);
     }
     Ok(plans)
@@ -578,6 +580,7 @@ fn load(args: &[PathBuf], out: &Output) -> Result<Vec<Plan>, Failure> {
 /// `diff --base REV`: the plans at REV against the plans in the work tree.
 fn diff_base(
     cli: &Cli,
+    loader: &Loader,
     args: &[PathBuf],
     rev: &str,
     format: Format,
@@ -587,7 +590,7 @@ fn diff_base(
         path: PathBuf::from("."),
         source: e,
     })?;
-    let base = Base::open(&cwd, rev)?;
+    let base = Revision::open(&cwd, rev)?;
     // Plan paths relative to the root, at REV (`rels`) and in the work tree (`now`).
     let mut rels: Vec<String> = Vec::new();
     let mut now: Vec<PathBuf> = Vec::new();
@@ -631,9 +634,9 @@ fn diff_base(
     }
     rels.sort();
     rels.dedup();
-    let old_plans = base.load(&rels)?;
-    let new_plans = workspace::load(&workspace::named(&now))?;
-    for w in workspace::warnings(&new_plans) {
+    let old_plans = base.load(loader, &rels)?;
+    let new_plans = loader.load_all(&crate::plan::load::named(&now))?;
+    for w in crate::plan::load::warnings(&new_plans) {
         out.diagnostic(w);
     }
     let templates = Templates::load(cli.templates.as_deref())?;
