@@ -9,10 +9,11 @@ use std::process::Command;
 
 use crate::error::{Error, Result};
 use crate::plan::discover;
-use crate::plan::Plan;
+use crate::plan::{Loader, Plan};
 
-/// The repository and revision the old plans are read from.
-pub struct Base {
+/// A git revision of a repository: where `diff --base` reads the old plans and
+/// `check --changed-since` finds what changed.
+pub struct Revision {
     /// The work tree root (absolute, canonical).
     pub root: PathBuf,
     /// The revision as the user wrote it.
@@ -40,9 +41,9 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
     Ok(out.stdout)
 }
 
-impl Base {
+impl Revision {
     /// Opens the repository around `dir` at revision `rev`.
-    pub fn open(dir: &Path, rev: &str) -> Result<Base> {
+    pub fn open(dir: &Path, rev: &str) -> Result<Revision> {
         if rev.starts_with('-') {
             return Err(Error::Git(format!("`{rev}` is not a revision")));
         }
@@ -60,7 +61,7 @@ impl Base {
         let spec = format!("{rev}^{{commit}}");
         let commit = git(&root, &["rev-parse", "--verify", "--quiet", &spec])
             .map_err(|_| Error::Git(format!("unknown revision `{rev}`")))?;
-        Ok(Base {
+        Ok(Revision {
             root,
             rev: rev.to_owned(),
             commit: String::from_utf8_lossy(&commit).trim().to_owned(),
@@ -108,9 +109,10 @@ impl Base {
         git(&self.root, &["cat-file", "blob", &spec]).map(Some)
     }
 
-    /// Loads the plans at `rels` (relative to the root) as they were at the revision;
-    /// plans that did not exist there are skipped. Messages name them `REV:path`.
-    pub fn load(&self, rels: &[String]) -> Result<Vec<Plan>> {
+    /// Loads the plans at `rels` (relative to the root) as they were at the revision,
+    /// with `loader` (their base VirtualServices also read at the revision); plans that
+    /// did not exist there are skipped. Messages name them `REV:path`.
+    pub fn load(&self, loader: &Loader, rels: &[String]) -> Result<Vec<Plan>> {
         let mut plans = Vec::new();
         let mut diags = Vec::new();
         for rel in rels {
@@ -118,16 +120,12 @@ impl Base {
                 continue;
             };
             let name = format!("{}:{rel}", self.rev);
-            let parsed =
-                Plan::parse(&name, &bytes, &self.root.join(rel), &self.root).and_then(|mut p| {
-                    p.read_bases(|base| match self.read(base) {
-                        Ok(Some(b)) => String::from_utf8(b).map_err(|_| "not UTF-8".to_owned()),
-                        Ok(None) => Err(format!("does not exist at {}", self.rev)),
-                        Err(e) => Err(e.to_string()),
-                    })?;
-                    Ok(p)
-                });
-            match parsed {
+            let read_base = |base: &str| match self.read(base) {
+                Ok(Some(b)) => String::from_utf8(b).map_err(|_| "not UTF-8".to_owned()),
+                Ok(None) => Err(format!("does not exist at {}", self.rev)),
+                Err(e) => Err(e.to_string()),
+            };
+            match loader.load_with(&name, &bytes, &self.root.join(rel), &self.root, read_base) {
                 Ok(p) => plans.push(p),
                 Err(Error::Invalid(d)) => diags.extend(d.0),
                 Err(e) => return Err(e),

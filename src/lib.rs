@@ -21,7 +21,6 @@ pub mod render;
 pub mod repo;
 pub mod review;
 pub mod sync;
-pub mod workspace;
 pub mod yaml;
 
 pub use error::{Diagnostic, Error, Result};

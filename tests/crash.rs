@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cutover::workspace::{load, named, render_all};
+use cutover::plan::load::named;
+use cutover::plan::Loader;
 use cutover::Templates;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cutover");
@@ -71,12 +72,13 @@ type Tree = BTreeMap<String, Vec<u8>>;
 
 /// What the plan at `repo/cutover.yaml` produces, rendered in memory.
 fn expected(repo: &Path) -> Tree {
-    let plans = load(&named(&[repo.join("cutover.yaml")])).expect("load plan");
+    let plans = Loader::default()
+        .load_all(&named(&[repo.join("cutover.yaml")]))
+        .expect("load plan");
     let templates = Templates::builtin().expect("templates");
-    let rendered = render_all(&plans, &templates).expect("render plan");
-    rendered
-        .into_iter()
-        .flatten()
+    plans
+        .iter()
+        .flat_map(|p| cutover::render::render_plan(p, &templates).expect("render plan"))
         .map(|f| (f.rel, f.contents.into_bytes()))
         .collect()
 }

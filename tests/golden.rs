@@ -8,7 +8,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cutover::render::Templates;
-use cutover::workspace;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -58,10 +57,12 @@ fn copy_inputs(case: &Path, to: &Path) {
 
 /// Renders `plan` (absolute path) with the library, as `cutover render` does.
 fn render(plan: &Path) {
-    let plans = workspace::load(&workspace::named(&[plan.to_path_buf()])).unwrap();
+    let plans = cutover::plan::Loader::default()
+        .load_all(&cutover::plan::load::named(&[plan.to_path_buf()]))
+        .unwrap();
     let templates = Templates::builtin().unwrap();
     let stager = cutover::sync::apply::Stager::new();
-    let changes = workspace::changes(
+    let changes = cutover::sync::compare::compare(
         &plans,
         &templates,
         cutover::sync::compare::Keep::Stage(&stager),

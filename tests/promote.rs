@@ -1295,3 +1295,23 @@ fn promote_points_the_env_kustomization_at_the_new_stage() {
     }
     test.run_with(["check"]).expect_code(0);
 }
+
+#[test]
+fn promote_and_rollback_work_on_a_plan_with_a_base_virtual_service() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/base-routes");
+    let read = |rel: &str| std::fs::read(fixture.join(rel)).expect("read the fixture");
+    let mut test = Test::new()
+        .git_folder()
+        .file("cutover.yaml", read("cutover.yaml"))
+        .file("istio/reviews.yaml", read("istio/reviews.yaml"));
+    test.run_with(["render", "cutover.yaml"]).expect_code(0);
+    test.run_with(["promote", "cutover.yaml", "--env", "prod"])
+        .expect_code(0)
+        .stdout_contains("reviews: prod promoted from weight-10 to weight-25");
+    assert!(test.read("cutover.yaml").contains("prod: weight-25"));
+    test.run_with(["check", "cutover.yaml"]).expect_code(0);
+    test.run_with(["rollback", "cutover.yaml", "--env", "prod"])
+        .expect_code(0)
+        .stdout_contains("reviews: prod rolled back from weight-25 to weight-10");
+    test.run_with(["check", "cutover.yaml"]).expect_code(0);
+}

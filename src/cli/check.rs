@@ -6,7 +6,7 @@ use clap::Args;
 
 use crate::cli::{count, load, Failure, Globals, Output, PlanArgs, EXIT_CHANGES, EXIT_OK};
 use crate::error::Error;
-use crate::git::Base;
+use crate::git::Revision;
 use crate::plan::Plan;
 use crate::sync::compare::{self, Changeset, Status};
 
@@ -45,7 +45,7 @@ fn changed_plans(plans: Vec<Plan>, rev: &str) -> Result<Vec<Plan>, Failure> {
         path: PathBuf::from("."),
         source: e,
     })?;
-    let base = Base::open(&cwd, rev)?;
+    let base = Revision::open(&cwd, rev)?;
     let changed = base.changed_paths()?;
     let touched = |prefix: &str| {
         if prefix == "." {

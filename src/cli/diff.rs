@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 
 use crate::cli::{load, Failure, Globals, Output, PlanArgs, EXIT_CHANGES, EXIT_OK};
 use crate::error::{Error, Result};
-use crate::git::Base;
+use crate::git::Revision;
 use crate::plan::{discover, Plan};
 use crate::render::{GeneratedFile, Templates};
 use crate::review::diff::{self, Tree};
@@ -85,7 +85,7 @@ fn diff_base(
         path: PathBuf::from("."),
         source: e,
     })?;
-    let base = Base::open(&cwd, rev)?;
+    let base = Revision::open(&cwd, rev)?;
     // Plan paths relative to the root, at REV (`rels`) and in the work tree (`now`).
     let mut rels: Vec<String> = Vec::new();
     let mut now: Vec<PathBuf> = Vec::new();
@@ -129,9 +129,9 @@ fn diff_base(
     }
     rels.sort();
     rels.dedup();
-    let old_plans = base.load(&rels)?;
-    let new_plans = crate::workspace::load(&crate::workspace::named(&now))?;
-    for w in crate::workspace::warnings(&new_plans) {
+    let old_plans = base.load(g.loader(), &rels)?;
+    let new_plans = g.loader().load_all(&crate::plan::load::named(&now))?;
+    for w in crate::plan::load::warnings(&new_plans) {
         out.diagnostic(w);
     }
     let templates = g.templates()?;

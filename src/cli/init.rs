@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::{Failure, Output, EXIT_OK};
+use crate::cli::{Failure, Globals, Output, EXIT_OK};
 use crate::error::Error;
 use crate::plan::starter::{self, Starter};
 
@@ -38,7 +38,7 @@ pub struct InitArgs {
 }
 
 /// Writes the starter plan (never over a file) and prints what to run next.
-pub(crate) fn run(args: &InitArgs, out: &Output) -> Result<i32, Failure> {
+pub(crate) fn run(args: &InitArgs, g: &Globals, out: &Output) -> Result<i32, Failure> {
     let starter = Starter {
         name: args.name.clone(),
         namespace: args.namespace.clone(),
@@ -49,7 +49,7 @@ pub(crate) fn run(args: &InitArgs, out: &Output) -> Result<i32, Failure> {
         mirror: args.mirror,
         output: args.output.clone(),
     };
-    starter::write(&args.file, &starter)?;
+    starter::write(g.loader(), &args.file, &starter)?;
     let f = args.file.display();
     out.line(
         &format!(

@@ -21,10 +21,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
 use crate::plan::edit::Direction;
-use crate::plan::{discover, Plan};
+use crate::plan::{discover, load, Confinement, Loader, Plan};
 use crate::render::Templates;
 use crate::review::report;
-use crate::workspace;
 pub use diff::Format;
 pub use output::Output;
 
@@ -127,11 +126,16 @@ pub struct PlanArgs {
 pub(crate) struct Globals {
     /// `--templates`.
     templates: Option<PathBuf>,
-    /// `--allow-outside-repo`.
-    allow_outside_repo: bool,
+    /// Loads plans under the `--allow-outside-repo` rule.
+    loader: Loader,
 }
 
 impl Globals {
+    /// The plan loader (with the confinement the command line asked for).
+    pub(crate) fn loader(&self) -> &Loader {
+        &self.loader
+    }
+
     /// The templates: built-in, with `--templates` overrides.
     pub(crate) fn templates(&self) -> Result<Templates> {
         Templates::load(self.templates.as_deref())
@@ -164,8 +168,6 @@ pub fn main() -> i32 {
 
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: &Cli) -> i32 {
-    crate::plan::ALLOW_OUTSIDE_REPO
-        .store(cli.allow_outside_repo, std::sync::atomic::Ordering::Relaxed);
     let writes = matches!(
         cli.command,
         Command::Render(_) | Command::Promote(_) | Command::Rollback(_) | Command::Init(_)
@@ -219,7 +221,9 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
     }
     let g = Globals {
         templates: cli.templates.clone(),
-        allow_outside_repo: cli.allow_outside_repo,
+        loader: Loader::new(Confinement {
+            allow_outside_repo: cli.allow_outside_repo,
+        }),
     };
     match &cli.command {
         Command::Render(args) => render::run(args, &g, out),
@@ -230,17 +234,17 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
         Command::Rollback(args) => promote::run(&g, args, Direction::Back, out),
         Command::Status(args) => status::run(args, &g, out),
         Command::Lint(args) => lint::run(args, out),
-        Command::Init(args) => init::run(args, out),
+        Command::Init(args) => init::run(args, &g, out),
         Command::Explain(args) => explain::run(args, &g, out),
         Command::Stages(args) => stages::run(args, &g, out),
     }
 }
 
 /// Loads the plans named (or found), printing their warnings.
-fn load(args: &[PathBuf], _g: &Globals, out: &Output) -> Result<Vec<Plan>, Failure> {
+fn load(args: &[PathBuf], g: &Globals, out: &Output) -> Result<Vec<Plan>, Failure> {
     let paths = plan_paths(args)?;
-    let plans = workspace::load(&workspace::named(&paths))?;
-    for w in workspace::warnings(&plans) {
+    let plans = g.loader.load_all(&load::named(&paths))?;
+    for w in load::warnings(&plans) {
         out.diagnostic(w);
     }
     Ok(plans)

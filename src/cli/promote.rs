@@ -53,7 +53,7 @@ pub(crate) fn run(
     direction: Direction,
     out: &Output,
 ) -> Result<i32, Failure> {
-    let file = crate::workspace::named(std::slice::from_ref(&args.plan))
+    let file = crate::plan::load::named(std::slice::from_ref(&args.plan))
         .pop()
         .map(|(_, f)| f)
         .unwrap_or_default();
@@ -66,7 +66,7 @@ pub(crate) fn run(
     };
     // The lock is the plan's repository's; the plan itself is read once, by plan_move.
     let _lock = lock::acquire([plan_repository(&args.plan)?.as_path()])?;
-    let planned = edit::plan_move(&args.plan, &file, &req)?;
+    let planned = edit::plan_move(g.loader(), &args.plan, &file, &req)?;
     let templates = g.templates()?;
     let plans = vec![planned.plan];
     let changes = compare::compare(&plans, &templates, compare::Keep::Contents)?;

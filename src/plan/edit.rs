@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 use crate::plan::stage::format_duration;
-use crate::plan::Plan;
+use crate::plan::{Environment, Loader, Migration, Plan};
 use crate::render::escape;
 use crate::yaml::Span;
 
@@ -69,167 +69,45 @@ fn refuse(msg: String) -> Error {
     Error::Refused(msg)
 }
 
-/// Plans moving `req.env` in the plan at `path` (named `file` in messages).
-pub fn plan_move(path: &Path, file: &str, req: &Request<'_>) -> Result<Planned> {
-    let plan = Plan::load(path, file)?;
+/// Plans moving `req.env` in the plan at `path` (named `file` in messages), loading the
+/// plan before and after the edit with `loader`.
+pub fn plan_move(loader: &Loader, path: &Path, file: &str, req: &Request<'_>) -> Result<Planned> {
+    let plan = loader.load(path, file)?;
     let bytes = std::fs::read(path).map_err(|e| Error::Read {
         path: path.to_path_buf(),
         source: e,
     })?;
-
-    // The migrations that have the environment, and the value they take it from.
-    let with_env: Vec<_> = plan
-        .migrations
-        .iter()
-        .filter_map(|m| m.environment(req.env).map(|e| (m, e)))
-        .collect();
-    if with_env.is_empty() {
+    let (env, sharing) = choose(&plan, file, req)?;
+    let mut warnings = Vec::new();
+    let mut moves: Vec<Move> = Vec::new();
+    for m in &sharing {
+        let to = target(m, &env, req, path, &mut warnings)?;
+        if let Some(first) = moves.first().filter(|mv| mv.to != to) {
+            return Err(refuse(format!(
+                "`{}` is shared through {} by migrations whose next stages differ ({}, {to}); name the stage with --to",
+                req.env, env.field, first.to
+            )));
+        }
+        moves.push(Move {
+            migration: m.name.clone(),
+            from: env.stage.clone(),
+            to,
+        });
+    }
+    let Some(target) = moves.first().map(|mv| mv.to.clone()) else {
         return Err(refuse(format!(
             "no migration of {file} has an environment `{}`",
             req.env
         )));
-    }
-    let chosen = match req.migration {
-        Some(name) => {
-            let Some(&(m, e)) = with_env.iter().find(|(m, _)| m.name == name) else {
-                return Err(refuse(format!(
-                    "migration `{name}` of {file} has no environment `{}`",
-                    req.env
-                )));
-            };
-            (m, e)
-        }
-        None => {
-            let (m, e) = with_env[0];
-            if with_env.iter().any(|(_, o)| o.span != e.span) {
-                let names: Vec<&str> = with_env.iter().map(|(m, _)| m.name.as_str()).collect();
-                return Err(refuse(format!(
-                    "environment `{}` is in several migrations ({}); name one with --migration",
-                    req.env,
-                    names.join(", ")
-                )));
-            }
-            (m, e)
-        }
     };
-    let env = chosen.1.clone();
-    // Everyone sharing the edited value moves with it.
-    let sharing: Vec<_> = with_env
-        .iter()
-        .filter(|(_, e)| e.span == env.span)
-        .map(|(m, _)| *m)
-        .collect();
-    if req.migration.is_some() && sharing.len() > 1 {
-        let names: Vec<&str> = sharing.iter().map(|m| m.name.as_str()).collect();
-        return Err(refuse(format!(
-            "`{}` of {} is set in {} and shared by {}; leave out --migration to move them together, or give {} its own `environments:`",
-            req.env,
-            chosen.0.name,
-            env.field,
-            names.join(", "),
-            chosen.0.name
-        )));
-    }
-
-    let mut warnings = Vec::new();
-    let mut target_name: Option<String> = None;
-    let mut moves = Vec::new();
-    for m in &sharing {
-        let current = m.stage_index(&env.stage).expect("validated");
-        let last = m.stages.len() - 1;
-        let target = match req.to {
-            Some("first") => 0,
-            Some("last") => last,
-            Some(name) => m.stage_index(name).ok_or_else(|| {
-                let names: Vec<&str> = m.stages.iter().map(|s| s.name.as_str()).collect();
-                refuse(format!(
-                    "migration {} has no stage `{name}`; its stages are: {}",
-                    m.name,
-                    names.join(", ")
-                ))
-            })?,
-            None => match req.direction {
-                Direction::Forward if current == last => {
-                    return Err(refuse(format!(
-                        "{} of {} is already at the last stage ({})",
-                        req.env, m.name, env.stage
-                    )))
-                }
-                Direction::Forward => current + 1,
-                Direction::Back if current == 0 => {
-                    return Err(refuse(format!(
-                        "{} of {} is already at the first stage ({})",
-                        req.env, m.name, env.stage
-                    )))
-                }
-                Direction::Back => current - 1,
-            },
-        };
-        let name = m.stages[target].name.clone();
-        if target == current {
-            return Err(refuse(format!(
-                "{} of {} is already at stage {name}",
-                req.env, m.name
-            )));
-        }
-        let (wrong_way, what) = match req.direction {
-            Direction::Forward if target < current => {
-                (true, "goes backwards; use `cutover rollback`")
-            }
-            Direction::Back if target > current => (true, "goes forwards; use `cutover promote`"),
-            Direction::Forward if target > current + 1 => (true, "skips stages"),
-            _ => (false, ""),
-        };
-        if wrong_way {
-            let msg = format!(
-                "moving {} of {} from {} to {name} {what}",
-                req.env, m.name, env.stage
-            );
-            if req.force {
-                warnings.push(format!("{msg} (forced)"));
-            } else {
-                return Err(refuse(format!("{msg}; add --force to do it anyway")));
-            }
-        }
-        if req.direction == Direction::Forward && target > current {
-            if let Some(hold) = m.stages[current].hold {
-                check_hold(
-                    path,
-                    &env.span,
-                    hold,
-                    req,
-                    &m.name,
-                    &env.stage,
-                    &mut warnings,
-                )?;
-            }
-        }
-        if let Some(t) = &target_name {
-            if *t != name {
-                return Err(refuse(format!(
-                    "`{}` is shared through {} by migrations whose next stages differ ({t}, {name}); name the stage with --to",
-                    req.env, env.field
-                )));
-            }
-        }
-        target_name = Some(name.clone());
-        moves.push(Move {
-            migration: m.name.clone(),
-            from: env.stage.clone(),
-            to: name,
-        });
-    }
-    let target = target_name.expect("at least one migration");
 
     let source = replace_value(&bytes, env.span, &target)?;
     // The edited plan must be valid and say what was asked, or nothing is written.
-    let edited = Plan::parse(file, &source, &path_in(&plan, path), &plan.root).map_err(|e| {
+    let edited = loader.load_edited(path, file, &source).map_err(|e| {
         refuse(format!(
             "the edited plan would not be valid, so it was left as it was:\n{e}"
         ))
     })?;
-    let mut edited = edited;
-    edited.output = plan.output.clone();
     for mv in &moves {
         let now = edited
             .migrations
@@ -253,11 +131,144 @@ pub fn plan_move(path: &Path, file: &str, req: &Request<'_>) -> Result<Planned> 
     })
 }
 
-fn path_in(plan: &Plan, path: &Path) -> std::path::PathBuf {
-    plan.root
-        .join(&plan.id)
-        .canonicalize()
-        .unwrap_or_else(|_| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+/// The environment to edit (the value where its stage is written) and every migration
+/// that shares that value, so moves with it.
+fn choose<'p>(
+    plan: &'p Plan,
+    file: &str,
+    req: &Request<'_>,
+) -> Result<(Environment, Vec<&'p Migration>)> {
+    // The migrations that have the environment, and the value they take it from.
+    let with_env: Vec<_> = plan
+        .migrations
+        .iter()
+        .filter_map(|m| m.environment(req.env).map(|e| (m, e)))
+        .collect();
+    let Some(&(first, first_env)) = with_env.first() else {
+        return Err(refuse(format!(
+            "no migration of {file} has an environment `{}`",
+            req.env
+        )));
+    };
+    let (chosen, env) = match req.migration {
+        Some(name) => *with_env
+            .iter()
+            .find(|(m, _)| m.name == name)
+            .ok_or_else(|| {
+                refuse(format!(
+                    "migration `{name}` of {file} has no environment `{}`",
+                    req.env
+                ))
+            })?,
+        None => {
+            if with_env.iter().any(|(_, o)| o.span != first_env.span) {
+                let names: Vec<&str> = with_env.iter().map(|(m, _)| m.name.as_str()).collect();
+                return Err(refuse(format!(
+                    "environment `{}` is in several migrations ({}); name one with --migration",
+                    req.env,
+                    names.join(", ")
+                )));
+            }
+            (first, first_env)
+        }
+    };
+    // Everyone sharing the edited value moves with it.
+    let sharing: Vec<&Migration> = with_env
+        .iter()
+        .filter(|(_, e)| e.span == env.span)
+        .map(|(m, _)| *m)
+        .collect();
+    if req.migration.is_some() && sharing.len() > 1 {
+        let names: Vec<&str> = sharing.iter().map(|m| m.name.as_str()).collect();
+        return Err(refuse(format!(
+            "`{}` of {} is set in {} and shared by {}; leave out --migration to move them together, or give {} its own `environments:`",
+            req.env,
+            chosen.name,
+            env.field,
+            names.join(", "),
+            chosen.name
+        )));
+    }
+    Ok((env.clone(), sharing))
+}
+
+/// The stage migration `m`'s environment `env` moves to, after the safety checks
+/// (skipping stages, direction, holds); overridden checks are added to `warnings`.
+fn target(
+    m: &Migration,
+    env: &Environment,
+    req: &Request<'_>,
+    path: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<String> {
+    let current = m
+        .stage_index(&env.stage)
+        .ok_or_else(|| refuse(format!("migration {} has no stage `{}`", m.name, env.stage)))?;
+    let target = target_index(m, env, req, current)?;
+    let name = m.stages[target].name.clone();
+    if target == current {
+        return Err(refuse(format!(
+            "{} of {} is already at stage {name}",
+            req.env, m.name
+        )));
+    }
+    let (wrong_way, what) = match req.direction {
+        Direction::Forward if target < current => (true, "goes backwards; use `cutover rollback`"),
+        Direction::Back if target > current => (true, "goes forwards; use `cutover promote`"),
+        Direction::Forward if target > current + 1 => (true, "skips stages"),
+        _ => (false, ""),
+    };
+    if wrong_way {
+        let msg = format!(
+            "moving {} of {} from {} to {name} {what}",
+            req.env, m.name, env.stage
+        );
+        if req.force {
+            warnings.push(format!("{msg} (forced)"));
+        } else {
+            return Err(refuse(format!("{msg}; add --force to do it anyway")));
+        }
+    }
+    if req.direction == Direction::Forward && target > current {
+        if let Some(hold) = m.stages[current].hold {
+            check_hold(path, &env.span, hold, req, &m.name, &env.stage, warnings)?;
+        }
+    }
+    Ok(name)
+}
+
+/// The index of the stage asked for (`--to`), or the next (previous) one.
+fn target_index(
+    m: &Migration,
+    env: &Environment,
+    req: &Request<'_>,
+    current: usize,
+) -> Result<usize> {
+    let last = m.stages.len().saturating_sub(1);
+    match req.to {
+        Some("first") => Ok(0),
+        Some("last") => Ok(last),
+        Some(name) => m.stage_index(name).ok_or_else(|| {
+            let names: Vec<&str> = m.stages.iter().map(|s| s.name.as_str()).collect();
+            refuse(format!(
+                "migration {} has no stage `{name}`; its stages are: {}",
+                m.name,
+                names.join(", ")
+            ))
+        }),
+        None => match req.direction {
+            Direction::Forward if current == last => Err(refuse(format!(
+                "{} of {} is already at the last stage ({})",
+                req.env, m.name, env.stage
+            ))),
+            Direction::Forward => Ok(current + 1),
+            Direction::Back if current == 0 => Err(refuse(format!(
+                "{} of {} is already at the first stage ({})",
+                req.env, m.name, env.stage
+            ))),
+            Direction::Back => Ok(current - 1),
+        },
+    }
 }
 
 /// Replaces the scalar at `span` of the plan `bytes` by `value`, keeping its quoting
@@ -417,6 +428,43 @@ mod tests {
                 index: end,
             },
         }
+    }
+
+    #[test]
+    fn the_edited_plan_has_its_base_virtual_services() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir(root.join(".git")).unwrap();
+        std::fs::create_dir(root.join("istio")).unwrap();
+        std::fs::write(root.join("istio/reviews.yaml"), "kind: VirtualService\n").unwrap();
+        std::fs::write(
+            root.join("cutover.yaml"),
+            "version: 1\noutput: out\nmigrations:\n  - name: reviews\n    namespace: shop\n    base: istio/reviews.yaml\n    from: a.example.com\n    to: b.example.com\n    stages: [{weight: 10}, {weight: 100}]\n    environments: {prod: weight-10}\n",
+        )
+        .unwrap();
+        let req = Request {
+            env: "prod",
+            migration: None,
+            to: None,
+            force: false,
+            direction: Direction::Forward,
+        };
+        let planned = plan_move(
+            &Loader::default(),
+            &root.join("cutover.yaml"),
+            "cutover.yaml",
+            &req,
+        )
+        .unwrap();
+        assert_eq!(planned.moves[0].to, "weight-100");
+        assert_eq!(
+            planned
+                .plan
+                .bases
+                .get("istio/reviews.yaml")
+                .map(String::as_str),
+            Some("kind: VirtualService\n")
+        );
     }
 
     #[test]

@@ -59,6 +59,51 @@ pub fn suggest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
         .map(|(_, k)| k)
 }
 
+/// A Cloud Run service name: 1 to 49 lowercase letters, digits and `-`, starting with a
+/// letter and not ending with `-`.
+pub fn is_cloud_run_service(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 49
+        && b[0].is_ascii_lowercase()
+        && b[b.len() - 1] != b'-'
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// A Google Cloud region: `europe-west1`, `us-central1`, `northamerica-northeast2`.
+pub fn is_region(s: &str) -> bool {
+    let Some((area, rest)) = s.split_once('-') else {
+        return false;
+    };
+    let digits = rest.trim_start_matches(|c: char| c.is_ascii_lowercase());
+    !area.is_empty()
+        && area.bytes().all(|c| c.is_ascii_lowercase())
+        && digits.len() < rest.len()
+        && !digits.is_empty()
+        && digits.bytes().all(|c| c.is_ascii_digit())
+}
+
+/// A Google Cloud project ID: 6 to 30 lowercase letters, digits and `-`, starting with a
+/// letter and not ending with `-`.
+pub fn is_project(s: &str) -> bool {
+    let b = s.as_bytes();
+    (6..=30).contains(&b.len())
+        && b[0].is_ascii_lowercase()
+        && b[b.len() - 1] != b'-'
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// A lowercase HTTP header name as Istio matches it.
+pub fn is_header_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        && !s.starts_with('-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

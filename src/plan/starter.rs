@@ -1,8 +1,9 @@
 //! `cutover init`: a commented starter plan.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::plan::Loader;
 use crate::render::escape;
 
 /// The values `init` fills in.
@@ -92,13 +93,12 @@ migrations:
 }
 
 /// Writes the starter plan to `path`, refusing to overwrite anything. The text is
-/// validated as a plan first, so bad values are reported like any plan error.
-pub fn write(path: &Path, s: &Starter) -> Result<()> {
+/// validated as a plan (with `loader`'s confinement) before anything is created, so bad
+/// values are reported like any plan error; a refused or failed `init` leaves nothing.
+pub fn write(loader: &Loader, path: &Path, s: &Starter) -> Result<()> {
     let shown = path.display().to_string();
     if std::fs::symlink_metadata(path).is_ok() {
-        return Err(Error::Refused(format!(
-            "{shown} already exists; cutover init never overwrites a file (choose another name, or delete it)"
-        )));
+        return Err(exists(&shown));
     }
     check_flags(s)?;
     let text = text(s);
@@ -107,21 +107,67 @@ pub fn write(path: &Path, s: &Starter) -> Result<()> {
         source: e,
     })?;
     let dir = abs.parent().unwrap_or(Path::new("/"));
-    std::fs::create_dir_all(dir).map_err(|e| Error::Write {
-        path: dir.to_path_buf(),
-        source: e,
-    })?;
+    // Folders that do not exist yet hold no `.git`: the root is the same before and after
+    // they are created.
     let root = crate::repo::find_root(dir);
-    crate::plan::Plan::parse(&shown, text.as_bytes(), &abs, &root)?;
+    loader.parse(&shown, text.as_bytes(), &abs, &root)?;
+    let created = create_folders(dir)?;
+    let written = create_file(&abs, path, &shown, &text);
+    if written.is_err() {
+        remove_folders(&created);
+    }
+    written
+}
+
+fn exists(shown: &str) -> Error {
+    Error::Refused(format!(
+        "{shown} already exists; cutover init never overwrites a file (choose another name, or delete it)"
+    ))
+}
+
+/// Creates `dir` and its missing ancestors; returns the folders created, outermost first
+/// (on an error, those created so far are removed again).
+fn create_folders(dir: &Path) -> Result<Vec<PathBuf>> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|a| std::fs::symlink_metadata(a).is_err())
+        .collect();
+    let mut created = Vec::new();
+    for folder in missing.into_iter().rev() {
+        match std::fs::create_dir(folder) {
+            Ok(()) => created.push(folder.to_path_buf()),
+            // Made by someone else meanwhile: not ours to remove.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && folder.is_dir() => {}
+            Err(e) => {
+                remove_folders(&created);
+                return Err(Error::Write {
+                    path: dir.to_path_buf(),
+                    source: e,
+                });
+            }
+        }
+    }
+    Ok(created)
+}
+
+/// Removes the (empty) folders `create_folders` made, innermost first.
+fn remove_folders(created: &[PathBuf]) {
+    for folder in created.iter().rev() {
+        // Best effort: the write already failed, and that error is the one to report.
+        let _ = std::fs::remove_dir(folder);
+    }
+}
+
+/// Creates the plan file `abs` (`path` as given) with `text`; removes it again when
+/// writing fails.
+fn create_file(abs: &Path, path: &Path, shown: &str, text: &str) -> Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(&abs)
+        .open(abs)
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
-                Error::Refused(format!(
-                    "{shown} already exists; cutover init never overwrites a file (choose another name, or delete it)"
-                ))
+                exists(shown)
             } else {
                 Error::Write {
                     path: path.to_path_buf(),
@@ -129,9 +175,12 @@ pub fn write(path: &Path, s: &Starter) -> Result<()> {
                 }
             }
         })?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::Write {
-        path: path.to_path_buf(),
-        source: e,
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| {
+        let _ = std::fs::remove_file(abs);
+        Error::Write {
+            path: path.to_path_buf(),
+            source: e,
+        }
     })
 }
 
@@ -212,6 +261,34 @@ mod tests {
             );
             assert!(plan.warnings.is_empty());
         }
+    }
+
+    #[test]
+    fn a_refused_init_leaves_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Refused by validation: weights decrease.
+        let s = Starter {
+            stages: vec![10, 5, 100],
+            ..Starter::default()
+        };
+        let path = tmp.path().join("a/b/c/plan.yaml");
+        assert!(write(&Loader::default(), &path, &s).is_err());
+        assert!(!tmp.path().join("a").exists());
+        // Failing after the folders were made: a file name longer than any allowed.
+        let path = tmp
+            .path()
+            .join("a/b")
+            .join(format!("{}.yaml", "p".repeat(300)));
+        assert!(write(&Loader::default(), &path, &Starter::default()).is_err());
+        assert!(!tmp.path().join("a").exists());
+        // Existing folders stay.
+        std::fs::create_dir(tmp.path().join("keep")).unwrap();
+        let path = tmp.path().join("keep/new/plan.yaml");
+        assert!(write(&Loader::default(), &path, &s).is_err());
+        assert!(tmp.path().join("keep").is_dir());
+        assert!(!tmp.path().join("keep/new").exists());
+        write(&Loader::default(), &path, &Starter::default()).unwrap();
+        assert!(path.is_file());
     }
 
     #[test]

@@ -1,0 +1,225 @@
+//! What a migration may render beside its stages: `gcpBackend` and `verify`.
+
+use super::{join, lookup, Ctx, LABEL_HELP};
+use crate::plan::names;
+use crate::plan::{GcpBackend, Verify};
+use crate::yaml::{Node, Resolved, Value};
+
+const GCP_KEYS: &[&str] = &["name", "service", "region", "project"];
+const VERIFY_KEYS: &[&str] = &["name", "scheme", "port", "path", "image", "everyStage"];
+
+impl Ctx<'_> {
+    /// `gcpBackend`, with its `name` if set (it defaults to the migration's).
+    pub(super) fn gcp_backend(
+        &mut self,
+        v: &Node,
+        field: &str,
+    ) -> Option<(Option<String>, GcpBackend)> {
+        let entries = self.mapping(v, field, GCP_KEYS)?;
+        let get = |k: &str| lookup(&entries, k);
+        let mut ok = true;
+        let mut name = None;
+        if let Some(n) = get("name") {
+            name = self.checked(
+                n,
+                &join(field, "name"),
+                names::is_dns1123_subdomain,
+                |s| format!("`{s}` is not a DNS-1123 subdomain"),
+                "use lowercase letters, digits, `-` and `.`",
+            );
+            ok &= name.is_some();
+        }
+        let service = self.gcp_service(v, field, get("service"));
+        let region = self.gcp_region(v, field, get("region"));
+        let mut project = None;
+        if let Some(n) = get("project") {
+            project = self.checked(
+                n,
+                &join(field, "project"),
+                names::is_project,
+                |s| format!("`{s}` is not a Google Cloud project ID"),
+                "6 to 30 lowercase letters, digits and `-`, starting with a letter",
+            );
+            ok &= project.is_some();
+        }
+        if !ok {
+            return None;
+        }
+        Some((
+            name,
+            GcpBackend {
+                name: String::new(),
+                service: service?,
+                region: region?,
+                project,
+            },
+        ))
+    }
+
+    /// `gcpBackend.service`: the Cloud Run service name (required).
+    fn gcp_service(&mut self, v: &Node, field: &str, n: Option<&Node>) -> Option<String> {
+        let Some(n) = n else {
+            self.error(
+                field,
+                v.span,
+                "missing required field `service` (the Cloud Run service name)",
+            );
+            return None;
+        };
+        self.checked(
+            n,
+            &join(field, "service"),
+            names::is_cloud_run_service,
+            |s| format!("`{s}` is not a Cloud Run service name"),
+            "1 to 49 lowercase letters, digits and `-`, starting with a letter and not ending with `-`",
+        )
+    }
+
+    /// `gcpBackend.region`: exactly one region (required).
+    fn gcp_region(&mut self, v: &Node, field: &str, n: Option<&Node>) -> Option<String> {
+        let Some(n) = n else {
+            let d = self.error(field, v.span, "missing required field `region`");
+            Self::help(
+                d,
+                "the Cloud Run service's region, e.g. `region: europe-west1` (exactly one)",
+            );
+            return None;
+        };
+        if matches!(n.value, Value::Seq(_)) {
+            let d = self.error(
+                &join(field, "region"),
+                n.span,
+                "a GCPBackend takes exactly one region",
+            );
+            Self::help(d, "write a single region: `region: europe-west1`");
+            return None;
+        }
+        self.checked(
+            n,
+            &join(field, "region"),
+            names::is_region,
+            |s| format!("`{s}` is not a Google Cloud region"),
+            "e.g. `europe-west1`, `us-central1`",
+        )
+    }
+
+    /// `verify`, with its `name` if set (it defaults to `<migration>-verify`).
+    pub(super) fn verify(&mut self, v: &Node, field: &str) -> Option<(Option<String>, Verify)> {
+        let entries = self.mapping(v, field, VERIFY_KEYS)?;
+        let get = |k: &str| lookup(&entries, k);
+        let mut ok = true;
+        let mut out = Verify {
+            name: String::new(),
+            scheme: "http".to_owned(),
+            port: None,
+            path: "/".to_owned(),
+            image: "curlimages/curl".to_owned(),
+            every_stage: false,
+        };
+        let mut name = None;
+        if let Some(n) = get("name") {
+            name = self.checked(
+                n,
+                &join(field, "name"),
+                names::is_dns1123_label,
+                |s| format!("`{s}` is not a DNS-1123 label"),
+                LABEL_HELP,
+            );
+            ok &= name.is_some();
+        }
+        if let Some(n) = get("scheme") {
+            let scheme = self.checked(
+                n,
+                &join(field, "scheme"),
+                |s| matches!(s, "http" | "https"),
+                |s| format!("unknown scheme `{s}`"),
+                "use `http` or `https`",
+            );
+            ok &= set(&mut out.scheme, scheme);
+        }
+        if let Some(n) = get("port") {
+            ok &= set(&mut out.port, self.verify_port(n, field).map(Some));
+        }
+        if let Some(n) = get("path") {
+            ok &= set(&mut out.path, self.request_path(n, field));
+        }
+        if let Some(n) = get("image") {
+            ok &= set(&mut out.image, self.image(n, field));
+        }
+        if let Some(n) = get("everyStage") {
+            ok &= set(&mut out.every_stage, self.every_stage(n, field));
+        }
+        ok.then_some((name, out))
+    }
+
+    fn verify_port(&mut self, n: &Node, field: &str) -> Option<u16> {
+        match n.resolve() {
+            Some(Resolved::Int(p)) if (1..=65535).contains(&p) => u16::try_from(p).ok(),
+            Some(Resolved::Int(p)) => {
+                self.error(
+                    &join(field, "port"),
+                    n.span,
+                    format!("port {p} is outside 1..65535"),
+                );
+                None
+            }
+            _ => {
+                let found = n.type_name();
+                self.error(
+                    &join(field, "port"),
+                    n.span,
+                    format!("expected a port from 1 to 65535, found {found}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `verify.path`: starts with `/`, no spaces.
+    fn request_path(&mut self, n: &Node, field: &str) -> Option<String> {
+        self.checked(
+            n,
+            &join(field, "path"),
+            |s| s.starts_with('/') && !s.chars().any(|c| c.is_whitespace() || c.is_control()),
+            |s| format!("request path `{s}` must start with `/` and hold no spaces"),
+            "e.g. `/healthz`; percent-encode anything else",
+        )
+    }
+
+    /// `verify.image`: a container image reference.
+    fn image(&mut self, n: &Node, field: &str) -> Option<String> {
+        let path = join(field, "image");
+        let s = self.string(n, &path)?;
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            self.error(&path, n.span, "an image reference holds no spaces");
+            return None;
+        }
+        Some(s)
+    }
+
+    fn every_stage(&mut self, n: &Node, field: &str) -> Option<bool> {
+        match n.resolve() {
+            Some(Resolved::Bool(b)) => Some(b),
+            _ => {
+                let found = n.type_name();
+                self.error(
+                    &join(field, "everyStage"),
+                    n.span,
+                    format!("expected true or false, found {found}"),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Stores a valid `value` in `slot`; whether there was one.
+fn set<T>(slot: &mut T, value: Option<T>) -> bool {
+    match value {
+        Some(v) => {
+            *slot = v;
+            true
+        }
+        None => false,
+    }
+}
