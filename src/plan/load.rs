@@ -9,16 +9,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Diagnostics, Error, Result, Severity};
-use crate::plan::{parse, Plan, MAX_PLAN_BYTES};
+use crate::plan::{parse, Confinement, Plan, MAX_PLAN_BYTES};
 use crate::repo;
-
-/// What a plan may reach outside its repository.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Confinement {
-    /// `--allow-outside-repo`: `output` and `base` paths may leave the repository
-    /// (absolute paths, `..`, symlinks); every other check still applies.
-    pub allow_outside_repo: bool,
-}
 
 /// Loads plans under one [`Confinement`].
 #[derive(Clone, Copy, Debug, Default)]

@@ -15,7 +15,7 @@ pub mod starter;
 
 use std::path::{Path, PathBuf};
 
-pub use crate::plan::load::{Confinement, Loader};
+pub use crate::plan::load::Loader;
 
 use crate::error::{Diagnostic, Result, Snippet};
 use crate::plan::stage::Stage;
@@ -30,6 +30,14 @@ pub const API_VERSIONS: [&str; 3] = [
     "networking.istio.io/v1beta1",
     "networking.istio.io/v1alpha3",
 ];
+
+/// What a plan may reach outside its repository.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Confinement {
+    /// `--allow-outside-repo`: `output` and `base` paths may leave the repository
+    /// (absolute paths, `..`, symlinks); every other check still applies.
+    pub allow_outside_repo: bool,
+}
 
 /// How generated files are laid out under the output folder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

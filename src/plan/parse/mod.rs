@@ -16,8 +16,8 @@ mod top;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Diagnostics, Error, LineIndex, Result, Severity};
-use crate::plan::load::Confinement;
 use crate::plan::names;
+use crate::plan::Confinement;
 use crate::plan::Plan;
 use crate::yaml::{self, Node, Pos, Resolved, Span, Value};
 
