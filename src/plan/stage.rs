@@ -60,14 +60,6 @@ impl Stage {
             StageKind::Weight(_) => None,
         }
     }
-
-    /// The folder (kustomize layout) or file stem (flat layout) of stage number `index`
-    /// (0-based) out of `count`: `01-weight-10`. Numbers are zero-padded to at least two
-    /// digits so names sort in rollout order.
-    pub fn dir_name(&self, index: usize, count: usize) -> String {
-        let width = count.to_string().len().max(2);
-        format!("{:0width$}-{}", index + 1, self.name)
-    }
 }
 
 /// The default name of a stage of this kind.
@@ -160,14 +152,6 @@ mod tests {
             (m.to_weight(), m.from_weight(), m.mirror()),
             (0, 100, Some(5.0))
         );
-    }
-
-    #[test]
-    fn dir_names_sort_in_order() {
-        let s = Stage::unnamed(StageKind::Weight(10));
-        assert_eq!(s.dir_name(0, 5), "01-weight-10");
-        assert_eq!(s.dir_name(99, 120), "100-weight-10");
-        assert_eq!(s.dir_name(4, 120), "005-weight-10");
     }
 
     #[test]
