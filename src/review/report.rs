@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::error::Diagnostic;
 use crate::plan::stage::Percent;
-use crate::review::diff::{self, FileChange};
+use crate::review::diff::{self, FileChange, LineCounts};
 use crate::review::traffic::{pct, MigrationReview, StageReview, Traffic};
 use crate::sync::compare::Status;
 
@@ -33,26 +33,13 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
-struct FileStats {
-    insertions: usize,
-    deletions: usize,
-}
-
-fn stats(f: &FileChange) -> (Vec<u8>, FileStats) {
-    let d = diff::file_diff(f);
-    let (insertions, deletions) = diff::line_counts(&d);
-    (
-        d,
-        FileStats {
-            insertions,
-            deletions,
-        },
-    )
+fn stats(f: &FileChange) -> (Vec<u8>, LineCounts) {
+    diff::counted_file_diff(f)
 }
 
 /// `git diff --stat`-like lines, one per file, and a total line.
 pub fn stat(r: &Report<'_>) -> String {
-    let rows: Vec<(&str, FileStats)> = r
+    let rows: Vec<(&str, LineCounts)> = r
         .files
         .iter()
         .map(|f| (f.rel.as_str(), stats(f).1))
@@ -294,7 +281,7 @@ fn fence_for(text: &str) -> String {
     "`".repeat(longest.max(2) + 1)
 }
 
-fn details(f: &FileChange) -> (String, FileStats) {
+fn details(f: &FileChange) -> (String, LineCounts) {
     let (d, s) = stats(f);
     let text = String::from_utf8_lossy(&d);
     let fence = fence_for(&text);
@@ -526,6 +513,25 @@ mod tests {
         assert_eq!(
             stat(&r),
             " a.yaml  | 2 ++\n bb.yaml | 2 +-\n 2 files changed, 3 insertions(+), 1 deletion(-)\n"
+        );
+    }
+
+    #[test]
+    fn stat_counts_a_removed_yaml_document_marker() {
+        let files = [change(
+            "a.yaml",
+            Status::Modified,
+            Some("---\nx: 1\n"),
+            Some("x: 1\n"),
+        )];
+        let r = Report {
+            files: &files,
+            migrations: &[],
+            base: None,
+        };
+        assert_eq!(
+            stat(&r),
+            " a.yaml | 1 -\n 1 file changed, 0 insertions(+), 1 deletion(-)\n"
         );
     }
 
