@@ -6,7 +6,9 @@ use serde::Serialize;
 use crate::error::Diagnostic;
 use crate::plan::stage::Percent;
 use crate::review::diff::{self, FileChange, LineCounts};
-use crate::review::traffic::{pct, MigrationReview, StageReview, Traffic};
+use crate::review::traffic::{
+    self, pct, EnvReview, MigrationReview, StageChange, StageReview, Traffic,
+};
 use crate::sync::compare::Status;
 
 /// GitHub's limit on the body of an issue or pull-request comment, in characters.
@@ -236,7 +238,7 @@ fn table(m: &MigrationReview) -> String {
         let change = if s.changes.is_empty() {
             "—".to_owned()
         } else {
-            format!("**{}**", md(&s.changes.join("; ")))
+            format!("**{}**", md(&traffic::describe(&s.changes)))
         };
         out.push_str(&format!(
             "| {number} | {} | {to} | {from} | {} | {change} |\n",
@@ -398,6 +400,53 @@ pub fn github_property(s: &str) -> String {
     github_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// What the review knows about one changed file.
+enum Facts<'a> {
+    /// The file belongs to a stage with these changes (not empty).
+    Stage(&'a [StageChange]),
+    /// The file is an environment's, and the environment moved.
+    Env(&'a EnvReview),
+}
+
+impl Facts<'_> {
+    /// Whether the stage of a removed file lives on elsewhere (renamed or renumbered).
+    fn moved(&self) -> bool {
+        matches!(self, Facts::Stage(c) if c.iter().any(StageChange::is_move))
+    }
+
+    /// The facts in words, or `None` when the status already says it all.
+    fn words(&self) -> Option<String> {
+        match self {
+            Facts::Stage([StageChange::Added | StageChange::Removed]) => None,
+            Facts::Stage(c) => Some(traffic::describe(c)),
+            Facts::Env(e) => Some(format!(
+                "{}: {} → {}",
+                e.env,
+                e.before.as_deref().unwrap_or("(none)"),
+                e.after.as_deref().unwrap_or("(none)")
+            )),
+        }
+    }
+}
+
+/// The review's facts about the file at `rel`.
+fn facts<'a>(r: &Report<'a>, rel: &str) -> Option<Facts<'a>> {
+    let stage = r
+        .migrations
+        .iter()
+        .flat_map(|m| m.stages.iter().map(move |s| (m, s)))
+        .find(|(m, s)| {
+            traffic::locate(rel)
+                .is_some_and(|(folder, _, name, _)| folder == m.folder && name == s.stage)
+        });
+    if let Some((_, s)) = stage {
+        return (!s.changes.is_empty()).then_some(Facts::Stage(&s.changes));
+    }
+    let (folder, env) = traffic::locate_env(rel)?;
+    let m = r.migrations.iter().find(|m| m.folder == folder)?;
+    m.environments.iter().find(|e| e.env == env).map(Facts::Env)
+}
+
 /// GitHub Actions workflow commands: an annotation per changed file, on its first
 /// changed line. Out-of-date files are errors; changes against a base revision (what a
 /// pull request changes) are notices.
@@ -406,30 +455,9 @@ pub fn github(r: &Report<'_>) -> String {
     let mut out = String::new();
     for f in r.files {
         let line = diff::first_changed_line(f);
-        let facts = r
-            .migrations
-            .iter()
-            .flat_map(|m| m.stages.iter().map(move |s| (m, s)))
-            .find(|(m, s)| {
-                crate::review::traffic::locate(&f.rel)
-                    .is_some_and(|(folder, _, name, _)| folder == m.folder && name == s.stage)
-            })
-            .map(|(_, s)| s.changes.join("; "))
-            .or_else(|| {
-                let (folder, env) = crate::review::traffic::locate_env(&f.rel)?;
-                let m = r.migrations.iter().find(|m| m.folder == folder)?;
-                let e = m.environments.iter().find(|e| e.env == env)?;
-                Some(format!(
-                    "{env}: {} → {}",
-                    e.before.as_deref().unwrap_or("(none)"),
-                    e.after.as_deref().unwrap_or("(none)")
-                ))
-            })
-            .filter(|c| !c.is_empty());
-        let removed_but_moved = f.status == Status::Removed
-            && facts
-                .as_deref()
-                .is_some_and(|c| c.starts_with("renumbered") || c.starts_with("renamed"));
+        let facts = facts(r, &f.rel);
+        let removed_but_moved =
+            f.status == Status::Removed && facts.as_ref().is_some_and(Facts::moved);
         let what = match (r.base, f.status) {
             (Some(_), Status::Added) => "added",
             (Some(_), Status::Removed) if removed_but_moved => "moved",
@@ -446,9 +474,9 @@ pub fn github(r: &Report<'_>) -> String {
                 "stale: differs from what the plan produces; run `cutover render`"
             }
         };
-        let message = match facts {
-            Some(c) if c != "added" && c != "removed" => format!("{what} ({c})"),
-            _ => what.to_owned(),
+        let message = match facts.as_ref().and_then(Facts::words) {
+            Some(c) => format!("{what} ({c})"),
+            None => what.to_owned(),
         };
         out.push_str(&format!(
             "::{level} file={},line={line},title={}::{}\n",
@@ -532,6 +560,49 @@ mod tests {
         assert_eq!(
             stat(&r),
             " a.yaml | 1 -\n 1 file changed, 0 insertions(+), 1 deletion(-)\n"
+        );
+    }
+
+    #[test]
+    fn github_messages_come_from_the_review_not_its_words() {
+        // An environment whose name reads like a stage change is not a moved stage.
+        let files = [
+            change("o/m/envs/renamed.yaml", Status::Removed, Some("x\n"), None),
+            change("o/m/01-a.yaml", Status::Removed, Some("x\n"), None),
+            change("o/m/02-a.yaml", Status::Added, None, Some("x\n")),
+        ];
+        let stage = StageReview {
+            stage: "a".into(),
+            number_before: Some(1),
+            number_after: Some(2),
+            before: None,
+            after: None,
+            changes: vec![StageChange::Renumbered {
+                before: 1,
+                after: 2,
+            }],
+            note: None,
+        };
+        let migrations = [MigrationReview {
+            folder: "o/m".into(),
+            name: "m".into(),
+            stages: vec![stage],
+            environments: vec![EnvReview {
+                env: "renamed".into(),
+                before: Some("a".into()),
+                after: None,
+            }],
+        }];
+        let r = Report {
+            files: &files,
+            migrations: &migrations,
+            base: Some("main"),
+        };
+        assert_eq!(
+            github(&r),
+            "::notice file=o/m/envs/renamed.yaml,line=1,title=cutover::removed (renamed: a → (none))\n\
+             ::notice file=o/m/01-a.yaml,line=1,title=cutover::moved (renumbered 1 → 2)\n\
+             ::notice file=o/m/02-a.yaml,line=1,title=cutover::added (renumbered 1 → 2)\n"
         );
     }
 
