@@ -329,6 +329,10 @@ pub enum Error {
     /// Files cutover may not touch stand where the plans want to write.
     #[error("{}", .0.join("\n"))]
     Conflicts(Vec<String>),
+
+    /// A broken invariant: a bug in cutover, never the user's input.
+    #[error("internal error: {0} (a bug in cutover; please report it)")]
+    Internal(String),
 }
 
 impl Error {
