@@ -97,7 +97,7 @@ pub fn tree_of(rendered: &[Vec<GeneratedFile>]) -> Tree {
 pub fn disk_trees(plans: &[Plan], templates: &Templates) -> Result<(Tree, Tree)> {
     let rendered = render_all(plans, templates)?;
     let changes = compare::compare(plans, &rendered)?;
-    Ok(diff::trees_of(&changes, tree_of(&rendered)))
+    diff::trees_of(&changes, tree_of(&rendered))
 }
 
 /// The warnings of every plan.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use similar::{DiffTag, TextDiff};
 
+use crate::error::{Error, Result};
 use crate::sync::compare::{Changeset, Status};
 
 /// A tree of files: path relative to the repository root → contents.
@@ -58,8 +59,10 @@ pub fn between(old: &Tree, new: &Tree) -> Vec<FileChange> {
 }
 
 /// The trees before and after applying `changes`, given `wanted`: every file the plans
-/// produce (path relative to the root → contents).
-pub fn trees_of(changes: &Changeset, wanted: Tree) -> (Tree, Tree) {
+/// produce (path relative to the root → contents). `changes` must have been computed
+/// with their old contents kept; a change without them is an internal error (it would
+/// show the file as empty).
+pub fn trees_of(changes: &Changeset, wanted: Tree) -> Result<(Tree, Tree)> {
     let mut old = wanted.clone();
     for c in &changes.changes {
         match c.status {
@@ -67,11 +70,17 @@ pub fn trees_of(changes: &Changeset, wanted: Tree) -> (Tree, Tree) {
                 old.remove(&c.rel);
             }
             Status::Modified | Status::Removed => {
-                old.insert(c.rel.clone(), c.old.clone().unwrap_or_default());
+                let contents = c.old.clone().ok_or_else(|| {
+                    Error::Internal(format!(
+                        "{} differs from the plans, but its contents were not kept",
+                        c.rel
+                    ))
+                })?;
+                old.insert(c.rel.clone(), contents);
             }
         }
     }
-    (old, wanted)
+    Ok((old, wanted))
 }
 
 /// Lines of context around each change.
@@ -276,5 +285,23 @@ mod tests {
             },
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_change_without_its_old_contents_is_an_internal_error() {
+        let changes = Changeset {
+            changes: vec![crate::sync::compare::Change {
+                path: "x.yaml".into(),
+                rel: "x.yaml".into(),
+                status: Status::Modified,
+                old: None,
+                new: Some("a\n".into()),
+                plan: 0,
+            }],
+            ..Changeset::default()
+        };
+        let wanted: Tree = [("x.yaml".to_owned(), b"a\n".to_vec())].into();
+        let err = trees_of(&changes, wanted).unwrap_err();
+        assert!(matches!(err, Error::Internal(_)), "{err}");
     }
 }
