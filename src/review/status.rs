@@ -1,6 +1,6 @@
 //! `cutover status`: where each environment is in its rollout, and since when.
 
-use crate::plan::edit::{line_changed_at, now};
+use crate::git::{line_changed_at, now};
 use crate::plan::stage::{format_duration, Percent};
 use crate::plan::Plan;
 
