@@ -247,12 +247,12 @@ fn table(m: &MigrationReview) -> String {
         ));
     }
     out.push('\n');
-    for s in m.stages.iter().filter(|s| s.note.is_some()) {
-        out.push_str(&format!(
-            "> **{}**: {}\n",
-            md(&s.stage),
-            md(s.note.as_deref().unwrap_or_default())
-        ));
+    for (stage, note) in m
+        .stages
+        .iter()
+        .filter_map(|s| Some((&s.stage, s.note.as_deref()?)))
+    {
+        out.push_str(&format!("> **{}**: {}\n", md(stage), md(note)));
     }
     if m.stages.iter().any(|s| s.note.is_some()) {
         out.push('\n');
