@@ -326,13 +326,13 @@ pub enum Error {
     #[error("{0}")]
     Refused(String),
 
-    /// Something cutover relies on did not hold: a bug, reported instead of a panic.
-    #[error("internal error in cutover (please report it): {0}")]
-    Internal(String),
-
     /// Files cutover may not touch stand where the plans want to write.
     #[error("{}", .0.join("\n"))]
     Conflicts(Vec<String>),
+
+    /// A broken invariant: a bug in cutover, never the user's input.
+    #[error("internal error: {0} (a bug in cutover; please report it)")]
+    Internal(String),
 }
 
 impl Error {

@@ -1,11 +1,15 @@
-//! Plans as they were at a git revision, for `cutover diff --base REV`.
+//! Every call to git: plans as they were at a revision ([`Revision`], for
+//! `cutover diff --base REV`), and when a line of a plan last changed
+//! ([`line_changed_at`], for holds and `cutover status`).
 //!
-//! The plans are read with `git ls-tree` and `git cat-file` (nothing is checked out) and
-//! rendered in memory, so a review can compare "the plans at REV" with "the plans now"
-//! without any generated file being committed.
+//! The plans at a revision are read with `git ls-tree` and `git cat-file` (nothing is
+//! checked out) and rendered in memory, so a review can compare "the plans at REV" with
+//! "the plans now" without any generated file being committed.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 use crate::plan::discover;
@@ -22,23 +26,88 @@ pub struct Revision {
     pub commit: String,
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
+/// How a git command failed.
+enum Failed {
+    /// git could not be started.
+    Spawn(std::io::Error),
+    /// git ran and failed; what it said on stderr, trimmed.
+    Exit(String),
+}
+
+/// Runs git with `args` in `dir` (the one place git is started): its stdout.
+fn run<A: AsRef<OsStr>>(dir: &Path, args: &[A]) -> std::result::Result<Vec<u8>, Failed> {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)
         .output()
-        .map_err(|e| {
-            Error::Git(if e.kind() == std::io::ErrorKind::NotFound {
-                "`git` is not installed or not on PATH; --base needs it".to_owned()
-            } else {
-                format!("cannot run git: {e}")
-            })
-        })?;
+        .map_err(Failed::Spawn)?;
     if !out.status.success() {
         let msg = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        return Err(Error::Git(format!("git {}: {msg}", args.join(" "))));
+        return Err(Failed::Exit(msg));
     }
     Ok(out.stdout)
+}
+
+/// Runs git for `--base`; a failure names the command.
+fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
+    run(dir, args).map_err(|f| base_error(f, args))
+}
+
+fn base_error(f: Failed, args: &[&str]) -> Error {
+    Error::Git(match f {
+        Failed::Spawn(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            "`git` is not installed or not on PATH; --base needs it".to_owned()
+        }
+        Failed::Spawn(e) => format!("cannot run git: {e}"),
+        Failed::Exit(msg) => format!("git {}: {msg}", args.join(" ")),
+    })
+}
+
+/// When line `line` (1-based) of the file at `path` last changed: seconds since the
+/// epoch of the commit that last changed it, `Ok(None)` when the line has uncommitted
+/// changes, or [`Error::Git`] saying why git cannot tell (not a repository, the file
+/// not committed, git missing).
+pub fn line_changed_at(path: &Path, line: usize) -> Result<Option<u64>> {
+    let path = std::path::absolute(path).map_err(|e| Error::Git(format!("bad path ({e})")))?;
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let name = path.file_name().unwrap_or_default();
+    let range = format!("-L{line},{line}");
+    let args = [
+        OsStr::new("blame"),
+        OsStr::new("--porcelain"),
+        OsStr::new(&range),
+        OsStr::new("--"),
+        name,
+    ];
+    let out = run(dir, &args).map_err(|f| {
+        Error::Git(match f {
+            Failed::Spawn(e) => format!("cannot run git ({e})"),
+            Failed::Exit(msg) if msg.contains("no such path") => {
+                "the plan file is not committed yet".to_owned()
+            }
+            Failed::Exit(msg) if msg.is_empty() => "git blame failed".to_owned(),
+            Failed::Exit(msg) => msg,
+        })
+    })?;
+    let text = String::from_utf8_lossy(&out);
+    let sha = text.split_whitespace().next().unwrap_or_default();
+    // Uncommitted lines are blamed on the all-zero commit.
+    if sha.chars().all(|c| c == '0') {
+        return Ok(None);
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix("committer-time "))
+        .and_then(|t| t.trim().parse().ok())
+        .map(Some)
+        .ok_or_else(|| Error::Git("git blame gave no commit time".to_owned()))
+}
+
+/// Seconds since the epoch, now. A clock set before 1970 gives 0, so every hold looks
+/// just started: promotions wait rather than skip a hold.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Revision {
@@ -97,16 +166,13 @@ impl Revision {
     /// The bytes of `rel` at the revision, or `None` when it did not exist there.
     pub fn read(&self, rel: &str) -> Result<Option<Vec<u8>>> {
         let spec = format!("{}:{rel}", self.commit);
-        let exists = Command::new("git")
-            .args(["cat-file", "-e", &spec])
-            .current_dir(&self.root)
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if !exists {
-            return Ok(None);
+        let exists = ["cat-file", "-e", spec.as_str()];
+        match run(&self.root, &exists) {
+            Ok(_) => git(&self.root, &["cat-file", "blob", &spec]).map(Some),
+            // `cat-file -e` fails exactly when there is no such object.
+            Err(Failed::Exit(_)) => Ok(None),
+            Err(f) => Err(base_error(f, &exists)),
         }
-        git(&self.root, &["cat-file", "blob", &spec]).map(Some)
     }
 
     /// Loads the plans at `rels` (relative to the root) as they were at the revision,
@@ -172,5 +238,55 @@ impl Revision {
             _ => abs,
         };
         crate::repo::relative(&self.root, &abs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git_in(dir: &Path, args: &[&str]) {
+        let env = [
+            ("GIT_AUTHOR_NAME", "t"),
+            ("GIT_AUTHOR_EMAIL", "t@example.com"),
+            ("GIT_COMMITTER_NAME", "t"),
+            ("GIT_COMMITTER_EMAIL", "t@example.com"),
+            ("GIT_COMMITTER_DATE", "1700000000 +0000"),
+        ];
+        let ok = Command::new("git")
+            .args(args)
+            .envs(env)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    #[test]
+    fn line_changed_at_reads_blame() {
+        let tmp = tempfile::tempdir().unwrap();
+        let plan = tmp.path().join("cutover.yaml");
+        std::fs::write(&plan, "a\nb\n").unwrap();
+        let err = line_changed_at(&plan, 1).unwrap_err();
+        assert!(matches!(err, Error::Git(_)), "{err}");
+        git_in(tmp.path(), &["init", "-q"]);
+        std::fs::write(tmp.path().join("README"), "r\n").unwrap();
+        git_in(tmp.path(), &["add", "README"]);
+        git_in(
+            tmp.path(),
+            &["-c", "commit.gpgsign=false", "commit", "-q", "-m", "readme"],
+        );
+        let err = line_changed_at(&plan, 1).unwrap_err().to_string();
+        assert_eq!(err, "the plan file is not committed yet");
+        git_in(tmp.path(), &["add", "cutover.yaml"]);
+        git_in(
+            tmp.path(),
+            &["-c", "commit.gpgsign=false", "commit", "-q", "-m", "plan"],
+        );
+        std::fs::write(&plan, "a\nB\n").unwrap();
+        assert_eq!(line_changed_at(&plan, 1).unwrap(), Some(1_700_000_000));
+        assert_eq!(line_changed_at(&plan, 2).unwrap(), None);
     }
 }

@@ -51,7 +51,7 @@ pub(crate) fn run(args: &DiffArgs, g: &Globals, out: &Output) -> Result<i32, Fai
     let templates = g.templates()?;
     let mut changes = compare::compare(&plans, &templates, compare::Keep::Contents)?;
     let wanted = tree_of(&std::mem::take(&mut changes.rendered));
-    let (old, new) = diff::trees_of(&changes, wanted);
+    let (old, new) = diff::trees_of(&changes, wanted)?;
     print_diff(&old, &new, None, &plans, args.format, out)
 }
 

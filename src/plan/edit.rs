@@ -5,10 +5,9 @@
 //! they were. The edited plan is validated and rendered before anything is written.
 
 use std::path::Path;
-use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
+use crate::git::{line_changed_at, now};
 use crate::plan::stage::format_duration;
 use crate::plan::{Environment, Loader, Migration, Plan};
 use crate::render::escape;
@@ -322,50 +321,6 @@ pub fn replace_value(bytes: &[u8], span: Span, value: &str) -> Result<Vec<u8>> {
     out.extend_from_slice(new.as_bytes());
     out.extend_from_slice(&bytes[bom + end..]);
     Ok(out)
-}
-
-/// When the line holding `span` of the plan at `path` last changed: seconds since the
-/// epoch of the commit that last changed it, `Ok(None)` when the line has uncommitted
-/// changes, or `Err(reason)` when git cannot tell.
-pub fn line_changed_at(path: &Path, line: usize) -> std::result::Result<Option<u64>, String> {
-    let path = std::path::absolute(path).map_err(|e| format!("bad path ({e})"))?;
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    let name = path.file_name().unwrap_or_default();
-    let out = Command::new("git")
-        .args(["blame", "--porcelain", "-L"])
-        .arg(format!("{line},{line}"))
-        .arg("--")
-        .arg(name)
-        .current_dir(dir)
-        .output()
-        .map_err(|e| format!("cannot run git ({e})"))?;
-    if !out.status.success() {
-        let msg = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        return Err(if msg.contains("no such path") {
-            "the plan file is not committed yet".to_owned()
-        } else if msg.is_empty() {
-            "git blame failed".to_owned()
-        } else {
-            msg
-        });
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let sha = text.split_whitespace().next().unwrap_or_default();
-    if sha.chars().all(|c| c == '0') {
-        return Ok(None);
-    }
-    text.lines()
-        .find_map(|l| l.strip_prefix("committer-time "))
-        .and_then(|t| t.trim().parse().ok())
-        .map(Some)
-        .ok_or_else(|| "git blame gave no commit time".to_owned())
-}
-
-/// Seconds since the epoch, now.
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn check_hold(

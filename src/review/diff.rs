@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use similar::TextDiff;
+use similar::{DiffTag, TextDiff};
 
+use crate::error::{Error, Result};
 use crate::sync::compare::{Changeset, Status};
 
 /// A tree of files: path relative to the repository root → contents.
@@ -58,8 +59,10 @@ pub fn between(old: &Tree, new: &Tree) -> Vec<FileChange> {
 }
 
 /// The trees before and after applying `changes`, given `wanted`: every file the plans
-/// produce (path relative to the root → contents).
-pub fn trees_of(changes: &Changeset, wanted: Tree) -> (Tree, Tree) {
+/// produce (path relative to the root → contents). `changes` must have been computed
+/// with their old contents kept; a change without them is an internal error (it would
+/// show the file as empty).
+pub fn trees_of(changes: &Changeset, wanted: Tree) -> Result<(Tree, Tree)> {
     let mut old = wanted.clone();
     for c in &changes.changes {
         match c.status {
@@ -67,15 +70,30 @@ pub fn trees_of(changes: &Changeset, wanted: Tree) -> (Tree, Tree) {
                 old.remove(&c.rel);
             }
             Status::Modified | Status::Removed => {
-                old.insert(c.rel.clone(), c.old.clone().unwrap_or_default());
+                let contents = c.old.clone().ok_or_else(|| {
+                    Error::Internal(format!(
+                        "{} differs from the plans, but its contents were not kept",
+                        c.rel
+                    ))
+                })?;
+                old.insert(c.rel.clone(), contents);
             }
         }
     }
-    (old, wanted)
+    Ok((old, wanted))
 }
 
 /// Lines of context around each change.
 pub const CONTEXT: usize = 3;
+
+/// Counts of inserted and deleted lines of one file's diff.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LineCounts {
+    /// Lines only in the new contents.
+    pub insertions: usize,
+    /// Lines only in the old contents.
+    pub deletions: usize,
+}
 
 /// The git-style unified diff of one changed file, with `a/` and `b/` paths relative
 /// to the repository root and `/dev/null` for added and removed files.
@@ -83,6 +101,12 @@ pub const CONTEXT: usize = 3;
 /// The diff is bytes, not text: a hand-edited file that is not valid UTF-8 is diffed
 /// byte for byte, so `git apply` still accepts the patch.
 pub fn file_diff(change: &FileChange) -> Vec<u8> {
+    counted_file_diff(change).0
+}
+
+/// [`file_diff`] and its line counts, from one diff of the contents.
+pub fn counted_file_diff(change: &FileChange) -> (Vec<u8>, LineCounts) {
+    // No contents on one side: the file is added or removed.
     let old: &[u8] = change.old.as_deref().unwrap_or_default();
     let new: &[u8] = change.new.as_deref().unwrap_or_default();
     let path = &change.rel;
@@ -100,24 +124,47 @@ pub fn file_diff(change: &FileChange) -> Vec<u8> {
     };
     out.push_str(&format!("--- {from}\n+++ {to}\n"));
     let mut out = out.into_bytes();
-    out.extend_from_slice(&hunks(old, new));
-    out
+    let diff = TextDiff::from_lines(old, new);
+    write_hunks(&diff, &mut out);
+    (out, counts(&diff))
 }
 
 /// The unified-diff hunks (no file header) turning `old` into `new`.
 pub fn hunks(old: &[u8], new: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    let diff = TextDiff::from_lines(old, new);
+    write_hunks(&TextDiff::from_lines(old, new), &mut out);
+    out
+}
+
+fn write_hunks(diff: &TextDiff<'_, '_, [u8]>, out: &mut Vec<u8>) {
     for hunk in diff
         .unified_diff()
         .context_radius(CONTEXT)
         .missing_newline_hint(true)
         .iter_hunks()
     {
-        hunk.to_writer(&mut out)
+        hunk.to_writer(&mut *out)
             .expect("writing to a Vec cannot fail");
     }
-    out
+}
+
+/// Inserted and deleted lines, counted on the diff's operations (not on its text, where
+/// a removed `---` line would look like a file header).
+fn counts(diff: &TextDiff<'_, '_, [u8]>) -> LineCounts {
+    let mut c = LineCounts::default();
+    for op in diff.ops() {
+        let (tag, old, new) = op.as_tag_tuple();
+        match tag {
+            DiffTag::Equal => {}
+            DiffTag::Delete => c.deletions += old.len(),
+            DiffTag::Insert => c.insertions += new.len(),
+            DiffTag::Replace => {
+                c.deletions += old.len();
+                c.insertions += new.len();
+            }
+        }
+    }
+    c
 }
 
 /// The 1-based line of the first change in the new file (1 for removed files).
@@ -128,25 +175,8 @@ pub fn first_changed_line(change: &FileChange) -> usize {
     let diff = TextDiff::from_lines(old.as_slice(), new.as_slice());
     diff.ops()
         .iter()
-        .find(|op| op.tag() != similar::DiffTag::Equal)
+        .find(|op| op.tag() != DiffTag::Equal)
         .map_or(1, |op| op.new_range().start + 1)
-}
-
-/// Counts of added and removed lines in a file diff (for summaries).
-pub fn line_counts(diff: &[u8]) -> (usize, usize) {
-    let mut plus = 0;
-    let mut minus = 0;
-    for line in diff.split(|b| *b == b'\n') {
-        if line.starts_with(b"+++") || line.starts_with(b"---") {
-            continue;
-        }
-        if line.starts_with(b"+") {
-            plus += 1;
-        } else if line.starts_with(b"-") {
-            minus += 1;
-        }
-    }
-    (plus, minus)
 }
 
 #[cfg(test)]
@@ -207,7 +237,13 @@ mod tests {
             d,
             "diff --git a/x.yaml b/x.yaml\nnew file mode 100644\n--- /dev/null\n+++ b/x.yaml\n@@ -0,0 +1,2 @@\n+a\n+b\n"
         );
-        assert_eq!(line_counts(d.as_bytes()), (2, 0));
+        assert_eq!(
+            counted_file_diff(&change(Status::Added, None, Some("a\nb\n"))).1,
+            LineCounts {
+                insertions: 2,
+                deletions: 0
+            }
+        );
     }
 
     #[test]
@@ -228,5 +264,44 @@ mod tests {
         )))
         .unwrap();
         assert!(d.contains("-b\n\\ No newline at end of file\n+c\n"), "{d}");
+    }
+
+    #[test]
+    fn lines_that_look_like_file_headers_are_counted() {
+        // A YAML document marker removed, and a `+++` line added.
+        let c = change(
+            Status::Modified,
+            Some("---\na: 1\n--- x\n"),
+            Some("a: 1\n+++ y\n"),
+        );
+        let (d, counts) = counted_file_diff(&c);
+        let text = String::from_utf8(d).unwrap();
+        assert!(text.contains("\n----\n"), "{text}");
+        assert_eq!(
+            counts,
+            LineCounts {
+                insertions: 1,
+                deletions: 2
+            },
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_change_without_its_old_contents_is_an_internal_error() {
+        let changes = Changeset {
+            changes: vec![crate::sync::compare::Change {
+                path: "x.yaml".into(),
+                rel: "x.yaml".into(),
+                status: Status::Modified,
+                old: None,
+                new: Some("a\n".into()),
+                plan: 0,
+            }],
+            ..Changeset::default()
+        };
+        let wanted: Tree = [("x.yaml".to_owned(), b"a\n".to_vec())].into();
+        let err = trees_of(&changes, wanted).unwrap_err();
+        assert!(matches!(err, Error::Internal(_)), "{err}");
     }
 }

@@ -1,7 +1,7 @@
 //! `cutover explain`: the rollout in plain words.
 
-use crate::plan::stage::{format_duration, Percent, StageKind};
-use crate::plan::Plan;
+use crate::plan::stage::{format_duration, Percent, Stage, StageKind};
+use crate::plan::{Migration, Plan};
 
 /// A short plain-language description of every migration of `plans`.
 pub fn text(plans: &[Plan]) -> String {
@@ -11,102 +11,117 @@ pub fn text(plans: &[Plan]) -> String {
             if !out.is_empty() {
                 out.push('\n');
             }
-            out.push_str(&format!(
-                "Migration {} ({}, namespace {}): moves the traffic that clients send to {} from the ServiceEntry host {} to the GCPBackend host {}, in {} stage{}.\n",
-                m.name,
-                plan.file,
-                m.namespace,
-                m.hosts.join(", "),
-                m.from,
-                m.to,
-                m.stages.len(),
-                if m.stages.len() == 1 { "" } else { "s" }
-            ));
-            if let Some(g) = &m.gcp_backend {
-                out.push_str(&format!(
-                    "  The GCPBackend {} points at the Cloud Run service {} in {}{}; the mesh adds the IAM token, so applications send none.\n",
-                    g.name,
-                    g.service,
-                    g.region,
-                    g.project.as_deref().map(|p| format!(" (project {p})")).unwrap_or_default()
-                ));
-            }
-            if let Some(base) = &m.base {
-                out.push_str(&format!(
-                    "  Each stage rewrites the existing VirtualService in {base}: only routes that send to {} change.\n",
-                    m.from
-                ));
-            }
-            for (i, s) in m.stages.iter().enumerate() {
-                let what = match (s.kind, &s.header) {
-                    (StageKind::Mirror(p), _) => format!(
-                        "every request is still served by {}; {}% of them are also copied to {} and its answers are discarded",
-                        m.from,
-                        Percent(p),
-                        m.to
-                    ),
-                    (StageKind::Weight(0), Some((h, v))) => format!(
-                        "requests with the header {h}: {v} go to {}; all others still go to {}",
-                        m.to, m.from
-                    ),
-                    (StageKind::Weight(w), Some((h, v))) => format!(
-                        "requests with the header {h}: {v} go to {}; of the others, {w}% go to {} and {}% to {}",
-                        m.to,
-                        m.to,
-                        100 - w,
-                        m.from
-                    ),
-                    (StageKind::Weight(100), None) => format!("every request goes to {}", m.to),
-                    (StageKind::Weight(0), None) => format!("every request goes to {}", m.from),
-                    (StageKind::Weight(w), None) => format!(
-                        "{w}% of requests go to {} and {}% to {}",
-                        m.to,
-                        100 - w,
-                        m.from
-                    ),
-                };
-                out.push_str(&format!("  {}. {}: {what}.", i + 1, s.name));
-                if let Some(h) = s.hold {
-                    out.push_str(&format!(
-                        " Stay at least {} before promoting.",
-                        format_duration(h)
-                    ));
-                }
-                if let Some(n) = &s.note {
-                    let stop = if n.ends_with(['.', '!', '?']) {
-                        ""
-                    } else {
-                        "."
-                    };
-                    out.push_str(&format!(" Note: {n}{stop}"));
-                }
-                out.push('\n');
-            }
-            out.push_str(&format!(
-                "  Before each promotion: the error rate of requests to {} must stay at zero, and the GCPBackend's answers must be as expected{}.\n",
-                m.from,
-                if m.verify.is_some() {
-                    " (the verification Job must succeed: HTTP 200 with no token in the request)"
-                } else {
-                    ""
-                }
-            ));
-            if !m.environments.is_empty() {
-                let envs: Vec<String> = m
-                    .environments
-                    .iter()
-                    .map(|e| format!("{} is at {}", e.name, e.stage))
-                    .collect();
-                out.push_str(&format!(
-                    "  Environments: {}. `cutover promote {} --env ENV` moves one to its next stage.\n",
-                    envs.join(", "),
-                    plan.file
-                ));
-            }
-            if m.stages.last().is_some_and(|s| s.to_weight() < 100) {
-                out.push_str("  The last stage does not send all traffic to the GCPBackend: the migration never completes.\n");
-            }
+            migration(&mut out, plan, m);
         }
     }
     out
+}
+
+/// One migration: what moves where, through which backend, each stage, the checks
+/// before each promotion, and where the environments are.
+fn migration(out: &mut String, plan: &Plan, m: &Migration) {
+    out.push_str(&format!(
+        "Migration {} ({}, namespace {}): moves the traffic that clients send to {} from the ServiceEntry host {} to the GCPBackend host {}, in {} stage{}.\n",
+        m.name,
+        plan.file,
+        m.namespace,
+        m.hosts.join(", "),
+        m.from,
+        m.to,
+        m.stages.len(),
+        if m.stages.len() == 1 { "" } else { "s" }
+    ));
+    if let Some(g) = &m.gcp_backend {
+        out.push_str(&format!(
+            "  The GCPBackend {} points at the Cloud Run service {} in {}{}; the mesh adds the IAM token, so applications send none.\n",
+            g.name,
+            g.service,
+            g.region,
+            g.project.as_deref().map(|p| format!(" (project {p})")).unwrap_or_default()
+        ));
+    }
+    if let Some(base) = &m.base {
+        out.push_str(&format!(
+            "  Each stage rewrites the existing VirtualService in {base}: only routes that send to {} change.\n",
+            m.from
+        ));
+    }
+    for (i, s) in m.stages.iter().enumerate() {
+        stage(out, m, i, s);
+    }
+    out.push_str(&format!(
+        "  Before each promotion: the error rate of requests to {} must stay at zero, and the GCPBackend's answers must be as expected{}.\n",
+        m.from,
+        if m.verify.is_some() {
+            " (the verification Job must succeed: HTTP 200 with no token in the request)"
+        } else {
+            ""
+        }
+    ));
+    if !m.environments.is_empty() {
+        let envs: Vec<String> = m
+            .environments
+            .iter()
+            .map(|e| format!("{} is at {}", e.name, e.stage))
+            .collect();
+        out.push_str(&format!(
+            "  Environments: {}. `cutover promote {} --env ENV` moves one to its next stage.\n",
+            envs.join(", "),
+            plan.file
+        ));
+    }
+    if m.stages.last().is_some_and(|s| s.to_weight() < 100) {
+        out.push_str("  The last stage does not send all traffic to the GCPBackend: the migration never completes.\n");
+    }
+}
+
+/// One numbered line for stage `i` (0-based): where requests go, its hold and its note.
+fn stage(out: &mut String, m: &Migration, i: usize, s: &Stage) {
+    out.push_str(&format!("  {}. {}: {}.", i + 1, s.name, routing(m, s)));
+    if let Some(h) = s.hold {
+        out.push_str(&format!(
+            " Stay at least {} before promoting.",
+            format_duration(h)
+        ));
+    }
+    if let Some(n) = &s.note {
+        let stop = if n.ends_with(['.', '!', '?']) {
+            ""
+        } else {
+            "."
+        };
+        out.push_str(&format!(" Note: {n}{stop}"));
+    }
+    out.push('\n');
+}
+
+/// Where the requests of stage `s` go, in words.
+fn routing(m: &Migration, s: &Stage) -> String {
+    match (s.kind, &s.header) {
+        (StageKind::Mirror(p), _) => format!(
+            "every request is still served by {}; {}% of them are also copied to {} and its answers are discarded",
+            m.from,
+            Percent(p),
+            m.to
+        ),
+        (StageKind::Weight(0), Some((h, v))) => format!(
+            "requests with the header {h}: {v} go to {}; all others still go to {}",
+            m.to, m.from
+        ),
+        (StageKind::Weight(w), Some((h, v))) => format!(
+            "requests with the header {h}: {v} go to {}; of the others, {w}% go to {} and {}% to {}",
+            m.to,
+            m.to,
+            100 - w,
+            m.from
+        ),
+        (StageKind::Weight(100), None) => format!("every request goes to {}", m.to),
+        (StageKind::Weight(0), None) => format!("every request goes to {}", m.from),
+        (StageKind::Weight(w), None) => format!(
+            "{w}% of requests go to {} and {}% to {}",
+            m.to,
+            100 - w,
+            m.from
+        ),
+    }
 }

@@ -4,9 +4,12 @@
 use serde::Serialize;
 
 use crate::error::Diagnostic;
+use crate::layout::{self, Part};
 use crate::plan::stage::Percent;
-use crate::review::diff::{self, FileChange};
-use crate::review::traffic::{pct, MigrationReview, StageReview, Traffic};
+use crate::review::diff::{self, FileChange, LineCounts};
+use crate::review::traffic::{
+    self, pct, EnvReview, MigrationReview, StageChange, StageReview, Traffic,
+};
 use crate::sync::compare::Status;
 
 /// GitHub's limit on the body of an issue or pull-request comment, in characters.
@@ -33,26 +36,13 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
-struct FileStats {
-    insertions: usize,
-    deletions: usize,
-}
-
-fn stats(f: &FileChange) -> (Vec<u8>, FileStats) {
-    let d = diff::file_diff(f);
-    let (insertions, deletions) = diff::line_counts(&d);
-    (
-        d,
-        FileStats {
-            insertions,
-            deletions,
-        },
-    )
+fn stats(f: &FileChange) -> (Vec<u8>, LineCounts) {
+    diff::counted_file_diff(f)
 }
 
 /// `git diff --stat`-like lines, one per file, and a total line.
 pub fn stat(r: &Report<'_>) -> String {
-    let rows: Vec<(&str, FileStats)> = r
+    let rows: Vec<(&str, LineCounts)> = r
         .files
         .iter()
         .map(|f| (f.rel.as_str(), stats(f).1))
@@ -249,7 +239,7 @@ fn table(m: &MigrationReview) -> String {
         let change = if s.changes.is_empty() {
             "—".to_owned()
         } else {
-            format!("**{}**", md(&s.changes.join("; ")))
+            format!("**{}**", md(&traffic::describe(&s.changes)))
         };
         out.push_str(&format!(
             "| {number} | {} | {to} | {from} | {} | {change} |\n",
@@ -258,12 +248,12 @@ fn table(m: &MigrationReview) -> String {
         ));
     }
     out.push('\n');
-    for s in m.stages.iter().filter(|s| s.note.is_some()) {
-        out.push_str(&format!(
-            "> **{}**: {}\n",
-            md(&s.stage),
-            md(s.note.as_deref().unwrap_or_default())
-        ));
+    for (stage, note) in m
+        .stages
+        .iter()
+        .filter_map(|s| Some((&s.stage, s.note.as_deref()?)))
+    {
+        out.push_str(&format!("> **{}**: {}\n", md(stage), md(note)));
     }
     if m.stages.iter().any(|s| s.note.is_some()) {
         out.push('\n');
@@ -294,7 +284,7 @@ fn fence_for(text: &str) -> String {
     "`".repeat(longest.max(2) + 1)
 }
 
-fn details(f: &FileChange) -> (String, FileStats) {
+fn details(f: &FileChange) -> (String, LineCounts) {
     let (d, s) = stats(f);
     let text = String::from_utf8_lossy(&d);
     let fence = fence_for(&text);
@@ -411,6 +401,53 @@ pub fn github_property(s: &str) -> String {
     github_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// What the review knows about one changed file.
+enum Facts<'a> {
+    /// The file belongs to a stage with these changes (not empty).
+    Stage(&'a [StageChange]),
+    /// The file is an environment's, and the environment moved.
+    Env(&'a EnvReview),
+}
+
+impl Facts<'_> {
+    /// Whether the stage of a removed file lives on elsewhere (renamed or renumbered).
+    fn moved(&self) -> bool {
+        matches!(self, Facts::Stage(c) if c.iter().any(StageChange::is_move))
+    }
+
+    /// The facts in words, or `None` when the status already says it all.
+    fn words(&self) -> Option<String> {
+        match self {
+            Facts::Stage([StageChange::Added | StageChange::Removed]) => None,
+            Facts::Stage(c) => Some(traffic::describe(c)),
+            Facts::Env(e) => Some(format!(
+                "{}: {} → {}",
+                e.env,
+                e.before.as_deref().unwrap_or("(none)"),
+                e.after.as_deref().unwrap_or("(none)")
+            )),
+        }
+    }
+}
+
+/// The review's facts about the file at `rel`.
+fn facts<'a>(r: &Report<'a>, rel: &str) -> Option<Facts<'a>> {
+    let place = layout::parse(rel)?;
+    let m = r.migrations.iter().find(|m| m.folder == place.folder)?;
+    match &place.part {
+        Part::Stage { name, .. } => {
+            let s = m.stages.iter().find(|s| &s.stage == name)?;
+            (!s.changes.is_empty()).then_some(Facts::Stage(&s.changes))
+        }
+        Part::Env(env) => m
+            .environments
+            .iter()
+            .find(|e| &e.env == env)
+            .map(Facts::Env),
+        Part::GcpBackend | Part::Verify => None,
+    }
+}
+
 /// GitHub Actions workflow commands: an annotation per changed file, on its first
 /// changed line. Out-of-date files are errors; changes against a base revision (what a
 /// pull request changes) are notices.
@@ -419,30 +456,9 @@ pub fn github(r: &Report<'_>) -> String {
     let mut out = String::new();
     for f in r.files {
         let line = diff::first_changed_line(f);
-        let facts = r
-            .migrations
-            .iter()
-            .flat_map(|m| m.stages.iter().map(move |s| (m, s)))
-            .find(|(m, s)| {
-                crate::review::traffic::locate(&f.rel)
-                    .is_some_and(|(folder, _, name, _)| folder == m.folder && name == s.stage)
-            })
-            .map(|(_, s)| s.changes.join("; "))
-            .or_else(|| {
-                let (folder, env) = crate::review::traffic::locate_env(&f.rel)?;
-                let m = r.migrations.iter().find(|m| m.folder == folder)?;
-                let e = m.environments.iter().find(|e| e.env == env)?;
-                Some(format!(
-                    "{env}: {} → {}",
-                    e.before.as_deref().unwrap_or("(none)"),
-                    e.after.as_deref().unwrap_or("(none)")
-                ))
-            })
-            .filter(|c| !c.is_empty());
-        let removed_but_moved = f.status == Status::Removed
-            && facts
-                .as_deref()
-                .is_some_and(|c| c.starts_with("renumbered") || c.starts_with("renamed"));
+        let facts = facts(r, &f.rel);
+        let removed_but_moved =
+            f.status == Status::Removed && facts.as_ref().is_some_and(Facts::moved);
         let what = match (r.base, f.status) {
             (Some(_), Status::Added) => "added",
             (Some(_), Status::Removed) if removed_but_moved => "moved",
@@ -459,9 +475,9 @@ pub fn github(r: &Report<'_>) -> String {
                 "stale: differs from what the plan produces; run `cutover render`"
             }
         };
-        let message = match facts {
-            Some(c) if c != "added" && c != "removed" => format!("{what} ({c})"),
-            _ => what.to_owned(),
+        let message = match facts.as_ref().and_then(Facts::words) {
+            Some(c) => format!("{what} ({c})"),
+            None => what.to_owned(),
         };
         out.push_str(&format!(
             "::{level} file={},line={line},title={}::{}\n",
@@ -526,6 +542,68 @@ mod tests {
         assert_eq!(
             stat(&r),
             " a.yaml  | 2 ++\n bb.yaml | 2 +-\n 2 files changed, 3 insertions(+), 1 deletion(-)\n"
+        );
+    }
+
+    #[test]
+    fn stat_counts_a_removed_yaml_document_marker() {
+        let files = [change(
+            "a.yaml",
+            Status::Modified,
+            Some("---\nx: 1\n"),
+            Some("x: 1\n"),
+        )];
+        let r = Report {
+            files: &files,
+            migrations: &[],
+            base: None,
+        };
+        assert_eq!(
+            stat(&r),
+            " a.yaml | 1 -\n 1 file changed, 0 insertions(+), 1 deletion(-)\n"
+        );
+    }
+
+    #[test]
+    fn github_messages_come_from_the_review_not_its_words() {
+        // An environment whose name reads like a stage change is not a moved stage.
+        let files = [
+            change("o/m/envs/renamed.yaml", Status::Removed, Some("x\n"), None),
+            change("o/m/01-a.yaml", Status::Removed, Some("x\n"), None),
+            change("o/m/02-a.yaml", Status::Added, None, Some("x\n")),
+        ];
+        let stage = StageReview {
+            stage: "a".into(),
+            number_before: Some(1),
+            number_after: Some(2),
+            before: None,
+            after: None,
+            changes: vec![StageChange::Renumbered {
+                before: 1,
+                after: 2,
+            }],
+            note: None,
+        };
+        let migrations = [MigrationReview {
+            folder: "o/m".into(),
+            name: "m".into(),
+            stages: vec![stage],
+            environments: vec![EnvReview {
+                env: "renamed".into(),
+                before: Some("a".into()),
+                after: None,
+            }],
+        }];
+        let r = Report {
+            files: &files,
+            migrations: &migrations,
+            base: Some("main"),
+        };
+        assert_eq!(
+            github(&r),
+            "::notice file=o/m/envs/renamed.yaml,line=1,title=cutover::removed (renamed: a → (none))\n\
+             ::notice file=o/m/01-a.yaml,line=1,title=cutover::moved (renumbered 1 → 2)\n\
+             ::notice file=o/m/02-a.yaml,line=1,title=cutover::added (renumbered 1 → 2)\n"
         );
     }
 

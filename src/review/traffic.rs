@@ -119,10 +119,128 @@ pub struct StageReview {
     pub before: Option<Traffic>,
     /// Traffic after.
     pub after: Option<Traffic>,
-    /// What changed, in words (`added`, `weight 10% → 25%`, ...); empty when nothing did.
-    pub changes: Vec<String>,
+    /// What changed (shown as `added`, `weight 10% → 25%`, ...); empty when nothing did.
+    pub changes: Vec<StageChange>,
     /// The stage's `note` in the plan, when the plan is at hand.
     pub note: Option<String>,
+}
+
+/// One thing that changed about a stage. Shown (and serialized) as words:
+/// `added`, `renamed from weight-10`, `weight 10% → 25%`, ...
+#[derive(Clone, Debug, PartialEq)]
+pub enum StageChange {
+    /// The stage is new.
+    Added,
+    /// The stage is gone.
+    Removed,
+    /// The stage at the same position had another name.
+    RenamedFrom(String),
+    /// The stage moved in the rollout order (1-based positions).
+    Renumbered {
+        /// Position before.
+        before: usize,
+        /// Position after.
+        after: usize,
+    },
+    /// The share of requests sent to the `to` host.
+    Weight {
+        /// Percentage before (`None`: unknown).
+        before: Option<i64>,
+        /// Percentage after.
+        after: Option<i64>,
+    },
+    /// The mirrored percentage changed.
+    Mirror {
+        /// Percentage before.
+        before: f64,
+        /// Percentage after.
+        after: f64,
+    },
+    /// Mirroring started, at this percentage.
+    MirrorAdded(f64),
+    /// Mirroring stopped.
+    MirrorRemoved,
+    /// The GCPBackend host.
+    ToHost {
+        /// Before (`None`: unknown).
+        before: Option<String>,
+        /// After.
+        after: Option<String>,
+    },
+    /// The ServiceEntry host.
+    FromHost {
+        /// Before (`None`: unknown).
+        before: Option<String>,
+        /// After.
+        after: Option<String>,
+    },
+    /// `spec.hosts`.
+    Hosts {
+        /// Before.
+        before: Vec<String>,
+        /// After.
+        after: Vec<String>,
+    },
+    /// The manifest did not read as a VirtualService before; it does now.
+    WasInvalid,
+    /// Files of the stage changed in ways none of the above describes.
+    OtherFields,
+}
+
+impl StageChange {
+    /// Whether the stage moved (renamed or renumbered), so its old files are not simply gone.
+    pub fn is_move(&self) -> bool {
+        matches!(
+            self,
+            StageChange::RenamedFrom(_) | StageChange::Renumbered { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for StageChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let host = |h: &Option<String>| h.clone().unwrap_or_else(|| "?".to_owned());
+        match self {
+            StageChange::Added => f.write_str("added"),
+            StageChange::Removed => f.write_str("removed"),
+            StageChange::RenamedFrom(old) => write!(f, "renamed from {old}"),
+            StageChange::Renumbered { before, after } => write!(f, "renumbered {before} → {after}"),
+            StageChange::Weight { before, after } => {
+                write!(f, "weight {} → {}", pct(*before), pct(*after))
+            }
+            StageChange::Mirror { before, after } => {
+                write!(f, "mirror {}% → {}%", Percent(*before), Percent(*after))
+            }
+            StageChange::MirrorAdded(p) => write!(f, "mirror {}% added", Percent(*p)),
+            StageChange::MirrorRemoved => f.write_str("mirror removed"),
+            StageChange::ToHost { before, after } => {
+                write!(f, "`to` host {} → {}", host(before), host(after))
+            }
+            StageChange::FromHost { before, after } => {
+                write!(f, "`from` host {} → {}", host(before), host(after))
+            }
+            StageChange::Hosts { before, after } => {
+                write!(f, "hosts [{}] → [{}]", before.join(", "), after.join(", "))
+            }
+            StageChange::WasInvalid => f.write_str("was not a valid VirtualService"),
+            StageChange::OtherFields => f.write_str("other fields changed"),
+        }
+    }
+}
+
+impl Serialize for StageChange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The changes of a stage in words, `; `-separated.
+pub fn describe(changes: &[StageChange]) -> String {
+    changes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A migration with at least one changed file.
@@ -150,7 +268,7 @@ pub struct EnvReview {
 }
 
 /// Where an environment file sits: its migration folder and environment name.
-pub fn locate_env(rel: &str) -> Option<(String, String)> {
+fn locate_env(rel: &str) -> Option<(String, String)> {
     let place = layout::parse(rel)?;
     match place.part {
         Part::Env(env) => Some((place.folder, env)),
@@ -175,7 +293,7 @@ fn env_stage(tree: &Tree, folder: &str, rel: &str) -> Option<String> {
 
 /// Where a stage file sits: its migration folder, stage number and stage name, and
 /// whether it is the stage's VirtualService (not its kustomization).
-pub fn locate(rel: &str) -> Option<(String, usize, String, bool)> {
+fn locate(rel: &str) -> Option<(String, usize, String, bool)> {
     let place = layout::parse(rel)?;
     let is_manifest = place.kind == Kind::Manifest;
     match place.part {
@@ -258,7 +376,8 @@ pub fn review(old: &Tree, new: &Tree, changed: &[FileChange]) -> Vec<MigrationRe
                 .collect();
             for (old_name, new_name) in renamed {
                 let mut r = stage_review(new_name, before.get(old_name), after.get(new_name));
-                r.changes.insert(0, format!("renamed from {old_name}"));
+                r.changes
+                    .insert(0, StageChange::RenamedFrom(old_name.clone()));
                 stages.push(r);
             }
             // Rollout order; a removed stage stands at its old position, before the
@@ -305,27 +424,24 @@ fn stage_review(name: &str, before: Option<&Side<'_>>, after: Option<&Side<'_>>)
     let t_after = after.and_then(|s| s.manifest).and_then(traffic);
     let mut changes = Vec::new();
     match (before, after) {
-        (None, Some(_)) => changes.push("added".to_owned()),
-        (Some(_), None) => changes.push("removed".to_owned()),
+        (None, Some(_)) => changes.push(StageChange::Added),
+        (Some(_), None) => changes.push(StageChange::Removed),
         (Some(b), Some(a)) => {
             if b.number != a.number {
-                changes.push(format!(
-                    "renumbered {} → {}",
-                    b.number.unwrap_or(0),
-                    a.number.unwrap_or(0)
-                ));
+                changes.push(StageChange::Renumbered {
+                    before: b.number.unwrap_or(0),
+                    after: a.number.unwrap_or(0),
+                });
             }
             match (&t_before, &t_after) {
                 (Some(x), Some(y)) => traffic_changes(x, y, &mut changes),
-                (None, Some(_)) if b.manifest.is_some() => {
-                    changes.push("was not a valid VirtualService".to_owned())
-                }
+                (None, Some(_)) if b.manifest.is_some() => changes.push(StageChange::WasInvalid),
                 _ => {}
             }
             let same_files = b.files.len() == a.files.len()
                 && b.files.iter().zip(&a.files).all(|(x, y)| x.1 == y.1);
             if changes.is_empty() && !same_files && b.number == a.number {
-                changes.push("other fields changed".to_owned());
+                changes.push(StageChange::OtherFields);
             }
         }
         (None, None) => {}
@@ -341,38 +457,39 @@ fn stage_review(name: &str, before: Option<&Side<'_>>, after: Option<&Side<'_>>)
     }
 }
 
-fn traffic_changes(b: &Traffic, a: &Traffic, out: &mut Vec<String>) {
+fn traffic_changes(b: &Traffic, a: &Traffic, out: &mut Vec<StageChange>) {
     if b.to != a.to {
-        out.push(format!("weight {} → {}", pct(b.to), pct(a.to)));
+        out.push(StageChange::Weight {
+            before: b.to,
+            after: a.to,
+        });
     }
     match (b.mirror, a.mirror) {
-        (Some(x), Some(y)) if x != y => {
-            out.push(format!("mirror {}% → {}%", Percent(x), Percent(y)))
-        }
-        (None, Some(y)) => out.push(format!("mirror {}% added", Percent(y))),
-        (Some(_), None) => out.push("mirror removed".to_owned()),
+        (Some(x), Some(y)) if x != y => out.push(StageChange::Mirror {
+            before: x,
+            after: y,
+        }),
+        (None, Some(y)) => out.push(StageChange::MirrorAdded(y)),
+        (Some(_), None) => out.push(StageChange::MirrorRemoved),
         _ => {}
     }
     if b.to_host != a.to_host {
-        out.push(format!(
-            "`to` host {} → {}",
-            b.to_host.as_deref().unwrap_or("?"),
-            a.to_host.as_deref().unwrap_or("?")
-        ));
+        out.push(StageChange::ToHost {
+            before: b.to_host.clone(),
+            after: a.to_host.clone(),
+        });
     }
     if b.from_host != a.from_host {
-        out.push(format!(
-            "`from` host {} → {}",
-            b.from_host.as_deref().unwrap_or("?"),
-            a.from_host.as_deref().unwrap_or("?")
-        ));
+        out.push(StageChange::FromHost {
+            before: b.from_host.clone(),
+            after: a.from_host.clone(),
+        });
     }
     if b.hosts != a.hosts {
-        out.push(format!(
-            "hosts [{}] → [{}]",
-            b.hosts.join(", "),
-            a.hosts.join(", ")
-        ));
+        out.push(StageChange::Hosts {
+            before: b.hosts.clone(),
+            after: a.hosts.clone(),
+        });
     }
 }
 
@@ -459,8 +576,8 @@ mod tests {
         assert_eq!(r[0].stages.len(), 1);
         assert_eq!(r[0].stages[0].stage, "weight-30");
         assert_eq!(
-            r[0].stages[0].changes,
-            ["renamed from weight-10", "weight 10% → 30%"]
+            describe(&r[0].stages[0].changes),
+            "renamed from weight-10; weight 10% → 30%"
         );
     }
 
@@ -490,7 +607,7 @@ mod tests {
         let rows: Vec<_> = r[0]
             .stages
             .iter()
-            .map(|s| (s.stage.as_str(), s.changes.join("; ")))
+            .map(|s| (s.stage.as_str(), describe(&s.changes)))
             .collect();
         assert_eq!(
             rows,

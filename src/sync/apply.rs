@@ -24,7 +24,8 @@ use crate::sync::compare::{Changeset, Sink, Status};
 
 /// Writes and removes the files of `changes` (computed with their contents kept).
 /// `plans` are the plans the changeset was computed for (to know where each output
-/// folder ends).
+/// folder ends). A file to write without contents (a changeset computed without them) is
+/// an internal error, and nothing is written.
 pub fn apply(plans: &[Plan], changes: &Changeset) -> Result<()> {
     let stager = Stager::new();
     for c in changes
@@ -32,7 +33,12 @@ pub fn apply(plans: &[Plan], changes: &Changeset) -> Result<()> {
         .iter()
         .filter(|c| c.status != Status::Removed)
     {
-        let contents = c.new.as_deref().unwrap_or_default();
+        let contents = c.new.as_deref().ok_or_else(|| {
+            Error::Internal(format!(
+                "{} is to be written, but its change was computed without contents",
+                c.rel
+            ))
+        })?;
         let output = &plans[c.plan].output;
         stager.stage(
             &c.path,
@@ -154,12 +160,10 @@ impl Stager {
     /// whole, old or new, and the error says how far it got.
     pub fn commit(self, plans: &[Plan], changes: &Changeset) -> Result<()> {
         for leftover in &changes.leftovers {
-            let is_dir = fs::symlink_metadata(leftover).is_ok_and(|m| m.is_dir());
-            let _ = if is_dir {
-                fs::remove_dir_all(leftover)
-            } else {
-                fs::remove_file(leftover)
-            };
+            remove_leftover(leftover).map_err(|e| Error::Write {
+                path: leftover.clone(),
+                source: e,
+            })?;
         }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let moves: Vec<(PathBuf, PathBuf)> = {
@@ -267,6 +271,8 @@ impl Stager {
                 Ok(mut file) => {
                     if let Err(e) = write_all(&mut file, contents, perms) {
                         drop(file);
+                        // Best effort: the write error is the one to report, and a
+                        // `.cutover-*.tmp` left behind is deleted by the next render.
                         let _ = fs::remove_file(&candidate);
                         return Err(e);
                     }
@@ -285,6 +291,8 @@ impl Drop for Stager {
         if state.committed {
             return;
         }
+        // Best effort (a drop cannot fail): the run already failed and says why, and any
+        // `.cutover-*.tmp` left behind is deleted by the next render.
         for (tmp, _) in &state.files {
             let _ = fs::remove_file(tmp);
         }
@@ -292,6 +300,19 @@ impl Drop for Stager {
             let _ = fs::remove_dir_all(tmp);
         }
         remove_made(&state.made_above);
+    }
+}
+
+/// Removes the file or folder an interrupted earlier run left (gone already is fine).
+fn remove_leftover(path: &Path) -> std::io::Result<()> {
+    let removed = match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(e) => Err(e),
+    };
+    match removed {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
     }
 }
 
@@ -346,7 +367,7 @@ fn write_all(
         Some(p) => file.set_permissions(p)?,
         None => {
             if umask_strips_0644() {
-                file.set_permissions(default_permissions())?;
+                file.set_permissions(default_permissions()?)?;
             }
         }
     }
@@ -362,6 +383,7 @@ fn umask_strips_0644() -> bool {
     static STRIPS: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
         #[cfg(target_os = "linux")]
         {
+            // Unreadable: assume the mode must be set (safe, one call per file).
             let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
             let mask = status
                 .lines()
@@ -407,6 +429,7 @@ pub fn replace_file(path: &Path, contents: &[u8]) -> Result<()> {
         .and_then(|f| f.sync_all())
         .and_then(|()| fs::rename(&tmp, path));
     if let Err(e) = synced {
+        // Best effort: the error above is the one to report.
         let _ = fs::remove_file(&tmp);
         return Err(err(e));
     }
@@ -438,7 +461,8 @@ fn create_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 /// Removes the folders this run created, innermost first (they are empty again once
-/// the temporary files are gone).
+/// the temporary files are gone). Best effort, as part of undoing a failed run: a folder
+/// that stays is empty, and git does not record empty folders.
 fn remove_made(made: &[PathBuf]) {
     for d in made.iter().rev() {
         let _ = fs::remove_dir(d);
@@ -461,8 +485,12 @@ fn flush(plans: &[Plan], moves: &[(PathBuf, PathBuf)]) -> Result<()> {
             path: d.to_path_buf(),
             source: e,
         };
-        let Ok(meta) = fs::metadata(d) else {
-            continue;
+        let meta = match fs::metadata(d) {
+            Ok(meta) => meta,
+            // An output folder made by this run's commit: its files sit in a stand-in
+            // folder, which is flushed through its own parent.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(err(e)),
         };
         if devices.contains(&meta.dev()) {
             continue;
@@ -482,21 +510,21 @@ fn flush(_plans: &[Plan], _moves: &[(PathBuf, PathBuf)]) -> Result<()> {
 }
 
 #[cfg(unix)]
-fn default_permissions() -> fs::Permissions {
+fn default_permissions() -> std::io::Result<fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;
-    fs::Permissions::from_mode(0o644)
+    Ok(fs::Permissions::from_mode(0o644))
 }
 
 #[cfg(not(unix))]
-fn default_permissions() -> fs::Permissions {
-    let mut p = fs::metadata(std::env::temp_dir())
-        .map(|m| m.permissions())
-        .expect("the temporary folder exists");
+fn default_permissions() -> std::io::Result<fs::Permissions> {
+    let mut p = fs::metadata(std::env::temp_dir())?.permissions();
     p.set_readonly(false);
-    p
+    Ok(p)
 }
 
-/// Removes the folders above `file` that became empty, stopping at `stop`.
+/// Removes the folders above `file` that became empty, stopping at `stop` or at the first
+/// folder that cannot be removed: normally one that is not empty; otherwise an empty
+/// folder stays, which changes nothing git records.
 fn prune_empty_dirs(file: &Path, stop: &Path) {
     let mut dir = file.parent();
     while let Some(d) = dir {
@@ -636,6 +664,45 @@ mod tests {
         remove_made(&made);
         assert!(mine.is_dir(), "a folder that existed before is kept");
         assert!(!mine.join("x").exists());
+    }
+
+    #[test]
+    fn a_file_to_write_without_contents_is_an_internal_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("x.yaml");
+        let changes = Changeset {
+            changes: vec![crate::sync::compare::Change {
+                path: path.clone(),
+                rel: "x.yaml".into(),
+                status: Status::Added,
+                old: None,
+                new: None,
+                plan: 0,
+            }],
+            ..Changeset::default()
+        };
+        let err = apply(&[], &changes).unwrap_err();
+        assert!(matches!(err, Error::Internal(_)), "{err}");
+        assert!(!path.exists(), "no empty file written");
+    }
+
+    #[test]
+    fn a_leftover_that_cannot_be_removed_is_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("file");
+        fs::write(&file, "x").unwrap();
+        let gone = tmp.path().join(".cutover-1-0.tmp");
+        // Under a file: neither a file nor a folder can be removed there.
+        let stuck = file.join(".cutover-1-1.tmp");
+        let changes = Changeset {
+            leftovers: vec![gone, stuck.clone()],
+            ..Changeset::default()
+        };
+        let err = Stager::new().commit(&[], &changes).unwrap_err();
+        assert!(
+            matches!(&err, Error::Write { path, .. } if *path == stuck),
+            "{err}"
+        );
     }
 
     #[test]

@@ -618,11 +618,12 @@ fn finish(
     })
 }
 
+/// Per output folder: files no plan wants, with their first bytes.
+type Unwanted<'a> = HashMap<&'a Path, Vec<(PathBuf, Vec<u8>)>>;
+
 /// Per output folder (plans may share one): the files no plan wants that sit where
 /// cutover generates files, with their first bytes. Found once, however many plans.
-fn unwanted_in_layout(
-    scanned: &HashMap<PathBuf, Existing>,
-) -> Result<HashMap<&Path, Vec<(PathBuf, Vec<u8>)>>> {
+fn unwanted_in_layout(scanned: &HashMap<PathBuf, Existing>) -> Result<Unwanted<'_>> {
     let mut unwanted = HashMap::new();
     let mut outputs: Vec<(&PathBuf, &Existing)> = scanned.iter().collect();
     outputs.sort_by(|a, b| a.0.cmp(b.0));
@@ -719,7 +720,7 @@ impl<'p> Tally<'p> {
 /// Files each plan generated earlier that it no longer wants: listed as removals.
 fn orphans(
     plans: &[Plan],
-    unwanted: &HashMap<&Path, Vec<(PathBuf, Vec<u8>)>>,
+    unwanted: &Unwanted<'_>,
     counts: &mut Tally<'_>,
     changes: &mut Vec<Change>,
 ) -> Result<()> {
