@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
-use crate::check::readback;
+use crate::check::readback::{self, Extra};
 use crate::error::{Error, Result};
 use crate::plan::stage::Stage;
 use crate::plan::{Layout, Migration, Plan};
 use crate::repo;
+use crate::vs::VirtualService;
 
 /// Name of the VirtualService template.
 pub const VIRTUALSERVICE: &str = "virtualservice.yaml.j2";
@@ -324,17 +325,11 @@ fn render_migration(
                 message: "was not read".into(),
             })?;
             let doc =
-                crate::render::rewrite::pick(text, &m.virtual_service).map_err(|message| {
-                    Error::Base {
-                        file: rel.clone(),
-                        message,
-                    }
+                VirtualService::pick(text, &m.virtual_service).map_err(|message| Error::Base {
+                    file: rel.clone(),
+                    message,
                 })?;
-            let ns = doc
-                .get("metadata")
-                .and_then(|md| md.get("namespace"))
-                .and_then(serde_yaml::Value::as_str);
-            if let Some(ns) = ns.filter(|ns| *ns != m.namespace) {
+            if let Some(ns) = doc.namespace().filter(|ns| *ns != m.namespace) {
                 return Err(Error::Base {
                     file: rel.clone(),
                     message: format!(
@@ -384,13 +379,13 @@ fn render_migration(
             message,
         };
         // Parsed back once, for both checks.
-        let doc: serde_yaml::Value =
-            serde_yaml::from_str(&vs).map_err(|e| failed(format!("not a YAML document: {e}")))?;
+        let doc =
+            VirtualService::parse(&vs).map_err(|e| failed(format!("not a YAML document: {e}")))?;
         if base_doc.is_none() {
             readback::virtual_service(&doc, plan, m, stage).map_err(failed)?;
         }
         // Istio's own schema and rules, whatever produced the manifest.
-        let violations = crate::check::istio::virtual_service(&crate::check::lint::to_json(doc));
+        let violations = crate::check::istio::virtual_service(&doc.into_json());
         if !violations.is_empty() {
             let list: Vec<String> = violations
                 .iter()
@@ -545,6 +540,7 @@ fn render_extras(
         (
             m.gcp_backend.is_some(),
             GCPBACKEND,
+            Extra::GcpBackend,
             "gcpbackend",
             "gcpbackend.yaml",
             "gcpbackend.yaml",
@@ -552,12 +548,13 @@ fn render_extras(
         (
             m.verify.is_some(),
             VERIFY_JOB,
+            Extra::VerifyJob,
             "verify",
             "job.yaml",
             "verify-job.yaml",
         ),
     ];
-    for (wanted, template, folder, file, flat_file) in extras {
+    for (wanted, template, kind, folder, file, flat_file) in extras {
         if !wanted {
             continue;
         }
@@ -568,7 +565,7 @@ fn render_extras(
             Layout::Flat => base.join(flat_file),
         };
         let rel = rel_path(plan, &path);
-        readback::extra(&text, template, m).map_err(|message| Error::Verify {
+        readback::extra(&text, kind, m).map_err(|message| Error::Verify {
             path: rel.clone(),
             template: templates.origin(template).to_owned(),
             message,
