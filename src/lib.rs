@@ -9,7 +9,9 @@
 //! 4. [`sync`]: compare the rendered tree with the disk, then apply the difference atomically.
 //! 5. [`review`]: diffs, traffic tables and reports for people and bots.
 //!
-//! [`cli`] is the command-line interface on top, one file per command.
+//! [`vs`] is the VirtualService model the steps share, [`layout`] the one place that
+//! names generated files; [`cli`] is the command-line interface on top, one file per
+//! command.
 
 pub mod check;
 pub mod cli;
@@ -21,6 +23,7 @@ pub mod render;
 pub mod repo;
 pub mod review;
 pub mod sync;
+pub mod vs;
 pub mod yaml;
 
 pub use error::{Diagnostic, Error, Result};

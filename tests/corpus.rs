@@ -70,7 +70,7 @@ fn istio_samples_validate() {
         for (i, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
             let doc = serde_yaml::Value::deserialize(doc)
                 .unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
-            let doc = cutover::check::lint::to_json(doc);
+            let doc = cutover::vs::to_json(doc);
             if doc.get("kind").and_then(|k| k.as_str()) != Some("VirtualService") {
                 others += usize::from(!doc.is_null());
                 continue;

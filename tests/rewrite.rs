@@ -15,16 +15,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cutover::check::istio;
-use cutover::check::lint::to_json;
 use cutover::plan::stage::{Stage, StageKind};
 use cutover::render::rewrite;
+use cutover::vs::{to_json, VirtualService, ROUTE_KINDS, TRAFFIC_FIELDS};
 use proptest::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 use serde_yaml::{Mapping, Value};
 
 const TO: &str = "gcp-backend.example.com";
-const KINDS: [&str; 3] = ["http", "tcp", "tls"];
+const KINDS: [&str; 3] = ROUTE_KINDS;
 const ISTIO: (u32, u32) = (1, 22);
 
 fn yaml(s: &str) -> Value {
@@ -104,14 +104,7 @@ fn strip(doc: &Value) -> Value {
                 continue;
             };
             for r in routes.iter_mut().filter_map(Value::as_mapping_mut) {
-                for k in [
-                    "route",
-                    "mirror",
-                    "mirrors",
-                    "mirrorPercentage",
-                    "mirrorPercent",
-                    "mirror_percent",
-                ] {
+                for k in TRAFFIC_FIELDS {
                     r.remove(k);
                 }
             }
@@ -304,7 +297,7 @@ fn corpus() -> PathBuf {
 
 /// (file relative to the corpus, 1-based document number, VirtualService) for every
 /// VirtualService of the corpus, in file order.
-fn corpus_virtual_services() -> Vec<(String, usize, Value)> {
+fn corpus_virtual_services() -> Vec<(String, usize, VirtualService)> {
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(corpus())
         .into_iter()
         .map(|e| e.unwrap())
@@ -324,7 +317,7 @@ fn corpus_virtual_services() -> Vec<(String, usize, Value)> {
         for (i, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
             let doc = Value::deserialize(doc).unwrap_or_else(|e| panic!("{rel}: {e}"));
             if doc.get("kind").and_then(Value::as_str) == Some("VirtualService") {
-                out.push((rel.clone(), i + 1, doc));
+                out.push((rel.clone(), i + 1, doc.into()));
             }
         }
     }
@@ -586,7 +579,7 @@ fn to_100(dests: &mut [(Dest, Option<u32>)]) {
     dests[last].1 = Some(rest);
 }
 
-fn build(vs: &GenVs) -> Value {
+fn build(vs: &GenVs) -> VirtualService {
     let mut spec = serde_json::Map::new();
     spec.insert("hosts".into(), json!(vs.hosts));
     if !vs.gateways.is_empty() {
@@ -669,7 +662,7 @@ fn build(vs: &GenVs) -> Value {
         "metadata": {"name": "reviews", "namespace": "shop", "labels": {"app": "reviews"}},
         "spec": spec,
     });
-    serde_yaml::to_value(&doc).unwrap()
+    serde_yaml::to_value(&doc).unwrap().into()
 }
 
 fn gen_stage() -> impl Strategy<Value = Stage> {
@@ -766,8 +759,8 @@ proptest! {
 // Edge cases.
 
 /// A VirtualService with one HTTP route whose destinations are `route` (YAML flow).
-fn one_route(route: &str) -> Value {
-    yaml(&format!(
+fn one_route(route: &str) -> VirtualService {
+    VirtualService::from(yaml(&format!(
         "apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {{name: reviews, namespace: shop}}
@@ -776,7 +769,7 @@ spec:
   http:
   - route: {route}
 "
-    ))
+    )))
 }
 
 /// (host, subset, weight) of every destination of the first HTTP route.
@@ -798,7 +791,7 @@ fn weights_of(doc: &Value) -> Vec<(String, Option<String>, u64)> {
         .collect()
 }
 
-fn rewritten(base: &Value, stage: &Stage) -> Result<Value, String> {
+fn rewritten(base: &VirtualService, stage: &Stage) -> Result<VirtualService, String> {
     let out = rewrite::stage(base, "se.example.com", TO, stage, ISTIO)?;
     rewrite::check(base, &out, "se.example.com")?;
     verify(base, &out, "se.example.com", stage, ISTIO);
@@ -946,7 +939,7 @@ fn the_to_destination_carries_the_first_from_headers_only() {
 
 #[test]
 fn tcp_and_tls_routes_are_split_but_not_mirrored() {
-    let base = yaml(
+    let base: VirtualService = yaml(
         "apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: db, namespace: shop}
@@ -959,7 +952,8 @@ spec:
   - match: [{port: 443, sniHosts: [db.example.com]}]
     route: [{destination: {host: se.example.com, port: {number: 443}}}]
 ",
-    );
+    )
+    .into();
     for w in [0, 1, 33, 50, 99, 100] {
         rewritten(&base, &weight(w)).unwrap();
     }
@@ -1028,7 +1022,7 @@ fn mirror_stages() {
 
 #[test]
 fn delegate_redirect_and_direct_response_routes_are_not_touched() {
-    let base = yaml(
+    let base: VirtualService = yaml(
         "apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: reviews, namespace: shop}
@@ -1041,7 +1035,8 @@ spec:
     directResponse: {status: 410}
   - route: [{destination: {host: se.example.com}}]
 ",
-    );
+    )
+    .into();
     for stage in corpus_stages() {
         let out = rewritten(&base, &stage).unwrap();
         assert_eq!(out["spec"]["http"][0], base["spec"]["http"][0]);

@@ -1,5 +1,6 @@
-//! Validation of VirtualService manifests against Istio's CRD schema and Istio's own
-//! semantic rules.
+//! Checks of VirtualService manifests against Istio's CRD schema and Istio's own
+//! semantic rules (`cutover lint`, and every manifest `render` produces). Documents come
+//! in as JSON ([`crate::vs::to_json`]): the schema is a JSON Schema.
 //!
 //! Three layers, all reported at once:
 //!
@@ -225,7 +226,46 @@ impl Checker {
             Some(_) => false,
         };
         let mesh = gateways.is_empty() || gateways.contains(&"mesh");
+        self.hosts(&hosts, mesh);
+        for (i, g) in gateways.iter().enumerate() {
+            if let Err(why) = gateway_name(g) {
+                self.push(format!("spec.gateways[{i}]"), why);
+            }
+        }
+        if let Some(Value::Array(export)) = present(spec, "exportTo") {
+            self.export_to(export, namespace);
+        }
+        let http = array(spec, "http");
+        let tcp = array(spec, "tcp");
+        let tls = array(spec, "tls");
+        if delegate {
+            self.delegate_lists(&gateways, tcp, tls);
+        } else if http.is_empty() && tcp.is_empty() && tls.is_empty() {
+            self.push(
+                "spec",
+                "at least one of http, tcp or tls routes is required",
+            );
+        }
+        for (i, r) in http.iter().enumerate() {
+            if let Some(r) = r.as_object() {
+                self.http_route(&format!("spec.http[{i}]"), r, delegate);
+            }
+        }
+        for (i, r) in tcp.iter().enumerate() {
+            if let Some(r) = r.as_object() {
+                let path = format!("spec.tcp[{i}]");
+                self.l4_route(&path, r, "TCP");
+            }
+        }
+        for (i, r) in tls.iter().enumerate() {
+            if let Some(r) = r.as_object() {
+                self.tls_route(&format!("spec.tls[{i}]"), r, &hosts);
+            }
+        }
+    }
 
+    /// `spec.hosts`: each a host name (or `*` off the mesh), no two overlapping.
+    fn hosts(&mut self, hosts: &[&str], mesh: bool) {
         for (i, h) in hosts.iter().enumerate() {
             let path = format!("spec.hosts[{i}]");
             if *h == "*" {
@@ -253,93 +293,66 @@ impl Checker {
                 }
             }
         }
+    }
 
-        for (i, g) in gateways.iter().enumerate() {
-            if let Err(why) = gateway_name(g) {
-                self.push(format!("spec.gateways[{i}]"), why);
-            }
-        }
-
-        if let Some(Value::Array(export)) = present(spec, "exportTo") {
-            self.export_to(export, namespace);
-        }
-
-        let http = array(spec, "http");
-        let tcp = array(spec, "tcp");
-        let tls = array(spec, "tls");
-        if delegate {
-            if !gateways.is_empty() {
-                self.push(
-                    "spec.gateways",
-                    "a delegate VirtualService (no hosts) must not have gateways",
-                );
-            }
-            if !tcp.is_empty() {
-                self.push(
-                    "spec.tcp",
-                    "a delegate VirtualService (no hosts) must not have tcp routes",
-                );
-            }
-            if !tls.is_empty() {
-                self.push(
-                    "spec.tls",
-                    "a delegate VirtualService (no hosts) must not have tls routes",
-                );
-            }
-        } else if http.is_empty() && tcp.is_empty() && tls.is_empty() {
+    /// A delegate VirtualService (no hosts) has HTTP routes only and no gateways.
+    fn delegate_lists(&mut self, gateways: &[&str], tcp: &[Value], tls: &[Value]) {
+        if !gateways.is_empty() {
             self.push(
-                "spec",
-                "at least one of http, tcp or tls routes is required",
+                "spec.gateways",
+                "a delegate VirtualService (no hosts) must not have gateways",
             );
         }
+        if !tcp.is_empty() {
+            self.push(
+                "spec.tcp",
+                "a delegate VirtualService (no hosts) must not have tcp routes",
+            );
+        }
+        if !tls.is_empty() {
+            self.push(
+                "spec.tls",
+                "a delegate VirtualService (no hosts) must not have tls routes",
+            );
+        }
+    }
 
-        for (i, r) in http.iter().enumerate() {
-            if let Some(r) = r.as_object() {
-                self.http_route(&format!("spec.http[{i}]"), r, delegate);
-            }
+    /// A TLS route: matches with SNI hosts among the VirtualService's hosts, and
+    /// destinations.
+    fn tls_route(&mut self, path: &str, r: &Map<String, Value>, hosts: &[&str]) {
+        let matches = array(r, "match");
+        if matches.is_empty() {
+            self.push(
+                format!("{path}.match"),
+                "a TLS route needs at least one match with sniHosts",
+            );
         }
-        for (i, r) in tcp.iter().enumerate() {
-            if let Some(r) = r.as_object() {
-                let path = format!("spec.tcp[{i}]");
-                self.l4_route(&path, r, "TCP");
+        for (j, m) in matches.iter().enumerate() {
+            let Some(m) = m.as_object() else { continue };
+            let sni = strings(m.get("sniHosts"));
+            if sni.is_empty() {
+                self.push(
+                    format!("{path}.match[{j}].sniHosts"),
+                    "a TLS match needs at least one SNI host",
+                );
             }
-        }
-        for (i, r) in tls.iter().enumerate() {
-            if let Some(r) = r.as_object() {
-                let path = format!("spec.tls[{i}]");
-                let matches = array(r, "match");
-                if matches.is_empty() {
+            for (k, s) in sni.iter().enumerate() {
+                let p = format!("{path}.match[{j}].sniHosts[{k}]");
+                if let Err(why) = wildcard_domain(s) {
+                    if s.parse::<IpAddr>().is_err() {
+                        self.push(p, format!("SNI host {why}"));
+                    }
+                } else if !hosts.iter().any(|h| subset_of(s, h)) {
                     self.push(
-                        format!("{path}.match"),
-                        "a TLS route needs at least one match with sniHosts",
+                        p,
+                        format!(
+                            "SNI host `{s}` is not a subset of any of the VirtualService hosts"
+                        ),
                     );
                 }
-                for (j, m) in matches.iter().enumerate() {
-                    let Some(m) = m.as_object() else { continue };
-                    let sni = strings(m.get("sniHosts"));
-                    if sni.is_empty() {
-                        self.push(
-                            format!("{path}.match[{j}].sniHosts"),
-                            "a TLS match needs at least one SNI host",
-                        );
-                    }
-                    for (k, s) in sni.iter().enumerate() {
-                        let p = format!("{path}.match[{j}].sniHosts[{k}]");
-                        if let Err(why) = wildcard_domain(s) {
-                            if s.parse::<IpAddr>().is_err() {
-                                self.push(p, format!("SNI host {why}"));
-                            }
-                        } else if !hosts.iter().any(|h| subset_of(s, h)) {
-                            self.push(
-                                p,
-                                format!("SNI host `{s}` is not a subset of any of the VirtualService hosts"),
-                            );
-                        }
-                    }
-                }
-                self.l4_route(&path, r, "TLS");
             }
         }
+        self.l4_route(path, r, "TLS");
     }
 
     fn export_to(&mut self, export: &[Value], namespace: Option<&str>) {
@@ -384,7 +397,20 @@ impl Checker {
         }
     }
 
+    /// An HTTP route: what it does, its destinations, mirrors, durations and faults.
     fn http_route(&mut self, path: &str, r: &Map<String, Value>, in_delegate_vs: bool) {
+        self.http_action(path, r, in_delegate_vs);
+        self.destinations(path, r, "HTTP");
+        self.mirroring(path, r);
+        self.http_durations(path, r);
+        if let Some(Value::Object(f)) = present(r, "fault") {
+            self.fault(&format!("{path}.fault"), f);
+        }
+    }
+
+    /// Exactly one of route, redirect, directResponse or delegate, and none of the
+    /// fields that cannot go with it.
+    fn http_action(&mut self, path: &str, r: &Map<String, Value>, in_delegate_vs: bool) {
         let route = present(r, "route").filter(|v| v.as_array().is_some_and(|a| !a.is_empty()));
         let redirect = present(r, "redirect");
         let direct = present(r, "directResponse");
@@ -399,33 +425,27 @@ impl Checker {
             );
         }
         if redirect.is_some() {
-            for (other, set) in [
-                ("route", route.is_some()),
-                ("fault", fault.is_some()),
-                ("rewrite", rewrite.is_some()),
-                ("directResponse", direct.is_some()),
-            ] {
-                if set {
-                    self.push(
-                        format!("{path}.redirect"),
-                        format!("redirect cannot be used together with {other}"),
-                    );
-                }
-            }
+            self.conflicts(
+                path,
+                "redirect",
+                &[
+                    ("route", route.is_some()),
+                    ("fault", fault.is_some()),
+                    ("rewrite", rewrite.is_some()),
+                    ("directResponse", direct.is_some()),
+                ],
+            );
         }
         if direct.is_some() {
-            for (other, set) in [
-                ("route", route.is_some()),
-                ("fault", fault.is_some()),
-                ("rewrite", rewrite.is_some()),
-            ] {
-                if set {
-                    self.push(
-                        format!("{path}.directResponse"),
-                        format!("directResponse cannot be used together with {other}"),
-                    );
-                }
-            }
+            self.conflicts(
+                path,
+                "directResponse",
+                &[
+                    ("route", route.is_some()),
+                    ("fault", fault.is_some()),
+                    ("rewrite", rewrite.is_some()),
+                ],
+            );
         }
         if delegate.is_some() {
             if in_delegate_vs {
@@ -434,19 +454,29 @@ impl Checker {
                     "a delegate VirtualService (no hosts) cannot delegate again",
                 );
             }
-            for (other, set) in [("route", route.is_some()), ("redirect", redirect.is_some())] {
-                if set {
-                    self.push(
-                        format!("{path}.delegate"),
-                        format!("delegate cannot be used together with {other}"),
-                    );
-                }
+            self.conflicts(
+                path,
+                "delegate",
+                &[("route", route.is_some()), ("redirect", redirect.is_some())],
+            );
+        }
+    }
+
+    /// `field` of the route at `path` is set: each of `others` that is set too is a
+    /// violation.
+    fn conflicts(&mut self, path: &str, field: &str, others: &[(&str, bool)]) {
+        for (other, set) in others {
+            if *set {
+                self.push(
+                    format!("{path}.{field}"),
+                    format!("{field} cannot be used together with {other}"),
+                );
             }
         }
+    }
 
-        self.destinations(path, r, "HTTP");
-
-        // Mirroring.
+    /// `mirror` or `mirrors` (not both), their destinations and percentages.
+    fn mirroring(&mut self, path: &str, r: &Map<String, Value>) {
         let mirror = present(r, "mirror");
         if mirror.is_some() && present(r, "mirrors").is_some() {
             self.push(
@@ -480,8 +510,10 @@ impl Checker {
                 self.percentage(&format!("{p}.percentage.value"), pc);
             }
         }
+    }
 
-        // Durations.
+    /// `timeout`, `retries` and `corsPolicy.maxAge`.
+    fn http_durations(&mut self, path: &str, r: &Map<String, Value>) {
         if let Some(t) = present(r, "timeout") {
             self.duration(&format!("{path}.timeout"), t, Precision::Millis);
         }
@@ -503,33 +535,35 @@ impl Checker {
                 self.duration(&format!("{path}.corsPolicy.maxAge"), t, Precision::Seconds);
             }
         }
-        if let Some(Value::Object(f)) = fault {
-            let p = format!("{path}.fault");
-            let abort = present(f, "abort");
-            let delay = present(f, "delay");
-            if abort.is_none() && delay.is_none() {
-                self.push(&p, "fault injection needs abort or delay");
+    }
+
+    /// Fault injection at `path`: an abort or a delay, with valid durations and
+    /// percentages.
+    fn fault(&mut self, p: &str, f: &Map<String, Value>) {
+        let abort = present(f, "abort");
+        let delay = present(f, "delay");
+        if abort.is_none() && delay.is_none() {
+            self.push(p, "fault injection needs abort or delay");
+        }
+        if let Some(Value::Object(d)) = delay {
+            if let Some(t) = present(d, "fixedDelay") {
+                self.duration(&format!("{p}.delay.fixedDelay"), t, Precision::Millis);
             }
-            if let Some(Value::Object(d)) = delay {
-                if let Some(t) = present(d, "fixedDelay") {
-                    self.duration(&format!("{p}.delay.fixedDelay"), t, Precision::Millis);
-                }
-                if let Some(pc) = present(d, "percentage") {
-                    self.percentage(&format!("{p}.delay.percentage.value"), pc);
-                }
-                if let Some(n) = present(d, "percent").and_then(Value::as_i64) {
-                    if !(0..=100).contains(&n) {
-                        self.push(
-                            format!("{p}.delay.percent"),
-                            format!("percent {n} is outside 0..100"),
-                        );
-                    }
+            if let Some(pc) = present(d, "percentage") {
+                self.percentage(&format!("{p}.delay.percentage.value"), pc);
+            }
+            if let Some(n) = present(d, "percent").and_then(Value::as_i64) {
+                if !(0..=100).contains(&n) {
+                    self.push(
+                        format!("{p}.delay.percent"),
+                        format!("percent {n} is outside 0..100"),
+                    );
                 }
             }
-            if let Some(Value::Object(a)) = abort {
-                if let Some(pc) = present(a, "percentage") {
-                    self.percentage(&format!("{p}.abort.percentage.value"), pc);
-                }
+        }
+        if let Some(Value::Object(a)) = abort {
+            if let Some(pc) = present(a, "percentage") {
+                self.percentage(&format!("{p}.abort.percentage.value"), pc);
             }
         }
     }

@@ -1,4 +1,4 @@
-//! `cutover lint`: validate VirtualService manifests in any files.
+//! `cutover lint`: check VirtualService manifests in any files.
 //!
 //! Each file may hold several YAML documents; those that are not `kind: VirtualService`
 //! (Services, Gateways, DestinationRules, ...) are skipped and counted. Every
@@ -15,12 +15,9 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 
-use serde::Deserialize;
-use serde_json::Value as Json;
-use serde_yaml::Value as Yaml;
-
 use crate::check::istio;
 use crate::error::{Error, Result};
+use crate::vs::{self, VirtualService};
 
 /// The lint report for `paths`, and the number of violations found.
 pub fn report(paths: &[PathBuf]) -> Result<(String, usize)> {
@@ -34,29 +31,25 @@ pub fn report(paths: &[PathBuf]) -> Result<(String, usize)> {
             source,
         };
         let text = std::fs::read_to_string(path).map_err(read_error)?;
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let file = path.display();
-        for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
-            let doc = Yaml::deserialize(doc).map_err(|e| {
-                read_error(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("not valid YAML: {e}"),
-                ))
-            })?;
+        let docs = vs::documents(&text).map_err(|e| {
+            read_error(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("not valid YAML: {e}"),
+            ))
+        })?;
+        for (i, doc) in docs.into_iter().enumerate() {
             if doc.is_null() {
                 continue; // an empty document (a stray `---`, or only comments)
             }
-            let doc = to_json(doc);
-            if doc.get("kind").and_then(Json::as_str) != Some("VirtualService") {
+            if !VirtualService::is_one(&doc) {
                 skipped += 1;
                 continue;
             }
             checked += 1;
-            let name = doc
-                .pointer("/metadata/name")
-                .and_then(Json::as_str)
-                .unwrap_or("<unnamed>");
-            for v in istio::virtual_service(&doc) {
+            let doc = VirtualService::from(doc);
+            let name = doc.name().unwrap_or("<unnamed>").to_owned();
+            for v in istio::virtual_service(&doc.into_json()) {
                 violations += 1;
                 let path = if v.path.is_empty() {
                     "(document)"
@@ -92,43 +85,6 @@ pub fn report(paths: &[PathBuf]) -> Result<(String, usize)> {
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// A YAML value as JSON. Non-string keys become their YAML text (`80`, `true`); tags are
-/// dropped; non-finite floats (`.nan`, `.inf`), which JSON cannot hold, become strings so
-/// the schema reports them as having the wrong type.
-pub fn to_json(v: Yaml) -> Json {
-    match v {
-        Yaml::Null => Json::Null,
-        Yaml::Bool(b) => Json::Bool(b),
-        Yaml::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Json::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Json::from(u)
-            } else {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                serde_json::Number::from_f64(f)
-                    .map_or_else(|| Json::String(n.to_string()), Json::Number)
-            }
-        }
-        Yaml::String(s) => Json::String(s),
-        Yaml::Sequence(items) => Json::Array(items.into_iter().map(to_json).collect()),
-        Yaml::Mapping(m) => Json::Object(
-            m.into_iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        Yaml::String(s) => s,
-                        other => serde_yaml::to_string(&other)
-                            .map(|s| s.trim_end().to_owned())
-                            .unwrap_or_default(),
-                    };
-                    (key, to_json(v))
-                })
-                .collect(),
-        ),
-        Yaml::Tagged(t) => to_json(t.value),
-    }
 }
 
 #[cfg(test)]
@@ -193,14 +149,5 @@ spec:
         assert!(e.to_string().contains("not valid YAML"), "{e}");
         let e = report(&[dir.path().join("missing.yaml")]).unwrap_err();
         assert!(matches!(e, Error::Read { .. }), "{e}");
-    }
-
-    #[test]
-    fn yaml_to_json() {
-        let y: Yaml = serde_yaml::from_str("{a: 1, b: 1.5, 80: x, c: [true, ~], d: .nan}").unwrap();
-        assert_eq!(
-            to_json(y),
-            serde_json::json!({"a": 1, "b": 1.5, "80": "x", "c": [true, null], "d": ".nan"})
-        );
     }
 }

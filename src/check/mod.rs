@@ -1,6 +1,7 @@
-//! Checks of rendered manifests before anything is written: each VirtualService is read
-//! back and compared with what the plan asked for ([`readback`]), and validated against
-//! Istio's CRD schema and semantic rules ([`istio`]). [`lint`] runs the Istio checks on any file.
+//! Checks of rendered manifests before anything is written: each manifest is read back
+//! and compared with what the plan asked for ([`readback`]), and each VirtualService is
+//! checked against Istio's CRD schema and semantic rules ([`istio`]). [`lint`] runs the
+//! Istio checks on any file.
 
 pub mod istio;
 pub mod lint;

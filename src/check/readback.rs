@@ -1,124 +1,56 @@
 //! Parse-back checks of rendered manifests.
 //!
 //! A rendered file is read back with `serde_yaml` (an independent YAML parser from the
-//! one that reads plans) and compared with what the plan asked for. A template override
-//! that drops a host, breaks the weights or injects structure fails here, before any
-//! file is written.
+//! one that reads plans; VirtualServices through [`crate::vs`]) and compared with what
+//! the plan asked for. A template override that drops a host, breaks the weights or
+//! injects structure fails here, before any file is written. Which manifest a file is
+//! meant to be is said by the caller ([`Extra`]), never guessed from a template name.
 
 use serde::Deserialize;
 
 use crate::plan::stage::Stage;
 use crate::plan::{Migration, Plan};
+use crate::vs::{to_json, Route, VirtualService};
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct VirtualService {
-    api_version: String,
-    kind: String,
-    metadata: Metadata,
-    spec: Spec,
-}
-
-#[derive(Deserialize)]
-struct Metadata {
-    name: String,
-    namespace: String,
-}
-
-#[derive(Deserialize)]
-struct Spec {
-    hosts: Vec<String>,
-    #[serde(default)]
-    gateways: Vec<String>,
-    #[serde(default)]
-    http: Vec<HttpRoute>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HttpRoute {
-    #[serde(default, rename = "match")]
-    matches: Vec<Match>,
-    #[serde(default)]
-    route: Vec<RouteDestination>,
-    mirror: Option<Destination>,
-    mirror_percentage: Option<Percentage>,
-}
-
-#[derive(Deserialize)]
-struct Match {
-    #[serde(default)]
-    headers: std::collections::BTreeMap<String, StringMatch>,
-}
-
-#[derive(Deserialize)]
-struct StringMatch {
-    exact: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RouteDestination {
-    destination: Destination,
-    weight: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct Destination {
-    host: String,
-}
-
-#[derive(Deserialize)]
-struct Percentage {
-    value: f64,
-}
-
-/// Checks a rendered VirtualService (parsed) against the plan, migration and stage it was
+/// Checks a rendered VirtualService against the plan, migration and stage it was
 /// rendered for. Returns what is wrong.
 pub fn virtual_service(
-    doc: &serde_yaml::Value,
+    vs: &VirtualService,
     plan: &Plan,
     m: &Migration,
     stage: &Stage,
 ) -> Result<(), String> {
-    use serde::Deserialize;
-    let vs = VirtualService::deserialize(doc)
-        .map_err(|e| format!("not a VirtualService document: {e}"))?;
-    expect("kind", &vs.kind, "VirtualService")?;
-    expect("apiVersion", &vs.api_version, &plan.api_version)?;
-    expect("metadata.name", &vs.metadata.name, &m.virtual_service)?;
-    expect("metadata.namespace", &vs.metadata.namespace, &m.namespace)?;
-    if vs.spec.hosts != m.hosts {
+    expect("kind", vs.kind(), "VirtualService")?;
+    expect("apiVersion", vs.api_version(), &plan.api_version)?;
+    expect("metadata.name", vs.name(), &m.virtual_service)?;
+    expect("metadata.namespace", vs.namespace(), &m.namespace)?;
+    let hosts = vs.hosts().ok_or("spec.hosts is not a list of strings")?;
+    if hosts != m.hosts {
         return Err(format!(
-            "spec.hosts is {:?}, the plan says {:?}",
-            vs.spec.hosts, m.hosts
+            "spec.hosts is {hosts:?}, the plan says {:?}",
+            m.hosts
         ));
     }
-    if vs.spec.gateways != m.gateways {
+    let gateways = vs
+        .gateways()
+        .ok_or("spec.gateways is not a list of strings")?;
+    if gateways != m.gateways {
         return Err(format!(
-            "spec.gateways is {:?}, the plan says {:?}",
-            vs.spec.gateways, m.gateways
+            "spec.gateways is {gateways:?}, the plan says {:?}",
+            m.gateways
         ));
     }
-    if vs.spec.http.is_empty() {
+    let routes: Vec<Route<'_>> = vs.http_routes().collect();
+    if routes.is_empty() {
         return Err("spec.http has no routes".into());
     }
-    for (i, route) in vs.spec.http.iter().enumerate() {
-        check_weights(i, route)?;
+    for route in &routes {
+        check_weights(route)?;
     }
     if let Some((name, value)) = &stage.header {
-        let first = vs.spec.http.first().ok_or("no HTTP route")?;
-        let dests: Vec<(&str, i64)> = first
-            .route
-            .iter()
-            .map(|d| (d.destination.host.as_str(), d.weight.unwrap_or(100)))
-            .collect();
-        let matched = first.matches.iter().any(|m| {
-            m.headers
-                .get(name)
-                .and_then(|h| h.exact.as_deref())
-                .is_some_and(|v| v == value)
-        });
-        if !matched || dests != [(m.to.as_str(), 100)] {
+        let first = routes[0];
+        let matched = first.index == 0 && first.matches_header(name, value);
+        if !matched || sends(&first) != [(m.to.as_str(), 100)] {
             return Err(format!(
                 "stage `{}` needs a first HTTP route sending requests with header {name}: {value} 100% to {}",
                 stage.name, m.to
@@ -132,15 +64,7 @@ pub fn virtual_service(
             (m.from.as_str(), i64::from(stage.from_weight())),
         ],
     };
-    let found = vs.spec.http.iter().find(|r| {
-        let got: Vec<(&str, i64)> = r
-            .route
-            .iter()
-            .map(|d| (d.destination.host.as_str(), d.weight.unwrap_or(100)))
-            .collect();
-        got == expected
-    });
-    let Some(route) = found else {
+    let Some(route) = routes.iter().find(|r| sends(r) == expected) else {
         return Err(format!(
             "no HTTP route sends {} as stage `{}` requires",
             expected
@@ -151,15 +75,39 @@ pub fn virtual_service(
             stage.name
         ));
     };
-    match (stage.mirror(), &route.mirror, &route.mirror_percentage) {
-        (None, None, None) => Ok(()),
+    check_mirror(route, m, stage)
+}
+
+/// Where a route sends requests: each destination's host and weight (100 when unset,
+/// which [`check_weights`] allows only for a lone destination).
+fn sends<'a>(route: &Route<'a>) -> Vec<(&'a str, i64)> {
+    route
+        .destinations()
+        .into_iter()
+        .flatten()
+        .map(|d| (d.host().unwrap_or_default(), d.weight().unwrap_or(100)))
+        .collect()
+}
+
+/// The route's mirror is the one the stage asks for, or there is none.
+fn check_mirror(route: &Route<'_>, m: &Migration, stage: &Stage) -> Result<(), String> {
+    let mirrored = route.mirrors()
+        || route
+            .as_value()
+            .get("mirrorPercentage")
+            .is_some_and(|p| !p.is_null());
+    match (
+        stage.mirror(),
+        route.mirror_host(),
+        route.mirror_percentage(),
+    ) {
+        (None, _, _) if !mirrored => Ok(()),
         (None, _, _) => Err(format!("stage `{}` must not mirror traffic", stage.name)),
-        (Some(p), Some(dest), Some(pct)) => {
-            expect("mirror.host", &dest.host, &m.to)?;
-            if pct.value != p {
+        (Some(p), Some(host), Some(pct)) => {
+            expect("mirror.host", Some(host), &m.to)?;
+            if pct != p {
                 return Err(format!(
-                    "mirrorPercentage.value is {}, the plan says {p}",
-                    pct.value
+                    "mirrorPercentage.value is {pct}, the plan says {p}"
                 ));
             }
             Ok(())
@@ -171,30 +119,35 @@ pub fn virtual_service(
     }
 }
 
-fn check_weights(index: usize, route: &HttpRoute) -> Result<(), String> {
-    match route.route.as_slice() {
-        [] => Ok(()),
-        [only] => match only.weight {
-            None | Some(100) => Ok(()),
-            Some(w) => Err(format!(
-                "spec.http[{index}]: a single destination has weight {w}; the weights must sum to 100"
-            )),
-        },
+/// A route's weights, as cutover renders them: a lone destination has no weight or 100;
+/// several have weights in 0..100 that sum to 100.
+fn check_weights(route: &Route<'_>) -> Result<(), String> {
+    let index = route.index;
+    let mut weights = Vec::new();
+    for (j, d) in route.destinations().into_iter().flatten().enumerate() {
+        if d.weight_value().is_some() && d.weight().is_none() {
+            return Err(format!(
+                "spec.http[{index}].route[{j}].weight is not an integer"
+            ));
+        }
+        weights.push(d.weight());
+    }
+    match weights.as_slice() {
+        [] | [None | Some(100)] => Ok(()),
+        [Some(w)] => Err(format!(
+            "spec.http[{index}]: a single destination has weight {w}; the weights must sum to 100"
+        )),
         many => {
             let mut sum = 0i64;
-            for (j, d) in many.iter().enumerate() {
-                match d.weight {
-                    Some(w) if (0..=100).contains(&w) => sum += w,
+            for (j, w) in many.iter().enumerate() {
+                match w {
+                    Some(w) if (0..=100).contains(w) => sum += w,
                     Some(w) => {
                         return Err(format!(
                             "spec.http[{index}].route[{j}].weight {w} is outside 0..100"
                         ))
                     }
-                    None => {
-                        return Err(format!(
-                            "spec.http[{index}].route[{j}] has no weight"
-                        ))
-                    }
+                    None => return Err(format!("spec.http[{index}].route[{j}] has no weight")),
                 }
             }
             if sum == 100 {
@@ -208,11 +161,14 @@ fn check_weights(index: usize, route: &HttpRoute) -> Result<(), String> {
     }
 }
 
-fn expect(field: &str, got: &str, want: &str) -> Result<(), String> {
-    if got == want {
-        Ok(())
-    } else {
-        Err(format!("{field} is {got:?}, the plan says {want:?}"))
+/// `got` (a string field, `None` when absent or of another type) is `want`.
+fn expect(field: &str, got: Option<&str>, want: &str) -> Result<(), String> {
+    match got {
+        Some(got) if got == want => Ok(()),
+        Some(got) => Err(format!("{field} is {got:?}, the plan says {want:?}")),
+        None => Err(format!(
+            "{field} is missing or not a string, the plan says {want:?}"
+        )),
     }
 }
 
@@ -228,21 +184,23 @@ struct Kustomization {
 /// verdict for a text already checked is remembered (a pure function of its arguments).
 pub fn kustomization(text: &str, file: &str) -> Result<(), String> {
     use std::collections::HashMap;
-    use std::sync::{LazyLock, Mutex};
+    use std::sync::{LazyLock, Mutex, PoisonError};
     // Bounded: templates that put migration names in kustomizations make every text
     // different, and then remembering only costs memory.
     const MAX: usize = 256;
     type Seen = HashMap<(String, String), Result<(), String>>;
     static SEEN: LazyLock<Mutex<Seen>> = LazyLock::new(Mutex::default);
     let key = (text.to_owned(), file.to_owned());
-    if let Some(verdict) = SEEN.lock().ok().and_then(|s| s.get(&key).cloned()) {
+    // A panic elsewhere while the lock was held cannot leave a wrong verdict behind (an
+    // insert is the only write), so a poisoned lock is used as it is.
+    let seen = || SEEN.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(verdict) = seen().get(&key).cloned() {
         return verdict;
     }
     let verdict = check_kustomization(text, file);
-    if let Ok(mut seen) = SEEN.lock() {
-        if seen.len() < MAX {
-            seen.insert(key, verdict.clone());
-        }
+    let mut seen = seen();
+    if seen.len() < MAX {
+        seen.insert(key, verdict.clone());
     }
     verdict
 }
@@ -250,106 +208,104 @@ pub fn kustomization(text: &str, file: &str) -> Result<(), String> {
 fn check_kustomization(text: &str, file: &str) -> Result<(), String> {
     let k: Kustomization =
         serde_yaml::from_str(text).map_err(|e| format!("not a Kustomization document: {e}"))?;
-    expect("kind", &k.kind, "Kustomization")?;
+    expect("kind", Some(&k.kind), "Kustomization")?;
     if !k.resources.iter().any(|r| r == file) {
         return Err(format!("resources does not list {file}"));
     }
     Ok(())
 }
 
-/// Checks a rendered GCPBackend or verification Job against the migration.
-pub fn extra(text: &str, template: &str, m: &Migration) -> Result<(), String> {
+/// A migration-level manifest: which one a rendered file is meant to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extra {
+    /// The GCPBackend (`gcpbackend.yaml`).
+    GcpBackend,
+    /// The verification Job (`job.yaml` or `verify-job.yaml`).
+    VerifyJob,
+}
+
+/// Checks a rendered GCPBackend or verification Job (`kind` says which the file is meant
+/// to be) against the migration.
+pub fn extra(text: &str, kind: Extra, m: &Migration) -> Result<(), String> {
     let doc: serde_yaml::Value =
         serde_yaml::from_str(text).map_err(|e| format!("not a YAML document: {e}"))?;
-    let s = |path: &[&str]| -> Option<String> {
-        let mut v = &doc;
-        for p in path {
-            v = v.get(*p)?;
-        }
-        v.as_str().map(str::to_owned)
-    };
-    let ns = s(&["metadata", "namespace"]);
-    if ns.as_deref() != Some(m.namespace.as_str()) {
+    let ns = at(&doc, &["metadata", "namespace"]).and_then(serde_yaml::Value::as_str);
+    if ns != Some(m.namespace.as_str()) {
         return Err(format!(
             "metadata.namespace is {ns:?}, the plan says {:?}",
             m.namespace
         ));
     }
-    if template == crate::render::GCPBACKEND {
-        let g = m.gcp_backend.as_ref().ok_or("no gcpBackend in the plan")?;
-        expect("kind", &s(&["kind"]).unwrap_or_default(), "GCPBackend")?;
-        expect(
-            "metadata.name",
-            &s(&["metadata", "name"]).unwrap_or_default(),
-            &g.name,
-        )?;
-        let cloudrun = doc
-            .get("spec")
-            .and_then(|v| v.get("cloudrun"))
-            .ok_or("no spec.cloudrun")?;
-        expect(
-            "spec.cloudrun.service",
-            cloudrun
-                .get("service")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default(),
-            &g.service,
-        )?;
-        let regions: Vec<&str> = cloudrun
-            .get("regions")
-            .and_then(|v| v.as_sequence())
-            .map(|r| r.iter().filter_map(|x| x.as_str()).collect())
-            .unwrap_or_default();
-        if regions != [g.region.as_str()] {
-            return Err(format!(
-                "spec.cloudrun.regions is {regions:?}, the plan says [{:?}]",
-                g.region
-            ));
-        }
-        let project = cloudrun.get("project").and_then(|v| v.as_str());
-        if project != g.project.as_deref() {
-            return Err(format!(
-                "spec.cloudrun.project is {project:?}, the plan says {:?}",
-                g.project
-            ));
-        }
-    } else {
-        let v = m.verify.as_ref().ok_or("no verify in the plan")?;
-        expect("kind", &s(&["kind"]).unwrap_or_default(), "Job")?;
-        expect(
-            "metadata.name",
-            &s(&["metadata", "name"]).unwrap_or_default(),
-            &v.name,
-        )?;
-        let url = v.url(m.hosts.first().unwrap_or(&m.from));
-        let container = doc
-            .get("spec")
-            .and_then(|x| x.get("template"))
-            .and_then(|x| x.get("spec"))
-            .and_then(|x| x.get("containers"))
-            .and_then(|x| x.get(0))
-            .ok_or("no container")?;
-        expect(
-            "image",
-            container
-                .get("image")
-                .and_then(|x| x.as_str())
-                .unwrap_or_default(),
-            &v.image,
-        )?;
-        let env_url = container
-            .get("env")
-            .and_then(|e| e.as_sequence())
-            .and_then(|e| {
-                e.iter()
-                    .find(|x| x.get("name").and_then(|n| n.as_str()) == Some("URL"))
-            })
-            .and_then(|x| x.get("value"))
-            .and_then(|x| x.as_str())
-            .unwrap_or_default();
-        expect("env URL", env_url, &url)?;
+    match kind {
+        Extra::GcpBackend => gcp_backend(&doc, m),
+        Extra::VerifyJob => verify_job(&doc, m),
+    }
+}
+
+/// The value at `path`, if every step is there.
+fn at<'a>(doc: &'a serde_yaml::Value, path: &[&str]) -> Option<&'a serde_yaml::Value> {
+    path.iter().try_fold(doc, |v, p| v.get(*p))
+}
+
+/// The string at `path` (`None`: absent or not a string).
+fn string<'a>(doc: &'a serde_yaml::Value, path: &[&str]) -> Option<&'a str> {
+    at(doc, path)?.as_str()
+}
+
+fn gcp_backend(doc: &serde_yaml::Value, m: &Migration) -> Result<(), String> {
+    let g = m.gcp_backend.as_ref().ok_or("no gcpBackend in the plan")?;
+    expect("kind", string(doc, &["kind"]), "GCPBackend")?;
+    expect("metadata.name", string(doc, &["metadata", "name"]), &g.name)?;
+    let cloudrun = at(doc, &["spec", "cloudrun"]).ok_or("no spec.cloudrun")?;
+    expect(
+        "spec.cloudrun.service",
+        string(cloudrun, &["service"]),
+        &g.service,
+    )?;
+    // Every region must be a string: one that is not is an error, never left out.
+    let regions: Option<Vec<&str>> = cloudrun
+        .get("regions")
+        .and_then(serde_yaml::Value::as_sequence)
+        .and_then(|r| r.iter().map(serde_yaml::Value::as_str).collect());
+    if regions.as_deref() != Some(&[g.region.as_str()][..]) {
+        return Err(format!(
+            "spec.cloudrun.regions is {}, the plan says [{:?}]",
+            describe(cloudrun.get("regions")),
+            g.region
+        ));
+    }
+    // A project that is not a string is an error, not an absent project.
+    let project = cloudrun.get("project").filter(|p| !p.is_null());
+    if project.map(serde_yaml::Value::as_str) != g.project.as_deref().map(Some) {
+        return Err(format!(
+            "spec.cloudrun.project is {}, the plan says {:?}",
+            describe(project),
+            g.project
+        ));
     }
     Ok(())
+}
+
+fn verify_job(doc: &serde_yaml::Value, m: &Migration) -> Result<(), String> {
+    let v = m.verify.as_ref().ok_or("no verify in the plan")?;
+    expect("kind", string(doc, &["kind"]), "Job")?;
+    expect("metadata.name", string(doc, &["metadata", "name"]), &v.name)?;
+    let url = v.url(m.hosts.first().unwrap_or(&m.from));
+    let container = at(doc, &["spec", "template", "spec", "containers"])
+        .and_then(|c| c.get(0))
+        .ok_or("no container")?;
+    expect("image", string(container, &["image"]), &v.image)?;
+    let env_url = container
+        .get("env")
+        .and_then(serde_yaml::Value::as_sequence)
+        .and_then(|e| e.iter().find(|x| string(x, &["name"]) == Some("URL")))
+        .and_then(|x| string(x, &["value"]));
+    expect("env URL", env_url, &url)
+}
+
+/// A YAML value for messages, on one line (`absent` when there is none).
+fn describe(v: Option<&serde_yaml::Value>) -> String {
+    v.map_or_else(|| "absent".to_owned(), |v| to_json(v.clone()).to_string())
 }
 
 /// Checks a rendered environment overlay: a `Kustomization` whose only resource is the
@@ -357,7 +313,7 @@ pub fn extra(text: &str, template: &str, m: &Migration) -> Result<(), String> {
 pub fn environment(text: &str, resource: &str) -> Result<(), String> {
     let k: Kustomization =
         serde_yaml::from_str(text).map_err(|e| format!("not a Kustomization document: {e}"))?;
-    expect("kind", &k.kind, "Kustomization")?;
+    expect("kind", Some(&k.kind), "Kustomization")?;
     if k.resources != [resource] {
         return Err(format!(
             "resources is {:?}; the environment must point at exactly {resource:?}",
@@ -385,8 +341,8 @@ mod tests {
         (plan, m)
     }
 
-    fn yaml(text: &str) -> serde_yaml::Value {
-        serde_yaml::from_str(text).unwrap()
+    fn yaml(text: &str) -> VirtualService {
+        VirtualService::parse(text).unwrap()
     }
 
     const GOOD: &str = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: a, namespace: n}\nspec:\n  hosts: [f.com]\n  http:\n  - route:\n    - {destination: {host: t.com}, weight: 10}\n    - {destination: {host: f.com}, weight: 90}\n";
@@ -412,6 +368,17 @@ mod tests {
                 "no HTTP route",
             ),
             ("kind: VirtualService", "kind: Service", "kind"),
+            (
+                "weight: 10}",
+                "weight: ten}",
+                "route[0].weight is not an integer",
+            ),
+            ("hosts: [f.com]", "hosts: f.com", "spec.hosts is not a list"),
+            (
+                "name: a",
+                "name: [a]",
+                "metadata.name is missing or not a string",
+            ),
             (
                 "weight: 90}",
                 "weight: 90}\n    mirror: {host: t.com}",
@@ -452,5 +419,71 @@ mod tests {
             "virtualservice.yaml"
         )
         .is_err());
+    }
+
+    fn extra_setup() -> Migration {
+        let plan = Plan::parse(
+            "p",
+            b"version: 1\noutput: o\nmigrations:\n- {name: a, namespace: n, from: f.com, to: t.com, stages: [{weight: 10}], gcpBackend: {name: g, service: s, region: europe-west1}, verify: {name: v, image: i}}\n",
+            Path::new("/r/p"),
+            Path::new("/r"),
+        )
+        .unwrap();
+        plan.migrations[0].clone()
+    }
+
+    const GCP: &str = "kind: GCPBackend\nmetadata: {name: g, namespace: n}\nspec:\n  cloudrun: {service: s, regions: [europe-west1]}\n";
+
+    #[test]
+    fn extras_are_checked_as_what_they_are_meant_to_be() {
+        let m = extra_setup();
+        extra(GCP, Extra::GcpBackend, &m).unwrap();
+        // A GCPBackend where the verification Job is meant to be is not a Job.
+        let err = extra(GCP, Extra::VerifyJob, &m).unwrap_err();
+        assert!(err.contains("kind is \"GCPBackend\""), "{err}");
+        let job = "kind: Job\nmetadata: {name: v, namespace: n}\nspec:\n  template:\n    spec:\n      containers:\n      - image: i\n        env: [{name: URL, value: 'http://f.com/'}]\n";
+        let err = extra(job, Extra::GcpBackend, &m).unwrap_err();
+        assert!(err.contains("kind is \"Job\""), "{err}");
+    }
+
+    #[test]
+    fn gcp_backend_fields_of_the_wrong_type_are_errors() {
+        let m = extra_setup();
+        for (from, to, needle) in [
+            // A region that is not a string is not left out.
+            (
+                "regions: [europe-west1]",
+                "regions: [europe-west1, {x: 1}]",
+                "regions is [\"europe-west1\",{\"x\":1}]",
+            ),
+            (
+                "regions: [europe-west1]",
+                "regions: europe-west1",
+                "regions is \"europe-west1\"",
+            ),
+            // A project that is not a string is not taken for no project.
+            (
+                "regions: [europe-west1]}",
+                "regions: [europe-west1], project: 42}",
+                "project is 42",
+            ),
+            (
+                "regions: [europe-west1]}",
+                "regions: [europe-west1], project: p}",
+                "project is \"p\"",
+            ),
+        ] {
+            let err = extra(&GCP.replace(from, to), Extra::GcpBackend, &m).unwrap_err();
+            assert!(err.contains(needle), "{to}: {err}");
+        }
+        extra(
+            &GCP.replace(
+                "regions: [europe-west1]}",
+                "regions: [europe-west1], project: ~}",
+            ),
+            Extra::GcpBackend,
+            &m,
+        )
+        .unwrap();
     }
 }

@@ -12,12 +12,13 @@ pub mod templates;
 
 use std::path::PathBuf;
 
-use crate::check::readback;
+use crate::check::readback::{self, Extra};
 use crate::error::{Error, Result};
 use crate::layout::{self, Kind, Part};
 use crate::plan::stage::Stage;
 use crate::plan::{Layout, Migration, Plan};
 use crate::repo;
+use crate::vs::VirtualService;
 use templates::{context, Context};
 pub use templates::{
     Templates, ENVIRONMENT, GCPBACKEND, KUSTOMIZATION, MAX_TEMPLATE_BYTES, VERIFY_JOB,
@@ -96,7 +97,7 @@ fn render_migration(
 }
 
 /// A migration's base VirtualService: its path and the document the migration names.
-type Base<'a> = (&'a str, serde_yaml::Value);
+type Base<'a> = (&'a str, VirtualService);
 
 /// Renders the files of one migration into `files`.
 struct Renderer<'a> {
@@ -149,12 +150,8 @@ impl<'a> Renderer<'a> {
             .bases
             .get(rel)
             .ok_or_else(|| error("was not read".into()))?;
-        let doc = rewrite::pick(text, &m.virtual_service).map_err(error)?;
-        let ns = doc
-            .get("metadata")
-            .and_then(|md| md.get("namespace"))
-            .and_then(serde_yaml::Value::as_str);
-        if let Some(ns) = ns.filter(|ns| *ns != m.namespace) {
+        let doc = VirtualService::pick(text, &m.virtual_service).map_err(error)?;
+        if let Some(ns) = doc.namespace().filter(|ns| *ns != m.namespace) {
             return Err(error(format!(
                 "the VirtualService is in namespace `{ns}`, but migration {} says `{}`",
                 m.name, m.namespace
@@ -222,12 +219,12 @@ impl<'a> Renderer<'a> {
             message,
         };
         // Parsed back once, for both checks.
-        let doc: serde_yaml::Value =
-            serde_yaml::from_str(vs).map_err(|e| failed(format!("not a YAML document: {e}")))?;
+        let doc =
+            VirtualService::parse(vs).map_err(|e| failed(format!("not a YAML document: {e}")))?;
         if templated {
             readback::virtual_service(&doc, self.plan, self.m, stage).map_err(failed)?;
         }
-        let violations = crate::check::istio::virtual_service(&crate::check::lint::to_json(doc));
+        let violations = crate::check::istio::virtual_service(&doc.into_json());
         if violations.is_empty() {
             return Ok(());
         }
@@ -316,23 +313,33 @@ impl<'a> Renderer<'a> {
     fn extras(&mut self) -> Result<()> {
         let m = self.m;
         let extras = [
-            (m.gcp_backend.is_some(), GCPBACKEND, Part::GcpBackend),
-            (m.verify.is_some(), VERIFY_JOB, Part::Verify),
+            (
+                m.gcp_backend.is_some(),
+                GCPBACKEND,
+                Part::GcpBackend,
+                Extra::GcpBackend,
+            ),
+            (
+                m.verify.is_some(),
+                VERIFY_JOB,
+                Part::Verify,
+                Extra::VerifyJob,
+            ),
         ];
-        for (wanted, template, part) in extras {
+        for (wanted, template, part, kind) in extras {
             if wanted {
-                self.extra(template, part)?;
+                self.extra(template, part, kind)?;
             }
         }
         Ok(())
     }
 
-    fn extra(&mut self, template: &str, part: Part) -> Result<()> {
+    fn extra(&mut self, template: &str, part: Part, kind: Extra) -> Result<()> {
         let mut ctx = context(self.plan, self.m, &self.m.stages[0], 0);
         let text = self.templates.render(template, &ctx)?;
         let path = self.path(&part, Kind::Manifest);
         let rel = self.rel(&path);
-        readback::extra(&text, template, self.m).map_err(|message| Error::Verify {
+        readback::extra(&text, kind, self.m).map_err(|message| Error::Verify {
             path: rel.clone(),
             template: self.templates.origin(template).to_owned(),
             message,

@@ -23,59 +23,14 @@
 use serde_yaml::{Mapping, Number, Value};
 
 use crate::plan::stage::{Stage, StageKind};
-
-/// Picks the VirtualService called `name` out of a (possibly multi-document) YAML text.
-pub fn pick(text: &str, name: &str) -> Result<Value, String> {
-    let mut found = Vec::new();
-    let mut names = Vec::new();
-    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let v = Value::deserialize_any(doc).map_err(|e| format!("document {}: {e}", i + 1))?;
-        if v.get("kind").and_then(Value::as_str) != Some("VirtualService") {
-            continue;
-        }
-        let n = v
-            .get("metadata")
-            .and_then(|m| m.get("name"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        if n == name {
-            found.push(v);
-        } else {
-            names.push(n);
-        }
-    }
-    match found.len() {
-        1 => Ok(found.pop().expect("one")),
-        0 if names.is_empty() => Err("holds no VirtualService".to_owned()),
-        0 => Err(format!(
-            "holds no VirtualService named `{name}` (it has: {}); set the migration's `virtualService`",
-            names.join(", ")
-        )),
-        n => Err(format!("holds {n} VirtualServices named `{name}`")),
-    }
-}
-
-trait DeserializeAny {
-    fn deserialize_any(d: serde_yaml::Deserializer<'_>) -> Result<Value, serde_yaml::Error>;
-}
-
-impl DeserializeAny for Value {
-    fn deserialize_any(d: serde_yaml::Deserializer<'_>) -> Result<Value, serde_yaml::Error> {
-        serde::Deserialize::deserialize(d)
-    }
-}
+use crate::vs::{identical, Destination, Route, VirtualService, ROUTE_KINDS};
 
 fn key(s: &str) -> Value {
     Value::String(s.to_owned())
 }
 
-fn dests_of(route: &Value) -> Option<&Vec<Value>> {
-    route.get("route").and_then(Value::as_sequence)
-}
-
 fn host_of(dest: &Value) -> Option<&str> {
-    dest.get("destination")?.get("host")?.as_str()
+    Destination::new(dest).host()
 }
 
 fn percent(p: f64) -> Value {
@@ -88,45 +43,39 @@ fn percent(p: f64) -> Value {
 
 /// The base VirtualService rewritten for `stage`.
 pub fn stage(
-    base: &Value,
+    base: &VirtualService,
     from: &str,
     to: &str,
     stage: &Stage,
     istio: (u32, u32),
-) -> Result<Value, String> {
+) -> Result<VirtualService, String> {
+    if base.spec().is_none() {
+        return Err("has no `spec` mapping".to_owned());
+    }
     let mut doc = base.clone();
-    let spec = doc
-        .get_mut("spec")
-        .and_then(Value::as_mapping_mut)
-        .ok_or("has no `spec` mapping")?;
     let mut touched = 0usize;
-    for kind in ["http", "tcp", "tls"] {
-        let Some(routes) = spec.get_mut(key(kind)).and_then(Value::as_sequence_mut) else {
+    for kind in ROUTE_KINDS {
+        let Some(routes) = doc.routes_mut(kind) else {
             continue;
         };
         for (i, route) in routes.iter_mut().enumerate() {
-            let Some(r) = route.as_mapping_mut() else {
-                continue;
-            };
-            let sends_to_from = r
-                .get(key("route"))
-                .and_then(Value::as_sequence)
-                .is_some_and(|d| d.iter().any(|d| host_of(d) == Some(from)));
-            if !sends_to_from {
+            if !route.is_mapping() || !Route::new(i, route).sends_to(from) {
                 continue;
             }
             touched += 1;
+            let at = |e: String| format!("spec.{kind}[{i}]: {e}");
             match stage.kind {
                 StageKind::Weight(w) => {
-                    let dests = r
-                        .get_mut(key("route"))
-                        .and_then(Value::as_sequence_mut)
-                        .expect("checked above");
-                    *dests = split(dests, from, to, u64::from(w))
-                        .map_err(|e| format!("spec.{kind}[{i}]: {e}"))?;
+                    let weights = Route::new(i, route).weights().map_err(at)?;
+                    // Always there: the route sends to `from`.
+                    if let Some(dests) = route.get_mut("route").and_then(Value::as_sequence_mut) {
+                        *dests = split(dests, &weights, from, to, u64::from(w)).map_err(at)?;
+                    }
                 }
                 StageKind::Mirror(p) if kind == "http" => {
-                    add_mirror(r, to, p, istio).map_err(|e| format!("spec.{kind}[{i}]: {e}"))?;
+                    if let Some(r) = route.as_mapping_mut() {
+                        add_mirror(r, to, p, istio).map_err(at)?;
+                    }
                 }
                 StageKind::Mirror(_) => {}
             }
@@ -139,18 +88,14 @@ pub fn stage(
 }
 
 /// Splits every `from` destination of one route; see the module documentation.
-fn split(dests: &[Value], from: &str, to: &str, w: u64) -> Result<Vec<Value>, String> {
-    let weights: Vec<u64> = dests
-        .iter()
-        .map(|d| match d.get("weight") {
-            // A lone destination receives all traffic, whatever its weight says.
-            _ if dests.len() == 1 => Ok(100),
-            None | Some(Value::Null) => Ok(0),
-            Some(v) => v
-                .as_u64()
-                .ok_or_else(|| format!("weight {v:?} is not a non-negative integer")),
-        })
-        .collect::<Result<_, _>>()?;
+/// `weights` are the destinations' weights as Istio reads them ([`Route::weights`]).
+fn split(
+    dests: &[Value],
+    weights: &[u64],
+    from: &str,
+    to: &str,
+    w: u64,
+) -> Result<Vec<Value>, String> {
     let total: u64 = weights.iter().sum();
     if total == 0 {
         return Err("its destinations' weights add up to 0".to_owned());
@@ -161,7 +106,7 @@ fn split(dests: &[Value], from: &str, to: &str, w: u64) -> Result<Vec<Value>, St
     let mut entries: Vec<(Value, u64)> = Vec::new();
     let mut to_slot: Option<usize> = None;
     let mut to_headers: Option<Value> = None;
-    for (d, wt) in dests.iter().zip(&weights) {
+    for (d, wt) in dests.iter().zip(weights) {
         if host_of(d) == Some(from) {
             to_numer += wt * w * 100;
             if to_slot.is_none() {
@@ -174,7 +119,9 @@ fn split(dests: &[Value], from: &str, to: &str, w: u64) -> Result<Vec<Value>, St
             entries.push((d.clone(), wt * 100 * 100));
         }
     }
-    let slot = to_slot.expect("the route has a `from` destination");
+    let Some(slot) = to_slot else {
+        return Err(format!("no destination is `{from}`"));
+    };
     // An existing `to` destination takes the new share instead of a second one.
     let existing_to = entries.iter().position(|(d, _)| host_of(d) == Some(to));
     match existing_to {
@@ -247,17 +194,17 @@ fn add_mirror(r: &mut Mapping, to: &str, p: f64, istio: (u32, u32)) -> Result<()
         }
         Value::Mapping(e)
     };
-    let mut mirrors: Vec<Value> = match r.remove(key("mirrors")) {
+    let mut mirrors: Vec<Value> = match r.shift_remove(key("mirrors")) {
         Some(Value::Sequence(s)) => s,
         Some(_) => return Err("`mirrors` is not a list".to_owned()),
         None => Vec::new(),
     };
-    if let Some(old) = r.remove(key("mirror")) {
+    if let Some(old) = r.shift_remove(key("mirror")) {
         let pct = r
-            .remove(key("mirrorPercentage"))
+            .shift_remove(key("mirrorPercentage"))
             .and_then(|p| p.get("value").cloned())
-            .or_else(|| r.remove(key("mirrorPercent")))
-            .or_else(|| r.remove(key("mirror_percent")));
+            .or_else(|| r.shift_remove(key("mirrorPercent")))
+            .or_else(|| r.shift_remove(key("mirror_percent")));
         mirrors.insert(0, entry(old, pct));
     }
     mirrors.push(entry(Value::Mapping(target), Some(percent(p))));
@@ -267,50 +214,20 @@ fn add_mirror(r: &mut Mapping, to: &str, p: f64, istio: (u32, u32)) -> Result<()
 
 /// Checks a rewritten stage against its base: weights are integers summing to 100 in
 /// every rewritten route, and everything outside route destinations and mirrors is
-/// exactly as in the base.
-pub fn check(base: &Value, out: &Value, from: &str) -> Result<(), String> {
-    let strip = |doc: &Value| {
-        let mut d = doc.clone();
-        if let Some(spec) = d.get_mut("spec").and_then(Value::as_mapping_mut) {
-            for kind in ["http", "tcp", "tls"] {
-                if let Some(routes) = spec.get_mut(key(kind)).and_then(Value::as_sequence_mut) {
-                    for r in routes.iter_mut().filter_map(Value::as_mapping_mut) {
-                        for k in [
-                            "route",
-                            "mirror",
-                            "mirrors",
-                            "mirrorPercentage",
-                            "mirrorPercent",
-                            "mirror_percent",
-                        ] {
-                            r.remove(key(k));
-                        }
-                    }
-                }
-            }
-        }
-        d
-    };
-    if strip(base) != strip(out) {
+/// exactly as in the base, key order included.
+pub fn check(base: &VirtualService, out: &VirtualService, from: &str) -> Result<(), String> {
+    if !identical(&base.without_traffic(), &out.without_traffic()) {
         return Err("fields outside route destinations and mirrors changed".to_owned());
     }
-    for kind in ["http", "tcp", "tls"] {
-        let (Some(b), Some(o)) = (
-            base.get("spec")
-                .and_then(|s| s.get(kind))
-                .and_then(Value::as_sequence),
-            out.get("spec")
-                .and_then(|s| s.get(kind))
-                .and_then(Value::as_sequence),
-        ) else {
-            continue;
-        };
-        for (i, (br, or)) in b.iter().zip(o).enumerate() {
-            let Some(dests) = br.get("route").and_then(Value::as_sequence) else {
+    // The same routes at the same places: only their traffic fields may differ.
+    for kind in ROUTE_KINDS {
+        for (br, or) in base.routes(kind).zip(out.routes(kind)) {
+            let i = br.index;
+            if br.destinations().is_none() {
                 continue;
-            };
-            if !dests.iter().any(|d| host_of(d) == Some(from)) {
-                if br != or {
+            }
+            if !br.sends_to(from) {
+                if !identical(br.as_value(), or.as_value()) {
                     return Err(format!(
                         "spec.{kind}[{i}] does not send to `from` but changed"
                     ));
@@ -318,17 +235,16 @@ pub fn check(base: &Value, out: &Value, from: &str) -> Result<(), String> {
                 continue;
             }
             let new = or
-                .get("route")
-                .and_then(Value::as_sequence)
+                .destinations()
                 .ok_or(format!("spec.{kind}[{i}] lost its destinations"))?;
             // Mirror stages leave the destinations as they were (Istio accepts weights
             // that do not add up to 100); only rewritten destinations must.
-            if new.len() == 1 || Some(new) == dests_of(br) {
+            if new.len() == 1 || br.as_value().get("route") == or.as_value().get("route") {
                 continue;
             }
             let mut sum = 0u64;
             for d in new {
-                let w = d.get("weight").and_then(Value::as_u64).ok_or(format!(
+                let w = d.weight_value().and_then(Value::as_u64).ok_or(format!(
                     "spec.{kind}[{i}]: a destination has no integer weight"
                 ))?;
                 sum += w;
@@ -347,6 +263,10 @@ mod tests {
 
     fn yaml(s: &str) -> Value {
         serde_yaml::from_str(s).unwrap()
+    }
+
+    fn base() -> VirtualService {
+        VirtualService::parse(BASE).unwrap()
     }
 
     fn weights(doc: &Value, kind: &str, i: usize) -> Vec<(String, u64)> {
@@ -394,7 +314,7 @@ spec:
 
     #[test]
     fn splits_the_from_share_and_keeps_the_rest() {
-        let base = yaml(BASE);
+        let base = base();
         let out = stage(
             &base,
             "se.example.com",
@@ -449,7 +369,7 @@ spec:
     #[test]
     fn rounding_is_integer_and_sums_to_100() {
         // 80/20 split, 25% of the 80 moves: 20 / 60 / 20.
-        let base = yaml(BASE);
+        let base = base();
         for w in 0..=100u8 {
             let out = stage(
                 &base,
@@ -468,7 +388,7 @@ spec:
 
     #[test]
     fn mirrors_once_or_through_mirrors() {
-        let base = yaml(BASE);
+        let base = base();
         let m = Stage::unnamed(StageKind::Mirror(12.5));
         let out = stage(&base, "se.example.com", "gcp.example.com", &m, (1, 22)).unwrap();
         assert_eq!(
@@ -481,7 +401,7 @@ spec:
         );
         assert_eq!(weights(&out, "http", 0), weights(&base, "http", 0));
         // Already mirrored: `mirrors` from 1.19, an error before.
-        let mirrored = yaml(&BASE.replace("    timeout: 5s\n", "    timeout: 5s\n    mirror: {host: shadow.example.com}\n    mirrorPercentage: {value: 5}\n"));
+        let mirrored = VirtualService::from(yaml(&BASE.replace("    timeout: 5s\n", "    timeout: 5s\n    mirror: {host: shadow.example.com}\n    mirrorPercentage: {value: 5}\n")));
         let err = stage(&mirrored, "se.example.com", "gcp.example.com", &m, (1, 18)).unwrap_err();
         assert!(err.contains("already mirrors"), "{err}");
         let out = stage(&mirrored, "se.example.com", "gcp.example.com", &m, (1, 22)).unwrap();
@@ -493,18 +413,44 @@ spec:
     }
 
     #[test]
-    fn picks_by_name_from_several_documents() {
-        let text = "kind: Service\nmetadata: {name: x}\n---\nkind: VirtualService\nmetadata: {name: a}\nspec: {}\n---\nkind: VirtualService\nmetadata: {name: b}\nspec: {}\n";
-        assert_eq!(pick(text, "b").unwrap()["metadata"]["name"], yaml("b"));
-        assert!(pick(text, "c").unwrap_err().contains("it has: a, b"));
-        assert!(pick("kind: Service\n", "a")
-            .unwrap_err()
-            .contains("no VirtualService"));
+    fn other_fields_keep_their_order_when_a_mirror_moves_into_mirrors() {
+        let base = VirtualService::parse(
+            "spec:\n  http:\n  - name: a\n    mirror: {host: shadow.example.com}\n    mirrorPercentage: {value: 5}\n    timeout: 5s\n    retries: {attempts: 3}\n    route: [{destination: {host: se.example.com}}]\n",
+        )
+        .unwrap();
+        let m = Stage::unnamed(StageKind::Mirror(10.0));
+        let out = stage(&base, "se.example.com", "gcp.example.com", &m, (1, 22)).unwrap();
+        let keys: Vec<_> = out["spec"]["http"][0]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(keys, ["name", "timeout", "retries", "route", "mirrors"]);
+        check(&base, &out, "se.example.com").unwrap();
+    }
+
+    #[test]
+    fn check_notices_fields_that_moved() {
+        let base = base();
+        let mut out = stage(
+            &base,
+            "se.example.com",
+            "gcp.example.com",
+            &weight_stage(10),
+            (1, 22),
+        )
+        .unwrap();
+        let route = out["spec"]["http"][0].as_mapping_mut().unwrap();
+        let timeout = route.shift_remove("timeout").unwrap();
+        route.insert("timeout".into(), timeout);
+        let err = check(&base, &out, "se.example.com").unwrap_err();
+        assert!(err.contains("outside route destinations"), "{err}");
     }
 
     #[test]
     fn a_base_without_from_is_an_error() {
-        let base = yaml(BASE);
+        let base = base();
         let err = stage(
             &base,
             "nope.example.com",

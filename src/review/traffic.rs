@@ -11,6 +11,7 @@ use serde_yaml::Value;
 use crate::layout::{self, Kind, Part};
 use crate::plan::stage::Percent;
 use crate::review::diff::{FileChange, Tree};
+use crate::vs::VirtualService;
 
 /// What one stage's VirtualService does with traffic.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -31,64 +32,57 @@ pub struct Traffic {
 
 /// Reads the traffic facts of a VirtualService rendered by cutover (the `to`
 /// destination first, or a single `from` destination with a mirror). `None` when the
-/// bytes are not a VirtualService.
+/// bytes are not a VirtualService. Shares are Istio's reading of the weights
+/// ([`crate::vs::Route::weights`]); weights Istio would refuse leave them unknown.
 pub fn traffic(bytes: &[u8]) -> Option<Traffic> {
-    let doc: Value = serde_yaml::from_slice(bytes).ok()?;
-    if doc.get("kind")?.as_str()? != "VirtualService" {
+    let vs = VirtualService::parse(std::str::from_utf8(bytes).ok()?).ok()?;
+    if !VirtualService::is_one(&vs) {
         return None;
     }
-    let spec = doc.get("spec")?;
-    let hosts = spec
-        .get("hosts")
-        .and_then(Value::as_sequence)
-        .map(|s| {
-            s.iter()
-                .filter_map(|h| h.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    vs.get("spec")?;
+    let hosts = vs
+        .hosts()
+        .unwrap_or_default()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     // The weighted route is the last HTTP route with destinations (routes that match
     // on headers, if any, come before it).
-    let route = spec
-        .get("http")?
-        .as_sequence()?
-        .iter()
+    let route = vs
+        .http_routes()
         .rev()
-        .find(|r| r.get("route").and_then(Value::as_sequence).is_some())?;
-    let dests: Vec<(String, i64)> = route
-        .get("route")?
-        .as_sequence()?
-        .iter()
-        .filter_map(|d| {
-            let host = d.get("destination")?.get("host")?.as_str()?.to_owned();
-            Some((host, d.get("weight").and_then(Value::as_i64).unwrap_or(-1)))
+        .find(|r| r.destinations().is_some())?;
+    let weights = route.weights().ok();
+    // (host, share in percent; `None`: unknown)
+    let dests: Vec<(String, Option<i64>)> = route
+        .destinations()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            let share = weights.as_ref().and_then(|w| w.get(i).copied());
+            Some((
+                d.host()?.to_owned(),
+                share.and_then(|w| i64::try_from(w).ok()),
+            ))
         })
         .collect();
-    let single = |w: i64| if w < 0 { 100 } else { w };
-    let mirror_host = route
-        .get("mirror")
-        .and_then(|m| m.get("host"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let mirror = mirror_host.as_ref().map(|_| {
-        route
-            .get("mirrorPercentage")
-            .and_then(|p| p.get("value"))
-            .and_then(Value::as_f64)
-            .unwrap_or(100.0)
-    });
+    let mirror_host = route.mirror_host().map(str::to_owned);
+    let mirror = mirror_host
+        .as_ref()
+        .map(|_| route.mirror_percentage().unwrap_or(100.0));
     let t = match (dests.as_slice(), &mirror_host) {
         ([(from, w)], Some(to)) => Traffic {
-            to: Some(100 - single(*w)),
-            from: Some(single(*w)),
+            to: w.map(|w| 100 - w),
+            from: *w,
             mirror,
             to_host: Some(to.clone()),
             from_host: Some(from.clone()),
             hosts,
         },
         ([(to, tw), (from, fw)], _) => Traffic {
-            to: Some(*tw),
-            from: Some(*fw),
+            to: *tw,
+            from: *fw,
             mirror,
             to_host: Some(to.clone()),
             from_host: Some(from.clone()),
@@ -539,6 +533,21 @@ mod tests {
         assert_eq!((m.to, m.from, m.mirror), (Some(0), Some(100), Some(5.0)));
         assert!(traffic(b"kind: Kustomization\n").is_none());
         assert!(traffic(b"\xff not yaml [").is_none());
+    }
+
+    #[test]
+    fn reads_weights_as_istio_does() {
+        // An unset weight next to a set one is 0, not unknown.
+        let unset = W10.replace(", weight: 90}", "}");
+        let t = traffic(unset.as_bytes()).unwrap();
+        assert_eq!((t.to, t.from), (Some(10), Some(0)));
+        // A lone destination receives everything, whatever its weight says.
+        let m = traffic(M5.replace("weight: 100", "weight: 30").as_bytes()).unwrap();
+        assert_eq!((m.to, m.from), (Some(0), Some(100)));
+        // A weight Istio refuses leaves the shares unknown.
+        let bad = traffic(W10.replace("weight: 90", "weight: -90").as_bytes()).unwrap();
+        assert_eq!((bad.to, bad.from), (None, None));
+        assert_eq!(bad.to_host.as_deref(), Some("t.com"));
     }
 
     #[test]
