@@ -8,13 +8,13 @@
 //! - [`documents`] is the one parser (text to YAML documents);
 //! - [`VirtualService`], [`Route`] and [`Destination`] read the fields cutover uses;
 //!   [`Route::weights`] reads weights as Istio does;
-//! - [`to_json`] hands a document to the schema-based checks of [`crate::check::istio`],
+//! - [`to_json`] hands a document to the Istio checks (`check::istio`),
 //!   which walk JSON because their schema is a JSON Schema.
 //!
 //! Accessors are lenient: a field that is absent, `null` or of another type reads as
 //! absent, and a list with one entry of the wrong type reads as absent as a whole (never
 //! as the entries that happen to fit). Reporting wrong types is the job of
-//! [`crate::check::istio`], which every rendered manifest goes through.
+//! the Istio checks (`check::istio`), which every rendered manifest goes through.
 
 use std::ops::{Deref, DerefMut};
 
@@ -207,7 +207,7 @@ impl VirtualService {
         self.0
     }
 
-    /// The document as JSON, for [`crate::check::istio`].
+    /// The document as JSON, for the Istio checks (`check::istio`).
     pub fn into_json(self) -> Json {
         to_json(self.0)
     }
