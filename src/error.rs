@@ -307,8 +307,8 @@ pub enum Error {
     },
 
     /// A rendered manifest did not parse back to what the plan asked for.
-    #[error("rendered {path} (template {template}) failed verification: {message}")]
-    Verify {
+    #[error("rendered {path} (template {template}) failed the read-back check: {message}")]
+    Readback {
         /// The file that would have been written, relative to the repository root.
         path: String,
         /// The template that produced it.

@@ -33,7 +33,7 @@ pub enum Part {
     /// The GCPBackend resource.
     GcpBackend,
     /// The verification Job.
-    Verify,
+    VerifyJob,
 }
 
 /// Which file of a part: its manifest, or (kustomize layout) the kustomization beside it.
@@ -92,8 +92,8 @@ pub fn file(layout: Layout, part: &Part, kind: Kind, count: usize) -> PathBuf {
             Path::new("gcpbackend").join(manifest("gcpbackend.yaml"))
         }
         (Layout::Flat, Part::GcpBackend) => PathBuf::from("gcpbackend.yaml"),
-        (Layout::Kustomize, Part::Verify) => Path::new("verify").join(manifest("job.yaml")),
-        (Layout::Flat, Part::Verify) => PathBuf::from("verify-job.yaml"),
+        (Layout::Kustomize, Part::VerifyJob) => Path::new("verify").join(manifest("job.yaml")),
+        (Layout::Flat, Part::VerifyJob) => PathBuf::from("verify-job.yaml"),
     }
 }
 
@@ -117,7 +117,7 @@ pub fn manifest_name(part: &Part) -> &'static str {
         Part::Stage { .. } => MANIFEST,
         Part::Env(_) => KUSTOMIZATION,
         Part::GcpBackend => "gcpbackend.yaml",
-        Part::Verify => "job.yaml",
+        Part::VerifyJob => "job.yaml",
     }
 }
 
@@ -171,13 +171,13 @@ pub fn parse(rel: &str) -> Option<Place> {
             (place(Part::GcpBackend, *file != KUSTOMIZATION), folder)
         }
         [folder @ .., "verify", file @ ("job.yaml" | KUSTOMIZATION)] if !folder.is_empty() => {
-            (place(Part::Verify, *file != KUSTOMIZATION), folder)
+            (place(Part::VerifyJob, *file != KUSTOMIZATION), folder)
         }
         [folder @ .., "gcpbackend.yaml"] if !folder.is_empty() => {
             (place(Part::GcpBackend, true), folder)
         }
         [folder @ .., "verify-job.yaml"] if !folder.is_empty() => {
-            (place(Part::Verify, true), folder)
+            (place(Part::VerifyJob, true), folder)
         }
         [folder @ .., file] if !folder.is_empty() => {
             let (number, name) = split_stage(file.strip_suffix(".yaml")?)?;
@@ -250,7 +250,7 @@ mod tests {
             stage(12, "mirror-0-5"),
             Part::Env("prod".into()),
             Part::GcpBackend,
-            Part::Verify,
+            Part::VerifyJob,
         ];
         for layout in [Layout::Kustomize, Layout::Flat] {
             for part in &parts {

@@ -5,7 +5,7 @@
 //!
 //! 1. [`plan`]: read and validate migration plans (and the base VirtualServices they name).
 //! 2. [`render`]: turn each migration into its files (one VirtualService per stage).
-//! 3. [`check`]: read every rendered manifest back and validate it, before anything is written.
+//! 3. [`check`]: read every rendered manifest back and check it against Istio's rules, before anything is written.
 //! 4. [`sync`]: compare the rendered tree with the disk, then apply the difference atomically.
 //! 5. [`review`]: diffs, traffic tables and reports for people and bots.
 //!

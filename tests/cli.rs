@@ -837,7 +837,7 @@ fn template_override_that_breaks_weights_is_refused() {
     let before = t.snapshot();
     t.run_with(["--templates", "tpl", "render"])
         .expect_code(2)
-        .stderr_contains("(template tpl/virtualservice.yaml.j2) failed verification")
+        .stderr_contains("(template tpl/virtualservice.yaml.j2) failed the read-back check")
         .stderr_contains("weights sum to");
     assert_unchanged(&before, &t.snapshot());
     t.run_with(["--templates", "tpl", "diff"])

@@ -103,7 +103,7 @@ pub enum Command {
     Rollback(promote::MoveArgs),
     /// For each migration, each environment's stage, weights, and how long it has been there.
     Status(PlanArgs),
-    /// Validate VirtualService manifests (any files) against Istio's schema and rules.
+    /// Check VirtualService manifests (any files) against Istio's schema and rules.
     /// Exit 0 valid, 1 violations, 2 error.
     Lint(lint::LintArgs),
     /// Write a commented starter plan (never overwrites a file) and print what to run next.

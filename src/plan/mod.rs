@@ -74,7 +74,7 @@ pub struct Migration {
     /// The GCPBackend resource to render beside the stages.
     pub gcp_backend: Option<GcpBackend>,
     /// The verification Job to render.
-    pub verify: Option<Verify>,
+    pub verify: Option<VerifyJob>,
     /// Where the migration's `name` is written, for messages about the migration as a whole.
     pub location: Option<Snippet>,
 }
@@ -95,7 +95,7 @@ pub struct GcpBackend {
 /// A Kubernetes Job that calls the service from inside the mesh and fails unless the
 /// answer is HTTP 200 (with no Authorization header: the mesh adds the token).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Verify {
+pub struct VerifyJob {
     /// The Job's name; default `<migration>-verify`.
     pub name: String,
     /// `http` (default) or `https`.
@@ -110,7 +110,7 @@ pub struct Verify {
     pub every_stage: bool,
 }
 
-impl Verify {
+impl VerifyJob {
     /// The URL the Job requests, for the migration's first host.
     pub fn url(&self, host: &str) -> String {
         match self.port {

@@ -213,7 +213,7 @@ impl<'a> Renderer<'a> {
         stage: &Stage,
         templated: bool,
     ) -> Result<()> {
-        let failed = |message: String| Error::Verify {
+        let failed = |message: String| Error::Readback {
             path: rel.to_owned(),
             template: origin.to_owned(),
             message,
@@ -269,7 +269,7 @@ impl<'a> Renderer<'a> {
         let resource = layout::env_resource(i + 1, self.m.stages.len(), &stage.name);
         ctx.resource = Some(resource.clone());
         let text = self.templates.render(ENVIRONMENT, &ctx)?;
-        readback::environment(&text, &resource).map_err(|message| Error::Verify {
+        readback::environment(&text, &resource).map_err(|message| Error::Readback {
             path: rel.to_owned(),
             template: self.templates.origin(ENVIRONMENT).to_owned(),
             message,
@@ -298,7 +298,7 @@ impl<'a> Renderer<'a> {
         let path = self.path(part, Kind::Kustomization);
         let rel = self.rel(&path);
         readback::kustomization(&k, layout::manifest_name(part)).map_err(|message| {
-            Error::Verify {
+            Error::Readback {
                 path: rel.clone(),
                 template: self.templates.origin(KUSTOMIZATION).to_owned(),
                 message,
@@ -322,7 +322,7 @@ impl<'a> Renderer<'a> {
             (
                 m.verify.is_some(),
                 VERIFY_JOB,
-                Part::Verify,
+                Part::VerifyJob,
                 Extra::VerifyJob,
             ),
         ];
@@ -339,7 +339,7 @@ impl<'a> Renderer<'a> {
         let text = self.templates.render(template, &ctx)?;
         let path = self.path(&part, Kind::Manifest);
         let rel = self.rel(&path);
-        readback::extra(&text, kind, self.m).map_err(|message| Error::Verify {
+        readback::extra(&text, kind, self.m).map_err(|message| Error::Readback {
             path: rel.clone(),
             template: self.templates.origin(template).to_owned(),
             message,
@@ -421,7 +421,7 @@ mod tests {
         std::fs::write(dir.path().join(VIRTUALSERVICE), bad).unwrap();
         let t = Templates::load(Some(dir.path())).unwrap();
         let err = render_plan(&plan(SRC), &t).unwrap_err().to_string();
-        assert!(err.contains("failed verification"), "{err}");
+        assert!(err.contains("failed the read-back check"), "{err}");
         assert!(err.contains("sum"), "{err}");
     }
 

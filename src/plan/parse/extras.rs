@@ -2,7 +2,7 @@
 
 use super::{join, lookup, Ctx, LABEL_HELP};
 use crate::plan::names;
-use crate::plan::{GcpBackend, Verify};
+use crate::plan::{GcpBackend, VerifyJob};
 use crate::yaml::{Node, Resolved, Value};
 
 const GCP_KEYS: &[&str] = &["name", "service", "region", "project"];
@@ -104,11 +104,11 @@ impl Ctx<'_> {
     }
 
     /// `verify`, with its `name` if set (it defaults to `<migration>-verify`).
-    pub(super) fn verify(&mut self, v: &Node, field: &str) -> Option<(Option<String>, Verify)> {
+    pub(super) fn verify(&mut self, v: &Node, field: &str) -> Option<(Option<String>, VerifyJob)> {
         let entries = self.mapping(v, field, VERIFY_KEYS)?;
         let get = |k: &str| lookup(&entries, k);
         let mut ok = true;
-        let mut out = Verify {
+        let mut out = VerifyJob {
             name: String::new(),
             scheme: "http".to_owned(),
             port: None,

@@ -5,7 +5,7 @@ use std::path::Path;
 use super::{join, truncate, Ctx, HOST_HELP, LABEL_HELP};
 use crate::plan::names;
 use crate::plan::stage::Stage;
-use crate::plan::{Environment, GcpBackend, Verify};
+use crate::plan::{Environment, GcpBackend, VerifyJob};
 use crate::repo;
 use crate::yaml::{Node, Span, Value};
 
@@ -46,7 +46,7 @@ pub(super) struct Fields {
     /// `gcpBackend`, with `name` possibly left to default.
     pub gcp_backend: Option<(Option<String>, GcpBackend)>,
     /// `verify`, with `name` possibly left to default.
-    pub verify: Option<(Option<String>, Verify)>,
+    pub verify: Option<(Option<String>, VerifyJob)>,
 }
 
 impl Fields {
