@@ -627,12 +627,12 @@ fn template_macro_recursion() {
 }
 
 #[test]
-fn template_safe_value_with_yaml_structure_fails_verification() {
+fn template_safe_value_with_yaml_structure_fails_the_read_back_check() {
     // The header value `true: yes` is a valid plan value; printed `|safe` it turns the
-    // header match into a nested mapping, which the parse-back verification refuses.
+    // header match into a nested mapping, which the read-back check refuses.
     Case::new("header-structure.yaml.in")
         .template("template-safe-header.j2.in")
-        .expect(&["tmpl/virtualservice.yaml.j2", "verification"])
+        .expect(&["tmpl/virtualservice.yaml.j2", "read-back check"])
         .run();
 }
 
@@ -746,7 +746,7 @@ proptest! {
         let path = Path::new("/repo/apps/cutover.yaml");
         if let Ok(plan) = Plan::parse("cutover.yaml", &bytes, path, Path::new("/repo")) {
             let templates = Templates::builtin().expect("built-in templates");
-            // Errors are fine (a mutation may make a manifest fail verification); panics are not.
+            // Errors are fine (a mutation may make a manifest fail the read-back check); panics are not.
             let _ = render_plan(&plan, &templates);
         }
     }
