@@ -1,10 +1,11 @@
-//! Every call to git: plans as they were at a revision ([`Revision`], for
-//! `cutover diff --base REV`), and when a line of a plan last changed
-//! ([`line_changed_at`], for holds and `cutover status`).
+//! Every call to git: files as they were at a revision ([`Revision`], for
+//! `cutover diff --base REV` and `check --changed-since REV`), and when a line of a plan
+//! last changed ([`line_changed_at`], for holds and `cutover status`).
 //!
-//! The plans at a revision are read with `git ls-tree` and `git cat-file` (nothing is
-//! checked out) and rendered in memory, so a review can compare "the plans at REV" with
-//! "the plans now" without any generated file being committed.
+//! Files at a revision are read with `git ls-tree` and `git cat-file` (nothing is checked
+//! out), so a review can compare "the plans at REV" with "the plans now" without any
+//! generated file being committed. Which of them are plans, and loading them, is
+//! [`crate::plan`]'s business.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -12,8 +13,6 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
-use crate::plan::discover;
-use crate::plan::{Loader, Plan};
 
 /// A git revision of a repository: where `diff --base` reads the old plans and
 /// `check --changed-since` finds what changed.
@@ -137,30 +136,22 @@ impl Revision {
         })
     }
 
-    /// Plan files at the revision under `dir` (relative to the root; `""` for all),
-    /// by the same rules as discovery in the work tree.
-    pub fn find_plans(&self, dir: &str) -> Result<Vec<String>> {
+    /// Every file at the revision under `dir` (relative to the root; `""` or `.` for
+    /// all), as paths relative to the root, sorted.
+    pub fn files(&self, dir: &str) -> Result<Vec<String>> {
         let mut args = vec!["ls-tree", "-r", "-z", "--name-only", self.commit.as_str()];
         if !dir.is_empty() && dir != "." {
             args.push("--");
             args.push(dir);
         }
         let out = git(&self.root, &args)?;
-        let mut plans: Vec<String> = out
+        let mut files: Vec<String> = out
             .split(|b| *b == 0)
             .filter(|p| !p.is_empty())
             .map(|p| String::from_utf8_lossy(p).into_owned())
-            .filter(|p| {
-                let parts: Vec<&str> = p.split('/').collect();
-                let (file, dirs) = parts.split_last().expect("non-empty path");
-                discover::is_plan_name(file)
-                    && dirs
-                        .iter()
-                        .all(|d| !d.starts_with('.') && *d != "target" && *d != "node_modules")
-            })
             .collect();
-        plans.sort();
-        Ok(plans)
+        files.sort();
+        Ok(files)
     }
 
     /// The bytes of `rel` at the revision, or `None` when it did not exist there.
@@ -173,34 +164,6 @@ impl Revision {
             Err(Failed::Exit(_)) => Ok(None),
             Err(f) => Err(base_error(f, &exists)),
         }
-    }
-
-    /// Loads the plans at `rels` (relative to the root) as they were at the revision,
-    /// with `loader` (their base VirtualServices also read at the revision); plans that
-    /// did not exist there are skipped. Messages name them `REV:path`.
-    pub fn load(&self, loader: &Loader, rels: &[String]) -> Result<Vec<Plan>> {
-        let mut plans = Vec::new();
-        let mut diags = Vec::new();
-        for rel in rels {
-            let Some(bytes) = self.read(rel)? else {
-                continue;
-            };
-            let name = format!("{}:{rel}", self.rev);
-            let read_base = |base: &str| match self.read(base) {
-                Ok(Some(b)) => String::from_utf8(b).map_err(|_| "not UTF-8".to_owned()),
-                Ok(None) => Err(format!("does not exist at {}", self.rev)),
-                Err(e) => Err(e.to_string()),
-            };
-            match loader.load_with(&name, &bytes, &self.root.join(rel), &self.root, read_base) {
-                Ok(p) => plans.push(p),
-                Err(Error::Invalid(d)) => diags.extend(d.0),
-                Err(e) => return Err(e),
-            }
-        }
-        if !diags.is_empty() {
-            return Err(Error::Invalid(crate::error::Diagnostics(diags)));
-        }
-        Ok(plans)
     }
 
     /// Every path (relative to the root) that differs between the revision and the work

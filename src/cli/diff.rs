@@ -103,7 +103,7 @@ fn diff_base(
             ))
         })?;
         if a.is_dir() {
-            rels.extend(base.find_plans(&rel)?);
+            rels.extend(discover::at_revision(&base, &rel)?);
             match discover::find_plans(a) {
                 Ok(found) => now.extend(found),
                 Err(Error::NoPlans(_)) => {}
@@ -116,7 +116,7 @@ fn diff_base(
             // A plan deleted since REV: everything it generated goes.
             rels.push(rel);
         } else {
-            let then = base.find_plans(&rel)?;
+            let then = discover::at_revision(&base, &rel)?;
             if then.is_empty() {
                 return Err(Error::Git(format!(
                     "{} exists neither in the work tree nor at {rev}",
@@ -129,7 +129,7 @@ fn diff_base(
     }
     rels.sort();
     rels.dedup();
-    let old_plans = base.load(g.loader(), &rels)?;
+    let old_plans = g.loader().load_at_revision(&base, &rels)?;
     let new_plans = g.loader().load_all(&crate::plan::load::named(&now))?;
     for w in crate::plan::load::warnings(&new_plans) {
         out.diagnostic(w);

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
 use crate::error::{Error, Result};
+use crate::git::Revision;
 
 /// Folders never searched, besides hidden ones.
 const SKIP: &[&str] = &["target", "node_modules"];
@@ -45,6 +46,23 @@ pub fn find_plans(dir: &Path) -> Result<Vec<PathBuf>> {
         let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         return Err(Error::NoPlans(shown));
     }
+    Ok(plans)
+}
+
+/// Plan files at git revision `rev` under `dir` (relative to the root; `""` or `.` for
+/// all), by the same rules as [`find_plans`] in the work tree.
+pub fn at_revision(rev: &Revision, dir: &str) -> Result<Vec<String>> {
+    let mut plans = rev.files(dir)?;
+    plans.retain(|p| {
+        let parts: Vec<&str> = p.split('/').collect();
+        let Some((file, dirs)) = parts.split_last() else {
+            return false;
+        };
+        is_plan_name(file)
+            && dirs
+                .iter()
+                .all(|d| !d.starts_with('.') && !SKIP.contains(d))
+    });
     Ok(plans)
 }
 

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::git::{line_changed_at, now};
 use crate::plan::stage::format_duration;
 use crate::plan::{Environment, Loader, Migration, Plan};
-use crate::render::escape;
+use crate::yaml::escape;
 use crate::yaml::Span;
 
 /// Which way an environment moves.

@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Diagnostics, Error, Result, Severity};
+use crate::git::Revision;
 use crate::plan::{parse, Confinement, Plan, MAX_PLAN_BYTES};
 use crate::repo;
 
@@ -95,6 +96,34 @@ impl Loader {
         let mut plan = self.parse(file, bytes, path, root)?;
         read_bases(&mut plan, read_base)?;
         Ok(plan)
+    }
+
+    /// Loads the plans at `rels` (relative to the root) as they were at git revision
+    /// `rev` (their base VirtualServices also read at the revision); plans that did not
+    /// exist there are skipped. Messages name them `REV:path`.
+    pub fn load_at_revision(&self, rev: &Revision, rels: &[String]) -> Result<Vec<Plan>> {
+        let mut plans = Vec::new();
+        let mut diags = Vec::new();
+        for rel in rels {
+            let Some(bytes) = rev.read(rel)? else {
+                continue;
+            };
+            let name = format!("{}:{rel}", rev.rev);
+            let read_base = |base: &str| match rev.read(base) {
+                Ok(Some(b)) => String::from_utf8(b).map_err(|_| "not UTF-8".to_owned()),
+                Ok(None) => Err(format!("does not exist at {}", rev.rev)),
+                Err(e) => Err(e.to_string()),
+            };
+            match self.load_with(&name, &bytes, &rev.root.join(rel), &rev.root, read_base) {
+                Ok(p) => plans.push(p),
+                Err(Error::Invalid(d)) => diags.extend(d.0),
+                Err(e) => return Err(e),
+            }
+        }
+        if !diags.is_empty() {
+            return Err(Error::Invalid(Diagnostics(diags)));
+        }
+        Ok(plans)
     }
 
     /// Validates plan `bytes` as if they were read from `path` (absolute) in repository

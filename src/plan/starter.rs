@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::plan::Loader;
-use crate::render::escape;
+use crate::yaml::escape;
 
 /// The values `init` fills in.
 #[derive(Clone, Debug)]

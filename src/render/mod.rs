@@ -5,7 +5,6 @@
 //! ([`rewrite`]). Every rendered manifest is read back and checked ([`crate::check`])
 //! before it can be written; paths come from [`crate::layout`].
 
-pub mod escape;
 pub mod header;
 pub mod rewrite;
 pub mod templates;

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::layout;
 use crate::plan::stage::Stage;
 use crate::plan::{Migration, Plan};
-use crate::render::escape;
+use crate::yaml::escape;
 
 /// Name of the VirtualService template.
 pub const VIRTUALSERVICE: &str = "virtualservice.yaml.j2";

@@ -4,6 +4,11 @@
 //! validation can report *every* problem at once, each with its line and column. The
 //! tree is built from the event stream of `saphyr-parser`; aliases are expanded with a
 //! budget so that "billion laughs" documents fail fast instead of exhausting memory.
+//!
+//! Writing goes the other way through [`escape`]: every value cutover prints into YAML
+//! (templates, plan edits, the starter plan) is escaped there.
+
+pub mod escape;
 
 use std::collections::HashMap;
 
