@@ -620,6 +620,18 @@ fn init_refuses_bad_stages() {
     }
 }
 
+/// Defect (issue 12): a refused `init` left the folders it had created for its file.
+#[test]
+fn refused_init_leaves_no_folder() {
+    let t = Test::new().git_folder();
+    t.args(["init", "a/b/c/plan.yaml", "--stages", "10,5,100"])
+        .status(2)
+        .stderr_contains("weights must not decrease")
+        .stderr_contains("nothing was written")
+        .run();
+    assert!(!t.exists("a"), "a refused init left a/");
+}
+
 // --- explain -------------------------------------------------------------------------------
 
 const EXPLAIN_PLAN: &str = r#"version: 1

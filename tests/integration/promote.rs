@@ -1284,3 +1284,56 @@ fn promote_points_the_env_kustomization_at_the_new_stage() {
         .stdout("ok: 29 generated files up to date\n")
         .run();
 }
+
+/// The lines of `before` and `after` that differ (both must have as many lines).
+fn changed_lines(before: &str, after: &str) -> Vec<(String, String)> {
+    assert_eq!(
+        before.lines().count(),
+        after.lines().count(),
+        "line count changed"
+    );
+    before
+        .lines()
+        .zip(after.lines())
+        .filter(|(b, a)| b != a)
+        .map(|(b, a)| (b.to_owned(), a.to_owned()))
+        .collect()
+}
+
+/// Defect (issue 12): `promote` and `rollback` re-read the edited plan without its `base`
+/// files, so they failed on every plan with `base:` ("base VirtualService ...: was not
+/// read"). The plan is fixtures/golden/base-routes (prod at weight-10).
+#[test]
+fn promote_and_rollback_work_on_a_plan_with_a_base() {
+    let test = Test::new().git_folder();
+    crate::test::copy_dir(
+        &crate::test::fixtures().join("golden/base-routes/input"),
+        &test.path(),
+    );
+    let plan = test
+        .read("cutover.yaml")
+        .replace("output: ../expected", "output: generated");
+    test.write("cutover.yaml", &plan);
+    test.args(["render", "-q"]).run();
+
+    test.args(["promote", "cutover.yaml", "--env", "prod"])
+        .stdout_contains("reviews: prod promoted from weight-10 to weight-25")
+        .run();
+    let promoted = test.read("cutover.yaml");
+    assert_eq!(
+        changed_lines(&plan, &promoted),
+        [(
+            "      prod: weight-10".to_owned(),
+            "      prod: weight-25".to_owned()
+        )]
+    );
+    test.args(["check"]).stdout_contains("up to date").run();
+
+    test.args(["rollback", "cutover.yaml", "--env", "prod"])
+        .stdout_contains("reviews: prod rolled back from weight-25 to weight-10")
+        .run();
+    let rolled_back = test.read("cutover.yaml");
+    assert_eq!(changed_lines(&promoted, &rolled_back).len(), 1);
+    assert_eq!(rolled_back, plan);
+    test.args(["check"]).stdout_contains("up to date").run();
+}

@@ -1184,3 +1184,85 @@ fn github_reports_plan_errors_as_annotations_with_line_and_column() {
         .stderr_contains("error: migrations[0].stages[0].wieght: unknown field `wieght`")
         .run();
 }
+
+// ---------------------------------------------------------------- stat and json line counts
+
+/// Defect (issue 12): `diff --format stat|json` skipped every changed line starting with
+/// `---` or `+++`, taking it for a file header. A hand-edited generated file with a YAML
+/// document start (`---`) added: the diff removes that line (`----`), one deletion.
+#[test]
+fn stat_and_json_count_a_removed_document_start_line() {
+    let t = Test::new().git_folder().file("cutover.yaml", SMALL);
+    t.args(["render", "-q"]).run();
+    let text = t.read(VS_10);
+    let (header, body) = text.split_at(text.find("apiVersion:").expect("apiVersion line"));
+    t.write(VS_10, format!("{header}---\n{body}"));
+    let unified = t
+        .args(["diff"])
+        .status(1)
+        .stdout_contains("\n----\n")
+        .run()
+        .stdout;
+    let json = t
+        .args(["diff", "--format", "json"])
+        .status(1)
+        .any_stdout()
+        .run()
+        .stdout;
+    let v = check_json(&json, &unified, None);
+    assert_eq!(v["summary"]["deletions"], 1, "{json}");
+    let stat = t
+        .args(["diff", "--format", "stat"])
+        .status(1)
+        .stdout_contains(" 1 file changed, 0 insertions(+), 1 deletion(-)\n")
+        .run()
+        .stdout;
+    check_stat(&stat, &v);
+}
+
+/// Defect (issue 12), the other side: an added line whose contents start with `++` (here
+/// from a template override) shows as `+++...` in the diff and is one insertion.
+#[test]
+fn stat_and_json_count_an_added_line_starting_with_plus_plus() {
+    let template = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/virtualservice.yaml.j2"),
+    )
+    .expect("built-in template");
+    let t = Test::new()
+        .git_folder()
+        .file("cutover.yaml", SMALL)
+        .file("tpl/virtualservice.yaml.j2", format!("{template}++x: 1\n"));
+    let plain = t
+        .args(["diff", "--format", "json"])
+        .status(1)
+        .any_stdout()
+        .run()
+        .stdout;
+    let plain: Value = serde_json::from_str(&plain).expect("JSON");
+    let unified = t
+        .args(["--templates", "tpl", "diff"])
+        .status(1)
+        .stdout_contains("\n+++x: 1\n")
+        .run()
+        .stdout;
+    let json = t
+        .args(["--templates", "tpl", "diff", "--format", "json"])
+        .status(1)
+        .any_stdout()
+        .run()
+        .stdout;
+    let v = check_json(&json, &unified, None);
+    // One more line in each of the two VirtualService files.
+    assert_eq!(
+        v["summary"]["insertions"].as_u64(),
+        plain["summary"]["insertions"].as_u64().map(|n| n + 2),
+        "{json}"
+    );
+    let stat = t
+        .args(["--templates", "tpl", "diff", "--format", "stat"])
+        .status(1)
+        .any_stdout()
+        .run()
+        .stdout;
+    check_stat(&stat, &v);
+}

@@ -24,7 +24,54 @@ use serde_json::json;
 use serde_yaml::{Mapping, Value};
 
 const TO: &str = "gcp-backend.example.com";
-const KINDS: [&str; 3] = ["http", "tcp", "tls"];
+/// The route kinds (`spec` lists whose entries have a `route`) and the mirror fields of an
+/// HTTP route, read from the vendored Istio schema rather than copied from the rewrite, so
+/// that a kind or a field the rewrite does not know fails these tests.
+struct SchemaFields {
+    kinds: Vec<String>,
+    mirror: Vec<String>,
+}
+
+fn schema_fields() -> &'static SchemaFields {
+    static FIELDS: std::sync::OnceLock<SchemaFields> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schemas/istio-virtualservice-v1.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).expect("read the Istio schema"))
+                .expect("the Istio schema is JSON");
+        let spec = &schema["properties"]["spec"]["properties"];
+        let kinds: Vec<String> = spec
+            .as_object()
+            .expect("spec properties")
+            .iter()
+            .filter(|(_, v)| v["items"]["properties"].get("route").is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut mirror: Vec<String> = spec["http"]["items"]["properties"]
+            .as_object()
+            .expect("HTTPRoute properties")
+            .keys()
+            .filter(|k| k.starts_with("mirror"))
+            .cloned()
+            .collect();
+        mirror.sort();
+        assert_eq!(kinds, ["http", "tcp", "tls"], "route kinds of the schema");
+        assert!(mirror.len() >= 4, "mirror fields of the schema: {mirror:?}");
+        SchemaFields { kinds, mirror }
+    })
+}
+
+/// Route kinds, from the schema.
+fn kinds() -> impl Iterator<Item = &'static str> {
+    schema_fields().kinds.iter().map(String::as_str)
+}
+
+/// The mirror fields of an HTTP route (`mirror`, `mirrors`, `mirrorPercentage`, ...), from
+/// the schema.
+fn mirror_fields() -> impl Iterator<Item = &'static str> {
+    schema_fields().mirror.iter().map(String::as_str)
+}
 const ISTIO: (u32, u32) = (1, 22);
 
 fn yaml(s: &str) -> Value {
@@ -99,19 +146,12 @@ fn base_weights(dests: &[Value]) -> Vec<u64> {
 fn strip(doc: &Value) -> Value {
     let mut d = doc.clone();
     if let Some(spec) = d.get_mut("spec").and_then(Value::as_mapping_mut) {
-        for kind in KINDS {
+        for kind in kinds() {
             let Some(routes) = spec.get_mut(kind).and_then(Value::as_sequence_mut) else {
                 continue;
             };
             for r in routes.iter_mut().filter_map(Value::as_mapping_mut) {
-                for k in [
-                    "route",
-                    "mirror",
-                    "mirrors",
-                    "mirrorPercentage",
-                    "mirrorPercent",
-                    "mirror_percent",
-                ] {
+                for k in std::iter::once("route").chain(mirror_fields()) {
                     r.remove(k);
                 }
             }
@@ -212,7 +252,7 @@ fn verify(base: &Value, out: &Value, from: &str, stage: &Stage, istio: (u32, u32
         strip(out),
         "fields outside destinations and mirrors changed"
     );
-    for kind in KINDS {
+    for kind in kinds() {
         let b = base["spec"][kind]
             .as_sequence()
             .cloned()
@@ -227,7 +267,7 @@ fn verify(base: &Value, out: &Value, from: &str, stage: &Stage, istio: (u32, u32
             }
             match stage.kind {
                 StageKind::Weight(w) => {
-                    for k in ["mirror", "mirrors", "mirrorPercentage"] {
+                    for k in mirror_fields() {
                         assert_eq!(br.get(k), or.get(k), "{at}.{k}");
                     }
                     verify_split(
@@ -334,7 +374,7 @@ fn corpus_virtual_services() -> Vec<(String, usize, Value)> {
 /// The distinct route destination hosts of a VirtualService, in document order.
 fn destination_hosts(doc: &Value) -> Vec<String> {
     let mut hosts: Vec<String> = Vec::new();
-    for kind in KINDS {
+    for kind in kinds() {
         for r in doc["spec"][kind].as_sequence().into_iter().flatten() {
             for d in r["route"].as_sequence().into_iter().flatten() {
                 if let Some(h) = host_of(d) {
@@ -680,8 +720,8 @@ fn gen_stage() -> impl Strategy<Value = Stage> {
 }
 
 fn any_route_sends_to_from(base: &Value) -> bool {
-    KINDS.iter().any(|k| {
-        base["spec"][*k]
+    kinds().any(|k| {
+        base["spec"][k]
             .as_sequence()
             .into_iter()
             .flatten()
@@ -700,8 +740,8 @@ fn any_mirroring_route_sends_to_from(base: &Value) -> bool {
 /// Whether every route that sends to `from` has integer weights adding up to 100 (see
 /// `a_mirror_stage_of_weights_not_adding_up_to_100`).
 fn from_routes_add_up_to_100(base: &Value) -> bool {
-    KINDS.iter().all(|k| {
-        base["spec"][*k]
+    kinds().all(|k| {
+        base["spec"][k]
             .as_sequence()
             .into_iter()
             .flatten()

@@ -582,3 +582,28 @@ fn an_existing_file_keeps_its_mode_when_rewritten() {
         .stdout("ok: 12 generated files up to date\n")
         .run();
 }
+
+/// Defect (issue 12): outside a git repository the writer lock is a file in the system
+/// temporary folder, and every run left its `cutover-*.lock` there for ever.
+#[test]
+fn render_outside_git_leaves_nothing_in_the_temporary_folder() {
+    let tmpdir = tempfile::tempdir().expect("a temporary folder for TMPDIR");
+    let tmp = tmpdir.path().to_string_lossy().into_owned();
+    let t = Test::new().file("cutover.yaml", PLAN).env("TMPDIR", &tmp);
+    assert!(
+        !t.exists(".git"),
+        "the test folder must not be a repository"
+    );
+    t.args(["render"]).stdout(PLAN_RENDERED).run();
+    t.args(["render", "-q"]).run();
+    let left: Vec<String> = fs::read_dir(tmpdir.path())
+        .expect("read TMPDIR")
+        .map(|e| {
+            e.expect("folder entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(left, Vec::<String>::new(), "left in TMPDIR");
+}
