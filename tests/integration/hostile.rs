@@ -19,17 +19,17 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use cutover::plan::Plan;
 use cutover::render::render_plan;
 use cutover::Templates;
 use proptest::prelude::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+use crate::test::Test;
+
 const HANG: Duration = Duration::from_secs(10);
 const MAX_STDERR: usize = 64 * 1024;
 
@@ -55,9 +55,13 @@ spec:
         host: checkout-se.example.com
 ";
 
+/// The repository inside the scratch folder, with a `.git` folder.
+const REPO: &str = "work/repo";
+
 /// The scratch folder of one case.
 struct Scratch {
-    _dir: tempfile::TempDir,
+    /// Runs the binary in the repository.
+    test: Test,
     /// The scratch folder (canonical).
     top: PathBuf,
     /// The repository: `<top>/work/repo`, holding `.git/`.
@@ -66,22 +70,15 @@ struct Scratch {
 
 impl Scratch {
     fn new() -> Scratch {
-        let dir = tempfile::Builder::new()
-            .prefix("cutover-hostile-")
-            .tempdir()
-            .expect("scratch folder");
-        let top = dir.path().canonicalize().expect("canonical scratch");
-        let repo = top.join("work/repo");
+        let test = Test::new();
+        let top = test.path();
+        let repo = top.join(REPO);
         fs::create_dir_all(repo.join(".git")).expect("create repo");
         // Targets outside the repository for `..` and symlinks to reach.
         fs::create_dir_all(top.join("outside")).unwrap();
         fs::write(top.join("outside/vs.yaml"), BASE_VS).unwrap();
         fs::write(top.join("work/outside-vs.yaml"), BASE_VS).unwrap();
-        Scratch {
-            _dir: dir,
-            top,
-            repo,
-        }
+        Scratch { test, top, repo }
     }
 }
 
@@ -116,62 +113,6 @@ fn snapshot(top: &Path, skip: &Path) -> Tree {
         }
     }
     out
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-/// Runs the binary in `dir`; a run longer than [`HANG`] is killed and fails the test.
-fn run(dir: &Path, args: &[&str]) -> Run {
-    let start = Instant::now();
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn cutover");
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = so.read_to_end(&mut v);
-        v
-    });
-    let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = se.read_to_end(&mut v);
-        v
-    });
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if start.elapsed() > HANG {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "hang: `cutover {}` still running after {HANG:?}",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let took = start.elapsed();
-    let stdout = String::from_utf8_lossy(&out.join().unwrap()).into_owned();
-    let stderr_bytes = err.join().unwrap();
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout,
-        stderr: String::from_utf8_lossy(&stderr_bytes).into_owned(),
-        took,
-    }
 }
 
 /// One hostile case.
@@ -264,7 +205,25 @@ impl Case {
             let before = snapshot(&s.top, &skip);
             let mut args = global.clone();
             args.push(cmd);
-            let r = run(&s.repo, &args);
+            let mut run = s
+                .test
+                .args(&args)
+                .current_dir(REPO)
+                .timeout(HANG)
+                .status(code);
+            run = if code == 2 {
+                // An error, and nothing on stdout.
+                self.expect
+                    .iter()
+                    .fold(run.stderr_contains("error"), |run, want| {
+                        run.stderr_contains(*want)
+                    })
+            } else if cmd == "validate" {
+                run.stdout_contains("ok: ")
+            } else {
+                run.stdout_contains(" written, ")
+            };
+            let r = run.run();
             let after = snapshot(&s.top, &skip);
             let ctx = format!(
                 "case {}: `cutover {}` exit {} in {:?}\n--- stdout ---\n{}\n--- stderr ({} bytes) ---\n{}",
@@ -294,13 +253,6 @@ impl Case {
                 "stderr is {} bytes\n{ctx}",
                 r.stderr.len()
             );
-            assert_eq!(r.code, code, "unexpected exit code\n{ctx}");
-            if code == 2 {
-                assert!(r.stderr.contains("error"), "no error message\n{ctx}");
-                for want in self.expect {
-                    assert!(r.stderr.contains(want), "stderr lacks {want:?}\n{ctx}");
-                }
-            }
             // What changed, anywhere in the scratch folder.
             let mut changed: Vec<&PathBuf> = Vec::new();
             for (p, v) in &after {
@@ -327,8 +279,14 @@ impl Case {
             }
         }
         if self.render_code == 0 {
-            let r = run(&s.repo, &["check"]);
-            assert_eq!(r.code, 0, "check after render: {}", r.stderr);
+            let mut check = global;
+            check.push("check");
+            s.test
+                .args(&check)
+                .current_dir(REPO)
+                .timeout(HANG)
+                .stdout_contains(" up to date")
+                .run();
         }
     }
 }

@@ -20,9 +20,11 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
@@ -76,6 +78,8 @@ pub struct Test {
     args: Vec<OsString>,
     env: Vec<(String, Option<String>)>,
     umask: Option<u32>,
+    dir_in: Option<String>,
+    timeout: Option<Duration>,
     status: i32,
     stdout: Expect,
     stderr: Expect,
@@ -94,6 +98,8 @@ impl Test {
             args: Vec::new(),
             env: vec![("NO_COLOR".into(), Some("1".into()))],
             umask: None,
+            dir_in: None,
+            timeout: None,
             status: 0,
             stdout: Expect::default(),
             stderr: Expect::default(),
@@ -151,6 +157,8 @@ impl Test {
             args: args.into_iter().map(Into::into).collect(),
             env: self.env.clone(),
             umask: None,
+            dir_in: None,
+            timeout: None,
             status: 0,
             stdout: Expect::default(),
             stderr: Expect::default(),
@@ -160,6 +168,18 @@ impl Test {
     /// Runs the command under the file mode creation mask `mask` (through `sh`).
     pub fn umask(mut self, mask: u32) -> Test {
         self.umask = Some(mask);
+        self
+    }
+
+    /// Runs the command in the subfolder `path` of the test folder.
+    pub fn current_dir(mut self, path: &str) -> Test {
+        self.dir_in = Some(path.to_owned());
+        self
+    }
+
+    /// Kills the command and fails the test ("hang") when it runs longer than `limit`.
+    pub fn timeout(mut self, limit: Duration) -> Test {
+        self.timeout = Some(limit);
         self
     }
 
@@ -224,7 +244,11 @@ impl Test {
             }
             None => Command::new(BIN),
         };
-        cmd.current_dir(self.dir.path()).args(&self.args);
+        let dir = match &self.dir_in {
+            Some(sub) => self.dir.path().join(sub),
+            None => self.dir.path().to_path_buf(),
+        };
+        cmd.current_dir(dir).args(&self.args);
         for (k, v) in &self.env {
             match v {
                 Some(v) => cmd.env(k, v),
@@ -247,10 +271,11 @@ impl Test {
             .umask
             .map(|m| format!(" (umask {m:03o})"))
             .unwrap_or_default();
-        let out = run(
-            self.command(),
-            &format!("cutover {}{umask}", shown.join(" ")),
-        );
+        let what = format!("cutover {}{umask}", shown.join(" "));
+        let out = match self.timeout {
+            Some(limit) => run_limited(self.command(), &what, limit),
+            None => run(self.command(), &what),
+        };
         let mut failures = Vec::new();
         if out.code != self.status {
             failures.push(format!(
@@ -328,14 +353,16 @@ pub struct Output {
     pub stderr: String,
     /// Exit code (`-1` when killed by a signal).
     pub code: i32,
+    /// How long the run took.
+    pub took: Duration,
 }
 
 impl Output {
     /// The command and everything it printed, for failure messages.
     pub fn context(&self) -> String {
         format!(
-            "command: {}\nexit code: {}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.command, self.code, self.stdout, self.stderr
+            "command: {}\nexit code: {} (after {:?})\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.command, self.code, self.took, self.stdout, self.stderr
         )
     }
 }
@@ -343,16 +370,62 @@ impl Output {
 /// Runs `cmd` (shown as `what` in failure messages) to completion and captures its output;
 /// checks nothing.
 pub fn run(mut cmd: Command, what: &str) -> Output {
+    let start = Instant::now();
     let out = cmd
         .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    output(what, out.status, out.stdout, &out.stderr, start.elapsed())
+}
+
+/// As [`run`], but a run longer than `limit` is killed and fails the test ("hang").
+fn run_limited(mut cmd: Command, what: &str, limit: Duration) -> Output {
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = read_all(Box::new(child.stdout.take().expect("stdout pipe")));
+    let stderr = read_all(Box::new(child.stderr.take().expect("stderr pipe")));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("hang: `{what}` still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let stdout = stdout.join().expect("stdout reader");
+    let stderr = stderr.join().expect("stderr reader");
+    output(what, status, stdout, &stderr, start.elapsed())
+}
+
+fn output(
+    what: &str,
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: &[u8],
+    took: Duration,
+) -> Output {
     Output {
         command: what.to_owned(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stdout_bytes: out.stdout.clone(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stdout_bytes: stdout,
+        stderr: String::from_utf8_lossy(stderr).into_owned(),
+        code: status.code().unwrap_or(-1),
+        took,
     }
 }
 
