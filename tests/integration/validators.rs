@@ -26,7 +26,7 @@ use std::process::{Command, Output};
 
 use serde::Deserialize;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+use crate::test::{copy_dir, Test};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -105,28 +105,10 @@ fn run(cmd: &mut Command) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
-/// A `cutover` command run in `dir`, without colour.
-fn cutover(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["--color", "never"])
-        .args(args)
+/// `cutover --color never ARGS` in the subfolder `dir` of `t` (`""`: its root).
+fn cutover(t: &Test, dir: &str, args: &[&str]) -> Test {
+    t.args(["--color", "never"].iter().chain(args))
         .current_dir(dir)
-        .env("NO_COLOR", "1");
-    cmd
-}
-
-/// Runs `cutover` and checks its exit code.
-fn cutover_code(dir: &Path, args: &[&str], want: i32) -> Output {
-    let out = run(&mut cutover(dir, args));
-    assert_eq!(
-        out.status.code(),
-        Some(want),
-        "cutover {args:?} in {}\n--- stdout\n{}\n--- stderr\n{}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 // --- YAML ----------------------------------------------------------------------------------
@@ -156,31 +138,18 @@ fn str_field<'a>(v: &'a serde_yaml::Value, key: &str) -> Option<&'a str> {
 
 /// A temporary repository (a `.git` folder at its root) holding one rendered plan.
 struct Rendered {
-    _tmp: tempfile::TempDir,
+    _repo: Test,
     /// The generated tree.
     output: PathBuf,
     /// Whether the plan uses the kustomize layout.
     kustomize: bool,
 }
 
-fn temp_repo() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let root = tmp.path().canonicalize().expect("canonical tempdir");
-    fs::create_dir(root.join(".git")).expect("mkdir .git");
-    (tmp, root)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir {}: {e}", to.display()));
-    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-        let entry = entry.expect("read_dir entry");
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&src, &dst);
-        } else {
-            fs::copy(&src, &dst).unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
-        }
-    }
+/// A temporary repository (an empty `.git` folder) and its path.
+fn temp_repo() -> (Test, PathBuf) {
+    let t = Test::new().git_folder();
+    let root = t.path();
+    (t, root)
 }
 
 /// The golden fixture cases: folders of `fixtures/golden/` holding `input/cutover.yaml`.
@@ -239,10 +208,16 @@ fn render_fixture(case: &str) -> Rendered {
     );
     let (_, kustomize) = plan_output(&dir.join("input/cutover.yaml"));
     let output = case_output(&dir);
-    cutover_code(&dir.join("input"), &["render", "cutover.yaml"], 0);
+    cutover(
+        &tmp,
+        &format!("{GOLDEN}/{case}/input"),
+        &["render", "cutover.yaml"],
+    )
+    .stdout_contains(" written, 0 unchanged, 0 removed ")
+    .run();
     assert!(output.is_dir(), "render wrote no {}", output.display());
     Rendered {
-        _tmp: tmp,
+        _repo: tmp,
         output,
         kustomize,
     }
@@ -253,9 +228,11 @@ fn render_plan(plan: &str) -> Rendered {
     let (tmp, root) = temp_repo();
     fs::write(root.join("cutover.yaml"), plan).expect("write plan");
     let (output, kustomize) = plan_output(&root.join("cutover.yaml"));
-    cutover_code(&root, &["render", "cutover.yaml"], 0);
+    cutover(&tmp, "", &["render", "cutover.yaml"])
+        .stdout_contains(" written, 0 unchanged, 0 removed ")
+        .run();
     Rendered {
-        _tmp: tmp,
+        _repo: tmp,
         output: root.join(output),
         kustomize,
     }
@@ -1278,8 +1255,8 @@ fn git(git: &Path, dir: &Path) -> Command {
 #[test]
 fn diff_of_damaged_fixture_trees_applies_with_git_apply() {
     let git_bin = tool_or_skip!("git");
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let root = tmp.path().canonicalize().expect("canonical tempdir");
+    let t = Test::new();
+    let root = t.path();
     run_ok(git(&git_bin, &root).args(["init", "-q", "."]));
     copy_dir(&repo().join("fixtures"), &root.join("fixtures"));
     let cases = fixture_cases();
@@ -1291,7 +1268,9 @@ fn diff_of_damaged_fixture_trees_applies_with_git_apply() {
             (p, bytes)
         })
         .collect();
-    cutover_code(&root, &["check"], 0);
+    cutover(&t, "", &["check"])
+        .stdout_contains(" generated files up to date")
+        .run();
 
     // example: the whole generated tree is gone.
     let example = case_output(&root.join(GOLDEN).join("example"));
@@ -1305,12 +1284,15 @@ fn diff_of_damaged_fixture_trees_applies_with_git_apply() {
     let reference = files(&root.join(GOLDEN).join("reference/expected"));
     let orphan = reference[0].with_file_name("07-weight-70.yaml");
     fs::copy(&reference[0], &orphan).expect("add orphan");
-    cutover_code(&root, &["check"], 1);
+    cutover(&t, "", &["check"])
+        .status(1)
+        .stdout_contains("files out of date")
+        .run();
 
-    let out = cutover_code(&root, &["diff"], 1);
+    let out = cutover(&t, "", &["diff"]).status(1).any_stdout().run();
     let patch = root.join("p.patch");
-    fs::write(&patch, &out.stdout).expect("write patch");
-    let text = String::from_utf8_lossy(&out.stdout);
+    fs::write(&patch, &out.stdout_bytes).expect("write patch");
+    let text = &out.stdout;
     assert!(
         text.contains("deleted file mode"),
         "no deletion in:\n{text}"
@@ -1321,9 +1303,11 @@ fn diff_of_damaged_fixture_trees_applies_with_git_apply() {
     run_ok(git(&git_bin, &root).args(["apply", "p.patch"]));
     fs::remove_file(&patch).expect("remove patch");
 
-    cutover_code(&root, &["check"], 0);
-    let again = cutover_code(&root, &["diff"], 0);
-    assert!(again.stdout.is_empty(), "diff after apply printed output");
+    cutover(&t, "", &["check"])
+        .stdout_contains(" generated files up to date")
+        .run();
+    // Nothing left to change: no output.
+    cutover(&t, "", &["diff"]).run();
     assert!(!orphan.exists(), "orphan survived the patch");
     for (path, bytes) in &committed {
         let now = fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
