@@ -18,10 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cutover::workspace::{load, named, render_all};
-use cutover::Templates;
+use crate::test::Test;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 /// Any single run taking longer than this is a hang.
 const HANG: Duration = Duration::from_secs(60);
 /// The kill loop stops starting iterations after this long.
@@ -69,16 +67,14 @@ fn plan(variant: usize) -> String {
 /// Path relative to the repository root → contents.
 type Tree = BTreeMap<String, Vec<u8>>;
 
-/// What the plan at `repo/cutover.yaml` produces, rendered in memory.
+/// What the plan at `repo/cutover.yaml` produces: rendered by the binary in a scratch
+/// repository.
 fn expected(repo: &Path) -> Tree {
-    let plans = load(&named(&[repo.join("cutover.yaml")])).expect("load plan");
-    let templates = Templates::builtin().expect("templates");
-    let rendered = render_all(&plans, &templates).expect("render plan");
-    rendered
-        .into_iter()
-        .flatten()
-        .map(|f| (f.rel, f.contents.into_bytes()))
-        .collect()
+    let plan = fs::read(repo.join("cutover.yaml")).expect("read the plan");
+    let (scratch, root) = temp_repo();
+    scratch.write("cutover.yaml", plan);
+    scratch.args(["render", "-q"]).timeout(HANG).run();
+    disk(&root).0
 }
 
 fn is_tmp(name: &str) -> bool {
@@ -127,11 +123,10 @@ struct Done {
     stderr: String,
 }
 
-fn spawn(repo: &Path, args: &[&str]) -> Child {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(repo)
-        .env("NO_COLOR", "1")
+/// Starts `cutover ARGS` in `t`'s folder, without waiting.
+fn spawn(t: &Test, args: &[&str]) -> Child {
+    t.args(args)
+        .command()
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -166,37 +161,32 @@ fn finish(mut child: Child, what: &str) -> Done {
     }
 }
 
-fn run(repo: &Path, args: &[&str]) -> Done {
-    finish(spawn(repo, args), &format!("cutover {}", args.join(" ")))
-}
-
+/// `cutover render -q`, which must succeed silently.
 #[track_caller]
-fn expect_ok(repo: &Path, args: &[&str]) {
-    let d = run(repo, args);
-    assert_eq!(
-        d.code,
-        Some(0),
-        "`cutover {}` failed (signal {:?}):\n{}",
-        args.join(" "),
-        d.signal,
-        d.stderr
-    );
+fn render(t: &Test) {
+    t.args(["render", "-q"]).timeout(HANG).run();
 }
 
-fn repo() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::Builder::new()
-        .prefix("cutover-crash-")
-        .tempdir()
-        .expect("temporary folder");
-    let repo = dir.path().canonicalize().unwrap();
-    fs::create_dir(repo.join(".git")).unwrap();
-    (dir, repo)
+/// `cutover check`, which must find everything up to date.
+#[track_caller]
+fn check(t: &Test) {
+    t.args(["check"])
+        .timeout(HANG)
+        .stdout_contains(" generated files up to date\n")
+        .run();
+}
+
+/// A repository (an empty `.git` folder) and its path.
+fn temp_repo() -> (Test, PathBuf) {
+    let t = Test::new().git_folder();
+    let root = t.path();
+    (t, root)
 }
 
 #[test]
 fn render_killed_at_random_moments_leaves_only_whole_files() {
     let started = Instant::now();
-    let (_dir, repo) = repo();
+    let (t, repo) = temp_repo();
     let mut trees: Vec<Option<Tree>> = vec![None, None, None];
     let mut tree_of = |variant: usize, repo: &Path| -> Tree {
         let slot = &mut trees[variant % 3];
@@ -205,9 +195,9 @@ fn render_killed_at_random_moments_leaves_only_whole_files() {
 
     fs::write(repo.join("cutover.yaml"), plan(0)).unwrap();
     let mut old = tree_of(0, &repo);
-    let t = Instant::now();
-    expect_ok(&repo, &["render", "-q"]);
-    let first_render = t.elapsed();
+    let started_render = Instant::now();
+    render(&t);
+    let first_render = started_render.elapsed();
     assert_eq!(
         disk(&repo).0,
         old,
@@ -234,7 +224,7 @@ fn render_killed_at_random_moments_leaves_only_whole_files() {
         let new = tree_of(variant, &repo);
 
         let delay = Duration::from_millis(lo + rng.below(hi - lo + 1));
-        let mut child = spawn(&repo, &["render", "-q"]);
+        let mut child = spawn(&t, &["render", "-q"]);
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL on Unix
         let done = finish(child, "killed render");
@@ -284,8 +274,8 @@ fn render_killed_at_random_moments_leaves_only_whole_files() {
             hi = (hi * 2).max(lo + 150);
         }
 
-        expect_ok(&repo, &["render", "-q"]);
-        expect_ok(&repo, &["check"]);
+        render(&t);
+        check(&t);
         let (files, tmps_after) = disk(&repo);
         assert!(
             tmps_after.is_empty(),
@@ -315,12 +305,12 @@ fn render_killed_at_random_moments_leaves_only_whole_files() {
 
 #[test]
 fn concurrent_renders_are_serialised() {
-    let (_dir, repo) = repo();
+    let (t, repo) = temp_repo();
     let mut refused = 0;
     for variant in 0..2 {
         fs::write(repo.join("cutover.yaml"), plan(variant)).unwrap();
-        let first = spawn(&repo, &["render", "-q"]);
-        let second = spawn(&repo, &["render", "-q"]);
+        let first = spawn(&t, &["render", "-q"]);
+        let second = spawn(&t, &["render", "-q"]);
         let results = [
             finish(first, "first render"),
             finish(second, "second render"),
@@ -339,7 +329,7 @@ fn concurrent_renders_are_serialised() {
             results.iter().any(|d| d.code == Some(0)),
             "neither render succeeded"
         );
-        expect_ok(&repo, &["check"]);
+        check(&t);
         assert!(disk(&repo).1.is_empty(), "temporary files remain");
     }
     eprintln!("concurrent renders: {refused} of 4 runs refused by the lock");
@@ -351,28 +341,12 @@ fn the_lock_does_not_dirty_the_repository() {
         eprintln!("skipped: git not found");
         return;
     }
-    let dir = tempfile::Builder::new()
-        .prefix("cutover-lock-")
-        .tempdir()
-        .unwrap();
-    let repo = dir.path().canonicalize().unwrap();
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(&repo)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", &repo)
-            .output()
-            .expect("run git");
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-        String::from_utf8(out.stdout).unwrap()
-    };
-    git(&["init", "-q"]);
     let small = "version: 1\noutput: out\nmigrations:\n  - name: checkout\n    namespace: payments\n    from: checkout-se.example.com\n    to: checkout-gcp.example.com\n    stages: [{weight: 10}, {weight: 100}]\n";
-    fs::write(repo.join("cutover.yaml"), small).unwrap();
-    expect_ok(&repo, &["render", "-q"]);
+    let t = Test::new().git_init().file("cutover.yaml", small);
+    let repo = t.path();
+    render(&t);
 
-    let status = git(&["status", "--porcelain", "--untracked-files=all"]);
+    let status = t.git(&["status", "--porcelain", "--untracked-files=all"]);
     let mut got: Vec<&str> = status.lines().collect();
     got.sort_unstable();
     let generated = expected(&repo);
@@ -385,22 +359,11 @@ fn the_lock_does_not_dirty_the_repository() {
         "the lock file lives in .git"
     );
 
-    git(&["add", "-A"]);
-    git(&[
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@example.com",
-        "-c",
-        "commit.gpgsign=false",
-        "commit",
-        "-q",
-        "-m",
-        "render",
-    ]);
-    expect_ok(&repo, &["render", "-q"]);
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "render"]);
+    render(&t);
     assert_eq!(
-        git(&[
+        t.git(&[
             "status",
             "--porcelain",
             "--untracked-files=all",
