@@ -183,6 +183,30 @@ fn temp_repo() -> (Test, PathBuf) {
     (t, root)
 }
 
+/// Checks that every file of `files` is the old or the new one (never partial); returns how
+/// many are only in the old tree's state and how many only in the new one's.
+fn old_or_new(files: &Tree, old: &Tree, new: &Tree, at: &str) -> (usize, usize) {
+    let (mut as_old, mut as_new) = (0usize, 0usize);
+    for (rel, bytes) in files {
+        let o = old.get(rel) == Some(bytes);
+        let n = new.get(rel) == Some(bytes);
+        assert!(
+            o || n,
+            "{at}: {rel} is neither the old nor the new file (old: {}, new: {}, {} bytes on disk)",
+            old.contains_key(rel),
+            new.contains_key(rel),
+            bytes.len()
+        );
+        if o && !n {
+            as_old += 1;
+        }
+        if n && !o {
+            as_new += 1;
+        }
+    }
+    (as_old, as_new)
+}
+
 #[test]
 fn render_killed_at_random_moments_leaves_only_whole_files() {
     let started = Instant::now();
@@ -237,25 +261,12 @@ fn render_killed_at_random_moments_leaves_only_whole_files() {
         );
 
         let (files, tmps) = disk(&repo);
-        let (mut as_old, mut as_new) = (0usize, 0usize);
-        for (rel, bytes) in &files {
-            let o = old.get(rel) == Some(bytes);
-            let n = new.get(rel) == Some(bytes);
-            assert!(
-                o || n,
-                "iteration {i} (killed after {delay:?}): {rel} is neither the old nor the new file \
-                 (old: {}, new: {}, {} bytes on disk)",
-                old.contains_key(rel),
-                new.contains_key(rel),
-                bytes.len()
-            );
-            if o && !n {
-                as_old += 1;
-            }
-            if n && !o {
-                as_new += 1;
-            }
-        }
+        let (as_old, as_new) = old_or_new(
+            &files,
+            &old,
+            &new,
+            &format!("iteration {i} (killed after {delay:?})"),
+        );
         let differing = old.iter().filter(|(k, v)| new.get(*k) != Some(*v)).count()
             + new.keys().filter(|k| !old.contains_key(*k)).count();
         let state = match (as_old, as_new) {

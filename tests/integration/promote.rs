@@ -234,33 +234,16 @@ migrations:
     .to_owned()
 }
 
+/// Every plan style an edit must keep byte for byte.
 fn edits() -> Vec<Edit> {
-    let mut bom = b"\xEF\xBB\xBF".to_vec();
-    bom.extend_from_slice(crlf(&non_ascii_plan()).as_bytes());
-    let mut bom_lf = b"\xEF\xBB\xBF".to_vec();
-    bom_lf.extend_from_slice(plan_with_envs("      prod: weight-10\n").as_bytes());
-    let quoting = "\
-version: 1
-output: deploy
-migrations:
-  - name: checkout
-    namespace: payments
-    from: se.example.com
-    to: gcp.example.com
-    stages:
-      - weight: 10
-      - {name: \"007\", weight: 20}
-      - {name: \"true\", weight: 30}
-      - {name: \"1e3\", weight: 40}
-      - {name: \"null\", weight: 50}
-      - weight: 100
-    environments:
-      a: weight-10
-      b: '007'
-      c: \"true\"
-      d: '1e3'
-      e: weight-100
-";
+    let mut all = style_edits();
+    all.extend(encoding_edits());
+    all.extend(quoting_edits());
+    all
+}
+
+/// Block and flow mappings, quoted keys and values.
+fn style_edits() -> Vec<Edit> {
     vec![
         edit(
             "block mapping, plain value",
@@ -356,6 +339,16 @@ migrations:
             "weight-10",
             "half",
         ),
+    ]
+}
+
+/// Comments, line endings, byte order marks, non-ASCII text.
+fn encoding_edits() -> Vec<Edit> {
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(crlf(&non_ascii_plan()).as_bytes());
+    let mut bom_lf = b"\xEF\xBB\xBF".to_vec();
+    bom_lf.extend_from_slice(plan_with_envs("      prod: weight-10\n").as_bytes());
+    vec![
         edit(
             "comments on the line and between lines, blank lines",
             commented_plan(),
@@ -420,6 +413,34 @@ migrations:
             "\"weight-\\\n        10\"",
             "\"half\"",
         ),
+    ]
+}
+
+/// Shared defaults, and values that need (or keep) quotes.
+fn quoting_edits() -> Vec<Edit> {
+    let quoting = "\
+version: 1
+output: deploy
+migrations:
+  - name: checkout
+    namespace: payments
+    from: se.example.com
+    to: gcp.example.com
+    stages:
+      - weight: 10
+      - {name: \"007\", weight: 20}
+      - {name: \"true\", weight: 30}
+      - {name: \"1e3\", weight: 40}
+      - {name: \"null\", weight: 50}
+      - weight: 100
+    environments:
+      a: weight-10
+      b: '007'
+      c: \"true\"
+      d: '1e3'
+      e: weight-100
+";
+    vec![
         edit(
             "shared defaults environment: one edit moves every migration",
             SHARED_PLAN,

@@ -351,6 +351,12 @@ fn check_json(json: &str, unified: &str, base: Option<&str>) -> Value {
     assert_eq!(s["insertions"], ins);
     assert_eq!(s["deletions"], del);
 
+    check_json_migrations(&v, &paths);
+    v
+}
+
+/// Checks the `migrations` of a JSON document whose changed files are `paths`.
+fn check_json_migrations(v: &Value, paths: &[&str]) {
     let migrations = v["migrations"].as_array().expect("migrations is a list");
     for (i, m) in migrations.iter().enumerate() {
         let at = format!("migrations[{i}]");
@@ -394,7 +400,7 @@ fn check_json(json: &str, unified: &str, base: Option<&str>) -> Value {
         }
     }
     // Every changed file belongs to a reviewed migration.
-    for p in &paths {
+    for p in paths {
         assert!(
             migrations
                 .iter()
@@ -402,7 +408,6 @@ fn check_json(json: &str, unified: &str, base: Option<&str>) -> Value {
             "{p} is in no migration of the review"
         );
     }
-    v
 }
 
 /// Checks `--format stat` against the JSON files of the same change.
@@ -724,6 +729,62 @@ fn check_markdown(md: &str, unified: &str) -> Markdown {
     let diffs = file_diffs(unified);
     let paths = unified_paths(unified);
 
+    let (found, summaries) = scan_markdown(md);
+
+    // Whole file diffs, in order, left out from the end only.
+    let shown = found.blocks.len();
+    assert!(shown <= diffs.len());
+    for (i, b) in found.blocks.iter().enumerate() {
+        assert!(
+            *b == diffs[i],
+            "block {i} is not the whole diff of {}",
+            paths[i]
+        );
+        assert_eq!(
+            summaries[i].replace("&amp;", "&"),
+            paths[i],
+            "summary of block {i}"
+        );
+    }
+
+    if unified.is_empty() {
+        assert_eq!(
+            md,
+            format!(
+                "{MARKER}\n### cutover: no changes\n\n{}\n",
+                match &base {
+                    Some(b) =>
+                        format!("The plans render the same manifests as at <code>{b}</code>."),
+                    None => "The generated manifests match the plans.".to_owned(),
+                }
+            )
+        );
+        return found;
+    }
+    let heading = md.lines().nth(1).expect("a heading");
+    let words: Vec<&str> = heading.split(' ').collect();
+    assert_eq!(words[..2], ["###", "cutover:"], "{heading:?}");
+    let files: usize = words[2].parse().expect("file count");
+    let migrations: usize = words[5].parse().expect("migration count");
+    assert_eq!(files, diffs.len(), "{heading:?}");
+    assert!(found.tables <= migrations);
+
+    let last = md.lines().last().expect("a last line");
+    if shown == diffs.len() && found.tables == migrations {
+        assert!(
+            !md.contains("Left out"),
+            "a note though nothing was left out"
+        );
+        return found;
+    }
+    let note = left_out_note(&diffs[shown..], migrations - found.tables, base.as_deref());
+    assert_eq!(last, note, "the closing note");
+    found
+}
+
+/// The fenced blocks, fences and tables of a markdown report, and the `<summary>` of each
+/// block; checks fences, `<details>` nesting and table widths on the way.
+fn scan_markdown(md: &str) -> (Markdown, Vec<String>) {
     let mut found = Markdown {
         blocks: Vec::new(),
         fences: Vec::new(),
@@ -781,63 +842,22 @@ fn check_markdown(md: &str, unified: &str) -> Markdown {
     assert_eq!(opened, md.lines().filter(|l| *l == "</details>").count());
     assert_eq!(found.blocks.len(), opened, "one fenced diff per <details>");
 
-    // Whole file diffs, in order, left out from the end only.
-    let shown = found.blocks.len();
-    assert!(shown <= diffs.len());
-    for (i, b) in found.blocks.iter().enumerate() {
-        assert!(
-            *b == diffs[i],
-            "block {i} is not the whole diff of {}",
-            paths[i]
-        );
-        assert_eq!(
-            summaries[i].replace("&amp;", "&"),
-            paths[i],
-            "summary of block {i}"
-        );
-    }
+    (found, summaries)
+}
 
-    if unified.is_empty() {
-        assert_eq!(
-            md,
-            format!(
-                "{MARKER}\n### cutover: no changes\n\n{}\n",
-                match &base {
-                    Some(b) =>
-                        format!("The plans render the same manifests as at <code>{b}</code>."),
-                    None => "The generated manifests match the plans.".to_owned(),
-                }
-            )
-        );
-        return found;
-    }
-    let heading = md.lines().nth(1).expect("a heading");
-    let words: Vec<&str> = heading.split(' ').collect();
-    assert_eq!(words[..2], ["###", "cutover:"], "{heading:?}");
-    let files: usize = words[2].parse().expect("file count");
-    let migrations: usize = words[5].parse().expect("migration count");
-    assert_eq!(files, diffs.len(), "{heading:?}");
-    assert!(found.tables <= migrations);
-
-    let last = md.lines().last().expect("a last line");
-    if shown == diffs.len() && found.tables == migrations {
-        assert!(
-            !md.contains("Left out"),
-            "a note though nothing was left out"
-        );
-        return found;
-    }
+/// The closing note of a report that left out `tables_left` summary tables and the diffs
+/// `left_out`.
+fn left_out_note(left_out: &[String], tables_left: usize, base: Option<&str>) -> String {
     let mut note = "**Left out to stay within GitHub's comment size limit:**".to_owned();
-    let tables_left = migrations - found.tables;
     if tables_left > 0 {
         note.push_str(&format!(
             " the summary of {tables_left} migration{};",
             if tables_left == 1 { "" } else { "s" }
         ));
     }
-    let left = diffs.len() - shown;
+    let left = left_out.len();
     if left > 0 {
-        let (i, d) = diffs[shown..]
+        let (i, d) = left_out
             .iter()
             .map(|d| count_lines(d))
             .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
@@ -847,12 +867,11 @@ fn check_markdown(md: &str, unified: &str) -> Markdown {
         ));
     }
     note.pop();
-    note.push_str(&match &base {
+    note.push_str(&match base {
         Some(b) => format!(". Run <code>cutover diff --base {b}</code> to see everything."),
         None => ". Run <code>cutover diff</code> to see everything.".to_owned(),
     });
-    assert_eq!(last, note, "the closing note");
-    found
+    note
 }
 
 /// A plan of `n` migrations of four stages; the second sends `w`% to `to`.

@@ -846,113 +846,119 @@ fn rewritten(base: &Value, stage: &Stage) -> Result<Value, String> {
     Ok(out)
 }
 
+/// `from` and another host of the weight edge cases.
+const SE_HOST: &str = "se.example.com";
+const OTHER_HOST: &str = "other.example.com";
+
+/// A weight edge case's expected destinations (host, subset, weight), or error.
+type Expected = Result<&'static [(&'static str, Option<&'static str>, u64)], &'static str>;
+
+/// Weight edge cases: what, the route's destinations, the stage's weight, the result.
+const WEIGHT_CASES: &[(&str, &str, u8, Expected)] = &[
+    (
+        "weights adding up to 1050",
+        "[{destination: {host: se.example.com}, weight: 550}, {destination: {host: other.example.com}, weight: 500}]",
+        10,
+        // Exact: 5.238, 47.143, 47.619; the point left goes to the largest remainder.
+        Ok(&[(TO, None, 5), (SE_HOST, None, 47), (OTHER_HOST, None, 48)]),
+    ),
+    (
+        "weights adding up to 99",
+        "[{destination: {host: se.example.com}, weight: 49}, {destination: {host: other.example.com}, weight: 50}]",
+        50,
+        // Exact: 24.747, 24.747, 50.505; a tie goes to the earlier destination.
+        Ok(&[(TO, None, 25), (SE_HOST, None, 25), (OTHER_HOST, None, 50)]),
+    ),
+    (
+        "a three-way tie",
+        "[{destination: {host: se.example.com}, weight: 1}, {destination: {host: other.example.com}, weight: 1}, {destination: {host: third.example.com}, weight: 1}]",
+        0,
+        Ok(&[(TO, None, 0), (SE_HOST, None, 34), (OTHER_HOST, None, 33), ("third.example.com", None, 33)]),
+    ),
+    (
+        "the route already splits to `to` (after `from`)",
+        "[{destination: {host: se.example.com}, weight: 70}, {destination: {host: gcp-backend.example.com, subset: gcp}, weight: 30}]",
+        50,
+        Ok(&[(SE_HOST, None, 35), (TO, Some("gcp"), 65)]),
+    ),
+    (
+        "the route already splits to `to` (before `from`)",
+        "[{destination: {host: gcp-backend.example.com}, weight: 30}, {destination: {host: se.example.com}, weight: 70}]",
+        10,
+        Ok(&[(TO, None, 37), (SE_HOST, None, 63)]),
+    ),
+    (
+        "the route already sends everything to `to`",
+        "[{destination: {host: gcp-backend.example.com}, weight: 100}, {destination: {host: se.example.com}, weight: 0}]",
+        50,
+        Ok(&[(TO, None, 100), (SE_HOST, None, 0)]),
+    ),
+    (
+        "total weight 0",
+        "[{destination: {host: se.example.com}, weight: 0}, {destination: {host: other.example.com}, weight: 0}]",
+        10,
+        Err("add up to 0"),
+    ),
+    (
+        "total weight 0, weights unset",
+        "[{destination: {host: se.example.com}}, {destination: {host: other.example.com}}]",
+        10,
+        Err("add up to 0"),
+    ),
+    (
+        "several `from` destinations with different subsets",
+        "[{destination: {host: se.example.com, subset: v1}, weight: 50, headers: {request: {set: {x-v: '1'}}}}, {destination: {host: other.example.com}, weight: 20}, {destination: {host: se.example.com, subset: v2, port: {number: 8080}}, weight: 30}]",
+        10,
+        Ok(&[(TO, None, 8), (SE_HOST, Some("v1"), 45), (OTHER_HOST, None, 20), (SE_HOST, Some("v2"), 27)]),
+    ),
+    (
+        "several `from` destinations, rounding",
+        "[{destination: {host: se.example.com, subset: v1}, weight: 33}, {destination: {host: se.example.com, subset: v2}, weight: 33}, {destination: {host: other.example.com}, weight: 34}]",
+        33,
+        // Exact: 21.78, 22.11, 22.11, 34.
+        Ok(&[(TO, None, 22), (SE_HOST, Some("v1"), 22), (SE_HOST, Some("v2"), 22), (OTHER_HOST, None, 34)]),
+    ),
+    (
+        "a `from` destination with weight 0 and others",
+        "[{destination: {host: se.example.com}, weight: 0}, {destination: {host: other.example.com}, weight: 100}]",
+        50,
+        Ok(&[(TO, None, 0), (SE_HOST, None, 0), (OTHER_HOST, None, 100)]),
+    ),
+    (
+        "an unset weight next to set ones counts as 0",
+        "[{destination: {host: se.example.com}, weight: 60}, {destination: {host: other.example.com}}]",
+        50,
+        Ok(&[(TO, None, 50), (SE_HOST, None, 50), (OTHER_HOST, None, 0)]),
+    ),
+    (
+        "a lone destination without a weight",
+        "[{destination: {host: se.example.com}}]",
+        33,
+        Ok(&[(TO, None, 33), (SE_HOST, None, 67)]),
+    ),
+    (
+        "a lone destination with a weight that is not 100",
+        "[{destination: {host: se.example.com}, weight: 7}]",
+        1,
+        Ok(&[(TO, None, 1), (SE_HOST, None, 99)]),
+    ),
+    (
+        "a weight that is a string",
+        "[{destination: {host: se.example.com}, weight: '10'}, {destination: {host: other.example.com}, weight: 90}]",
+        10,
+        Err("not a non-negative integer"),
+    ),
+    (
+        "a negative weight",
+        "[{destination: {host: se.example.com}, weight: -10}, {destination: {host: other.example.com}, weight: 90}]",
+        10,
+        Err("not a non-negative integer"),
+    ),
+];
+
 #[test]
 fn weight_edge_cases() {
-    let se = "se.example.com";
-    let other = "other.example.com";
-    type Expected<'a> = Result<&'a [(&'a str, Option<&'a str>, u64)], &'a str>;
-    let cases: &[(&str, &str, u8, Expected)] = &[
-        (
-            "weights adding up to 1050",
-            "[{destination: {host: se.example.com}, weight: 550}, {destination: {host: other.example.com}, weight: 500}]",
-            10,
-            // Exact: 5.238, 47.143, 47.619; the point left goes to the largest remainder.
-            Ok(&[(TO, None, 5), (se, None, 47), (other, None, 48)]),
-        ),
-        (
-            "weights adding up to 99",
-            "[{destination: {host: se.example.com}, weight: 49}, {destination: {host: other.example.com}, weight: 50}]",
-            50,
-            // Exact: 24.747, 24.747, 50.505; a tie goes to the earlier destination.
-            Ok(&[(TO, None, 25), (se, None, 25), (other, None, 50)]),
-        ),
-        (
-            "a three-way tie",
-            "[{destination: {host: se.example.com}, weight: 1}, {destination: {host: other.example.com}, weight: 1}, {destination: {host: third.example.com}, weight: 1}]",
-            0,
-            Ok(&[(TO, None, 0), (se, None, 34), (other, None, 33), ("third.example.com", None, 33)]),
-        ),
-        (
-            "the route already splits to `to` (after `from`)",
-            "[{destination: {host: se.example.com}, weight: 70}, {destination: {host: gcp-backend.example.com, subset: gcp}, weight: 30}]",
-            50,
-            Ok(&[(se, None, 35), (TO, Some("gcp"), 65)]),
-        ),
-        (
-            "the route already splits to `to` (before `from`)",
-            "[{destination: {host: gcp-backend.example.com}, weight: 30}, {destination: {host: se.example.com}, weight: 70}]",
-            10,
-            Ok(&[(TO, None, 37), (se, None, 63)]),
-        ),
-        (
-            "the route already sends everything to `to`",
-            "[{destination: {host: gcp-backend.example.com}, weight: 100}, {destination: {host: se.example.com}, weight: 0}]",
-            50,
-            Ok(&[(TO, None, 100), (se, None, 0)]),
-        ),
-        (
-            "total weight 0",
-            "[{destination: {host: se.example.com}, weight: 0}, {destination: {host: other.example.com}, weight: 0}]",
-            10,
-            Err("add up to 0"),
-        ),
-        (
-            "total weight 0, weights unset",
-            "[{destination: {host: se.example.com}}, {destination: {host: other.example.com}}]",
-            10,
-            Err("add up to 0"),
-        ),
-        (
-            "several `from` destinations with different subsets",
-            "[{destination: {host: se.example.com, subset: v1}, weight: 50, headers: {request: {set: {x-v: '1'}}}}, {destination: {host: other.example.com}, weight: 20}, {destination: {host: se.example.com, subset: v2, port: {number: 8080}}, weight: 30}]",
-            10,
-            Ok(&[(TO, None, 8), (se, Some("v1"), 45), (other, None, 20), (se, Some("v2"), 27)]),
-        ),
-        (
-            "several `from` destinations, rounding",
-            "[{destination: {host: se.example.com, subset: v1}, weight: 33}, {destination: {host: se.example.com, subset: v2}, weight: 33}, {destination: {host: other.example.com}, weight: 34}]",
-            33,
-            // Exact: 21.78, 22.11, 22.11, 34.
-            Ok(&[(TO, None, 22), (se, Some("v1"), 22), (se, Some("v2"), 22), (other, None, 34)]),
-        ),
-        (
-            "a `from` destination with weight 0 and others",
-            "[{destination: {host: se.example.com}, weight: 0}, {destination: {host: other.example.com}, weight: 100}]",
-            50,
-            Ok(&[(TO, None, 0), (se, None, 0), (other, None, 100)]),
-        ),
-        (
-            "an unset weight next to set ones counts as 0",
-            "[{destination: {host: se.example.com}, weight: 60}, {destination: {host: other.example.com}}]",
-            50,
-            Ok(&[(TO, None, 50), (se, None, 50), (other, None, 0)]),
-        ),
-        (
-            "a lone destination without a weight",
-            "[{destination: {host: se.example.com}}]",
-            33,
-            Ok(&[(TO, None, 33), (se, None, 67)]),
-        ),
-        (
-            "a lone destination with a weight that is not 100",
-            "[{destination: {host: se.example.com}, weight: 7}]",
-            1,
-            Ok(&[(TO, None, 1), (se, None, 99)]),
-        ),
-        (
-            "a weight that is a string",
-            "[{destination: {host: se.example.com}, weight: '10'}, {destination: {host: other.example.com}, weight: 90}]",
-            10,
-            Err("not a non-negative integer"),
-        ),
-        (
-            "a negative weight",
-            "[{destination: {host: se.example.com}, weight: -10}, {destination: {host: other.example.com}, weight: 90}]",
-            10,
-            Err("not a non-negative integer"),
-        ),
-    ];
-    for (what, route, w, expected) in cases {
+    for (what, route, w, expected) in WEIGHT_CASES {
         let base = one_route(route);
         let got = rewritten(&base, &weight(*w));
         match (expected, got) {
