@@ -550,11 +550,14 @@ fn shared_defaults_environment_moves_every_migration_sharing_it() {
              search: 9 written, 0 unchanged, 0 removed (cutover.yaml)\n",
         )
         .run();
-    test.args(["promote", "cutover.yaml", "--env", "staging"]).stdout_contains(
+    test.args(["promote", "cutover.yaml", "--env", "staging"])
+        .stdout_contains(
             "checkout: staging promoted from half to weight-100 (defaults.environments.staging in cutover.yaml)",
-        ).stdout_contains(
+        )
+        .stdout_contains(
             "ledger: staging promoted from half to weight-100 (defaults.environments.staging in cutover.yaml)",
-        ).run();
+        )
+        .run();
     for m in ["checkout", "ledger"] {
         assert!(
             test.read(&format!("deploy/{m}/envs/staging/kustomization.yaml"))
@@ -1026,7 +1029,10 @@ fn hold_without_git_history_is_refused() {
     let before = test.tree();
     test.args(["promote", "cutover.yaml", "--env", "prod"])
         .status(2)
-        .stderr_contains("cannot tell how long prod of checkout has been at weight-10 (hold 1d): no git history for the plan").run();
+        .stderr_contains(
+            "cannot tell how long prod of checkout has been at weight-10 (hold 1d): no git history for the plan",
+        )
+        .run();
     assert_unchanged(&before, &test.tree());
 
     // --force: moved, with a warning.
@@ -1067,7 +1073,8 @@ fn hold_with_uncommitted_change_of_the_line_is_refused() {
         .status(2)
         .stderr_contains(
             "prod of checkout was moved to weight-10 in changes not yet committed; its hold of 1d has not started",
-        ).run();
+        )
+        .run();
     assert_unchanged(&before, &test.tree());
 
     // An uncommitted change of another line does not matter.
@@ -1107,13 +1114,21 @@ fn hold_does_not_block_rollback() {
 #[test]
 fn promote_prints_the_move_and_the_virtualservice_diff() {
     let test = rendered(&plan_with_envs("      prod: weight-10\n"));
-    test.args(["promote", "cutover.yaml", "--env", "prod"]).stdout_contains(
+    test.args(["promote", "cutover.yaml", "--env", "prod"])
+        .stdout_contains(
             "checkout: prod promoted from weight-10 to half (migrations[0].environments.prod in cutover.yaml)\n",
-        ).stdout_contains("--- checkout prod (stage weight-10)\n+++ checkout prod (stage half)\n").stdout_contains("\n-      weight: 10\n+      weight: 50\n").stdout_contains("\n-      weight: 90\n+      weight: 50\n").run();
+        )
+        .stdout_contains("--- checkout prod (stage weight-10)\n+++ checkout prod (stage half)\n")
+        .stdout_contains("\n-      weight: 10\n+      weight: 50\n")
+        .stdout_contains("\n-      weight: 90\n+      weight: 50\n")
+        .run();
 
-    test.args(["rollback", "cutover.yaml", "--env", "prod"]).stdout_contains(
+    test.args(["rollback", "cutover.yaml", "--env", "prod"])
+        .stdout_contains(
             "checkout: prod rolled back from half to weight-10 (migrations[0].environments.prod in cutover.yaml)\n",
-        ).stdout_contains("\n-      weight: 50\n+      weight: 10\n").run();
+        )
+        .stdout_contains("\n-      weight: 50\n+      weight: 10\n")
+        .run();
 }
 
 #[test]
@@ -1138,7 +1153,8 @@ fn promote_names_a_plan_in_a_subfolder_by_its_path() {
     test.args(["promote", "apps/payments/cutover.yaml", "--env", "prod"])
         .stdout_contains(
             "checkout: prod promoted from weight-10 to half (migrations[0].environments.prod in apps/payments/cutover.yaml)",
-        ).run();
+        )
+        .run();
     assert!(test
         .read("apps/payments/deploy/checkout/envs/prod/kustomization.yaml")
         .contains("../../stages/03-half"));
@@ -1282,7 +1298,11 @@ fn promote_points_the_env_kustomization_at_the_new_stage() {
         "prod",
         "--migration",
         "search",
-    ]).stdout_contains("search: prod promoted from mirror-100 to weight-10 (migrations[2].environments.prod in cutover.yaml)").run();
+    ])
+    .stdout_contains(
+        "search: prod promoted from mirror-100 to weight-10 (migrations[2].environments.prod in cutover.yaml)",
+    )
+    .run();
     let search = prod(&test, "search");
     assert!(search.contains("../../stages/02-weight-10"), "{search}");
     assert!(!search.contains("01-mirror-100"), "{search}");
