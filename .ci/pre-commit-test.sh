@@ -34,7 +34,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$REPO_ROOT/.ci/tools"
 SRC="$TOOLS/pre-commit-src"
-PLAN_FIXTURE="$REPO_ROOT/fixtures/example/cutover.yaml"
+PLAN_FIXTURE="$REPO_ROOT/fixtures/golden/example/input/cutover.yaml"
 
 export PRE_COMMIT_HOME="${PRE_COMMIT_HOME:-$TOOLS/pre-commit-home}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TOOLS/pre-commit-target}"
@@ -150,7 +150,9 @@ G="$WORK/gitops"
 mkdir -p "$G/apps"
 cd "$G"
 git init -q
-cp "$PLAN_FIXTURE" apps/cutover.yaml
+# The fixture writes to ../expected (its golden tree); here the plan's output is deploy/cutover.
+sed 's|^output: [^ ]*|output: deploy/cutover|' "$PLAN_FIXTURE" >apps/cutover.yaml
+grep -q '^output: deploy/cutover ' apps/cutover.yaml || die "could not set the output of apps/cutover.yaml"
 cat >.pre-commit-config.yaml <<EOF
 repos:
   - repo: $SRC

@@ -1,0 +1,25 @@
+//! The integration tests: one binary, one module per concern (cargo builds and links it
+//! once). Most modules run the `cutover` binary through the `Test` builder of `test.rs`;
+//! a few call the library directly.
+//!
+//! Fixtures live in `fixtures/<group>/<case>/` with `input/` (what cutover reads) and
+//! `expected/` (what it must produce: the tree `cutover render` writes, or insta snapshots
+//! of what a command printed); see `fixtures/README.md`. After an intended change of
+//! output, `cargo insta review` accepts new snapshots.
+
+mod test;
+
+mod cli;
+mod corpus;
+mod crash;
+mod extras;
+mod golden;
+mod hostile;
+mod invalid;
+mod lint;
+mod promote;
+mod properties;
+mod review;
+mod rewrite;
+mod staging;
+mod validators;
