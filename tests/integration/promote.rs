@@ -1378,3 +1378,18 @@ fn promote_and_rollback_work_on_a_plan_with_a_base() {
     assert_eq!(rolled_back, plan);
     test.args(["check"]).stdout_contains("up to date").run();
 }
+
+#[test]
+fn a_plan_in_a_missing_folder_is_reported_with_the_real_reason() {
+    // The reason used to be replaced by "no such plan file" whatever went wrong.
+    let test = Test::new().git_folder();
+    test.args(["promote", "apps/missing/cutover.yaml", "--env", "prod"])
+        .status(2)
+        .stderr("error: cannot read apps/missing/cutover.yaml: No such file or directory (os error 2)\n")
+        .run();
+    test.write("apps/cutover.yaml", "");
+    test.args(["promote", "apps/cutover.yaml/nested.yaml", "--env", "prod"])
+        .status(2)
+        .stderr_contains("cannot read apps/cutover.yaml/nested.yaml: Not a directory")
+        .run();
+}
