@@ -4,7 +4,7 @@
 //!   (the bench/run.sh workload, 8 KiB of YAML);
 //! - `render/1-migration`: `render::render_plan` of a 1-migration plan (10 files: 5
 //!   VirtualServices and 5 kustomizations, each parsed back, verified and schema-checked);
-//! - `validate/virtual-service`: `istio::virtual_service` (CRD schema and Istio rules) of
+//! - `check/istio-virtual-service`: `check::istio::virtual_service` (CRD schema and Istio rules) of
 //!   one rendered VirtualService.
 //!
 //! Run: `cargo bench --bench plan` (or `-- --quick` for a short run). See bench/README.md.
@@ -71,7 +71,7 @@ fn benches(c: &mut Criterion) {
     let doc: serde_json::Value =
         serde_yaml::from_str(&vs.contents).expect("a rendered VirtualService is YAML");
     assert!(istio::virtual_service(&doc).is_empty());
-    c.bench_function("validate/virtual-service", |b| {
+    c.bench_function("check/istio-virtual-service", |b| {
         b.iter(|| istio::virtual_service(black_box(&doc)))
     });
 }
