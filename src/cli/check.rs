@@ -45,8 +45,8 @@ fn changed_plans(plans: Vec<Plan>, rev: &str) -> Result<Vec<Plan>, Failure> {
         path: PathBuf::from("."),
         source: e,
     })?;
-    let base = Revision::open(&cwd, rev)?;
-    let changed = base.changed_paths()?;
+    let at = Revision::open(&cwd, rev)?;
+    let changed = at.changed_paths()?;
     let touched = |prefix: &str| {
         if prefix == "." {
             return !changed.is_empty();
@@ -60,7 +60,7 @@ fn changed_plans(plans: Vec<Plan>, rev: &str) -> Result<Vec<Plan>, Failure> {
     Ok(plans
         .into_iter()
         .filter(|p| {
-            if p.root != base.root {
+            if p.root != at.root {
                 return true;
             }
             let output = crate::repo::display_rel(&p.root, &p.output);

@@ -23,8 +23,8 @@ pub struct DiffArgs {
     pub(crate) format: Format,
     /// Compare the plans as they were at this git revision with the plans in the
     /// work tree, both rendered in memory (generated files need not be committed).
-    #[arg(long, value_name = "REV")]
-    base: Option<String>,
+    #[arg(long = "base", value_name = "REV")]
+    rev: Option<String>,
 }
 
 /// Output formats of `diff`.
@@ -44,8 +44,8 @@ pub enum Format {
 
 /// Prints the difference between the disk (or the plans at `--base`) and the plans.
 pub(crate) fn run(args: &DiffArgs, g: &Globals, out: &Output) -> Result<i32, Failure> {
-    if let Some(rev) = &args.base {
-        return diff_base(g, &args.plans.plans, rev, args.format, out);
+    if let Some(rev) = &args.rev {
+        return diff_rev(g, &args.plans.plans, rev, args.format, out);
     }
     let plans = load(&args.plans.plans, g, out)?;
     let templates = g.templates()?;
@@ -74,7 +74,7 @@ fn render_all(plans: &[Plan], templates: &Templates) -> Result<Tree> {
 }
 
 /// `diff --base REV`: the plans at REV against the plans in the work tree.
-fn diff_base(
+fn diff_rev(
     g: &Globals,
     args: &[PathBuf],
     rev: &str,
@@ -85,7 +85,7 @@ fn diff_base(
         path: PathBuf::from("."),
         source: e,
     })?;
-    let base = Revision::open(&cwd, rev)?;
+    let at = Revision::open(&cwd, rev)?;
     // Plan paths relative to the root, at REV (`rels`) and in the work tree (`now`).
     let mut rels: Vec<String> = Vec::new();
     let mut now: Vec<PathBuf> = Vec::new();
@@ -95,15 +95,15 @@ fn diff_base(
         args.to_vec()
     };
     for a in &scopes {
-        let rel = base.relative(a).ok_or_else(|| {
+        let rel = at.relative(a).ok_or_else(|| {
             Error::Git(format!(
                 "{} is outside the repository {}",
                 a.display(),
-                base.root.display()
+                at.root.display()
             ))
         })?;
         if a.is_dir() {
-            rels.extend(discover::at_revision(&base, &rel)?);
+            rels.extend(discover::at_revision(&at, &rel)?);
             match discover::find_plans(a) {
                 Ok(found) => now.extend(found),
                 Err(Error::NoPlans(_)) => {}
@@ -112,11 +112,11 @@ fn diff_base(
         } else if a.exists() {
             rels.push(rel);
             now.push(a.clone());
-        } else if base.read(&rel)?.is_some() {
+        } else if at.read(&rel)?.is_some() {
             // A plan deleted since REV: everything it generated goes.
             rels.push(rel);
         } else {
-            let then = discover::at_revision(&base, &rel)?;
+            let then = discover::at_revision(&at, &rel)?;
             if then.is_empty() {
                 return Err(Error::Git(format!(
                     "{} exists neither in the work tree nor at {rev}",
@@ -129,7 +129,7 @@ fn diff_base(
     }
     rels.sort();
     rels.dedup();
-    let old_plans = g.loader().load_at_revision(&base, &rels)?;
+    let old_plans = g.loader().load_at_revision(&at, &rels)?;
     let new_plans = g.loader().load_all(&crate::plan::load::named(&now))?;
     for w in crate::plan::load::warnings(&new_plans) {
         out.diagnostic(w);
@@ -143,7 +143,7 @@ fn diff_base(
 fn print_diff(
     old: &Tree,
     new: &Tree,
-    base: Option<&str>,
+    rev: Option<&str>,
     plans: &[Plan],
     format: Format,
     out: &Output,
@@ -159,7 +159,7 @@ fn print_diff(
     let r = report::Report {
         files: &files,
         migrations: &migrations,
-        base,
+        rev,
     };
     match format {
         Format::Unified => {

@@ -25,7 +25,7 @@ pub struct Report<'a> {
     /// The traffic facts of every changed migration.
     pub migrations: &'a [MigrationReview],
     /// The git revision compared with, for `--base` reports.
-    pub base: Option<&'a str>,
+    pub rev: Option<&'a str>,
 }
 
 fn status_word(s: Status) -> &'static str {
@@ -93,6 +93,7 @@ pub fn stat(r: &Report<'_>) -> String {
 struct JsonReport<'a> {
     /// Version of this schema; bumped on incompatible changes.
     schema: u32,
+    /// The `--base` revision (the key is part of the JSON schema).
     base: Option<&'a str>,
     changed: bool,
     summary: JsonSummary,
@@ -146,7 +147,7 @@ pub fn json(r: &Report<'_>) -> String {
     };
     let doc = JsonReport {
         schema: 1,
-        base: r.base,
+        base: r.rev,
         changed: !r.files.is_empty(),
         summary,
         files,
@@ -310,10 +311,10 @@ pub fn markdown(r: &Report<'_>, limit: usize) -> String {
     out.push_str(MARKER);
     out.push('\n');
     if r.files.is_empty() {
-        match r.base {
-            Some(base) => out.push_str(&format!(
+        match r.rev {
+            Some(rev) => out.push_str(&format!(
                 "### cutover: no changes\n\nThe plans render the same manifests as at <code>{}</code>.\n",
-                html(base)
+                html(rev)
             )),
             None => out.push_str(
                 "### cutover: no changes\n\nThe generated manifests match the plans.\n",
@@ -329,8 +330,8 @@ pub fn markdown(r: &Report<'_>, limit: usize) -> String {
         r.migrations.len(),
         if r.migrations.len() == 1 { "" } else { "s" }
     ));
-    if let Some(base) = r.base {
-        out.push_str(&format!("Compared with <code>{}</code>.\n\n", html(base)));
+    if let Some(rev) = r.rev {
+        out.push_str(&format!("Compared with <code>{}</code>.\n\n", html(rev)));
     }
     // Room kept for the closing note.
     let reserve = 400;
@@ -376,7 +377,7 @@ pub fn markdown(r: &Report<'_>, limit: usize) -> String {
             ));
         }
         note.pop();
-        let command = match r.base {
+        let command = match r.rev {
             Some(base) => format!("cutover diff --base {base}"),
             None => "cutover diff".to_owned(),
         };
@@ -452,14 +453,14 @@ fn facts<'a>(r: &Report<'a>, rel: &str) -> Option<Facts<'a>> {
 /// changed line. Out-of-date files are errors; changes against a base revision (what a
 /// pull request changes) are notices.
 pub fn github(r: &Report<'_>) -> String {
-    let level = if r.base.is_some() { "notice" } else { "error" };
+    let level = if r.rev.is_some() { "notice" } else { "error" };
     let mut out = String::new();
     for f in r.files {
         let line = diff::first_changed_line(f);
         let facts = facts(r, &f.rel);
         let removed_but_moved =
             f.status == Status::Removed && facts.as_ref().is_some_and(Facts::moved);
-        let what = match (r.base, f.status) {
+        let what = match (r.rev, f.status) {
             (Some(_), Status::Added) => "added",
             (Some(_), Status::Removed) if removed_but_moved => "moved",
             (Some(_), Status::Removed) => "removed",
@@ -537,7 +538,7 @@ mod tests {
         let r = Report {
             files: &files,
             migrations: &[],
-            base: None,
+            rev: None,
         };
         assert_eq!(
             stat(&r),
@@ -556,7 +557,7 @@ mod tests {
         let r = Report {
             files: &files,
             migrations: &[],
-            base: None,
+            rev: None,
         };
         assert_eq!(
             stat(&r),
@@ -597,7 +598,7 @@ mod tests {
         let r = Report {
             files: &files,
             migrations: &migrations,
-            base: Some("main"),
+            rev: Some("main"),
         };
         assert_eq!(
             github(&r),
@@ -622,7 +623,7 @@ mod tests {
         let r = Report {
             files: &files,
             migrations: &[],
-            base: None,
+            rev: None,
         };
         let md = markdown(&r, GITHUB_COMMENT_LIMIT);
         assert!(md.chars().count() <= GITHUB_COMMENT_LIMIT);
