@@ -8,6 +8,7 @@ use crate::cli::{count, load, Failure, Globals, Output, PlanArgs, EXIT_CHANGES, 
 use crate::error::Error;
 use crate::git::Revision;
 use crate::plan::Plan;
+use crate::render::render_one;
 use crate::sync::compare::{self, Changeset, Status};
 
 /// Arguments of `check`.
@@ -35,7 +36,11 @@ pub(crate) fn run(args: &CheckArgs, g: &Globals, out: &Output) -> Result<i32, Fa
         }
     }
     let templates = g.templates()?;
-    let changes = compare::compare(&plans, &templates, compare::Keep::Paths)?;
+    let changes = compare::compare(
+        &plans,
+        &|p, m| render_one(p, m, &templates),
+        compare::Keep::Paths,
+    )?;
     check_report(&plans_files(&plans, &changes), &changes, out)
 }
 

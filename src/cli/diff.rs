@@ -8,6 +8,7 @@ use crate::cli::{load, Failure, Globals, Output, PlanArgs, EXIT_CHANGES, EXIT_OK
 use crate::error::{Error, Result};
 use crate::git::Revision;
 use crate::plan::{discover, Plan};
+use crate::render::render_one;
 use crate::render::{GeneratedFile, Templates};
 use crate::review::diff::{self, Tree};
 use crate::review::{report, traffic};
@@ -49,7 +50,11 @@ pub(crate) fn run(args: &DiffArgs, g: &Globals, out: &Output) -> Result<i32, Fai
     }
     let plans = load(&args.plans.plans, g, out)?;
     let templates = g.templates()?;
-    let mut changes = compare::compare(&plans, &templates, compare::Keep::Contents)?;
+    let mut changes = compare::compare(
+        &plans,
+        &|p, m| render_one(p, m, &templates),
+        compare::Keep::Contents,
+    )?;
     let wanted = tree_of(&std::mem::take(&mut changes.rendered));
     let (old, new) = diff::trees_of(&changes, wanted)?;
     print_diff(&old, &new, None, &plans, args.format, out)

@@ -9,6 +9,7 @@ use clap::Args;
 use crate::cli::{Failure, Globals, Output, EXIT_OK};
 use crate::error::Error;
 use crate::plan::edit::{self, Direction};
+use crate::render::render_one;
 use crate::review::diff;
 use crate::sync::{apply, compare, lock};
 
@@ -69,7 +70,11 @@ pub(crate) fn run(
     let planned = edit::plan_move(g.loader(), &args.plan, &file, &req)?;
     let templates = g.templates()?;
     let plans = vec![planned.plan];
-    let changes = compare::compare(&plans, &templates, compare::Keep::Contents)?;
+    let changes = compare::compare(
+        &plans,
+        &|p, m| render_one(p, m, &templates),
+        compare::Keep::Contents,
+    )?;
     // Everything is checked; now the plan, then the tree.
     apply::replace_file(&args.plan, &planned.source)?;
     apply::apply(&plans, &changes)?;

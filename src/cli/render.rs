@@ -3,6 +3,7 @@
 use clap::Args;
 
 use crate::cli::{load, Failure, Globals, Output, PlanArgs, EXIT_CHANGES, EXIT_OK};
+use crate::render::render_one;
 use crate::sync::{apply, compare, lock};
 
 /// Arguments of `render`.
@@ -24,7 +25,11 @@ pub(crate) fn run(args: &RenderArgs, g: &Globals, out: &Output) -> Result<i32, F
     let templates = g.templates()?;
     let _lock = lock::acquire(plans.iter().map(|p| p.root.as_path()))?;
     let stager = apply::Stager::new();
-    let changes = compare::compare(&plans, &templates, compare::Keep::Stage(&stager))?;
+    let changes = compare::compare(
+        &plans,
+        &|p, m| render_one(p, m, &templates),
+        compare::Keep::Stage(&stager),
+    )?;
     stager.commit(&plans, &changes)?;
     let code = if args.exit_code && !changes.is_empty() {
         EXIT_CHANGES

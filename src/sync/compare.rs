@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::layout;
 use crate::plan::{Migration, Plan};
 use crate::render::header::{self, Owner};
-use crate::render::{self, GeneratedFile, Templates};
+use crate::render::{GeneratedFile, PARALLEL_FROM};
 use crate::repo;
 
 /// What happens to one file.
@@ -240,15 +240,18 @@ pub enum Keep<'a> {
     Stage(&'a dyn Sink),
 }
 
-/// Renders every migration of every plan and compares each file with the disk as soon
-/// as it is rendered, so that memory holds the paths of the tree, never its contents
-/// (unless [`Keep::Contents`] asks for them). Migrations are rendered on worker threads
-/// when there are enough of them.
+/// Where [`compare`] gets each migration's rendered files (`render::render_one` with the
+/// run's templates): called once per migration, on worker threads when there are enough.
+pub type Render<'a> = dyn Fn(&Plan, &Migration) -> Result<Vec<GeneratedFile>> + Sync + 'a;
+
+/// Compares each migration's files with the disk as soon as `render` gives them, so that
+/// memory holds the paths of the tree, never its contents (unless [`Keep::Contents`] asks
+/// for them). Migrations are rendered on worker threads when there are enough of them.
 ///
 /// Fails, naming every offending path, when a change would overwrite a file cutover did
 /// not generate for that plan, write through a symlink, or when two plans claim the same
 /// path. With [`Keep::Stage`], what was staged is deleted when the stager is dropped.
-pub fn compare(plans: &[Plan], templates: &Templates, keep: Keep<'_>) -> Result<Changeset> {
+pub fn compare(plans: &[Plan], render: &Render<'_>, keep: Keep<'_>) -> Result<Changeset> {
     use rayon::prelude::*;
     let scanned = scan_outputs(plans)?;
     let nested = outputs_nest(plans);
@@ -259,7 +262,7 @@ pub fn compare(plans: &[Plan], templates: &Templates, keep: Keep<'_>) -> Result<
         .collect();
     let run = |&(p, m): &(usize, &Migration), keep: &Keep<'_>| -> Result<Outcome> {
         let plan = &plans[p];
-        let files = render::render_one(plan, m, templates)?;
+        let files = render(plan, m)?;
         let existing = &scanned[&plan.output];
         let mut out = Outcome::new(p);
         out.keep_contents = matches!(keep, Keep::Contents);
@@ -279,7 +282,7 @@ pub fn compare(plans: &[Plan], templates: &Templates, keep: Keep<'_>) -> Result<
     // Outcomes in job order.
     let run_all = |indices: &[usize], keep: &Keep<'_>| -> Vec<(usize, Result<Outcome>)> {
         let one = |&i: &usize| (i, run(&jobs[i], keep));
-        if indices.len() < render::PARALLEL_FROM {
+        if indices.len() < PARALLEL_FROM {
             indices.iter().map(one).collect()
         } else {
             indices.par_iter().map(one).collect()
