@@ -10,8 +10,7 @@ use crate::error::{Error, Result};
 use crate::git::{line_changed_at, now};
 use crate::plan::stage::format_duration;
 use crate::plan::{Environment, Loader, Migration, Plan};
-use crate::yaml::escape;
-use crate::yaml::Span;
+use crate::yaml::{self, escape, Span, Written};
 
 /// Which way an environment moves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,8 +269,20 @@ fn target_index(
     }
 }
 
-/// Replaces the scalar at `span` of the plan `bytes` by `value`, keeping its quoting
-/// style. `span` indexes characters of the text after a UTF-8 byte order mark.
+/// Replaces the scalar whose span starts at `span` in the plan `bytes` by `value`.
+/// `span` indexes characters of the text after a UTF-8 byte order mark (as the plan's
+/// spans do). Only the scalar's own characters change: comments, line endings and a
+/// block scalar's header stay.
+///
+/// The value keeps the old one's style, so that moving back writes the old bytes again:
+/// - plain stays plain when that reads back as the same string (YAML 1.1 and 1.2),
+///   else it is double-quoted;
+/// - double quotes that the old value needed (`"2"`, `"true"`) may be the ones a move
+///   from a plain value wrote: they go when the new value does not need them; double
+///   quotes the old value did not need are the author's style and stay;
+/// - single quotes stay;
+/// - a block scalar (`|-`, `>-`) keeps its header and indentation, the value replacing
+///   its content.
 pub fn replace_value(bytes: &[u8], span: Span, value: &str) -> Result<Vec<u8>> {
     let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
         3
@@ -280,47 +291,45 @@ pub fn replace_value(bytes: &[u8], span: Span, value: &str) -> Result<Vec<u8>> {
     };
     let text =
         std::str::from_utf8(&bytes[bom..]).map_err(|_| refuse("the plan is not UTF-8".into()))?;
+    let old = yaml::scalar_at(text, span.start.index)
+        .filter(|s| !s.properties)
+        .ok_or_else(|| {
+            refuse(
+                "the environment's value uses a YAML anchor, alias or tag; write the stage name as a plain value to promote it".into(),
+            )
+        })?;
+    let new = rewritten(&old, value)?;
     let byte_at = |chars: usize| {
         text.char_indices()
             .nth(chars)
             .map_or(text.len(), |(i, _)| i)
     };
-    let (mut start, mut end) = (byte_at(span.start.index), byte_at(span.end.index));
-    let mut old = &text[start..end];
-    if old.starts_with('&') || old.starts_with('*') || old.starts_with('!') {
-        return Err(refuse(
-            "the environment's value uses a YAML anchor, alias or tag; write the stage name as a plain value to promote it".into(),
-        ));
-    }
-    // A block scalar (`prod: >-` then the name on the next line): its span starts at the
-    // text and runs into the next line's indentation. Replace from the indicator to the
-    // end of the text by a plain value.
-    let before = text[..start].trim_end();
-    let indicator = before
-        .rfind(|c: char| !matches!(c, '|' | '>' | '+' | '-' | '0'..='9'))
-        .map_or(0, |i| i + 1);
-    let block = text[..start].ends_with(char::is_whitespace)
-        && text[before.len()..start].contains('\n')
-        && before[indicator..].starts_with(['|', '>']);
-    if block {
-        start = indicator;
-        end = start + text[start..end].trim_end().len();
-        old = &text[start..end];
-    }
-    let new = if block {
-        escape::scalar(value)
-    } else if old.starts_with('\'') {
-        format!("'{}'", value.replace('\'', "''"))
-    } else if old.starts_with('"') {
-        escape::double_quoted(value)
-    } else {
-        escape::scalar(value)
-    };
+    let (start, end) = (byte_at(old.span.start.index), byte_at(old.span.end.index));
     let mut out = Vec::with_capacity(bytes.len() + new.len());
     out.extend_from_slice(&bytes[..bom + start]);
     out.extend_from_slice(new.as_bytes());
     out.extend_from_slice(&bytes[bom + end..]);
     Ok(out)
+}
+
+/// `value` written in the style of the scalar `old` (see [`replace_value`]).
+fn rewritten(old: &yaml::SourceScalar, value: &str) -> Result<String> {
+    Ok(match old.written {
+        Written::Plain => escape::scalar(value),
+        Written::DoubleQuoted if !escape::is_plain_safe(&old.text) => escape::scalar(value),
+        Written::DoubleQuoted => escape::double_quoted(value),
+        Written::SingleQuoted => {
+            escape::single_quoted(value).unwrap_or_else(|| escape::double_quoted(value))
+        }
+        Written::Literal | Written::Folded => {
+            if !escape::fits_block_line(value) {
+                return Err(refuse(format!(
+                    "`{value}` cannot be written as the content of the environment's block scalar; write the stage name as a plain value"
+                )));
+            }
+            value.to_owned()
+        }
+    })
 }
 
 fn check_hold(
@@ -368,22 +377,6 @@ fn check_hold(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::Pos;
-
-    fn span(start: usize, end: usize) -> Span {
-        Span {
-            start: Pos {
-                line: 1,
-                col: 1,
-                index: start,
-            },
-            end: Pos {
-                line: 1,
-                col: 1,
-                index: end,
-            },
-        }
-    }
 
     #[test]
     fn the_edited_plan_has_its_base_virtual_services() {
@@ -422,35 +415,284 @@ mod tests {
         );
     }
 
+    /// The span of the value of the first `key` in the YAML `text` (after a byte order
+    /// mark), found by the real parser.
+    fn value_span(text: &[u8], key: &str) -> Span {
+        fn find(node: &yaml::Node, key: &str) -> Option<Span> {
+            match &node.value {
+                yaml::Value::Scalar(_) => None,
+                yaml::Value::Seq(items) => items.iter().find_map(|n| find(n, key)),
+                yaml::Value::Map(entries) => entries.iter().find_map(|(k, v)| {
+                    (k.as_str() == Some(key))
+                        .then_some(v.span)
+                        .or_else(|| find(v, key))
+                }),
+            }
+        }
+        let text = std::str::from_utf8(text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text))
+            .expect("UTF-8");
+        let root = yaml::parse(text)
+            .unwrap_or_else(|e| panic!("{text:?}: {e:?}"))
+            .expect("a document");
+        find(&root, key).unwrap_or_else(|| panic!("no `{key}` in {text:?}"))
+    }
+
+    /// `text` with the value of `key` replaced by `value`, as promote does.
+    fn set(text: impl AsRef<[u8]>, key: &str, value: &str) -> String {
+        let text = text.as_ref();
+        let out = replace_value(text, value_span(text, key), value)
+            .unwrap_or_else(|e| panic!("{:?}: {e}", String::from_utf8_lossy(text)));
+        String::from_utf8(out).expect("UTF-8")
+    }
+
     #[test]
     fn replaces_only_the_value_keeping_its_quotes() {
         assert_eq!(
-            replace_value(b"prod: weight-10 # keep\r\n", span(6, 15), "weight-25").unwrap(),
-            b"prod: weight-25 # keep\r\n"
+            set("prod: weight-10 # keep\r\n", "prod", "weight-25"),
+            "prod: weight-25 # keep\r\n"
         );
-        assert_eq!(
-            replace_value(b"prod: 'a'\n", span(6, 9), "half").unwrap(),
-            b"prod: 'half'\n"
-        );
-        assert_eq!(
-            replace_value(b"prod: \"a\"\n", span(6, 9), "half").unwrap(),
-            b"prod: \"half\"\n"
-        );
+        assert_eq!(set("prod: 'a'\n", "prod", "half"), "prod: 'half'\n");
+        assert_eq!(set("prod: \"a\"\n", "prod", "half"), "prod: \"half\"\n");
+        assert_eq!(set("prod: 'a'\n", "prod", "it's"), "prod: 'it''s'\n");
         // A name YAML would read as a number gets quoted.
-        assert_eq!(
-            replace_value(b"prod: a\n", span(6, 7), "007").unwrap(),
-            b"prod: \"007\"\n"
-        );
-        // A block scalar becomes a plain value; the next key is kept.
-        let text = "envs:\n  prod: >-\n    weight-10\n  dev: |-\n    half\n";
-        assert_eq!(
-            replace_value(text.as_bytes(), span(21, 33), "half").unwrap(),
-            b"envs:\n  prod: half\n  dev: |-\n    half\n"
-        );
+        assert_eq!(set("prod: a\n", "prod", "007"), "prod: \"007\"\n");
         // Character offsets, not bytes, and a byte order mark.
-        assert_eq!(
-            replace_value("\u{feff}é: a\n".as_bytes(), span(3, 4), "b").unwrap(),
-            "\u{feff}é: b\n".as_bytes()
-        );
+        assert_eq!(set("\u{feff}é: a\n", "é", "b"), "\u{feff}é: b\n");
+    }
+
+    /// Defect (issue 13): the parser's span of a quoted value ran to the end of a comment
+    /// after it, so the edit deleted the comment.
+    #[test]
+    fn a_comment_after_a_quoted_value_stays() {
+        for (before, after) in [
+            (
+                "prod: \"weight-10\"   # OPS-123\n",
+                "prod: \"weight-50\"   # OPS-123\n",
+            ),
+            (
+                "prod: 'weight-10'   # OPS-123\n",
+                "prod: 'weight-50'   # OPS-123\n",
+            ),
+            (
+                "envs: {prod: \"weight-10\" , dev: x} # c\n",
+                "envs: {prod: \"weight-50\" , dev: x} # c\n",
+            ),
+            (
+                "envs: {prod: 'weight-10'\n  # between\n  , dev: x}\n",
+                "envs: {prod: 'weight-50'\n  # between\n  , dev: x}\n",
+            ),
+        ] {
+            assert_eq!(set(before, "prod", "weight-50"), after);
+        }
+    }
+
+    /// Defect (issue 18): quotes a move had to add stayed when moving back, so promote
+    /// then rollback changed the plan.
+    #[test]
+    fn quotes_a_move_needed_go_when_moving_back() {
+        let promoted = set("prod: weight-10 # c\n", "prod", "2");
+        assert_eq!(promoted, "prod: \"2\" # c\n");
+        assert_eq!(set(&promoted, "prod", "weight-10"), "prod: weight-10 # c\n");
+        // Quotes the author chose stay, and so do single quotes.
+        assert_eq!(set("prod: \"a\"\n", "prod", "b"), "prod: \"b\"\n");
+        assert_eq!(set("prod: '2'\n", "prod", "b"), "prod: 'b'\n");
+        // A value that needs quotes moved to one that does not, and back.
+        assert_eq!(set("prod: \"yes\"\n", "prod", "b"), "prod: b\n");
+        assert_eq!(set("prod: b\n", "prod", "yes"), "prod: \"yes\"\n");
+    }
+
+    /// Defects (issue 18): a block scalar became a plain value, and with CR line endings
+    /// the edit joined two lines.
+    #[test]
+    fn block_scalars_stay_block_scalars_with_any_line_ending() {
+        let plan = "envs:\n  prod: >-\n    weight-10\n  dev: |- # c\n    half\n\n  qa: x\n";
+        for eol in ["\n", "\r\n", "\r"] {
+            let text = plan.replace('\n', eol);
+            let want = text.replace("weight-10", "weight-25");
+            assert_eq!(set(&text, "prod", "weight-25"), want, "{eol:?}");
+            let want = text.replace("half", "2");
+            assert_eq!(set(&text, "dev", "2"), want, "{eol:?}");
+        }
+        // At the end of the file, with spaces after the value, with an indentation
+        // indicator.
+        assert_eq!(set("prod: |-\n  a", "prod", "b"), "prod: |-\n  b");
+        assert_eq!(set("prod: |-\n  a  \n\n", "prod", "b"), "prod: |-\n  b\n\n");
+        assert_eq!(set("prod: |2-\n    a\n", "prod", "b"), "prod: |2-\n  b\n");
+        let err = replace_value(b"prod: |-\n  a\n", value_span(b"prod: |-\n  a\n", "prod"), " b");
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn anchors_aliases_and_tags_are_refused() {
+        for text in [
+            "x: &a weight-10\nprod: *a\n",
+            "prod: &a weight-10\n",
+            "prod: !!str weight-10\n",
+            "prod: &a \"weight-10\" # c\n",
+        ] {
+            let err = replace_value(text.as_bytes(), value_span(text.as_bytes(), "prod"), "b")
+                .unwrap_err();
+            assert!(err.to_string().contains("anchor, alias or tag"), "{text}: {err}");
+        }
+    }
+
+    /// Properties: promote then rollback gives back the plan's bytes, and promote
+    /// changes the one value and nothing else.
+    mod round_trip {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        enum Style {
+            Plain,
+            Single,
+            Double,
+            Literal,
+            Folded,
+        }
+
+        fn style() -> impl Strategy<Value = Style> {
+            prop::sample::select(vec![
+                Style::Plain,
+                Style::Single,
+                Style::Double,
+                Style::Literal,
+                Style::Folded,
+            ])
+        }
+
+        /// `value` written in `style` after `key: ` (a block scalar's header and content
+        /// line), or `None` when the style cannot hold it; the written value's own
+        /// characters come last.
+        fn written(style: Style, value: &str, indent: &str, eol: &str) -> Option<(String, String)> {
+            let (header, text) = match style {
+                Style::Plain => (String::new(), Some(value.to_owned()).filter(|_| escape::is_plain_safe(value))),
+                Style::Single => (String::new(), escape::single_quoted(value)),
+                Style::Double => (String::new(), Some(escape::double_quoted(value))),
+                Style::Literal | Style::Folded => {
+                    let h = if style == Style::Literal { "|-" } else { ">-" };
+                    (h.to_owned(), Some(value.to_owned()).filter(|_| escape::fits_block_line(value)))
+                }
+            };
+            let text = text?;
+            if header.is_empty() {
+                Some((String::new(), text))
+            } else {
+                Some((format!("{header}{{comment}}{eol}{indent}  "), text))
+            }
+        }
+
+        /// Names YAML reads as something else, or that need quoting or escaping.
+        fn tricky_name() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[0-9]{1,4}",
+                prop::sample::select(vec![
+                    "yes", "no", "null", "~", "true", "False", "on", "off", "y", "n", "NULL",
+                    "1e3", "0x1f", ".inf", "-1", "weight-10", "half", "a", "_x", "a: b", "#x",
+                    "x #y", "- a", "'q'", "\"d\"", "é日本", "{x}", "[x]", "&a", "*a", "!t",
+                    "%x", "@x", "`x", "a,b", "|", ">", "a  ",
+                ])
+                .prop_map(String::from),
+                "[a-z][a-z0-9-]{0,8}",
+                r#"[a-zA-Z0-9#:'" é日,{}&*!|>%@`\[\]-]{1,8}"#
+                    .prop_filter("no leading space", |s| !s.starts_with(' ')),
+            ]
+        }
+
+        /// A document with `prod` written in `style` (block or flow mapping), as the
+        /// bytes before the value's characters, the value's characters and the bytes
+        /// after them.
+        #[allow(clippy::too_many_arguments)]
+        fn document(
+            a: &str,
+            style: Style,
+            flow: bool,
+            comment: Option<&str>,
+            eol: &str,
+            bom: bool,
+        ) -> Option<(String, String, String)> {
+            let block = matches!(style, Style::Literal | Style::Folded);
+            let (header, text) = written(style, a, "  ", eol)?;
+            let note = comment.map(|c| format!("   # {c}")).unwrap_or_default();
+            let mut before = String::from(if bom { "\u{feff}" } else { "" });
+            before.push_str(&format!("# plan, prod: {a}{eol}version: 1{eol}"));
+            let after;
+            if flow && !block {
+                before.push_str(&format!("envs: {{other: {text}, prod: "));
+                after = format!(" , dev: 'y'}}{note}{eol}tail: [1, \"two\"]{eol}");
+            } else {
+                before.push_str(&format!("envs:{eol}  other: x{eol}  prod: "));
+                let (header, note) = if block {
+                    (header.replace("{comment}", &note), String::new())
+                } else {
+                    (header, note)
+                };
+                before.push_str(&header);
+                after = format!("{note}{eol}  dev: 'y'{eol}tail: [1, \"two\"]{eol}");
+            }
+            Some((before, text, after))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn promote_then_rollback_gives_back_the_bytes(
+                a in tricky_name(),
+                b in tricky_name(),
+                style in style(),
+                flow in any::<bool>(),
+                comment in proptest::option::of(r#"[a-z #'":]{0,10}"#),
+                eol in prop::sample::select(vec!["\n", "\r\n", "\r"]),
+                bom in any::<bool>(),
+            ) {
+                let Some((before, text, after)) =
+                    document(&a, style, flow, comment.as_deref(), eol, bom)
+                else {
+                    return Err(TestCaseError::reject("the style cannot hold the value"));
+                };
+                let doc = format!("{before}{text}{after}");
+                let span = value_span(doc.as_bytes(), "prod");
+                prop_assert_eq!(scalar_at_value(&doc, span), a.clone());
+
+                let promoted = String::from_utf8(replace_value(doc.as_bytes(), span, &b)?).unwrap();
+                // The one value changed, and nothing else.
+                prop_assert!(promoted.len() >= before.len() + after.len());
+                prop_assert!(promoted.starts_with(&before), "{:?}", promoted);
+                prop_assert!(promoted.ends_with(&after), "{:?}", promoted);
+                let span = value_span(promoted.as_bytes(), "prod");
+                prop_assert_eq!(scalar_at_value(&promoted, span), b.clone());
+
+                let back = String::from_utf8(replace_value(promoted.as_bytes(), span, &a)?).unwrap();
+                // Double quotes the author put around a value that did not need them, moved
+                // to one that does, cannot be told from quotes promote wrote: they go.
+                let expected = if style == Style::Double
+                    && escape::is_plain_safe(&a)
+                    && !escape::is_plain_safe(&b)
+                {
+                    format!("{before}{a}{after}")
+                } else {
+                    doc
+                };
+                prop_assert_eq!(back, expected);
+            }
+        }
+
+        /// The string the real parser reads at `span` of `doc` (a byte order mark skipped).
+        fn scalar_at_value(doc: &str, span: Span) -> String {
+            let text = doc.strip_prefix('\u{feff}').unwrap_or(doc);
+            let root = yaml::parse(text).unwrap().unwrap();
+            fn find(n: &yaml::Node, span: Span) -> Option<String> {
+                if n.span == span {
+                    return n.as_str().map(str::to_owned);
+                }
+                match &n.value {
+                    yaml::Value::Scalar(_) => None,
+                    yaml::Value::Seq(items) => items.iter().find_map(|i| find(i, span)),
+                    yaml::Value::Map(e) => e.iter().find_map(|(k, v)| find(k, span).or_else(|| find(v, span))),
+                }
+            }
+            find(&root, span).unwrap_or_else(|| format!("<not a string at {span:?}>"))
+        }
     }
 }

@@ -53,6 +53,24 @@ pub fn double_quoted(s: &str) -> String {
     out
 }
 
+/// Writes `s` as a YAML single-quoted scalar (a `'` doubled), or `None` when `s` holds
+/// a line break or a character that only a double-quoted scalar can escape.
+pub fn single_quoted(s: &str) -> Option<String> {
+    if s.chars().any(|c| c == '\n' || c == '\r' || needs_escape(c)) {
+        return None;
+    }
+    Some(format!("'{}'", s.replace('\'', "''")))
+}
+
+/// Whether `s` can be written as the one content line of a block scalar (`|-`, `>-`)
+/// and read back as `s`: not empty, no leading space or tab (they would count as
+/// indentation), no line break, nothing that needs escaping.
+pub fn fits_block_line(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with([' ', '\t'])
+        && !s.chars().any(|c| c == '\n' || c == '\r' || needs_escape(c))
+}
+
 fn needs_escape(c: char) -> bool {
     let u = c as u32;
     u < 0x20

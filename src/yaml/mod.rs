@@ -312,9 +312,184 @@ pub fn parse(source: &str) -> Result<Option<Node>, YamlError> {
     })
 }
 
+/// How a scalar is written in the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// Unquoted.
+    Plain,
+    /// `'...'`.
+    SingleQuoted,
+    /// `"..."`.
+    DoubleQuoted,
+    /// A literal block scalar (`|`).
+    Literal,
+    /// A folded block scalar (`>`).
+    Folded,
+}
+
+/// A scalar found in the source by where it starts (see [`scalar_at`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceScalar {
+    /// How it is written.
+    pub written: Written,
+    /// Its value after YAML unescaping.
+    pub text: String,
+    /// Its characters, as in the tree [`parse`] builds: from its anchor or tag if it has
+    /// one, else its first character (for a block scalar, the first character of its
+    /// content, after the header line), to its last character (a closing quote; for a
+    /// block scalar the end of its last line that is not blank), never a comment or
+    /// line break after it.
+    pub span: Span,
+    /// Whether an anchor or a tag is written before it.
+    pub properties: bool,
+}
+
+/// The scalar whose span (as in the tree [`parse`] builds) starts at character `index`
+/// of `source`; `None` when no scalar starts there (an alias does not count), or the
+/// source cannot be read up to it.
+pub fn scalar_at(source: &str, index: usize) -> Option<SourceScalar> {
+    let mut cursor = Cursor::new(source);
+    for event in Parser::new_from_str(source) {
+        let (event, span) = event.ok()?;
+        if let Event::Scalar(text, style, anchor, tag) = event {
+            if span.start.index() == index {
+                let written = match style {
+                    ScalarStyle::Plain => Written::Plain,
+                    ScalarStyle::SingleQuoted => Written::SingleQuoted,
+                    ScalarStyle::DoubleQuoted => Written::DoubleQuoted,
+                    ScalarStyle::Literal => Written::Literal,
+                    ScalarStyle::Folded => Written::Folded,
+                };
+                return Some(SourceScalar {
+                    written,
+                    text: text.into_owned(),
+                    span: cursor.scalar_span(Span::from_saphyr(span), style),
+                    properties: anchor > 0 || tag.is_some(),
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Walks the source forward to turn the parser's scalar spans into exact ones: the
+/// parser ends a quoted scalar's span where the next token starts (after spaces and a
+/// comment), and a block scalar's after its trailing line breaks.
+struct Cursor<'a> {
+    source: &'a str,
+    /// A character offset and its byte offset.
+    chars: usize,
+    bytes: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(source: &'a str) -> Cursor<'a> {
+        Cursor {
+            source,
+            chars: 0,
+            bytes: 0,
+        }
+    }
+
+    /// The byte offset of character `index` (the end of the source past its last one).
+    /// Scalars come in source order, so the walk goes forward.
+    fn byte_at(&mut self, index: usize) -> usize {
+        if index < self.chars {
+            (self.chars, self.bytes) = (0, 0);
+        }
+        for c in self.source[self.bytes..].chars() {
+            if self.chars == index {
+                break;
+            }
+            self.chars += 1;
+            self.bytes += c.len_utf8();
+        }
+        self.bytes
+    }
+
+    /// The exact span of a scalar written in `style` that the parser spans as `span`.
+    fn scalar_span(&mut self, span: Span, style: ScalarStyle) -> Span {
+        let start = self.byte_at(span.start.index);
+        let end = self.byte_at(span.end.index).max(start);
+        let written = &self.source[start..end];
+        let len = match style {
+            ScalarStyle::Plain => return span,
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => quoted_len(written),
+            ScalarStyle::Literal | ScalarStyle::Folded => block_len(written),
+        };
+        let Some(len) = len else { return span };
+        Span {
+            start: span.start,
+            end: end_pos(span.start, &written[..len]),
+        }
+    }
+}
+
+/// The length in bytes of the quoted scalar that `written` starts with (after any
+/// anchor and tag), up to its closing quote.
+fn quoted_len(written: &str) -> Option<usize> {
+    let mut at = 0;
+    // Properties (`&anchor`, `!tag`), then spaces, line breaks and comments.
+    loop {
+        let rest = &written[at..];
+        match rest.chars().next()? {
+            '&' | '!' => at += rest.find([' ', '\t', '\r', '\n']).unwrap_or(rest.len()),
+            ' ' | '\t' | '\r' | '\n' => at += 1,
+            '#' => at += rest.find(['\r', '\n']).unwrap_or(rest.len()),
+            _ => break,
+        }
+    }
+    let mut chars = written[at..].char_indices();
+    let quote = chars.next()?.1;
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            ('"', '\\') => {
+                chars.next();
+            }
+            ('\'', '\'') if written[at + i + 1..].starts_with('\'') => {
+                chars.next();
+            }
+            (q, c) if q == c => return Some(at + i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The length in bytes of a block scalar's content `written` without the blank lines
+/// and line breaks after its last line (spaces at the end of that line are content).
+fn block_len(written: &str) -> Option<usize> {
+    let last = written.trim_end_matches([' ', '\t', '\r', '\n']).len();
+    Some(
+        written[last..]
+            .find(['\r', '\n'])
+            .map_or(written.len(), |i| last + i),
+    )
+}
+
+/// The position just after `text`, which starts at `start`. A line break is CR LF, LF
+/// or CR alone, as for the parser.
+fn end_pos(start: Pos, text: &str) -> Pos {
+    let mut end = start;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        end.index += 1;
+        match c {
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\r' | '\n' => {
+                end.line += 1;
+                end.col = 1;
+            }
+            _ => end.col += 1,
+        }
+    }
+    end
+}
+
 fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, YamlError> {
     let mut documents = 0usize;
     let mut root: Option<Node> = None;
+    let mut cursor = Cursor::new(source);
     for event in Parser::new_from_str(source) {
         let (event, span) = event.map_err(|e| {
             let m = e.marker();
@@ -350,6 +525,7 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
+                let span = cursor.scalar_span(span, style);
                 let tag = check_tag(tag.as_deref(), span)?;
                 let style = match style {
                     ScalarStyle::Plain => Style::Plain,
@@ -692,5 +868,76 @@ mod tests {
         let err = parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(err.message.starts_with("YAML syntax error"));
         assert!(err.span.is_some());
+    }
+
+    /// The source text of each scalar's span, in document order.
+    fn spanned(src: &str) -> Vec<String> {
+        fn walk(node: &Node, src: &str, out: &mut Vec<String>) {
+            match &node.value {
+                Value::Scalar(_) => out.push(
+                    src.chars()
+                        .skip(node.span.start.index)
+                        .take(node.span.end.index - node.span.start.index)
+                        .collect(),
+                ),
+                Value::Seq(items) => items.iter().for_each(|n| walk(n, src, out)),
+                Value::Map(entries) => entries.iter().for_each(|(k, v)| {
+                    walk(k, src, out);
+                    walk(v, src, out);
+                }),
+            }
+        }
+        let mut out = Vec::new();
+        walk(&root(src), src, &mut out);
+        out
+    }
+
+    /// Defect (issue 13): a quoted scalar's span ran on over the spaces and the comment
+    /// after it (the parser ends it where the next token starts).
+    #[test]
+    fn quoted_scalar_spans_end_at_the_closing_quote() {
+        assert_eq!(
+            spanned("prod: \"weight-10\"   # OPS-123\nb: 'it''s' #c\n"),
+            ["prod", "\"weight-10\"", "b", "'it''s'"]
+        );
+        assert_eq!(
+            spanned("{a: \"x\\\"y\" , b: 'z' }"),
+            ["a", "\"x\\\"y\"", "b", "'z'"]
+        );
+        assert_eq!(
+            spanned("a: &x \"q\"  # c\nb: \"two\\\n  lines\" # c\n"),
+            ["a", "&x \"q\"", "b", "\"two\\\n  lines\""]
+        );
+        let n = root("a: \"x\\\r\n  y\" # c\r\n");
+        let Value::Map(entries) = &n.value else {
+            panic!()
+        };
+        let end = entries[0].1.span.end;
+        assert_eq!((end.line, end.col, end.index), (2, 5, 12));
+    }
+
+    /// Block scalars span their content, without the line breaks and blank lines after.
+    #[test]
+    fn block_scalar_spans_end_with_their_last_line() {
+        for eol in ["\n", "\r\n", "\r"] {
+            let src = "a: |-\n  x\n  y  \n\n  \nb: >-\n  z\n".replace('\n', eol);
+            let want = ["a", &format!("x{eol}  y  "), "b", "z"];
+            assert_eq!(spanned(&src), want, "{eol:?}");
+        }
+        assert_eq!(spanned("a: |-\n  x"), ["a", "x"]);
+    }
+
+    #[test]
+    fn scalar_at_finds_a_scalar_by_its_start() {
+        let src = "a: 'x'  # c\nb: |-\n  y\n\nc: *z\nd: &z w\n";
+        let a = scalar_at(src, 3).unwrap();
+        assert_eq!((a.written, a.text.as_str(), a.properties), (Written::SingleQuoted, "x", false));
+        assert_eq!((a.span.start.index, a.span.end.index), (3, 6));
+        let b = scalar_at(src, 20).unwrap();
+        assert_eq!((b.written, b.text.as_str()), (Written::Literal, "y"));
+        assert_eq!((b.span.start.index, b.span.end.index), (20, 21));
+        assert!(scalar_at(src, 4).is_none());
+        let d = scalar_at(&src.replace("*z", "z"), 31).unwrap();
+        assert!(d.properties, "{d:?}");
     }
 }
