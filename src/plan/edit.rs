@@ -678,6 +678,95 @@ mod tests {
             }
         }
 
+        /// Stage names (DNS labels) that YAML reads as numbers, booleans or null, and
+        /// ordinary ones.
+        const STAGE_NAMES: &[&str] = &[
+            "2", "007", "10", "1e3", "0x1f", "0o17", "1e-3", "yes", "no", "on", "off", "y",
+            "n", "true", "false", "null", "inf", "nan", "weight-10", "half", "a-b", "1-2",
+        ];
+
+        /// A plan whose stages are `names` (weights 10, 50, 100), with `prod` at stage
+        /// `at` written in `style`.
+        fn plan(names: &[&str], at: usize, style: Style, comment: Option<&str>, eol: &str) -> Option<String> {
+            let (header, text) = written(style, names[at], "      ", "\n")?;
+            let note = comment.map(|c| format!("  # {c}")).unwrap_or_default();
+            let (header, note) = if header.is_empty() {
+                (header, note)
+            } else {
+                (header.replace("{comment}", &note), String::new())
+            };
+            let stages: String = names
+                .iter()
+                .zip([10, 50, 100])
+                .map(|(n, w)| format!("      - {{name: {}, weight: {w}}}\n", escape::scalar(n)))
+                .collect();
+            let plan = format!(
+                "# prod: {} since monday\nversion: 1\noutput: deploy\nmigrations:\n  - name: checkout\n    namespace: payments\n    from: se.example.com\n    to: gcp.example.com\n    stages:\n{stages}    environments:\n      dev: {}\n      prod: {header}{text}{note}\n      qa: {}\n",
+                names[at],
+                escape::scalar(names[2]),
+                escape::single_quoted(names[0])?,
+            );
+            Some(plan.replace('\n', eol))
+        }
+
+        /// Moves `prod` of the plan at `path` one stage, writes the plan and returns it.
+        fn step(path: &Path, direction: Direction) -> Result<Planned> {
+            let req = Request {
+                env: "prod",
+                migration: None,
+                to: None,
+                force: false,
+                direction,
+            };
+            let planned = plan_move(&Loader::default(), path, "cutover.yaml", &req)?;
+            std::fs::write(path, &planned.source).expect("write the plan");
+            Ok(planned)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            #[test]
+            fn plan_promoted_then_rolled_back_is_byte_identical(
+                names in prop::sample::subsequence(STAGE_NAMES.to_vec(), 3).prop_shuffle(),
+                at in 0..2usize,
+                style in style(),
+                comment in proptest::option::of(r#"[a-z #'":]{0,10}"#),
+                eol in prop::sample::select(vec!["\n", "\r\n", "\r"]),
+            ) {
+                let Some(plan) = plan(&names, at, style, comment.as_deref(), eol) else {
+                    return Err(TestCaseError::reject("the style cannot hold the name"));
+                };
+                let tmp = tempfile::tempdir().unwrap();
+                std::fs::create_dir(tmp.path().join(".git")).unwrap();
+                let path = tmp.path().join("cutover.yaml");
+                std::fs::write(&path, &plan).unwrap();
+
+                let promoted = step(&path, Direction::Forward)?;
+                prop_assert_eq!(&promoted.moves[0].to, names[at + 1]);
+                // Only the value's line changed.
+                let lines = |t: &[u8]| -> Vec<Vec<u8>> {
+                    t.split(|&b| b == b'\n' || b == b'\r').map(<[u8]>::to_vec).collect()
+                };
+                let (old, new) = (lines(plan.as_bytes()), lines(&promoted.source));
+                prop_assert_eq!(old.len(), new.len());
+                let changed: Vec<usize> = (0..old.len()).filter(|&i| old[i] != new[i]).collect();
+                prop_assert_eq!(changed.len(), 1, "{:?}", String::from_utf8_lossy(&promoted.source));
+
+                let back = step(&path, Direction::Back)?;
+                prop_assert_eq!(&back.moves[0].to, names[at]);
+                let expected = if style == Style::Double
+                    && escape::is_plain_safe(names[at])
+                    && !escape::is_plain_safe(names[at + 1])
+                {
+                    plan.replace(&format!("prod: \"{}\"", names[at]), &format!("prod: {}", names[at]))
+                } else {
+                    plan
+                };
+                prop_assert_eq!(String::from_utf8_lossy(&back.source), expected);
+            }
+        }
+
         /// The string the real parser reads at `span` of `doc` (a byte order mark skipped).
         fn scalar_at_value(doc: &str, span: Span) -> String {
             let text = doc.strip_prefix('\u{feff}').unwrap_or(doc);

@@ -286,6 +286,33 @@ fn style_edits() -> Vec<Edit> {
             "half",
         ),
         edit(
+            "double-quoted value with a comment after it (issue 13)",
+            plan_with_envs("      prod: \"weight-10\"   # OPS-123\n"),
+            PROMOTE_PROD,
+            "prod: ",
+            "\"weight-10\"",
+            "\"half\"",
+        ),
+        edit(
+            "single-quoted value with a comment after it",
+            plan_with_envs("      staging: 'half' # OPS-9\n      prod: 'weight-10'\t# OPS-123\n"),
+            PROMOTE_PROD,
+            "prod: ",
+            "'weight-10'",
+            "'half'",
+        ),
+        edit(
+            "flow mapping, quoted value with spaces before the comma",
+            plan_with_envs("").replace(
+                "    environments:\n",
+                "    environments: {prod: \"weight-10\"   , staging: half} # OPS-123\n",
+            ),
+            PROMOTE_PROD,
+            "prod: ",
+            "\"weight-10\"",
+            "\"half\"",
+        ),
+        edit(
             "flow mapping, first key",
             plan_with_envs("").replace(
                 "    environments:\n",
@@ -570,20 +597,75 @@ fn shared_defaults_environment_moves_every_migration_sharing_it() {
         .run();
 }
 
+/// Promotes `env` of `plan`, expecting the plan to read `promoted` after, then rolls it
+/// back, expecting the plan's bytes as they were; `check` agrees after each move.
+#[track_caller]
+fn promote_and_roll_back(plan: &[u8], env: &str, promoted: &[u8]) {
+    let test = Test::new().file("cutover.yaml", plan);
+    test.args(["render"]).any_stdout().run();
+    test.args(["promote", "cutover.yaml", "--env", env])
+        .stdout_contains(format!("checkout: {env} promoted from"))
+        .run();
+    assert_eq!(
+        String::from_utf8_lossy(&read_bytes(&test, "cutover.yaml")),
+        String::from_utf8_lossy(promoted),
+        "after promote"
+    );
+    test.args(["check"]).stdout_contains("up to date").run();
+    test.args(["rollback", "cutover.yaml", "--env", env])
+        .stdout_contains(format!("checkout: {env} rolled back from"))
+        .run();
+    assert_eq!(
+        String::from_utf8_lossy(&read_bytes(&test, "cutover.yaml")),
+        String::from_utf8_lossy(plan),
+        "after rollback"
+    );
+    test.args(["check"]).stdout_contains("up to date").run();
+}
+
+/// Defect (issue 18): a block scalar value became a plain value.
 #[test]
 fn block_scalar_value_is_edited_in_place() {
-    let plan = plan_with_envs("      prod: >-\n        weight-10\n      dev: |-\n        half\n");
-    let test = Test::new().file("cutover.yaml", &plan);
-    test.args(["promote", "cutover.yaml", "--env", "prod"])
-        .stdout_contains("checkout: prod promoted from weight-10 to half (migrations[0].environments.prod in cutover.yaml)")
-        .run();
-    // Either style kept (`>-\n        half`) or rewritten as a plain scalar; in both cases
-    // the `dev` entry must survive.
-    let after = test.read("cutover.yaml");
-    assert!(after.contains("      dev: |-\n        half\n"), "{after}");
-    test.args(["check"])
-        .stdout("ok: 10 generated files up to date\n")
-        .run();
+    let plan = plan_with_envs("      prod: >-\n        weight-10\n      dev: |- # c\n        half\n");
+    let promoted = plan.replace("weight-10\n      dev", "half\n      dev");
+    promote_and_roll_back(plan.as_bytes(), "prod", promoted.as_bytes());
+    let promoted = plan.replace("        half\n", "        weight-100\n");
+    promote_and_roll_back(plan.as_bytes(), "dev", promoted.as_bytes());
+}
+
+/// Defect (issue 18): with a stage named `"2"`, `prod: weight-10` became `prod: "2"` and
+/// rolled back to `prod: "weight-10"`.
+#[test]
+fn quotes_a_promotion_needed_go_on_rollback() {
+    let plan = plan_with_envs("      prod: weight-10 # OPS-123\n")
+        .replace("{name: half, weight: 50}", "{name: \"2\", weight: 50}");
+    let promoted = plan.replace("prod: weight-10", "prod: \"2\"");
+    promote_and_roll_back(plan.as_bytes(), "prod", promoted.as_bytes());
+    // Quotes the author wrote stay.
+    let plan = plan.replace("prod: weight-10", "prod: 'weight-10'");
+    let promoted = plan.replace("prod: 'weight-10'", "prod: '2'");
+    promote_and_roll_back(plan.as_bytes(), "prod", promoted.as_bytes());
+}
+
+/// Defect (issue 18): with CR line endings, editing a block scalar joined two lines and
+/// the edited plan was refused as invalid.
+#[test]
+fn block_scalar_with_cr_crlf_and_lf_line_endings() {
+    let plan = plan_with_envs("      prod: |-\n        weight-10\n      qa: half\n");
+    for eol in ["\r", "\r\n", "\n"] {
+        let plan = plan.replace('\n', eol);
+        let promoted = plan.replace("weight-10", "half");
+        promote_and_roll_back(plan.as_bytes(), "prod", promoted.as_bytes());
+    }
+}
+
+/// Defect (issue 13): `promote` deleted a comment after a quoted value (the parser's span
+/// of a quoted scalar ran to the end of the comment).
+#[test]
+fn a_comment_after_a_quoted_value_survives_promote_and_rollback() {
+    let plan = plan_with_envs("      prod: \"weight-10\"   # OPS-123\n");
+    let promoted = plan.replace("\"weight-10\"", "\"half\"");
+    promote_and_roll_back(plan.as_bytes(), "prod", promoted.as_bytes());
 }
 
 // ---------------------------------------------------------------------------------------
