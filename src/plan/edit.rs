@@ -1,8 +1,9 @@
 //! Moving an environment from one stage to another by editing one value of the plan.
 //!
 //! The plan file is edited in place: only the bytes of the environment's stage name
-//! change, so comments, key order, quoting, line endings and everything else stay as
-//! they were. The edited plan is validated and rendered before anything is written.
+//! change, so comments, key order, the value's style (see [`replace_value`]), line
+//! endings and everything else stay as they were. The edited plan is validated and
+//! rendered before anything is written.
 
 use std::path::Path;
 
@@ -429,8 +430,8 @@ mod tests {
                 }),
             }
         }
-        let text = std::str::from_utf8(text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text))
-            .expect("UTF-8");
+        let text =
+            std::str::from_utf8(text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text)).expect("UTF-8");
         let root = yaml::parse(text)
             .unwrap_or_else(|e| panic!("{text:?}: {e:?}"))
             .expect("a document");
@@ -518,7 +519,11 @@ mod tests {
         assert_eq!(set("prod: |-\n  a", "prod", "b"), "prod: |-\n  b");
         assert_eq!(set("prod: |-\n  a  \n\n", "prod", "b"), "prod: |-\n  b\n\n");
         assert_eq!(set("prod: |2-\n    a\n", "prod", "b"), "prod: |2-\n  b\n");
-        let err = replace_value(b"prod: |-\n  a\n", value_span(b"prod: |-\n  a\n", "prod"), " b");
+        let err = replace_value(
+            b"prod: |-\n  a\n",
+            value_span(b"prod: |-\n  a\n", "prod"),
+            " b",
+        );
         assert!(err.is_err());
     }
 
@@ -532,7 +537,10 @@ mod tests {
         ] {
             let err = replace_value(text.as_bytes(), value_span(text.as_bytes(), "prod"), "b")
                 .unwrap_err();
-            assert!(err.to_string().contains("anchor, alias or tag"), "{text}: {err}");
+            assert!(
+                err.to_string().contains("anchor, alias or tag"),
+                "{text}: {err}"
+            );
         }
     }
 
@@ -566,12 +574,18 @@ mod tests {
         /// characters come last.
         fn written(style: Style, value: &str, indent: &str, eol: &str) -> Option<(String, String)> {
             let (header, text) = match style {
-                Style::Plain => (String::new(), Some(value.to_owned()).filter(|_| escape::is_plain_safe(value))),
+                Style::Plain => (
+                    String::new(),
+                    Some(value.to_owned()).filter(|_| escape::is_plain_safe(value)),
+                ),
                 Style::Single => (String::new(), escape::single_quoted(value)),
                 Style::Double => (String::new(), Some(escape::double_quoted(value))),
                 Style::Literal | Style::Folded => {
                     let h = if style == Style::Literal { "|-" } else { ">-" };
-                    (h.to_owned(), Some(value.to_owned()).filter(|_| escape::fits_block_line(value)))
+                    (
+                        h.to_owned(),
+                        Some(value.to_owned()).filter(|_| escape::fits_block_line(value)),
+                    )
                 }
             };
             let text = text?;
@@ -587,10 +601,44 @@ mod tests {
             prop_oneof![
                 "[0-9]{1,4}",
                 prop::sample::select(vec![
-                    "yes", "no", "null", "~", "true", "False", "on", "off", "y", "n", "NULL",
-                    "1e3", "0x1f", ".inf", "-1", "weight-10", "half", "a", "_x", "a: b", "#x",
-                    "x #y", "- a", "'q'", "\"d\"", "é日本", "{x}", "[x]", "&a", "*a", "!t",
-                    "%x", "@x", "`x", "a,b", "|", ">", "a  ",
+                    "yes",
+                    "no",
+                    "null",
+                    "~",
+                    "true",
+                    "False",
+                    "on",
+                    "off",
+                    "y",
+                    "n",
+                    "NULL",
+                    "1e3",
+                    "0x1f",
+                    ".inf",
+                    "-1",
+                    "weight-10",
+                    "half",
+                    "a",
+                    "_x",
+                    "a: b",
+                    "#x",
+                    "x #y",
+                    "- a",
+                    "'q'",
+                    "\"d\"",
+                    "é日本",
+                    "{x}",
+                    "[x]",
+                    "&a",
+                    "*a",
+                    "!t",
+                    "%x",
+                    "@x",
+                    "`x",
+                    "a,b",
+                    "|",
+                    ">",
+                    "a  ",
                 ])
                 .prop_map(String::from),
                 "[a-z][a-z0-9-]{0,8}",
@@ -602,7 +650,6 @@ mod tests {
         /// A document with `prod` written in `style` (block or flow mapping), as the
         /// bytes before the value's characters, the value's characters and the bytes
         /// after them.
-        #[allow(clippy::too_many_arguments)]
         fn document(
             a: &str,
             style: Style,
@@ -611,25 +658,23 @@ mod tests {
             eol: &str,
             bom: bool,
         ) -> Option<(String, String, String)> {
-            let block = matches!(style, Style::Literal | Style::Folded);
             let (header, text) = written(style, a, "  ", eol)?;
             let note = comment.map(|c| format!("   # {c}")).unwrap_or_default();
-            let mut before = String::from(if bom { "\u{feff}" } else { "" });
-            before.push_str(&format!("# plan, prod: {a}{eol}version: 1{eol}"));
-            let after;
-            if flow && !block {
+            let bom = if bom { "\u{feff}" } else { "" };
+            let mut before = format!("{bom}# plan, prod: {a}{eol}version: 1{eol}");
+            let tail = format!("{eol}tail: [1, \"two\"]{eol}");
+            let after = if header.is_empty() && flow {
                 before.push_str(&format!("envs: {{other: {text}, prod: "));
-                after = format!(" , dev: 'y'}}{note}{eol}tail: [1, \"two\"]{eol}");
+                format!(" , dev: 'y'}}{note}{tail}")
+            } else if header.is_empty() {
+                before.push_str(&format!("envs:{eol}  other: {text}{eol}  prod: "));
+                format!("{note}{eol}  dev: 'y'{tail}")
             } else {
-                before.push_str(&format!("envs:{eol}  other: x{eol}  prod: "));
-                let (header, note) = if block {
-                    (header.replace("{comment}", &note), String::new())
-                } else {
-                    (header, note)
-                };
-                before.push_str(&header);
-                after = format!("{note}{eol}  dev: 'y'{eol}tail: [1, \"two\"]{eol}");
-            }
+                // A block scalar: the comment goes after its header.
+                let header = header.replace("{comment}", &note);
+                before.push_str(&format!("envs:{eol}  other: x{eol}  prod: {header}"));
+                format!("{eol}  dev: 'y'{tail}")
+            };
             Some((before, text, after))
         }
 
@@ -681,13 +726,39 @@ mod tests {
         /// Stage names (DNS labels) that YAML reads as numbers, booleans or null, and
         /// ordinary ones.
         const STAGE_NAMES: &[&str] = &[
-            "2", "007", "10", "1e3", "0x1f", "0o17", "1e-3", "yes", "no", "on", "off", "y",
-            "n", "true", "false", "null", "inf", "nan", "weight-10", "half", "a-b", "1-2",
+            "2",
+            "007",
+            "10",
+            "1e3",
+            "0x1f",
+            "0o17",
+            "1e-3",
+            "yes",
+            "no",
+            "on",
+            "off",
+            "y",
+            "n",
+            "true",
+            "false",
+            "null",
+            "inf",
+            "nan",
+            "weight-10",
+            "half",
+            "a-b",
+            "1-2",
         ];
 
         /// A plan whose stages are `names` (weights 10, 50, 100), with `prod` at stage
         /// `at` written in `style`.
-        fn plan(names: &[&str], at: usize, style: Style, comment: Option<&str>, eol: &str) -> Option<String> {
+        fn plan(
+            names: &[&str],
+            at: usize,
+            style: Style,
+            comment: Option<&str>,
+            eol: &str,
+        ) -> Option<String> {
             let (header, text) = written(style, names[at], "      ", "\n")?;
             let note = comment.map(|c| format!("  # {c}")).unwrap_or_default();
             let (header, note) = if header.is_empty() {
@@ -778,7 +849,9 @@ mod tests {
                 match &n.value {
                     yaml::Value::Scalar(_) => None,
                     yaml::Value::Seq(items) => items.iter().find_map(|i| find(i, span)),
-                    yaml::Value::Map(e) => e.iter().find_map(|(k, v)| find(k, span).or_else(|| find(v, span))),
+                    yaml::Value::Map(e) => e
+                        .iter()
+                        .find_map(|(k, v)| find(k, span).or_else(|| find(v, span))),
                 }
             }
             find(&root, span).unwrap_or_else(|| format!("<not a string at {span:?}>"))

@@ -441,6 +441,9 @@ fn quoted_len(written: &str) -> Option<usize> {
     }
     let mut chars = written[at..].char_indices();
     let quote = chars.next()?.1;
+    if quote != '"' && quote != '\'' {
+        return None;
+    }
     while let Some((i, c)) = chars.next() {
         match (quote, c) {
             ('"', '\\') => {
@@ -931,7 +934,10 @@ mod tests {
     fn scalar_at_finds_a_scalar_by_its_start() {
         let src = "a: 'x'  # c\nb: |-\n  y\n\nc: *z\nd: &z w\n";
         let a = scalar_at(src, 3).unwrap();
-        assert_eq!((a.written, a.text.as_str(), a.properties), (Written::SingleQuoted, "x", false));
+        assert_eq!(
+            (a.written, a.text.as_str(), a.properties),
+            (Written::SingleQuoted, "x", false)
+        );
         assert_eq!((a.span.start.index, a.span.end.index), (3, 6));
         let b = scalar_at(src, 20).unwrap();
         assert_eq!((b.written, b.text.as_str()), (Written::Literal, "y"));

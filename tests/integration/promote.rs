@@ -237,6 +237,7 @@ migrations:
 /// Every plan style an edit must keep byte for byte.
 fn edits() -> Vec<Edit> {
     let mut all = style_edits();
+    all.extend(comment_edits());
     all.extend(encoding_edits());
     all.extend(quoting_edits());
     all
@@ -284,33 +285,6 @@ fn style_edits() -> Vec<Edit> {
             "\"prod\": ",
             "weight-10",
             "half",
-        ),
-        edit(
-            "double-quoted value with a comment after it (issue 13)",
-            plan_with_envs("      prod: \"weight-10\"   # OPS-123\n"),
-            PROMOTE_PROD,
-            "prod: ",
-            "\"weight-10\"",
-            "\"half\"",
-        ),
-        edit(
-            "single-quoted value with a comment after it",
-            plan_with_envs("      staging: 'half' # OPS-9\n      prod: 'weight-10'\t# OPS-123\n"),
-            PROMOTE_PROD,
-            "prod: ",
-            "'weight-10'",
-            "'half'",
-        ),
-        edit(
-            "flow mapping, quoted value with spaces before the comma",
-            plan_with_envs("").replace(
-                "    environments:\n",
-                "    environments: {prod: \"weight-10\"   , staging: half} # OPS-123\n",
-            ),
-            PROMOTE_PROD,
-            "prod: ",
-            "\"weight-10\"",
-            "\"half\"",
         ),
         edit(
             "flow mapping, first key",
@@ -365,6 +339,40 @@ fn style_edits() -> Vec<Edit> {
             "prod: ",
             "weight-10",
             "half",
+        ),
+    ]
+}
+
+/// Comments after quoted values (issue 13: the parser's span of a quoted value ran to
+/// the end of the comment after it, and the edit deleted the comment).
+fn comment_edits() -> Vec<Edit> {
+    vec![
+        edit(
+            "double-quoted value with a comment after it (issue 13)",
+            plan_with_envs("      prod: \"weight-10\"   # OPS-123\n"),
+            PROMOTE_PROD,
+            "prod: ",
+            "\"weight-10\"",
+            "\"half\"",
+        ),
+        edit(
+            "single-quoted value with a comment after it",
+            plan_with_envs("      staging: 'half' # OPS-9\n      prod: 'weight-10'\t# OPS-123\n"),
+            PROMOTE_PROD,
+            "prod: ",
+            "'weight-10'",
+            "'half'",
+        ),
+        edit(
+            "flow mapping, quoted value with spaces before the comma",
+            plan_with_envs("").replace(
+                "    environments:\n",
+                "    environments: {prod: \"weight-10\"   , staging: half} # OPS-123\n",
+            ),
+            PROMOTE_PROD,
+            "prod: ",
+            "\"weight-10\"",
+            "\"half\"",
         ),
     ]
 }
@@ -626,7 +634,8 @@ fn promote_and_roll_back(plan: &[u8], env: &str, promoted: &[u8]) {
 /// Defect (issue 18): a block scalar value became a plain value.
 #[test]
 fn block_scalar_value_is_edited_in_place() {
-    let plan = plan_with_envs("      prod: >-\n        weight-10\n      dev: |- # c\n        half\n");
+    let plan =
+        plan_with_envs("      prod: >-\n        weight-10\n      dev: |- # c\n        half\n");
     let promoted = plan.replace("weight-10\n      dev", "half\n      dev");
     promote_and_roll_back(plan.as_bytes(), "prod", promoted.as_bytes());
     let promoted = plan.replace("        half\n", "        weight-100\n");
