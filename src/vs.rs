@@ -9,7 +9,9 @@
 //! - [`VirtualService`], [`Route`] and [`Destination`] read the fields cutover uses;
 //!   [`Route::weights`] reads weights as Istio does;
 //! - [`to_json`] hands a document to the Istio checks (`check::istio`),
-//!   which walk JSON because their schema is a JSON Schema.
+//!   which walk JSON because their schema is a JSON Schema;
+//! - [`VirtualService::to_yaml`] writes a document back as YAML that reads the same in
+//!   YAML 1.1 and YAML 1.2 readers.
 //!
 //! Accessors are lenient: a field that is absent, `null` or of another type reads as
 //! absent, and a list with one entry of the wrong type reads as absent as a whole (never
@@ -21,6 +23,8 @@ use std::ops::{Deref, DerefMut};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use serde_yaml::{Mapping, Value};
+
+use crate::yaml::escape;
 
 /// The `kind` of a VirtualService.
 pub const KIND: &str = "VirtualService";
@@ -39,6 +43,12 @@ pub const TRAFFIC_FIELDS: [&str; 6] = [
     "mirrorPercent",
     "mirror_percent",
 ];
+
+/// The largest weight Istio accepts. A destination's `weight` is an `int32` in Istio's API
+/// (`HTTPRouteDestination` and `RouteDestination`; `format: int32` in the vendored
+/// schema), and istiod refuses negative weights: a weight is an integer from 0 to
+/// `i32::MAX`.
+pub const MAX_WEIGHT: u64 = 2_147_483_647;
 
 /// A YAML text that does not parse.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +110,171 @@ pub fn to_json(v: Value) -> Json {
         ),
         Value::Tagged(t) => to_json(t.value),
     }
+}
+
+/// The first YAML tag of a document, in document order: where it is (a path such as
+/// `spec.http[0].route[0].destination.host`) and the tag. The standard tags (`!!str`,
+/// `!!int`, ...) are applied when the YAML is read and never kept, so this finds the
+/// others: `!env`, `!foo`, the non-specific `!`.
+pub fn find_tag(v: &Value) -> Option<(String, String)> {
+    // serde_yaml shows the non-specific tag `!` as `!!` (which is no tag by itself).
+    fn name(t: &serde_yaml::value::Tag) -> String {
+        match t.to_string() {
+            s if s == "!!" => "!".to_owned(),
+            s => s,
+        }
+    }
+    fn walk(v: &Value, path: &str) -> Option<(String, String)> {
+        let at = |p: &str| {
+            if p.is_empty() {
+                "the document".to_owned()
+            } else {
+                p.to_owned()
+            }
+        };
+        match v {
+            Value::Tagged(t) => Some((at(path), name(&t.tag))),
+            Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, &format!("{path}[{i}]"))),
+            Value::Mapping(m) => m.iter().find_map(|(k, v)| {
+                if let Value::Tagged(t) = k {
+                    return Some((format!("a key of {}", at(path)), name(&t.tag)));
+                }
+                let key = k.as_str().map_or_else(|| brief(k), str::to_owned);
+                let p = if path.is_empty() {
+                    key
+                } else {
+                    format!("{path}.{key}")
+                };
+                walk(k, &p).or_else(|| walk(v, &p))
+            }),
+            _ => None,
+        }
+    }
+    walk(v, "")
+}
+
+/// Whether `f` holds for a scalar of `v` (keys included).
+fn any_scalar(v: &Value, f: &dyn Fn(&Value) -> bool) -> bool {
+    match v {
+        Value::Sequence(items) => items.iter().any(|i| any_scalar(i, f)),
+        Value::Mapping(m) => m.iter().any(|(k, v)| any_scalar(k, f) || any_scalar(v, f)),
+        Value::Tagged(t) => any_scalar(&t.value, f),
+        v => f(v),
+    }
+}
+
+/// `v` with every scalar that [`portable_scalar`] rewrites replaced by the placeholder
+/// `marker` + its index in `texts`, where its text goes.
+fn mark(v: Value, marker: &str, texts: &mut Vec<String>) -> Value {
+    match v {
+        Value::Sequence(items) => {
+            Value::Sequence(items.into_iter().map(|i| mark(i, marker, texts)).collect())
+        }
+        Value::Mapping(m) => Value::Mapping(
+            m.into_iter()
+                .map(|(k, v)| (mark(k, marker, texts), mark(v, marker, texts)))
+                .collect(),
+        ),
+        v => match portable_scalar(&v) {
+            Some(text) => {
+                texts.push(text);
+                Value::String(format!("{marker}{}", texts.len() - 1))
+            }
+            None => v,
+        },
+    }
+}
+
+/// The text a scalar must be written as, when `serde_yaml` writes it in a way YAML 1.1
+/// and YAML 1.2 read differently (see [`VirtualService::to_yaml`]); `None` otherwise.
+fn portable_scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s)
+            if s.contains(['\u{85}', '\u{2028}', '\u{2029}'])
+                || (maybe_not_a_string(s) && written_plain(s)) =>
+        {
+            Some(escape::double_quoted(s))
+        }
+        Value::Number(n) if n.is_f64() => {
+            let text = serde_yaml::to_string(n).ok()?;
+            let (mantissa, exponent) = text.trim_end().split_once(['e', 'E'])?;
+            let point = if mantissa.contains('.') { "" } else { ".0" };
+            let sign = if exponent.starts_with(['-', '+']) {
+                ""
+            } else {
+                "+"
+            };
+            (!point.is_empty() || !sign.is_empty())
+                .then(|| format!("{mantissa}{point}e{sign}{exponent}"))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `serde_yaml` writes the string `s` as a plain scalar (no quotes).
+fn written_plain(s: &str) -> bool {
+    serde_yaml::to_string(s).is_ok_and(|t| t.strip_suffix('\n') == Some(s))
+}
+
+/// Whether a plain scalar `s` may read as something other than a string in YAML 1.1 or
+/// YAML 1.2: a superset of their nulls, booleans, numbers ([`number_like`]) and
+/// timestamps, and YAML 1.1's `<<` and `=`. A string that did not need its quotes reads
+/// the same with them.
+fn maybe_not_a_string(s: &str) -> bool {
+    const WORDS: [&str; 12] = [
+        "", "~", "y", "yes", "n", "no", "true", "false", "on", "off", "null", "<<",
+    ];
+    let lower = s.to_ascii_lowercase();
+    let unsigned = lower.strip_prefix(['+', '-']).unwrap_or(&lower);
+    WORDS.contains(&lower.as_str())
+        || s == "="
+        || unsigned == ".inf"
+        || unsigned == ".nan"
+        || number_like(unsigned)
+        || timestamp_like(&lower)
+}
+
+/// Whether an unsigned, lowercased `s` has the form of a YAML 1.1 or 1.2 number: a
+/// superset of their integers (base 2, 8, 10, 16 and YAML 1.1's base 60, with `_`) and
+/// floats (`1.`, `.5`, `1e400`, YAML 1.1's `1.2.3` and `1:20.5`).
+fn number_like(s: &str) -> bool {
+    let digits = |t: &str, more: &str| t.chars().all(|c| c.is_ascii_digit() || more.contains(c));
+    if let Some(rest) = ["0x", "0o", "0b"].iter().find_map(|p| s.strip_prefix(p)) {
+        return !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit() || c == '_');
+    }
+    let (mantissa, exponent) = s.split_once('e').unwrap_or((s, "0"));
+    let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+    let (int, fraction) = match mantissa.split_once('.') {
+        Some((int, fraction)) => (int, Some(fraction)),
+        None => (mantissa, None),
+    };
+    let int_ok = if int.is_empty() {
+        fraction.is_some()
+    } else {
+        int.starts_with(|c: char| c.is_ascii_digit()) && digits(int, "_:")
+    };
+    // A number has a digit: YAML 1.1's float pattern admits a lone `.`, which no reader
+    // takes for a number (and `exportTo: ["."]` is common).
+    int_ok
+        && mantissa.contains(|c: char| c.is_ascii_digit())
+        && fraction.is_none_or(|f| digits(f, "._"))
+        && !exponent.is_empty()
+        && digits(exponent, "")
+}
+
+/// Whether a lowercased `s` has the form of a YAML 1.1 timestamp (`2001-12-14`,
+/// `2001-12-14t21:59:43.10-05:00`, `2001-12-14 21:59:43.10 -5`), or a superset of it.
+fn timestamp_like(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 6
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5].is_ascii_digit()
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || "-:.tz+ \t".contains(c))
 }
 
 /// Whether two values are the same, key order included (`==` on mappings ignores the
@@ -210,6 +385,60 @@ impl VirtualService {
     /// The document as JSON, for the Istio checks (`check::istio`).
     pub fn into_json(self) -> Json {
         to_json(self.0)
+    }
+
+    /// The document as YAML text that reads the same in YAML 1.1 readers (client-go,
+    /// so kubectl and Argo CD) and YAML 1.2 readers. Refuses a document with a tag
+    /// ([`find_tag`]): no reader of a VirtualService knows what it means.
+    ///
+    /// The text is `serde_yaml`'s, except for the scalars it writes in a way the two
+    /// versions read differently, which have no option there: a string it writes plain
+    /// that YAML 1.1 or 1.2 reads as a number, boolean or null (`1e400`, `yes`, `1_000`,
+    /// `10.0.0.1`), or that holds a character only YAML 1.1 takes for a line break
+    /// (U+0085, U+2028, U+2029), is written double-quoted and escaped
+    /// ([`escape::double_quoted`]); a float written without a `.` or without an
+    /// exponent sign (`1e100`, YAML 1.1's string) gets both (`1.0e+100`).
+    pub fn to_yaml(&self) -> Result<String, String> {
+        if let Some((at, tag)) = find_tag(&self.0) {
+            return Err(format!(
+                "{at} has the YAML tag `{tag}`, which cannot be written"
+            ));
+        }
+        let text = serde_yaml::to_string(&self.0).map_err(|e| e.to_string())?;
+        if !any_scalar(&self.0, &|v| portable_scalar(v).is_some()) {
+            return Ok(text);
+        }
+        // Written again with a plain placeholder in place of each such scalar, which is
+        // then replaced by the scalar's text. The placeholders' common prefix occurs
+        // nowhere in the first text, so every occurrence of it is a placeholder.
+        let mut marker = String::from("cutoverscalar");
+        while text.contains(&marker) {
+            marker.push('x');
+        }
+        let mut texts = Vec::new();
+        let marked = mark(self.0.clone(), &marker, &mut texts);
+        let marked = serde_yaml::to_string(&marked).map_err(|e| e.to_string())?;
+        let mut out = String::with_capacity(marked.len());
+        let mut rest = marked.as_str();
+        let mut placed = 0;
+        while let Some(at) = rest.find(&marker) {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + marker.len()..];
+            let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            let scalar = after[..digits]
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| texts.get(i))
+                .ok_or("a placeholder of the YAML writer was lost")?;
+            out.push_str(scalar);
+            placed += 1;
+            rest = &after[digits..];
+        }
+        out.push_str(rest);
+        if placed != texts.len() {
+            return Err("a placeholder of the YAML writer was lost".to_owned());
+        }
+        Ok(out)
     }
 
     /// `kind`.
@@ -337,19 +566,19 @@ impl<'a> Route<'a> {
 
     /// Istio's reading of the destinations' weights, in order: a lone destination
     /// receives all traffic whatever its weight says (100); with several, an unset
-    /// weight is 0. Refuses a weight that is not a non-negative integer.
+    /// weight is 0. Refuses a weight Istio refuses ([`Destination::istio_weight`]), so
+    /// every weight is at most [`MAX_WEIGHT`].
     pub fn weights(&self) -> Result<Vec<u64>, String> {
         let Some(dests) = self.destinations() else {
             return Ok(Vec::new());
         };
         let lone = dests.len() == 1;
         dests
-            .map(|d| match d.weight_value() {
-                _ if lone => Ok(100),
-                None => Ok(0),
-                Some(v) => v
-                    .as_u64()
-                    .ok_or_else(|| format!("weight {v:?} is not a non-negative integer")),
+            .enumerate()
+            .map(|(i, d)| match d.istio_weight() {
+                Err(e) => Err(format!("route[{i}].{e}")),
+                Ok(_) if lone => Ok(100),
+                Ok(w) => Ok(w.unwrap_or(0)),
             })
             .collect()
     }
@@ -414,6 +643,33 @@ impl<'a> Destination<'a> {
     /// `weight` as written, unless absent or `null`.
     pub fn weight_value(&self) -> Option<&'a Value> {
         present(self.0, "weight")
+    }
+
+    /// `weight` as Istio reads it: `None` when unset, an integer from 0 to
+    /// [`MAX_WEIGHT`] otherwise. Anything else is refused, with a message that starts
+    /// with `weight: ` and says why.
+    pub fn istio_weight(&self) -> Result<Option<u64>, String> {
+        let Some(v) = self.weight_value() else {
+            return Ok(None);
+        };
+        let why = match v.as_u64() {
+            Some(w) if w <= MAX_WEIGHT => return Ok(Some(w)),
+            Some(_) => "is out of range",
+            None => "is not a non-negative integer",
+        };
+        Err(format!(
+            "weight: {} {why} (Istio weights are 32-bit integers, from 0 to {MAX_WEIGHT})",
+            brief(v)
+        ))
+    }
+}
+
+/// A value as a short YAML text, for messages.
+fn brief(v: &Value) -> String {
+    match v {
+        Value::Mapping(_) => "a mapping".to_owned(),
+        Value::Sequence(_) => "a list".to_owned(),
+        v => serde_yaml::to_string(v).map_or_else(|_| "?".to_owned(), |s| s.trim_end().to_owned()),
     }
 }
 
@@ -508,6 +764,140 @@ spec:
             .unwrap_err()
             .contains("not a non-negative integer"));
         assert!(weights("[{weight: -1}, {}]").is_err());
+        // Istio's weights are 32-bit.
+        assert_eq!(i64::try_from(MAX_WEIGHT), Ok(i64::from(i32::MAX)));
+        assert_eq!(
+            weights("[{weight: 2147483647}, {}]"),
+            Ok(vec![MAX_WEIGHT, 0])
+        );
+        for big in ["2147483648", "4611686018427387904", "18446744073709551615"] {
+            let e = weights(&format!("[{{weight: {big}}}, {{}}]")).unwrap_err();
+            assert_eq!(
+                e,
+                format!("route[0].weight: {big} is out of range (Istio weights are 32-bit integers, from 0 to 2147483647)")
+            );
+            // A lone destination too: Istio refuses the VirtualService.
+            assert!(weights(&format!("[{{weight: {big}}}]")).is_err());
+        }
+        let e = weights("[{}, {weight: '10'}]").unwrap_err();
+        assert!(e.starts_with("route[1].weight: '10' is not"), "{e}");
+    }
+
+    fn yaml_of(doc: &str) -> String {
+        VirtualService::parse(doc).unwrap().to_yaml().unwrap()
+    }
+
+    #[test]
+    fn to_yaml_is_serde_yaml_for_ordinary_documents() {
+        let v = VirtualService::parse(&VS.replace("'yes'", "canary")).unwrap();
+        assert_eq!(v.to_yaml().unwrap(), serde_yaml::to_string(&v).unwrap());
+        // serde_yaml writes `'yes'` plain, which YAML 1.1 reads as a boolean.
+        assert!(vs().to_yaml().unwrap().contains("exact: \"yes\"\n"));
+        let odd = "a: ['10', 'true', '', 5s, 1password.com, '*.x', x: z, \"a\\tb\", \"a\\nb\", 12.5, 1.0, .inf, 7]\n";
+        let v = VirtualService::parse(odd).unwrap();
+        assert_eq!(v.to_yaml().unwrap(), serde_yaml::to_string(&v).unwrap());
+    }
+
+    #[test]
+    fn to_yaml_quotes_what_yaml_1_1_or_1_2_reads_as_another_type() {
+        for s in [
+            "1e400",
+            "yes",
+            "Y",
+            "n",
+            "On",
+            "off",
+            "1_000",
+            "1:20",
+            "10.0.0.1",
+            "2001-12-14",
+            "2001-12-14t21:59:43.10-05:00",
+            "12:30",
+            "0X1F",
+            "1.2.3",
+            "<<",
+            "=",
+            "0b1_0",
+        ] {
+            let text = yaml_of(&format!("a: '{s}'\nb: ['{s}']\n'{s}': c\n"));
+            let q = crate::yaml::escape::double_quoted(s);
+            assert_eq!(text, format!("a: {q}\nb:\n- {q}\n{q}: c\n"), "{s}");
+            // And reads back as the same string.
+            assert_eq!(documents(&text).unwrap()[0]["a"], Value::String(s.into()));
+        }
+        // Strings no version reads as anything else stay plain.
+        for s in [
+            "5s",
+            "100ms",
+            "0.5s",
+            "1password.com",
+            "a1e400",
+            "v1",
+            "yes-no",
+            "_1",
+            ".",
+            "12e",
+            "3a4a40dd-3875-11e9-8e1d-42010a9c0fd1",
+        ] {
+            assert_eq!(yaml_of(&format!("a: '{s}'\n")), format!("a: {s}\n"), "{s}");
+        }
+    }
+
+    #[test]
+    fn to_yaml_escapes_what_only_yaml_1_1_takes_for_line_breaks() {
+        for (input, written) in [
+            ("p\\u2028q", "\"p\\u2028q\""),
+            ("p\\u2029 q", "\"p\\u2029 q\""),
+            ("p\\x85q", "\"p\\u0085q\""),
+            ("a\\nb\\u2028c", "\"a\\nb\\u2028c\""),
+        ] {
+            let text = yaml_of(&format!("h: {{x-a: \"{input}\"}}\n"));
+            assert_eq!(text, format!("h:\n  x-a: {written}\n"), "{input}");
+            let back = &documents(&text).unwrap()[0]["h"]["x-a"];
+            assert_eq!(back, &documents(&format!("\"{input}\"")).unwrap()[0]);
+        }
+    }
+
+    #[test]
+    fn to_yaml_writes_floats_yaml_1_1_reads_as_floats() {
+        assert_eq!(
+            yaml_of("a: [1e100, 1e-7, 1.5e16, 12.5, -2e20]\n"),
+            "a:\n- 1.0e+100\n- 1.0e-7\n- 1.5e+16\n- 12.5\n- -2.0e+20\n"
+        );
+        let back = documents(&yaml_of("a: [1e100, 1e-7, 1.5e16]\n")).unwrap();
+        assert_eq!(back[0]["a"], documents("[1e100, 1e-7, 1.5e16]").unwrap()[0]);
+    }
+
+    #[test]
+    fn to_yaml_placeholders_never_meet_the_documents_own_text() {
+        // A document that holds the placeholders' prefix, and scalars to replace.
+        let doc = "a: cutoverscalar0\nb: 'yes'\ncutoverscalarx1: 'on'\nc: cutoverscalarxx\n";
+        assert_eq!(
+            yaml_of(doc),
+            "a: cutoverscalar0\nb: \"yes\"\ncutoverscalarx1: \"on\"\nc: cutoverscalarxx\n"
+        );
+    }
+
+    #[test]
+    fn tags_are_found_and_never_written() {
+        for (doc, at, tag) in [
+            ("spec: {hosts: [!env X]}", "spec.hosts[0]", "!env"),
+            ("spec: {a: ! 10}", "spec.a", "!"),
+            ("spec: !foo {b: 1}", "spec", "!foo"),
+            ("!foo {b: 1}", "the document", "!foo"),
+            ("spec: {!k a: 1}", "a key of spec", "!k"),
+        ] {
+            let v = VirtualService::parse(doc).unwrap();
+            let (path, found) = find_tag(&v).unwrap();
+            assert_eq!(path, at, "{doc}");
+            assert_eq!(found, tag, "{doc}");
+            let e = v.to_yaml().unwrap_err();
+            assert!(e.contains("has the YAML tag"), "{doc}: {e}");
+        }
+        // Standard tags are applied on reading, and gone.
+        let v = VirtualService::parse("a: !!str 10\nb: !!int 7\n").unwrap();
+        assert_eq!(find_tag(&v), None);
+        assert_eq!(v.to_yaml().unwrap(), "a: '10'\nb: 7\n");
     }
 
     #[test]

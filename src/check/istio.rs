@@ -26,6 +26,7 @@ use std::sync::LazyLock;
 use serde_json::{Map, Value};
 
 use crate::plan::names::{is_dns1123_label, is_dns1123_subdomain};
+use crate::vs::MAX_WEIGHT;
 
 /// One problem in a manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -582,7 +583,7 @@ impl Checker {
     /// `route[]` of an HTTP, TCP or TLS route: destinations and weights.
     fn destinations(&mut self, path: &str, r: &Map<String, Value>, kind: &str) {
         let routes = array(r, "route");
-        let mut total: i64 = 0;
+        let mut total: i128 = 0;
         for (i, rd) in routes.iter().enumerate() {
             let p = format!("{path}.route[{i}]");
             let Some(rd) = rd.as_object() else {
@@ -594,13 +595,14 @@ impl Checker {
             if let Some(Value::Object(d)) = present(rd, "destination") {
                 self.destination(&format!("{p}.destination"), d);
             }
-            if let Some(w) = present(rd, "weight").and_then(Value::as_i64) {
+            // Not an integer: the schema says so.
+            if let Some(w) = present(rd, "weight").and_then(integer) {
                 if w < 0 {
                     self.push(format!("{p}.weight"), format!("weight {w} is negative"));
-                } else if w > i64::from(i32::MAX) {
+                } else if w > i128::from(MAX_WEIGHT) {
                     self.push(
                         format!("{p}.weight"),
-                        format!("weight {w} is larger than {}", i32::MAX),
+                        format!("weight {w} is larger than {MAX_WEIGHT}: Istio weights are 32-bit integers"),
                     );
                 } else {
                     total += w;
@@ -701,6 +703,22 @@ enum Precision {
 }
 
 /// The value of `key`, unless it is absent or `null`.
+/// The value of a JSON number that is an integer, of any size: `1e10` and `10.0` are
+/// integers to a JSON Schema (and to Istio's JSON reader); `1.5` is not. Floats beyond
+/// `i128` saturate, which keeps them out of any range checked here.
+fn integer(v: &Value) -> Option<i128> {
+    let n = v.as_number()?;
+    if let Some(i) = n.as_i64() {
+        return Some(i128::from(i));
+    }
+    if let Some(u) = n.as_u64() {
+        return Some(i128::from(u));
+    }
+    let f = n.as_f64()?;
+    // `as` saturates (and the value is whole): exact for everything in range.
+    (f.fract() == 0.0).then_some(f as i128)
+}
+
 fn present<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     m.get(key).filter(|v| !v.is_null())
 }
@@ -1241,6 +1259,32 @@ mod tests {
         ]})));
         bad(
             http(json!({"route": [{"destination": {"host": "a"}, "weight": -1}]})),
+            "spec.http[0].route[0].weight",
+            "negative",
+        );
+        // Weights are 32-bit, whatever JSON number holds a larger one.
+        ok(http(
+            json!({"route": [{"destination": {"host": "a"}, "weight": 2_147_483_647}]}),
+        ));
+        ok(http(json!({"route": [
+            {"destination": {"host": "a"}, "weight": 10.0},
+            {"destination": {"host": "b"}, "weight": 0},
+        ]})));
+        for big in [
+            json!(2_147_483_648_u64),
+            json!(9_223_372_036_854_775_808_u64),
+            json!(u64::MAX),
+            json!(1e10),
+            json!(1e300),
+        ] {
+            bad(
+                http(json!({"route": [{"destination": {"host": "a"}, "weight": big}]})),
+                "spec.http[0].route[0].weight",
+                "larger than 2147483647",
+            );
+        }
+        bad(
+            http(json!({"route": [{"destination": {"host": "a"}, "weight": -1.0}]})),
             "spec.http[0].route[0].weight",
             "negative",
         );

@@ -156,6 +156,7 @@ impl<'a> Renderer<'a> {
                 m.name, m.namespace
             )));
         }
+        rewrite::check_base(&doc).map_err(error)?;
         Ok(Some((rel.as_str(), doc)))
     }
 
@@ -199,7 +200,7 @@ impl<'a> Renderer<'a> {
         let out =
             rewrite::stage(doc, &m.from, &m.to, stage, self.plan.istio_version).map_err(err)?;
         rewrite::check(doc, &out, &m.from).map_err(err)?;
-        serde_yaml::to_string(&out).map_err(|e| err(e.to_string()))
+        out.to_yaml().map_err(err)
     }
 
     /// Reads a rendered VirtualService back: against the plan (when a template made it),

@@ -4,6 +4,9 @@
 //! whose host is `from` rewritten; everything else (matches, retries, timeouts, other
 //! destinations, key order) stays as it was.
 //!
+//! A base is checked first ([`check_base`]): Istio's 32-bit weights only, and no YAML
+//! tags.
+//!
 //! Weight stage `w`: in every HTTP, TCP and TLS route that sends traffic to `from`, each
 //! `from` destination's share is split: `w`% of it moves to `to` (one `to` destination,
 //! placed before the first `from` destination, with that destination's `headers`), the
@@ -20,10 +23,12 @@
 //! and are left alone in mirror stages. `delegate`, `redirect` and `directResponse`
 //! routes have no destinations and are never touched.
 
+use std::num::NonZeroU128;
+
 use serde_yaml::{Mapping, Number, Value};
 
 use crate::plan::stage::{Stage, StageKind};
-use crate::vs::{identical, Destination, Route, VirtualService, ROUTE_KINDS};
+use crate::vs::{find_tag, identical, Destination, Route, VirtualService, MAX_WEIGHT, ROUTE_KINDS};
 
 fn key(s: &str) -> Value {
     Value::String(s.to_owned())
@@ -39,6 +44,28 @@ fn percent(p: f64) -> Value {
     } else {
         Value::Number(Number::from(p))
     }
+}
+
+/// Checks a base VirtualService before any stage is rewritten from it: it has no YAML
+/// tags (a VirtualService has no meaning for them, and YAML 1.1 and 1.2 readers of the
+/// output would not agree on one), and every destination's weight, in every route, is one
+/// Istio accepts ([`Destination::istio_weight`]: an integer from 0 to [`MAX_WEIGHT`]).
+/// The error names the place, such as `spec.http[0].route[1].weight`.
+pub fn check_base(base: &VirtualService) -> Result<(), String> {
+    if let Some((at, tag)) = find_tag(base) {
+        return Err(format!(
+            "{at} has the YAML tag `{tag}`: a VirtualService has no meaning for tags; remove it"
+        ));
+    }
+    for kind in ROUTE_KINDS {
+        for route in base.routes(kind) {
+            for (j, d) in route.destinations().into_iter().flatten().enumerate() {
+                d.istio_weight()
+                    .map_err(|e| format!("spec.{kind}[{}].route[{j}].{e}", route.index))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The base VirtualService rewritten for `stage`.
@@ -69,7 +96,7 @@ pub fn stage(
                     let weights = Route::new(i, route).weights().map_err(at)?;
                     // Always there: the route sends to `from`.
                     if let Some(dests) = route.get_mut("route").and_then(Value::as_sequence_mut) {
-                        *dests = split(dests, &weights, from, to, u64::from(w)).map_err(at)?;
+                        *dests = split(dests, &weights, from, to, w).map_err(at)?;
                     }
                 }
                 StageKind::Mirror(p) if kind == "http" => {
@@ -89,24 +116,37 @@ pub fn stage(
 
 /// Splits every `from` destination of one route; see the module documentation.
 /// `weights` are the destinations' weights as Istio reads them ([`Route::weights`]).
+///
+/// The arithmetic is on `u128`, where it cannot wrap: a weight is at most
+/// [`MAX_WEIGHT`] (below 2^31) and a numerator at most a weight times 100 * 100 (below
+/// 2^45), so a sum of fewer than 2^64 of them (more destinations than memory can hold)
+/// stays below 2^109.
 fn split(
     dests: &[Value],
     weights: &[u64],
     from: &str,
     to: &str,
-    w: u64,
+    w: u8,
 ) -> Result<Vec<Value>, String> {
-    let total: u64 = weights.iter().sum();
-    if total == 0 {
-        return Err("its destinations' weights add up to 0".to_owned());
+    // Both hold for weights read by `Route::weights` and a plan's stages.
+    if weights.iter().any(|&wt| wt > MAX_WEIGHT) {
+        return Err(format!("a weight is above {MAX_WEIGHT}"));
     }
+    if w > 100 {
+        return Err(format!("the stage's weight {w} is above 100"));
+    }
+    let w = u128::from(w);
+    let total: u128 = weights.iter().map(|&wt| u128::from(wt)).sum();
     // Shares as numerators over total * 100 (so that they add up to 100 percent).
-    let denom = total * 100;
-    let mut to_numer = 0u64;
-    let mut entries: Vec<(Value, u64)> = Vec::new();
+    let Some(denom) = NonZeroU128::new(total * 100) else {
+        return Err("its destinations' weights add up to 0".to_owned());
+    };
+    let mut to_numer = 0u128;
+    let mut entries: Vec<(Value, u128)> = Vec::new();
     let mut to_slot: Option<usize> = None;
     let mut to_headers: Option<Value> = None;
-    for (d, wt) in dests.iter().zip(weights) {
+    for (d, &wt) in dests.iter().zip(weights) {
+        let wt = u128::from(wt);
         if host_of(d) == Some(from) {
             to_numer += wt * w * 100;
             if to_slot.is_none() {
@@ -140,7 +180,7 @@ fn split(
             entries[slot] = (Value::Mapping(m), to_numer);
         }
     }
-    let numers: Vec<u64> = entries.iter().map(|(_, n)| *n).collect();
+    let numers: Vec<u128> = entries.iter().map(|(_, n)| *n).collect();
     let rounded = largest_remainder(&numers, denom);
     Ok(entries
         .into_iter()
@@ -155,14 +195,20 @@ fn split(
 }
 
 /// Rounds `numers / denom` (which add up to exactly 100) to integers adding up to 100.
-pub fn largest_remainder(numers: &[u64], denom: u64) -> Vec<u64> {
-    let mut out: Vec<u64> = numers.iter().map(|n| n / denom).collect();
-    let given: u64 = out.iter().sum();
+/// (Given numerators that add up to more, the result adds up to more, and saturates at
+/// `u64::MAX`; it never wraps.)
+pub fn largest_remainder(numers: &[u128], denom: NonZeroU128) -> Vec<u64> {
+    let mut out: Vec<u64> = numers
+        .iter()
+        .map(|n| u64::try_from(*n / denom).unwrap_or(u64::MAX))
+        .collect();
+    let given = out.iter().fold(0u64, |sum, &n| sum.saturating_add(n));
+    let left = usize::try_from(100u64.saturating_sub(given)).unwrap_or(0);
     let mut order: Vec<usize> = (0..numers.len()).collect();
     // Largest remainder first; ties keep document order (the sort is stable).
     order.sort_by(|&a, &b| (numers[b] % denom).cmp(&(numers[a] % denom)));
-    for &i in order.iter().take(100u64.saturating_sub(given) as usize) {
-        out[i] += 1;
+    for &i in order.iter().take(left) {
+        out[i] = out[i].saturating_add(1);
     }
     out
 }
@@ -247,7 +293,7 @@ pub fn check(base: &VirtualService, out: &VirtualService, from: &str) -> Result<
                 let w = d.weight_value().and_then(Value::as_u64).ok_or(format!(
                     "spec.{kind}[{i}]: a destination has no integer weight"
                 ))?;
-                sum += w;
+                sum = sum.saturating_add(w);
             }
             if sum != 100 {
                 return Err(format!("spec.{kind}[{i}]: weights sum to {sum}, not 100"));
@@ -383,7 +429,8 @@ spec:
             assert_eq!(sum, 100, "w = {w}");
             check(&base, &out, "se.example.com").unwrap();
         }
-        assert_eq!(largest_remainder(&[100, 100, 100], 3), [34, 33, 33]);
+        let three = NonZeroU128::new(3).unwrap();
+        assert_eq!(largest_remainder(&[100, 100, 100], three), [34, 33, 33]);
     }
 
     #[test]
@@ -446,6 +493,153 @@ spec:
         route.insert("timeout".into(), timeout);
         let err = check(&base, &out, "se.example.com").unwrap_err();
         assert!(err.contains("outside route destinations"), "{err}");
+    }
+
+    fn one_route(route: &str) -> VirtualService {
+        VirtualService::parse(&format!(
+            "spec:\n  hosts: [se.example.com]\n  http:\n  - route: {route}\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn weights_outside_32_bits_are_refused_before_any_arithmetic() {
+        // Once a division by zero (`total * 100` wrapped to 0), once 9 / 79 / 12.
+        for (route, at, weight) in [
+            (
+                "[{destination: {host: se.example.com}, weight: 4611686018427387904}, {destination: {host: c.example.com}, weight: 0}]",
+                "spec.http[0].route[0].weight",
+                "4611686018427387904",
+            ),
+            (
+                "[{destination: {host: se.example.com}, weight: 7}, {destination: {host: c.example.com}, weight: 4611686018427387905}]",
+                "spec.http[0].route[1].weight",
+                "4611686018427387905",
+            ),
+        ] {
+            let base = one_route(route);
+            let e = check_base(&base).unwrap_err();
+            assert_eq!(
+                e,
+                format!("{at}: {weight} is out of range (Istio weights are 32-bit integers, from 0 to 2147483647)")
+            );
+            // `stage` refuses it too, on its own.
+            let e = stage(&base, "se.example.com", "gcp.example.com", &weight_stage(10), (1, 22))
+                .unwrap_err();
+            assert!(e.contains("out of range"), "{e}");
+        }
+        // Routes that do not send to `from` are checked too, and lone destinations.
+        let base = VirtualService::parse(
+            "spec:\n  tcp:\n  - route: [{destination: {host: x.example.com}, weight: 2147483648}]\n",
+        )
+        .unwrap();
+        assert!(check_base(&base)
+            .unwrap_err()
+            .starts_with("spec.tcp[0].route[0].weight: 2147483648 is out of range"));
+        check_base(&self::base()).unwrap();
+    }
+
+    #[test]
+    fn the_largest_weights_split_exactly() {
+        let max = MAX_WEIGHT;
+        let base = one_route(&format!(
+            "[{{destination: {{host: se.example.com}}, weight: {max}}}, {{destination: {{host: c.example.com}}, weight: {max}}}, {{destination: {{host: d.example.com}}, weight: 0}}]"
+        ));
+        check_base(&base).unwrap();
+        let out = stage(
+            &base,
+            "se.example.com",
+            "gcp.example.com",
+            &weight_stage(33),
+            (1, 22),
+        )
+        .unwrap();
+        // Exact: 16.5 / 33.5 / 50 / 0.
+        assert_eq!(
+            weights(&out, "http", 0),
+            [
+                ("gcp.example.com".into(), 17),
+                ("se.example.com".into(), 33),
+                ("c.example.com".into(), 50),
+                ("d.example.com".into(), 0)
+            ]
+        );
+        let huge = u128::from(u64::MAX) * 1000;
+        let denom = NonZeroU128::new(huge).unwrap();
+        assert_eq!(largest_remainder(&[huge * 50, huge * 50], denom), [50, 50]);
+        // Numerators that add up to more than 100 shares saturate, never wrap.
+        assert_eq!(
+            largest_remainder(&[u128::MAX, 1], NonZeroU128::MIN),
+            [u64::MAX, 1]
+        );
+    }
+
+    #[test]
+    fn a_stage_weight_above_100_is_an_error() {
+        let e = stage(
+            &base(),
+            "se.example.com",
+            "gcp.example.com",
+            &weight_stage(101),
+            (1, 22),
+        )
+        .unwrap_err();
+        assert!(e.contains("above 100"), "{e}");
+    }
+
+    #[test]
+    fn a_base_with_tags_is_refused() {
+        for (doc, at, tag) in [
+            ("spec: {hosts: [!env HOST]}", "spec.hosts[0]", "!env"),
+            (
+                "spec: {http: [{route: [{destination: {host: ! x}}]}]}",
+                "spec.http[0].route[0].destination.host",
+                "!",
+            ),
+            ("spec: {http: [!foo {route: []}]}", "spec.http[0]", "!foo"),
+        ] {
+            let e = check_base(&VirtualService::parse(doc).unwrap()).unwrap_err();
+            assert!(
+                e.starts_with(&format!("{at} has the YAML tag `{tag}`:")),
+                "{doc}: {e}"
+            );
+            assert!(
+                e.contains("a VirtualService has no meaning for tags"),
+                "{e}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// Any weights Istio accepts give shares that add up to 100, each the exact share
+        /// rounded down or up.
+        #[test]
+        fn any_32_bit_weights_split_into_rounded_exact_shares(
+            ws in proptest::collection::vec(0..=MAX_WEIGHT, 2..6),
+            w in 0u8..=100,
+        ) {
+            let total: u64 = ws.iter().sum();
+            proptest::prop_assume!(total > 0);
+            let route: Vec<String> = ws
+                .iter()
+                .enumerate()
+                .map(|(i, wt)| {
+                    let host = if i == 0 { "se.example.com".to_owned() } else { format!("h{i}.example.com") };
+                    format!("{{destination: {{host: {host}}}, weight: {wt}}}")
+                })
+                .collect();
+            let base = one_route(&format!("[{}]", route.join(", ")));
+            let out = stage(&base, "se.example.com", "gcp.example.com", &weight_stage(w), (1, 22)).unwrap();
+            let got: Vec<u64> = weights(&out, "http", 0).into_iter().map(|(_, s)| s).collect();
+            proptest::prop_assert_eq!(got.iter().sum::<u64>(), 100);
+            // Exact shares (as f64, good to far better than one point here).
+            let t = total as f64;
+            let mut exact = vec![ws[0] as f64 * f64::from(w) / t, ws[0] as f64 * f64::from(100 - w) / t];
+            exact.extend(ws[1..].iter().map(|&x| x as f64 * 100.0 / t));
+            for (g, e) in got.iter().zip(&exact) {
+                proptest::prop_assert!((*g as f64 - e).abs() < 1.0 + 1e-6, "{got:?} vs {exact:?}");
+            }
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 mod test;
 
+mod base_inputs;
 mod cli;
 mod corpus;
 mod crash;
