@@ -9,6 +9,7 @@
 
 mod test;
 
+mod agreement;
 mod cli;
 mod corpus;
 mod crash;
