@@ -8,7 +8,8 @@
 //! plans whose names, hosts and gateways come from tricky alphabets: digits, dots,
 //! wildcards, `/`, `:`, `_`, uppercase, IP addresses, labels of 63 and 64 characters,
 //! names over 255. The CLI tests are the inputs that once passed `validate` and then
-//! failed `render`, blaming the built-in template.
+//! failed `render`, blaming the built-in template; and a tag that did not fit its value,
+//! once read as a string.
 
 use std::path::Path;
 
@@ -301,4 +302,28 @@ fn hosts_do_not_overlap() {
         "error: migrations[0].hosts[1]: host `a.example.com` overlaps host `*.example.com`",
         30,
     );
+}
+
+#[test]
+fn a_tag_must_fit_its_value() {
+    refused(
+        "to: !!int b.example.com",
+        "error: migrations[0].to: the value `b.example.com` does not fit its tag `!!int`: it is not a 64-bit integer",
+        9,
+    );
+}
+
+#[test]
+fn a_tag_that_fits_is_read_as_its_type() {
+    // `!!str` makes a number a string: `1e5` is a valid host (unquoted, the float 100000).
+    let t = Test::new().file("cutover.yaml", plan("hosts: [!!str 1e5]"));
+    t.args(["validate", "cutover.yaml"])
+        .stdout_contains("ok: 1 plan valid")
+        .run();
+    // `!!int` on an integer is an integer: not a host.
+    let t = Test::new().file("cutover.yaml", plan("to: !!int 10"));
+    t.args(["validate", "cutover.yaml"])
+        .status(2)
+        .stderr_contains("error: migrations[0].to: expected a string, found an integer")
+        .run();
 }
