@@ -17,15 +17,17 @@
 //!   (`pkg/config/validation` in istio/istio): route / redirect / directResponse conflicts,
 //!   weights, destinations, durations, mirroring, fault injection, hosts, gateways, exportTo,
 //!   TLS and TCP routes. Istio does not require weights to add up to 100 (since 1.15), so
-//!   neither does this module.
+//!   neither does this module. The host and gateway rules are those of
+//!   [`crate::plan::names`], which the plan checker uses too.
 
 use std::collections::HashSet;
-use std::net::IpAddr;
 use std::sync::LazyLock;
 
 use serde_json::{Map, Value};
 
-use crate::plan::names::{is_dns1123_label, is_dns1123_subdomain};
+use crate::plan::names::{
+    self, host_matches, is_dns1123_label, is_dns1123_subdomain, is_label_any_case, subset_of,
+};
 use crate::vs::MAX_WEIGHT;
 
 /// One problem in a manifest.
@@ -229,8 +231,11 @@ impl Checker {
         let mesh = gateways.is_empty() || gateways.contains(&"mesh");
         self.hosts(&hosts, mesh);
         for (i, g) in gateways.iter().enumerate() {
-            if let Err(why) = gateway_name(g) {
-                self.push(format!("spec.gateways[{i}]"), why);
+            if let Err(why) = names::gateway(g) {
+                self.push(
+                    format!("spec.gateways[{i}]"),
+                    format!("gateway `{g}`: {why}"),
+                );
             }
         }
         if let Some(Value::Array(export)) = present(spec, "exportTo") {
@@ -268,18 +273,8 @@ impl Checker {
     /// `spec.hosts`: each a host name (or `*` off the mesh), no two overlapping.
     fn hosts(&mut self, hosts: &[&str], mesh: bool) {
         for (i, h) in hosts.iter().enumerate() {
-            let path = format!("spec.hosts[{i}]");
-            if *h == "*" {
-                if mesh {
-                    self.push(
-                        path,
-                        "wildcard host `*` is not allowed for a VirtualService bound to the mesh",
-                    );
-                }
-            } else if let Err(why) = wildcard_domain(h) {
-                if h.parse::<IpAddr>().is_err() {
-                    self.push(path, format!("host {why}"));
-                }
+            if let Err(e) = names::virtual_service_host(h, mesh) {
+                self.push(format!("spec.hosts[{i}]"), e.message("host", h));
             }
         }
         for i in 0..hosts.len() {
@@ -339,9 +334,9 @@ impl Checker {
             }
             for (k, s) in sni.iter().enumerate() {
                 let p = format!("{path}.match[{j}].sniHosts[{k}]");
-                if let Err(why) = wildcard_domain(s) {
-                    if s.parse::<IpAddr>().is_err() {
-                        self.push(p, format!("SNI host {why}"));
+                if let Err(e) = names::wildcard_domain(s) {
+                    if !names::is_ip(s) {
+                        self.push(p, e.message("SNI host", s));
                     }
                 } else if !hosts.iter().any(|h| subset_of(s, h)) {
                     self.push(
@@ -619,23 +614,11 @@ impl Checker {
 
     /// A `destination` (route, mirror or mirrors entry).
     fn destination(&mut self, path: &str, d: &Map<String, Value>) {
-        match present(d, "host") {
-            Some(Value::String(h)) if h.is_empty() => {
-                self.push(format!("{path}.host"), "destination host is empty");
+        // Missing or of the wrong type: the schema reports it.
+        if let Some(Value::String(h)) = present(d, "host") {
+            if let Err(e) = names::destination_host(h) {
+                self.push(format!("{path}.host"), e.message("destination host", h));
             }
-            Some(Value::String(h)) if h == "*" => {
-                self.push(
-                    format!("{path}.host"),
-                    "destination host `*` is not allowed",
-                );
-            }
-            Some(Value::String(h)) => {
-                if let Err(why) = wildcard_domain(h) {
-                    self.push(format!("{path}.host"), format!("destination host {why}"));
-                }
-            }
-            // Missing or of the wrong type: the schema reports it.
-            _ => {}
         }
         if let Some(Value::String(s)) = present(d, "subset") {
             if !is_label_any_case(s) {
@@ -799,132 +782,6 @@ fn exclusive_fields(schema_path: &str, instance: &Value) -> Vec<String> {
         fields.push("the alternatives".into());
     }
     fields
-}
-
-/// Istio's `IsDNS1123Label`: letters (either case), digits and `-`, at most 63, starting
-/// and ending with a letter or digit.
-fn is_label_any_case(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
-}
-
-/// Istio's `IsWildcardDNS1123Label`: `*`, or a label optionally prefixed by `*` or `*-`.
-fn is_wildcard_label(s: &str) -> bool {
-    if s == "*" {
-        return true;
-    }
-    let rest = s
-        .strip_prefix("*-")
-        .or_else(|| s.strip_prefix('*'))
-        .unwrap_or(s);
-    s.len() <= 63 && is_label_any_case(rest)
-}
-
-/// Istio's `ValidateDNS1123Labels`: dot-separated labels, an optional trailing dot, and a
-/// top-level domain that is not all digits.
-fn dns_labels(domain: &str, labels: &str) -> Result<(), String> {
-    let parts: Vec<&str> = labels.split('.').collect();
-    let tld = parts[parts.len() - 1];
-    if !tld.is_empty() && tld.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(format!(
-            "`{domain}` is not a valid DNS name (top-level domain `{tld}` cannot be all digits)"
-        ));
-    }
-    for (i, label) in parts.iter().enumerate() {
-        if i == parts.len() - 1 && label.is_empty() && i > 0 {
-            return Ok(());
-        }
-        if !is_label_any_case(label) {
-            return Err(format!(
-                "`{domain}` is not a valid DNS name (label `{label}` is invalid)"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Istio's `ValidateWildcardDomain`: a DNS name whose first label may be a wildcard
-/// (`*.example.com`), at most 255 characters.
-fn wildcard_domain(domain: &str) -> Result<(), String> {
-    if domain.is_empty() {
-        return Err("is empty".into());
-    }
-    if domain.len() > 255 {
-        return Err(format!("`{domain}` is longer than 255 characters"));
-    }
-    let (first, rest) = match domain.split_once('.') {
-        Some((f, r)) => (f, Some(r)),
-        None => (domain, None),
-    };
-    if !is_wildcard_label(first) {
-        return Err(format!(
-            "`{domain}` is not a valid DNS name (label `{first}` is invalid)"
-        ));
-    }
-    match rest {
-        Some(rest) => dns_labels(domain, rest),
-        None => Ok(()),
-    }
-}
-
-/// Istio's `host.Name.Matches`: whether two hosts overlap, wildcards included.
-fn host_matches(a: &str, b: &str) -> bool {
-    let aw = a.starts_with('*');
-    let bw = b.starts_with('*');
-    match (aw, bw) {
-        (false, false) => a == b,
-        (true, true) => {
-            if a.len() < b.len() {
-                b[1..].ends_with(&a[1..])
-            } else {
-                a[1..].ends_with(&b[1..])
-            }
-        }
-        (true, false) => b.ends_with(&a[1..]),
-        (false, true) => a.ends_with(&b[1..]),
-    }
-}
-
-/// Istio's `host.Name.SubsetOf`: whether every name `a` matches is matched by `b`.
-fn subset_of(a: &str, b: &str) -> bool {
-    match (a.starts_with('*'), b.starts_with('*')) {
-        (true, false) => false,
-        (true, true) => a[1..].ends_with(&b[1..]),
-        (false, true) => a.ends_with(&b[1..]),
-        (false, false) => a == b,
-    }
-}
-
-/// Istio's `validateGatewayNames`: `mesh`, a gateway name, or `<namespace>/<name>`.
-fn gateway_name(g: &str) -> Result<(), String> {
-    match g.split_once('/') {
-        Some((ns, name)) => {
-            if ns.is_empty() || name.is_empty() {
-                return Err(format!(
-                    "gateway `{g}`: the namespace and the name cannot be empty"
-                ));
-            }
-            if !is_dns1123_label(ns) {
-                return Err(format!(
-                    "gateway `{g}`: namespace `{ns}` is not a DNS-1123 label"
-                ));
-            }
-            if !is_dns1123_label(name) {
-                return Err(format!(
-                    "gateway `{g}`: name `{name}` is not a DNS-1123 label"
-                ));
-            }
-            Ok(())
-        }
-        None if is_dns1123_subdomain(g) => Ok(()),
-        None => Err(format!(
-            "gateway `{g}` must be `mesh`, a gateway name or `<namespace>/<name>`"
-        )),
-    }
 }
 
 /// Parses a Go duration (`time.ParseDuration`: `300ms`, `1.5h`, `2h45m`, `0`) into

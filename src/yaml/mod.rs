@@ -177,33 +177,28 @@ impl Node {
     }
 }
 
+/// The value of a scalar. [`parse`] refuses a tag that does not fit its value, so a
+/// tagged scalar resolves to its tag's type; were one not to fit anyway, it resolves as if
+/// untagged rather than as a string.
 fn resolve_scalar(s: &Scalar) -> Resolved<'_> {
-    match s.tag.as_deref() {
-        Some("str") => return Resolved::Str(&s.text),
-        Some("int") => {
-            return parse_int(&s.text)
-                .map(Resolved::Int)
-                .unwrap_or(Resolved::Str(&s.text))
-        }
-        Some("float") => {
-            return parse_float(&s.text)
-                .or_else(|| parse_int(&s.text).map(|i| i as f64))
-                .map(Resolved::Float)
-                .unwrap_or(Resolved::Str(&s.text))
-        }
-        Some("bool") => {
-            return parse_bool(&s.text)
-                .map(Resolved::Bool)
-                .unwrap_or(Resolved::Str(&s.text))
-        }
-        Some("null") => return Resolved::Null,
-        _ => {}
+    let t = s.text.as_str();
+    let tagged = match s.tag.as_deref() {
+        Some("str") => Some(Resolved::Str(t)),
+        Some("int") => parse_int(t).map(Resolved::Int),
+        Some("float") => parse_float(t)
+            .or_else(|| parse_int(t).map(|i| i as f64))
+            .map(Resolved::Float),
+        Some("bool") => parse_bool(t).map(Resolved::Bool),
+        Some("null") => is_null(t).then_some(Resolved::Null),
+        _ => None,
+    };
+    if let Some(r) = tagged {
+        return r;
     }
     if s.style == Style::Quoted {
-        return Resolved::Str(&s.text);
+        return Resolved::Str(t);
     }
-    let t = s.text.as_str();
-    if matches!(t, "" | "~" | "null" | "Null" | "NULL") {
+    if is_null(t) {
         return Resolved::Null;
     }
     if let Some(b) = parse_bool(t) {
@@ -216,6 +211,11 @@ fn resolve_scalar(s: &Scalar) -> Resolved<'_> {
         return Resolved::Float(f);
     }
     Resolved::Str(t)
+}
+
+/// The core schema's null: `null`, `Null`, `NULL`, `~` or nothing.
+fn is_null(t: &str) -> bool {
+    matches!(t, "" | "~" | "null" | "Null" | "NULL")
 }
 
 fn parse_bool(t: &str) -> Option<bool> {
@@ -529,7 +529,7 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let span = cursor.scalar_span(span, style);
-                let tag = check_tag(tag.as_deref(), span)?;
+                let tag = check_tag(tag.as_deref(), &text, span)?;
                 let style = match style {
                     ScalarStyle::Plain => Style::Plain,
                     _ => Style::Quoted,
@@ -568,42 +568,102 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
     Ok(root)
 }
 
-fn check_tag(tag: Option<&saphyr_parser::Tag>, span: Span) -> Result<Option<String>, YamlError> {
+/// The YAML core schema's namespace: `!!int` is `tag:yaml.org,2002:int`.
+const CORE: &str = "tag:yaml.org,2002:";
+
+/// The core-schema type a tag names (`int` for `!!int` or `!<tag:yaml.org,2002:int>`), or
+/// `None` for any other tag.
+fn core_type(tag: &saphyr_parser::Tag) -> Option<&str> {
+    if tag.handle == CORE {
+        Some(&tag.suffix)
+    } else if tag.handle.is_empty() {
+        tag.suffix.strip_prefix(CORE)
+    } else {
+        None
+    }
+}
+
+/// A tag as written (`!!int` rather than its expansion).
+fn written(tag: &saphyr_parser::Tag) -> String {
+    match core_type(tag) {
+        Some(t) => format!("!!{t}"),
+        None => format!("{}{}", tag.handle, tag.suffix),
+    }
+}
+
+fn unsupported(tag: &saphyr_parser::Tag, span: Span) -> YamlError {
+    YamlError::at(
+        span,
+        format!(
+            "unsupported YAML tag `{}`; plans use plain values",
+            written(tag)
+        ),
+    )
+}
+
+/// A scalar's tag: one of the core schema's scalar tags (`!!str`, `!!int`, `!!float`,
+/// `!!bool`, `!!null`), and only on a value of that type (`!!int b.example.com` is an
+/// error, not a string). Returns the type's name.
+fn check_tag(
+    tag: Option<&saphyr_parser::Tag>,
+    text: &str,
+    span: Span,
+) -> Result<Option<String>, YamlError> {
     let Some(tag) = tag else { return Ok(None) };
-    if tag.handle == "!!" || (tag.handle == "tag:yaml.org,2002:") {
-        let known = ["str", "int", "float", "bool", "null"];
-        if known.contains(&tag.suffix.as_str()) {
-            return Ok(Some(tag.suffix.clone()));
-        }
+    let what = match core_type(tag) {
+        Some("str") => return Ok(Some("str".to_owned())),
+        Some("int") => "a 64-bit integer",
+        Some("float") => "a number",
+        Some("bool") => "a boolean (`true` or `false`)",
+        Some("null") => "null (`null`, `~` or nothing)",
+        Some("seq" | "map") => "a collection",
+        _ => return Err(unsupported(tag, span)),
+    };
+    let ty = core_type(tag).unwrap_or_default().to_owned();
+    let fits = match ty.as_str() {
+        "int" => parse_int(text).is_some(),
+        "float" => parse_float(text).is_some() || parse_int(text).is_some(),
+        "bool" => parse_bool(text).is_some(),
+        "null" => is_null(text),
+        _ => false,
+    };
+    if fits {
+        return Ok(Some(ty));
     }
-    if tag.handle == "!" && tag.suffix.is_empty() {
-        // The non-specific tag `!` forces a string.
-        return Ok(Some("str".to_owned()));
-    }
+    let shown: String = text.chars().take(80).collect();
+    let more = if shown.len() < text.len() { "…" } else { "" };
     Err(YamlError::at(
         span,
         format!(
-            "unsupported YAML tag `{}{}`; plans use plain values",
-            tag.handle, tag.suffix
+            "the value `{}{more}` does not fit its tag `{}`: it is not {what}",
+            shown.escape_debug(),
+            written(tag)
         ),
     ))
 }
 
+/// A collection's tag: none, or the core schema's `!!seq` for a sequence and `!!map` for a
+/// mapping.
 fn check_collection_tag(
     tag: Option<&saphyr_parser::Tag>,
     expected: &str,
     span: Span,
 ) -> Result<(), YamlError> {
-    match tag {
-        None => Ok(()),
-        Some(t) if (t.handle == "!!" && t.suffix == expected) => Ok(()),
-        Some(t) => Err(YamlError::at(
-            span,
-            format!(
-                "unsupported YAML tag `{}{}`; plans use plain values",
-                t.handle, t.suffix
-            ),
-        )),
+    let Some(tag) = tag else { return Ok(()) };
+    match core_type(tag) {
+        Some(t) if t == expected => Ok(()),
+        Some("str" | "int" | "float" | "bool" | "null" | "seq" | "map") => {
+            let what = if expected == "seq" {
+                "a sequence"
+            } else {
+                "a mapping"
+            };
+            Err(YamlError::at(
+                span,
+                format!("{what} does not fit its tag `{}`", written(tag)),
+            ))
+        }
+        _ => Err(unsupported(tag, span)),
     }
 }
 
@@ -864,6 +924,83 @@ mod tests {
             .message
             .contains("more than one"));
         assert!(parse("a: !secret x\n").unwrap_err().message.contains("tag"));
+    }
+
+    #[test]
+    fn standard_tags_on_values_they_fit() {
+        let n = root(
+            "[!!int 10, !!int '0x1f', !!float 1, !!float .5, !!bool true, !!null ~, !!null '', !!str 7, !<tag:yaml.org,2002:int> 3]",
+        );
+        let Value::Seq(items) = n.value else { panic!() };
+        let got: Vec<_> = items.iter().map(|n| n.resolve().unwrap()).collect();
+        assert_eq!(
+            got,
+            vec![
+                Resolved::Int(10),
+                Resolved::Int(31),
+                Resolved::Float(1.0),
+                Resolved::Float(0.5),
+                Resolved::Bool(true),
+                Resolved::Null,
+                Resolved::Null,
+                Resolved::Str("7"),
+                Resolved::Int(3),
+            ]
+        );
+        assert!(parse("a: !!seq [1]\nb: !!map {c: 1}\n").is_ok());
+    }
+
+    #[test]
+    fn a_tag_that_does_not_fit_its_value_is_an_error() {
+        let err = parse("from: a.example.com\nto: !!int b.example.com\n").unwrap_err();
+        assert_eq!(
+            err.message,
+            "the value `b.example.com` does not fit its tag `!!int`: it is not a 64-bit integer"
+        );
+        let at = err.span.unwrap().start;
+        assert_eq!((at.line, at.col), (2, 5));
+        assert_eq!(err.path, "to");
+        for (src, tag) in [
+            ("a: !!float abc", "!!float"),
+            ("a: !!bool yes", "!!bool"),
+            ("a: !!null x", "!!null"),
+            ("a: !!int 99999999999999999999", "!!int"),
+            ("a: !!int 1.5", "!!int"),
+            ("a: !!seq x", "!!seq"),
+            ("a: !!str [x]", "!!str"),
+            ("a: !!seq {b: 1}", "!!seq"),
+            ("a: !!map [1]", "!!map"),
+            ("!!int x: 1", "!!int"),
+        ] {
+            let err = parse(src).unwrap_err();
+            assert!(
+                err.message.contains("does not fit its tag") && err.message.contains(tag),
+                "{src}: {}",
+                err.message
+            );
+            assert!(err.span.is_some(), "{src}");
+        }
+    }
+
+    #[test]
+    fn only_standard_tags() {
+        for (src, shown) in [
+            ("a: !foo x", "`!foo`"),
+            ("a: ! x", "`!`"),
+            ("a: !!binary aGk=", "`!!binary`"),
+            ("a: !foo [x]", "`!foo`"),
+            (
+                "%TAG !! tag:example.com,2000:\n---\na: !!int 1",
+                "`tag:example.com,2000:int`",
+            ),
+        ] {
+            let err = parse(src).unwrap_err();
+            assert!(
+                err.message.starts_with("unsupported YAML tag") && err.message.contains(shown),
+                "{src}: {}",
+                err.message
+            );
+        }
     }
 
     #[test]

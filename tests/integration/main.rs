@@ -9,6 +9,7 @@
 
 mod test;
 
+mod agreement;
 mod base_inputs;
 mod cli;
 mod corpus;

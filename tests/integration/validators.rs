@@ -901,7 +901,7 @@ migrations:
     namespace: "null"
     virtualService: "1.5"
     hosts: ["1e3", "*.wild.example.com", "0x1F", "true.example.com", "no", "0o17"]
-    gateways: ["on", "off/y", "1.0"]
+    gateways: ["on", "off/y", "1.5e3"]
     from: "123"
     to: "1e3"
     stages:

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{join, truncate, Ctx, HOST_HELP, LABEL_HELP};
+use super::{join, truncate, Ctx, LABEL_HELP};
 use crate::plan::names;
 use crate::plan::stage::Stage;
 use crate::plan::{Environment, GcpBackend, VerifyJob};
@@ -144,18 +144,20 @@ impl Ctx<'_> {
         }
     }
 
-    /// `from` or `to`: one host name.
+    /// `from` or `to`: one host name, a route destination.
     fn host(&mut self, v: &Node, path: &str) -> Option<String> {
-        self.checked(
-            v,
-            path,
-            names::is_host,
-            |s| format!("`{s}` is not a valid host name"),
-            HOST_HELP,
-        )
+        let h = self.string(v, path)?;
+        match names::plan_destination(&h) {
+            Ok(()) => Some(h),
+            Err(e) => {
+                let d = self.error(path, v.span, e.message("host", &truncate(&h)));
+                Self::help(d, e.help());
+                None
+            }
+        }
     }
 
-    /// `hosts`: a non-empty list of distinct host names (wildcards allowed).
+    /// `hosts`: a non-empty list of host names (wildcards allowed), no two overlapping.
     fn hosts(&mut self, v: &Node, path: &str) -> Option<Vec<String>> {
         let list = self.string_list(v, path)?;
         let mut ok = true;
@@ -166,19 +168,15 @@ impl Ctx<'_> {
         }
         for (i, (h, span)) in list.iter().enumerate() {
             let p = format!("{path}[{i}]");
-            if !names::is_wildcard_host(h) {
-                let d = self.error(
-                    &p,
-                    *span,
-                    format!("`{}` is not a valid host name", truncate(h)),
-                );
-                Self::help(
-                    d,
-                    format!("{HOST_HELP}; a leading `*.` wildcard is allowed"),
-                );
+            if let Err(e) = names::plan_host(h) {
+                let d = self.error(&p, *span, e.message("host", &truncate(h)));
+                Self::help(d, e.help());
                 ok = false;
-            } else if list[..i].iter().any(|(o, _)| o.eq_ignore_ascii_case(h)) {
-                self.error(&p, *span, format!("duplicate host `{h}`"));
+            } else if let Some((why, help)) = overlap(&list[..i], h) {
+                let d = self.error(&p, *span, why);
+                if let Some(help) = help {
+                    Self::help(d, help);
+                }
                 ok = false;
             }
         }
@@ -191,13 +189,12 @@ impl Ctx<'_> {
         let mut ok = true;
         for (i, (g, span)) in list.iter().enumerate() {
             let p = format!("{path}[{i}]");
-            if !names::is_gateway(g) {
-                let d = self.error(
-                    &p,
-                    *span,
-                    format!("`{}` is not a gateway reference", truncate(g)),
+            if let Err(why) = names::gateway(g) {
+                let d = self.error(&p, *span, format!("gateway `{}`: {why}", truncate(g)));
+                Self::help(
+                    d,
+                    "use `mesh`, `<name>` or `<namespace>/<name>`: lowercase letters, digits and `-`",
                 );
-                Self::help(d, "use `mesh`, `<name>` or `<namespace>/<name>`");
                 ok = false;
             } else if list[..i].iter().any(|(o, _)| o == g) {
                 self.error(&p, *span, format!("duplicate gateway `{g}`"));
@@ -290,4 +287,25 @@ impl Ctx<'_> {
         }
         ok.then_some(out)
     }
+}
+
+/// Why host `h` cannot follow the valid hosts of `earlier` in a plan's `hosts`, with help:
+/// a duplicate, or an overlap by Istio's host matching. Compared without regard to case,
+/// which is stricter than Istio (it compares text) because DNS names are case-insensitive.
+fn overlap(earlier: &[(String, Span)], h: &str) -> Option<(String, Option<&'static str>)> {
+    let lower = h.to_ascii_lowercase();
+    let valid = earlier.iter().filter(|(o, _)| names::plan_host(o).is_ok());
+    valid.map(|(o, _)| o).find_map(|o| {
+        if o.eq_ignore_ascii_case(h) {
+            Some((format!("duplicate host `{}`", truncate(h)), None))
+        } else if names::host_matches(&o.to_ascii_lowercase(), &lower) {
+            let why = format!("host `{}` overlaps host `{}`", truncate(h), truncate(o));
+            Some((
+                why,
+                Some("Istio refuses a VirtualService whose hosts overlap; keep the wider one"),
+            ))
+        } else {
+            None
+        }
+    })
 }

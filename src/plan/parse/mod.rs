@@ -330,7 +330,6 @@ fn lookup<'n>(entries: &[(&'static str, &'n Node)], key: &str) -> Option<&'n Nod
 
 const LABEL_HELP: &str =
     "use 1 to 63 lowercase letters, digits and `-`, starting and ending with a letter or digit";
-const HOST_HELP: &str = "use a DNS name: labels of letters, digits and `-`, separated by dots";
 
 fn join(field: &str, key: &str) -> String {
     if field.is_empty() {
