@@ -1,5 +1,5 @@
 //! The rules for names, hosts and gateways: the one source of truth for the plan checker
-//! (`plan::parse`) and the VirtualService checker ([`crate::check::istio`]), so that what
+//! (`plan::parse`) and the VirtualService checker (`check::istio`), so that what
 //! `validate` accepts always renders.
 //!
 //! Host and gateway rules are Istio's own (istio/istio, `pkg/config/validation`:
