@@ -7,6 +7,9 @@ use std::path::Path;
 /// The plan's file name; every other file is named relative to the plan's folder.
 pub const PLAN: &str = "cutover.yaml";
 
+/// The description written beside a finding's files (not part of the case).
+pub const FINDING: &str = "finding.txt";
+
 /// A plan (`files[0]`, named [`PLAN`]) and the files it may read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Case {
@@ -52,7 +55,8 @@ impl Case {
         Ok(())
     }
 
-    /// Reads a case written by [`Case::save`] (or any folder holding a `cutover.yaml`).
+    /// Reads a case written by [`Case::save`] (or any folder holding a `cutover.yaml`),
+    /// without the finding's description.
     pub fn load(dir: &Path) -> std::io::Result<Case> {
         let mut files = vec![(PLAN.to_owned(), fs::read(dir.join(PLAN))?)];
         let mut stack = vec![dir.to_path_buf()];
@@ -68,7 +72,7 @@ impl Case {
                     .strip_prefix(dir)
                     .map(|r| r.to_string_lossy().replace('\\', "/"))
                     .unwrap_or_default();
-                if rel != PLAN {
+                if rel != PLAN && rel != FINDING {
                     rest.push((rel, fs::read(&path)?));
                 }
             }

@@ -2,9 +2,9 @@
 //! library, every case checked by the oracles of `oracles.rs`.
 //!
 //! ```sh
-//! cargo run --release --example fuzz -- --cases 1000000 --seed 1     # a long run
-//! cargo run --release --example fuzz -- --cases 20000 --seconds 60  # CI's budget
-//! cargo run --release --example fuzz -- --replay target/fuzz-findings/01-panic
+//! cargo run --release --example fuzz -- --cases 1000000 --seed 1         # a long run
+//! cargo run --example fuzz -- --cases 60000 --seconds 90 --seed 1       # CI (.ci/run)
+//! cargo run --release --example fuzz -- --replay target/fuzz-findings/06-panic
 //! ```
 //!
 //! Case `i` of a seed is always the same input (see `gen.rs`), whatever the number of
@@ -14,9 +14,9 @@
 //! `cutover.yaml`, a base beside it, `finding.txt`), and exits 1 when there is a finding.
 //! A case running longer than `--hang` seconds stops the run at once with that case.
 //!
-//! A stable-Rust loop rather than cargo-fuzz (which needs a nightly toolchain): the
-//! inputs are structured (plans, base files) and the oracles compare whole pipelines,
-//! which coverage-guided byte fuzzing would not reach any better.
+//! A seeded loop on stable Rust rather than cargo-fuzz (which needs a nightly toolchain):
+//! the inputs are structured (a plan and its base files) and every finding replays from
+//! its seed and case number, on any machine.
 
 mod case;
 mod gen;
@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use cutover::render::Templates;
 
-use case::Case;
+use case::{Case, FINDING};
 use gen::{Seeds, FAMILIES};
 use oracles::{Finding, Outcome};
 
@@ -383,7 +383,7 @@ fn report(args: &Args, seeds: &Seeds, shared: Shared, elapsed: f64) -> ExitCode 
         );
         let saved = std::fs::create_dir_all(&folder)
             .and_then(|()| reduced.save(&folder))
-            .and_then(|()| std::fs::write(folder.join("finding.txt"), &summary));
+            .and_then(|()| std::fs::write(folder.join(FINDING), &summary));
         print!("{summary}");
         match saved {
             Ok(()) => println!("    reduced input ({}):", folder.display()),
