@@ -276,8 +276,8 @@ fn target_index(
 /// block scalar's header stay.
 ///
 /// The value keeps the old one's style, so that moving back writes the old bytes again:
-/// - plain stays plain when that reads back as the same string (YAML 1.1 and 1.2),
-///   else it is double-quoted;
+/// - plain stays plain when that reads back as the same string (plans are YAML 1.2,
+///   where `yes` and `off` are strings), else it is double-quoted;
 /// - double quotes that the old value needed (`"2"`, `"true"`) may be the ones a move
 ///   from a plain value wrote: they go when the new value does not need them; double
 ///   quotes the old value did not need are the author's style and stay;
@@ -315,9 +315,17 @@ pub fn replace_value(bytes: &[u8], span: Span, value: &str) -> Result<Vec<u8>> {
 
 /// `value` written in the style of the scalar `old` (see [`replace_value`]).
 fn rewritten(old: &yaml::SourceScalar, value: &str) -> Result<String> {
+    // Plans are read as YAML 1.2: `yes` or `off` need no quotes there.
+    let in_plan = |v: &str| {
+        if escape::is_plain_safe_in_1_2(v) {
+            v.to_owned()
+        } else {
+            escape::double_quoted(v)
+        }
+    };
     Ok(match old.written {
-        Written::Plain => escape::scalar(value),
-        Written::DoubleQuoted if !escape::is_plain_safe(&old.text) => escape::scalar(value),
+        Written::Plain => in_plan(value),
+        Written::DoubleQuoted if !escape::is_plain_safe_in_1_2(&old.text) => in_plan(value),
         Written::DoubleQuoted => escape::double_quoted(value),
         Written::SingleQuoted => {
             escape::single_quoted(value).unwrap_or_else(|| escape::double_quoted(value))
@@ -498,8 +506,12 @@ mod tests {
         assert_eq!(set("prod: \"a\"\n", "prod", "b"), "prod: \"b\"\n");
         assert_eq!(set("prod: '2'\n", "prod", "b"), "prod: 'b'\n");
         // A value that needs quotes moved to one that does not, and back.
-        assert_eq!(set("prod: \"yes\"\n", "prod", "b"), "prod: b\n");
-        assert_eq!(set("prod: b\n", "prod", "yes"), "prod: \"yes\"\n");
+        assert_eq!(set("prod: \"true\"\n", "prod", "b"), "prod: b\n");
+        assert_eq!(set("prod: b\n", "prod", "true"), "prod: \"true\"\n");
+        // Plans are YAML 1.2: `yes` and a date are strings there, and need no quotes.
+        assert_eq!(set("prod: b\n", "prod", "yes"), "prod: yes\n");
+        assert_eq!(set("prod: b\n", "prod", "2001-12-14"), "prod: 2001-12-14\n");
+        assert_eq!(set("prod: \"yes\"\n", "prod", "b"), "prod: \"b\"\n");
     }
 
     /// Defects (issue 18): a block scalar became a plain value, and with CR line endings
@@ -576,7 +588,7 @@ mod tests {
             let (header, text) = match style {
                 Style::Plain => (
                     String::new(),
-                    Some(value.to_owned()).filter(|_| escape::is_plain_safe(value)),
+                    Some(value.to_owned()).filter(|_| escape::is_plain_safe_in_1_2(value)),
                 ),
                 Style::Single => (String::new(), escape::single_quoted(value)),
                 Style::Double => (String::new(), Some(escape::double_quoted(value))),
@@ -712,8 +724,8 @@ mod tests {
                 // Double quotes the author put around a value that did not need them, moved
                 // to one that does, cannot be told from quotes promote wrote: they go.
                 let expected = if style == Style::Double
-                    && escape::is_plain_safe(&a)
-                    && !escape::is_plain_safe(&b)
+                    && escape::is_plain_safe_in_1_2(&a)
+                    && !escape::is_plain_safe_in_1_2(&b)
                 {
                     format!("{before}{a}{after}")
                 } else {
@@ -827,8 +839,8 @@ mod tests {
                 let back = step(&path, Direction::Back)?;
                 prop_assert_eq!(&back.moves[0].to, names[at]);
                 let expected = if style == Style::Double
-                    && escape::is_plain_safe(names[at])
-                    && !escape::is_plain_safe(names[at + 1])
+                    && escape::is_plain_safe_in_1_2(names[at])
+                    && !escape::is_plain_safe_in_1_2(names[at + 1])
                 {
                     plan.replace(&format!("prod: \"{}\"", names[at]), &format!("prod: {}", names[at]))
                 } else {

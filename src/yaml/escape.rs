@@ -31,6 +31,22 @@ pub fn is_plain_safe(s: &str) -> bool {
     !RESERVED.contains(&s.to_ascii_lowercase().as_str())
 }
 
+/// Whether `s` can be written unquoted and read back as the same string by a YAML 1.2
+/// reader (the core schema, as plans are read): only letters, digits and `-._/`, a
+/// letter, digit or `_` first, and not a null, boolean or number there. So `yes`, `off`
+/// and `2001-12-14` (strings in YAML 1.2) qualify; `2`, `1e3` and `null` do not. Plans
+/// follow YAML 1.2; generated manifests, which kubectl reads as YAML 1.1, use
+/// [`is_plain_safe`].
+pub fn is_plain_safe_in_1_2(s: &str) -> bool {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    (first.is_ascii_alphanumeric() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '/'))
+        && super::plain_is_string(s)
+}
+
 /// Writes `s` as a YAML double-quoted scalar, escaping `"`, `\` and every character
 /// that is not printable in YAML (C0 and C1 controls, DEL, line and paragraph
 /// separators, BOM, non-characters).
@@ -94,6 +110,55 @@ mod tests {
         match &v["key"] {
             serde_yaml::Value::String(got) => got.clone(),
             other => panic!("{doc:?} parsed to {other:?}"),
+        }
+    }
+
+    #[test]
+    fn plain_in_plans_when_yaml_1_2_reads_a_string() {
+        // What the plan's own reader makes of `k: <s>`.
+        let read = |s: &str| {
+            let doc = crate::yaml::parse(&format!("k: {s}\n")).unwrap().unwrap();
+            match doc.value {
+                crate::yaml::Value::Map(entries) => entries[0].1.as_str().map(str::to_owned),
+                _ => None,
+            }
+        };
+        for s in [
+            "yes",
+            "off",
+            "N",
+            "2001-12-14",
+            "1.2.3",
+            "0x1g",
+            "weight-10",
+            "v1e3",
+        ] {
+            assert!(is_plain_safe_in_1_2(s), "{s}");
+            assert_eq!(read(s).as_deref(), Some(s));
+        }
+        for s in [
+            "2",
+            "-3",
+            "0x1f",
+            "0o7",
+            "1e3",
+            ".5",
+            "1.",
+            "true",
+            "False",
+            "null",
+            "~",
+            "",
+            ".inf",
+            "-.inf",
+            ".nan",
+            "99999999999999999999",
+            "a b",
+            "a:b",
+            "#x",
+            "-x",
+        ] {
+            assert!(!is_plain_safe_in_1_2(s), "{s}");
         }
     }
 

@@ -213,6 +213,22 @@ fn resolve_scalar(s: &Scalar) -> Resolved<'_> {
     Resolved::Str(t)
 }
 
+/// Whether the plain scalar `t` reads as the string `t` under the YAML 1.2 core schema
+/// (as plans are read): not a null, boolean, integer or float, an integer too large for
+/// 64 bits included.
+pub(crate) fn plain_is_string(t: &str) -> bool {
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let plain = Scalar {
+        text: t.to_owned(),
+        style: Style::Plain,
+        tag: None,
+    };
+    matches!(resolve_scalar(&plain), Resolved::Str(_))
+}
+
 /// The core schema's null: `null`, `Null`, `NULL`, `~` or nothing.
 fn is_null(t: &str) -> bool {
     matches!(t, "" | "~" | "null" | "Null" | "NULL")
