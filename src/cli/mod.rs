@@ -94,7 +94,8 @@ pub enum Command {
     /// Check that generated files match the plans (for pre-commit and CI).
     /// Exit 0 up to date, 1 missing, stale, edited or orphaned files, 2 error.
     Check(check::CheckArgs),
-    /// Check the plans only; read and write no generated file.
+    /// Check the plans, rendered in memory (base VirtualServices and template overrides
+    /// included); read and write no generated file.
     Validate(PlanArgs),
     /// Move an environment to the next stage (or --to STAGE) by editing its one line in
     /// the plan, then render and show the change of its VirtualService.
@@ -210,6 +211,7 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
     if matches!(
         cli.command,
         Command::Diff(_)
+            | Command::Validate(_)
             | Command::Stages(_)
             | Command::Render(_)
             | Command::Check(_)

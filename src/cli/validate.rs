@@ -1,10 +1,17 @@
-//! `cutover validate`: check the plans only.
+//! `cutover validate`: check the plans, without the generated tree.
 
 use crate::cli::{count, load, plural, Failure, Globals, Output, PlanArgs, EXIT_OK};
+use crate::render::render_plan;
 
-/// Loads (and so validates) the plans and says how much they hold.
+/// Loads (and so validates) the plans, renders them in memory (so a base VirtualService
+/// or a template override that `render` would refuse is refused here too), and says how
+/// much they hold. No generated file is read or written.
 pub(crate) fn run(args: &PlanArgs, g: &Globals, out: &Output) -> Result<i32, Failure> {
     let plans = load(&args.plans, g, out)?;
+    let templates = g.templates()?;
+    for plan in &plans {
+        render_plan(plan, &templates)?;
+    }
     let migrations: usize = plans.iter().map(|p| p.migrations.len()).sum();
     let stages: usize = plans
         .iter()

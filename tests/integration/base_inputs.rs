@@ -149,3 +149,28 @@ fn lint_refuses_weights_beyond_32_bits_in_any_number_form() {
             .run();
     }
 }
+
+/// `validate` renders in memory: a base `render` would refuse is refused by `validate` too
+/// (it used to say ok and leave the refusal to `render`).
+#[test]
+fn validate_refuses_the_bases_render_refuses() {
+    let t = Test::new()
+        .git_folder()
+        .file(
+            "cutover.yaml",
+            "version: 1\noutput: out\nmigrations:\n  - {name: m, namespace: ns, virtualService: vs, base: vs.yaml, from: a.example.com, to: b.example.com, stages: [{weight: 10}, {weight: 100}]}\n",
+        )
+        .file(
+            "vs.yaml",
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: vs, namespace: ns}\nspec:\n  hosts: [a.example.com]\n  http:\n  - route:\n    - {destination: {host: a.example.com}, weight: 4611686018427387904}\n    - {destination: {host: c.example.com}, weight: 0}\n",
+        );
+    let before = t.tree();
+    for cmd in ["validate", "render"] {
+        t.args([cmd])
+            .status(2)
+            .stderr_contains("base VirtualService vs.yaml: spec.http[0].route[0].weight")
+            .stderr_contains("out of range")
+            .run();
+    }
+    assert_eq!(before, t.tree());
+}
