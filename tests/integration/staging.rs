@@ -1,4 +1,4 @@
-//! How `render` stages its writes, with the real binary (see `src/write.rs`, `Stager`):
+//! How `render` stages its writes, with the real binary (see `src/sync/apply.rs`, `Stager`):
 //! files in existing folders go through a `.cutover-<pid>-<n>.tmp` file renamed over
 //! the target; files in new folders are written inside a `.cutover-<pid>-<n>.tmp`
 //! folder that stands in for the highest missing folder and is renamed into place at
