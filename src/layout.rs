@@ -58,13 +58,6 @@ pub struct Place {
     pub kind: Kind,
 }
 
-impl Place {
-    /// Whether this is a stage's VirtualService.
-    pub fn is_stage_manifest(&self) -> bool {
-        matches!(self.part, Part::Stage { .. }) && self.kind == Kind::Manifest
-    }
-}
-
 const MANIFEST: &str = "virtualservice.yaml";
 const KUSTOMIZATION: &str = "kustomization.yaml";
 

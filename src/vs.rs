@@ -377,11 +377,6 @@ impl VirtualService {
         &self.0
     }
 
-    /// The document, given back.
-    pub fn into_value(self) -> Value {
-        self.0
-    }
-
     /// The document as JSON, for the Istio checks (`check::istio`).
     pub fn into_json(self) -> Json {
         to_json(self.0)

@@ -94,11 +94,10 @@ pub(crate) fn run(
             EXIT_OK,
         )?;
         let manifest = |stage: &str| {
-            changes.rendered.iter().find(|f| {
-                f.migration == mv.migration
-                    && f.kind == crate::layout::Kind::Manifest
-                    && matches!(&f.part, crate::layout::Part::Stage { name, .. } if name == stage)
-            })
+            changes
+                .rendered
+                .iter()
+                .find(|f| f.migration == mv.migration && f.stage_manifest() == Some(stage))
         };
         if let (Some(a), Some(b)) = (manifest(&mv.from), manifest(&mv.to)) {
             let mut text = format!(

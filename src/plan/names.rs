@@ -244,11 +244,6 @@ pub fn is_host(s: &str) -> bool {
     plan_destination(s).is_ok()
 }
 
-/// Whether `s` may stand in a plan's `hosts` ([`plan_host`]).
-pub fn is_wildcard_host(s: &str) -> bool {
-    plan_host(s).is_ok()
-}
-
 /// Istio's `host.Name.Matches`: whether two hosts overlap, wildcards included
 /// (case-sensitive, as Istio compares them).
 pub fn host_matches(a: &str, b: &str) -> bool {
@@ -310,11 +305,6 @@ pub fn gateway(g: &str) -> Result<(), String> {
             "must be `mesh`, a gateway name (a DNS-1123 subdomain) or `<namespace>/<name>`".into(),
         ),
     }
-}
-
-/// Whether `s` is a gateway reference ([`gateway`]).
-pub fn is_gateway(s: &str) -> bool {
-    gateway(s).is_ok()
 }
 
 /// The known word closest to `word`, if it is close enough to be a likely typo.
@@ -402,9 +392,9 @@ mod tests {
         ] {
             assert!(!is_host(bad), "{bad}");
         }
-        assert!(is_wildcard_host("*.example.com"));
-        assert!(!is_wildcard_host("*"));
-        assert!(!is_wildcard_host("a.*.com"));
+        assert!(plan_host("*.example.com").is_ok());
+        assert!(plan_host("*").is_err());
+        assert!(plan_host("a.*.com").is_err());
     }
 
     #[test]

@@ -41,6 +41,16 @@ pub struct GeneratedFile {
     pub contents: String,
 }
 
+impl GeneratedFile {
+    /// The stage's name, when this file is a stage's VirtualService.
+    pub fn stage_manifest(&self) -> Option<&str> {
+        match &self.part {
+            Part::Stage { name, .. } if self.kind == Kind::Manifest => Some(name),
+            _ => None,
+        }
+    }
+}
+
 /// Renders every file of migration `m` of `plan`, each checked, sorted by path.
 pub fn render_one(plan: &Plan, m: &Migration, templates: &Templates) -> Result<Vec<GeneratedFile>> {
     let mut files = render_migration(plan, m, templates, &header::block(&plan.id))?;

@@ -2,7 +2,7 @@
 //! VirtualService diff from each stage to the next, for reviewing a new plan.
 
 use crate::error::Result;
-use crate::layout::{self, Kind, Part};
+use crate::layout::{self, Part};
 use crate::plan::stage::{format_duration, Percent};
 use crate::plan::{Migration, Plan};
 use crate::render::{self, GeneratedFile, Templates};
@@ -118,7 +118,7 @@ fn stage_diffs(out: &mut Vec<u8>, m: &Migration, files: &[GeneratedFile]) {
     let manifests: Vec<_> = files
         .iter()
         .filter(|f| f.migration == m.name)
-        .filter(|f| matches!(f.part, Part::Stage { .. }) && f.kind == Kind::Manifest)
+        .filter(|f| f.stage_manifest().is_some())
         .collect();
     let name = |f: &GeneratedFile| match &f.part {
         Part::Stage { number, name } => layout::stage_name(*number, m.stages.len(), name),
