@@ -177,7 +177,7 @@ fn virtual_service(m: &Migration) -> Value {
 /// to case; no gateway twice.
 fn plan_only(d: &Diagnostic) -> bool {
     let m = d.message.as_str();
-    (d.field.ends_with(".name") && m.starts_with("migration name"))
+    (d.field.ends_with(".name") && (m.starts_with("migration name") || m == "must not be empty"))
         || m.starts_with("`to` is the same host as `from`")
         || m.ends_with("is a wildcard, not one host")
         || m.ends_with("ends with a dot")
