@@ -17,7 +17,8 @@
 #      (c) after `git add -A`, both hooks pass (and a commit through the installed hook succeeds);
 #      (d) a hand-edited generated file makes cutover-check fail again (stale);
 #      (e) with `pre-commit install`, a real `git commit` of a changed plan whose tree was not
-#          re-rendered is blocked; after staging what the render hook wrote, it goes through.
+#          re-rendered is blocked; after staging what the render hook wrote, it goes through;
+#      (f) a commit of a changed plan whose tree was rendered but not staged is blocked.
 #    and that a commit touching no YAML file skips both hooks.
 #
 # pre-commit builds cutover with `cargo install --path .` (language: rust) once per
@@ -196,7 +197,7 @@ run "$PRE_COMMIT" run cutover-check --all-files
 expect_rc 1 "(a) pre-commit run cutover-check"
 expect_out '^cutover check\.+Failed' "(a)"
 expect_out "^missing: $TREE/checkout/stages/01-mirror-100/kustomization\.yaml" "(a)"
-expect_out 'out of date; to fix, run: cutover render' "(a)"
+expect_out 'out of date in the git index .*to fix, run: cutover render' "(a)"
 reject_out '^error' "(a) cutover must report stale files, not an error"
 pass "(a) cutover-check failed and named missing files"
 
@@ -235,15 +236,20 @@ EDITED="$TREE/checkout/stages/02-weight-10/virtualservice.yaml"
 grep -q 'weight: 10$' "$EDITED" || die "(d) $EDITED has no 'weight: 10' line to edit"
 sed -i 's/weight: 10$/weight: 15/' "$EDITED"
 git diff --stat | sed 's/^/  /'
+# Not staged, the edit is not part of the commit: the hook judges the index.
+run "$PRE_COMMIT" run cutover-check --all-files
+expect_rc 0 "(d) an unstaged edit is not what will be committed"
+git add "$EDITED"
 run "$PRE_COMMIT" run cutover-check --all-files
 expect_rc 1 "(d) pre-commit run cutover-check"
 expect_out '^cutover check\.+Failed' "(d)"
 expect_out "^stale: $EDITED" "(d)"
 reject_out '^error' "(d)"
+git reset -q -- "$EDITED"
 git checkout -q -- "$EDITED"
 run "$PRE_COMMIT" run cutover-check --all-files
 expect_rc 0 "(d) after restoring $EDITED"
-pass "(d) the edit was reported as stale; restoring the file made the check pass"
+pass "(d) the staged edit was reported as stale; restoring the file made the check pass"
 
 section "(e) git commit of a changed plan without re-rendering is blocked"
 HEAD_BEFORE="$(git rev-parse HEAD)"
@@ -267,6 +273,26 @@ expect_rc 0 "(e) git commit after staging the re-rendered tree"
 expect_out '^cutover check\.+Passed' "(e)"
 [[ "$(git rev-parse HEAD)" != "$HEAD_BEFORE" ]] || die "(e) no commit was made"
 pass "(e) after staging the re-rendered tree the commit went through ($(git rev-parse --short HEAD))"
+
+section "(f) a plan committed without its rendered (but unstaged) files is blocked"
+# The tree is rendered by hand, the plan alone is staged: the new files are untracked,
+# which pre-commit leaves in place. The hook must judge the commit, not the work tree.
+HEAD_BEFORE="$(git rev-parse HEAD)"
+sed -i 's/^    - weight: 30$/    - weight: 35/' apps/cutover.yaml
+HOOK_BIN="$(find "$PRE_COMMIT_HOME" -path '*/bin/cutover' -type f | head -n 1)"
+[[ -x "$HOOK_BIN" ]] || die "(f) no cutover binary in the hook environment under $PRE_COMMIT_HOME"
+"$HOOK_BIN" render apps/cutover.yaml >/dev/null || die "(f) $HOOK_BIN render failed"
+git add apps/cutover.yaml
+run git commit -m "checkout and ledger: 35%"
+expect_fail "(f) git commit without the generated files"
+expect_out '^cutover check\.+Failed' "(f)"
+expect_out "^missing: $TREE/checkout/stages/03-weight-35/virtualservice\.yaml: .*not staged" "(f)"
+expect_out 'to fix, run: git add -A -- ' "(f)"
+[[ "$(git rev-parse HEAD)" == "$HEAD_BEFORE" ]] || die "(f) the commit was made without the generated files"
+git add -A
+run git commit -m "checkout and ledger: 35%"
+expect_rc 0 "(f) git commit after git add -A"
+pass "(f) the commit without the generated files was blocked; staging them let it through"
 
 section "files filter: a commit touching no YAML file skips both hooks"
 printf 'More notes.\n' >>README.md

@@ -47,6 +47,119 @@ fn run<A: AsRef<OsStr>>(dir: &Path, args: &[A]) -> std::result::Result<Vec<u8>, 
     Ok(out.stdout)
 }
 
+/// Runs git with `args` in `dir`, writing `input` to its stdin: its stdout.
+fn run_with_input(dir: &Path, args: &[&str], input: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let spawn = |e: std::io::Error| base_error(Failed::Spawn(e), args);
+    let mut child = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(spawn)?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| Error::Git("no stdin".into()))?;
+    // Written on another thread: git may fill its stdout pipe before reading all input.
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().map_err(spawn)?;
+    let written = writer.join().unwrap_or(Ok(()));
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        return Err(base_error(Failed::Exit(msg), args));
+    }
+    written.map_err(spawn)?;
+    Ok(out.stdout)
+}
+
+/// The git index (staging area) of a work tree: what the next commit will hold.
+pub struct Index {
+    /// The work tree root (absolute, canonical).
+    pub root: PathBuf,
+    /// The repository's git folder (absolute).
+    pub git_dir: PathBuf,
+    /// Every path in the index, relative to the root, sorted.
+    pub paths: Vec<String>,
+}
+
+impl Index {
+    /// Reads the index of the work tree around `dir`. Fails when `dir` is not in a git
+    /// work tree, and when the index holds unresolved merge conflicts (there is no one
+    /// next commit to check then).
+    pub fn open(dir: &Path) -> Result<Index> {
+        let out =
+            git(dir, &["rev-parse", "--show-toplevel", "--absolute-git-dir"]).map_err(|_| {
+                Error::Git(format!(
+                    "{} is not inside a git work tree; --staged needs one",
+                    dir.display()
+                ))
+            })?;
+        let text = String::from_utf8_lossy(&out);
+        let mut lines = text.lines();
+        let (Some(top), Some(git_dir)) = (lines.next(), lines.next()) else {
+            return Err(Error::Git("git rev-parse gave no work tree".into()));
+        };
+        let root = Path::new(top).canonicalize().map_err(|e| Error::Read {
+            path: PathBuf::from(top),
+            source: e,
+        })?;
+        let listing = git(&root, &["ls-files", "--stage", "-z"])?;
+        let mut paths = Vec::new();
+        let mut conflicted = Vec::new();
+        for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+            // `<mode> <object> <stage>\t<path>`
+            let entry = String::from_utf8_lossy(entry);
+            let Some((meta, path)) = entry.split_once('\t') else {
+                continue;
+            };
+            if meta.ends_with(" 0") {
+                paths.push(path.to_owned());
+            } else {
+                conflicted.push(path.to_owned());
+            }
+        }
+        if !conflicted.is_empty() {
+            conflicted.dedup();
+            return Err(Error::Git(format!(
+                "the index has unresolved merge conflicts ({}); resolve them first",
+                conflicted.join(", ")
+            )));
+        }
+        paths.sort();
+        Ok(Index {
+            root,
+            git_dir: PathBuf::from(git_dir),
+            paths,
+        })
+    }
+
+    /// Writes the index's version of each of `paths` (relative to the root) under the
+    /// folder `into`, as `git checkout-index` does for a clean checkout (filters and
+    /// line-ending conversion applied).
+    pub fn checkout(&self, paths: &[&str], into: &Path) -> Result<()> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let prefix = format!("--prefix={}/", into.display());
+        let mut input = Vec::new();
+        for p in paths {
+            input.extend_from_slice(p.as_bytes());
+            input.push(0);
+        }
+        run_with_input(
+            &self.root,
+            &["checkout-index", "--stdin", "-z", &prefix],
+            &input,
+        )?;
+        Ok(())
+    }
+}
+
 /// Runs git for `--base`; a failure names the command.
 fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
     run(dir, args).map_err(|f| base_error(f, args))
@@ -192,15 +305,7 @@ impl Revision {
 
     /// `path` (absolute or relative to the current folder) relative to the root.
     pub fn relative(&self, path: &Path) -> Option<String> {
-        let abs = std::path::absolute(path).ok()?;
-        let abs = crate::repo::normalize(&abs)?;
-        // The current folder may be reached through a symlink; compare canonical parents.
-        let parent = abs.parent()?.canonicalize().ok();
-        let abs = match (parent, abs.file_name()) {
-            (Some(p), Some(n)) => p.join(n),
-            _ => abs,
-        };
-        crate::repo::relative(&self.root, &abs)
+        crate::repo::relative_from_cwd(&self.root, path)
     }
 }
 

@@ -10,8 +10,8 @@
 //! 5. [`review`]: diffs, traffic tables and reports for people and bots.
 //!
 //! [`vs`] is the VirtualService model the steps share, [`layout`] the one place that
-//! names generated files; [`cli`] is the command-line interface on top, one file per
-//! command.
+//! names generated files; [`staged`] is the next commit as files (what `check --staged`
+//! checks); [`cli`] is the command-line interface on top, one file per command.
 
 pub mod check;
 pub mod cli;
@@ -22,6 +22,7 @@ pub mod plan;
 pub mod render;
 pub mod repo;
 pub mod review;
+pub mod staged;
 pub mod sync;
 pub mod vs;
 pub mod yaml;

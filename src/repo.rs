@@ -51,6 +51,20 @@ pub fn relative(root: &Path, path: &Path) -> Option<String> {
     })
 }
 
+/// `path` (absolute or relative to the current folder) relative to `root` (canonical),
+/// `/`-separated; `None` outside it. The current folder may be reached through a
+/// symlink: the parent folder is resolved when it exists.
+pub fn relative_from_cwd(root: &Path, path: &Path) -> Option<String> {
+    let abs = std::path::absolute(path).ok()?;
+    let abs = normalize(&abs)?;
+    let parent = abs.parent()?.canonicalize().ok();
+    let abs = match (parent, abs.file_name()) {
+        (Some(p), Some(n)) => p.join(n),
+        _ => abs,
+    };
+    relative(root, &abs)
+}
+
 /// `path` relative to `root` for messages, or the whole path when it is outside `root`.
 pub fn display_rel(root: &Path, path: &Path) -> String {
     relative(root, path).unwrap_or_else(|| path.display().to_string())

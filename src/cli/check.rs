@@ -4,12 +4,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::{count, load, Failure, Globals, Output, PlanArgs, EXIT_CHANGES, EXIT_OK};
+use crate::cli::{count, load, load_in, Failure, Globals, Output, PlanArgs, EXIT_CHANGES, EXIT_OK};
 use crate::error::Error;
 use crate::git::Revision;
 use crate::plan::Plan;
 use crate::render::render_one;
+use crate::staged::Staged;
 use crate::sync::compare::{self, Changeset, Status};
+use crate::sync::strays;
 
 /// Arguments of `check`.
 #[derive(Debug, Args)]
@@ -18,16 +20,24 @@ pub struct CheckArgs {
     plans: PlanArgs,
     /// Check only the plans that changed since this git revision, and the plans whose
     /// generated files changed since it (for CI in large repositories).
-    #[arg(long, value_name = "REV")]
+    #[arg(long, value_name = "REV", conflicts_with = "staged")]
     changed_since: Option<String>,
+    /// Check what the next commit holds (the git index: staged plans, templates, base
+    /// files and generated files), not the work tree: untracked and unstaged files do
+    /// not count. For pre-commit hooks.
+    #[arg(long)]
+    staged: bool,
 }
 
 /// Compares the plans' tree with the disk and lists every file out of date.
 pub(crate) fn run(args: &CheckArgs, g: &Globals, out: &Output) -> Result<i32, Failure> {
-    let mut plans = load(&args.plans.plans, g, out)?;
+    if args.staged {
+        return check_staged(&args.plans.plans, g, out);
+    }
+    let mut selection = load(&args.plans.plans, g, out)?;
     if let Some(rev) = &args.changed_since {
-        plans = changed_plans(plans, rev)?;
-        if plans.is_empty() {
+        selection.plans = changed_plans(std::mem::take(&mut selection.plans), rev)?;
+        if selection.plans.is_empty() {
             out.line(
                 &format!("ok: no plan or generated file changed since {rev}"),
                 EXIT_OK,
@@ -36,8 +46,11 @@ pub(crate) fn run(args: &CheckArgs, g: &Globals, out: &Output) -> Result<i32, Fa
         }
     }
     let templates = g.templates()?;
+    let strays = strays::find(&selection)?;
+    let plans = selection.plans;
     let changes = compare::compare(
         &plans,
+        &strays,
         &|p, m| render_one(p, m, &templates),
         compare::Keep::Paths,
     )?;
@@ -78,6 +91,109 @@ fn changed_plans(plans: Vec<Plan>, rev: &str) -> Result<Vec<Plan>, Failure> {
         .collect())
 }
 
+/// `check --staged`: the check of a copy of the git index, with a hint for each file
+/// whose work tree copy is right but not staged.
+pub(crate) fn check_staged(plans: &[PathBuf], g: &Globals, out: &Output) -> Result<i32, Failure> {
+    let cwd = std::env::current_dir().map_err(|e| Error::Read {
+        path: PathBuf::from("."),
+        source: e,
+    })?;
+    let staged = Staged::copy(&cwd, g.loader())?;
+    let selection = load_in(plans, Some(&staged), g, out)?;
+    let templates = g.templates_in(Some(&staged))?;
+    let strays = strays::find(&selection)?;
+    let plans = selection.plans;
+    let changes = compare::compare(
+        &plans,
+        &strays,
+        &|p, m| render_one(p, m, &templates),
+        compare::Keep::Contents,
+    )?;
+    if changes.is_empty() {
+        let files: usize = changes.counts.iter().map(|(_, c)| c.unchanged).sum();
+        out.line(
+            &format!(
+                "ok: {} up to date in the git index (what will be committed)",
+                count(files, "generated file")
+            ),
+            EXIT_OK,
+        )?;
+        return Ok(EXIT_OK);
+    }
+    let mut to_add = Vec::new();
+    for c in &changes.changes {
+        let work = staged.unmap(&c.path);
+        let on_disk = std::fs::read(&work).ok();
+        let staged_only = match &c.new {
+            Some(new) => on_disk.as_deref() == Some(new.as_bytes()),
+            None => on_disk.is_none(),
+        };
+        let what = match c.status {
+            Status::Added => "missing",
+            Status::Modified => "stale",
+            Status::Removed => "orphaned",
+        };
+        let why = if staged_only {
+            let output = &plans[c.plan].output;
+            to_add.push(if c.path.starts_with(output) {
+                output
+            } else {
+                &c.path
+            });
+            match c.status {
+                Status::Added => "the plan produces it; the work tree has it, but it is not staged",
+                Status::Modified => "the work tree has it right, but the staged copy differs",
+                Status::Removed => "deleted in the work tree, but the deletion is not staged",
+            }
+        } else {
+            match c.status {
+                Status::Added => "the plan produces it, but the git index does not hold it",
+                Status::Modified => "the staged copy differs from what the plan produces",
+                Status::Removed => c
+                    .reason
+                    .as_deref()
+                    .unwrap_or("staged, but the plan no longer produces it"),
+            }
+        };
+        out.line(&format!("{what}: {}: {why}", c.rel), EXIT_CHANGES)?;
+    }
+    let fix = if to_add.len() == changes.changes.len() {
+        format!("to fix, run: git add -A -- {}", pathspecs(&staged, &to_add))
+    } else {
+        format!(
+            "to fix, run: cutover render {}, then stage the generated files (git add)",
+            plans_files(&plans, &changes).join(" ")
+        )
+    };
+    out.line(
+        &format!(
+            "{} out of date in the git index (what will be committed); {fix}",
+            count(changes.changes.len(), "file")
+        ),
+        EXIT_CHANGES,
+    )?;
+    Ok(EXIT_CHANGES)
+}
+
+/// `paths` (in the copy) as git pathspecs for the user's shell: relative to the
+/// repository root (`:/path` when the current folder is another), quoted, each once.
+fn pathspecs(staged: &Staged, paths: &[&PathBuf]) -> String {
+    let at_root = std::env::current_dir()
+        .and_then(|d| d.canonicalize())
+        .is_ok_and(|d| d == staged.work_tree());
+    let mut specs: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            let rel = crate::repo::display_rel(staged.root(), p);
+            let spec = if at_root { rel } else { format!(":/{rel}") };
+            shlex::try_quote(&spec).map_or(spec.clone(), Into::into)
+        })
+        .collect();
+    specs.sort();
+    specs.dedup();
+    specs.join(" ")
+}
+
 /// The files of the plans that have changes, in plan order.
 fn plans_files(plans: &[Plan], changes: &Changeset) -> Vec<String> {
     let stale: std::collections::BTreeSet<usize> = changes.changes.iter().map(|c| c.plan).collect();
@@ -99,10 +215,13 @@ fn check_report(stale_plans: &[String], changes: &Changeset, out: &Output) -> Re
             Status::Modified => "stale",
             Status::Removed => "orphaned",
         };
-        let why = match c.status {
-            Status::Added => "the plan produces it, but it does not exist",
-            Status::Modified => "differs from what the plan produces (stale, or edited by hand)",
-            Status::Removed => "generated earlier, but the plan no longer produces it",
+        let why = match (c.status, &c.reason) {
+            (Status::Removed, Some(reason)) => reason.as_str(),
+            (Status::Added, _) => "the plan produces it, but it does not exist",
+            (Status::Modified, _) => {
+                "differs from what the plan produces (stale, or edited by hand)"
+            }
+            (Status::Removed, None) => "generated earlier, but the plan no longer produces it",
         };
         out.line(&format!("{what}: {}: {why}", c.rel), EXIT_CHANGES)?;
     }

@@ -12,7 +12,7 @@ use crate::render::render_one;
 use crate::render::{GeneratedFile, Templates};
 use crate::review::diff::{self, Tree};
 use crate::review::{report, traffic};
-use crate::sync::compare;
+use crate::sync::{compare, strays};
 
 /// Arguments of `diff`.
 #[derive(Debug, Args)]
@@ -48,10 +48,13 @@ pub(crate) fn run(args: &DiffArgs, g: &Globals, out: &Output) -> Result<i32, Fai
     if let Some(rev) = &args.rev {
         return diff_rev(g, &args.plans.plans, rev, args.format, out);
     }
-    let plans = load(&args.plans.plans, g, out)?;
+    let selection = load(&args.plans.plans, g, out)?;
+    let strays = strays::find(&selection)?;
+    let plans = selection.plans;
     let templates = g.templates()?;
     let mut changes = compare::compare(
         &plans,
+        &strays,
         &|p, m| render_one(p, m, &templates),
         compare::Keep::Contents,
     )?;

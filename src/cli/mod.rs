@@ -20,10 +20,13 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
+use crate::plan::discover::{self, Survey};
 use crate::plan::edit::Direction;
-use crate::plan::{discover, load, Confinement, Loader, Plan};
+use crate::plan::load::{self, Selection};
+use crate::plan::{Confinement, Loader};
 use crate::render::Templates;
 use crate::review::report;
+use crate::staged::Staged;
 pub use diff::Format;
 pub use output::Output;
 
@@ -139,7 +142,26 @@ impl Globals {
 
     /// The templates: built-in, with `--templates` overrides.
     pub(crate) fn templates(&self) -> Result<Templates> {
-        Templates::load(self.templates.as_deref())
+        self.templates_in(None)
+    }
+
+    /// [`Globals::templates`], with the overrides read from a copy of the git index.
+    pub(crate) fn templates_in(&self, staged: Option<&Staged>) -> Result<Templates> {
+        let Some(dir) = &self.templates else {
+            return Templates::load(None);
+        };
+        match staged {
+            None => Templates::load(Some(dir)),
+            Some(s) => {
+                let copy = s.map(dir).ok_or_else(|| {
+                    Error::Git(format!(
+                        "--templates {} is not inside the git work tree",
+                        dir.display()
+                    ))
+                })?;
+                Templates::load(Some(&copy))
+            }
+        }
     }
 }
 
@@ -242,14 +264,25 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
     }
 }
 
-/// Loads the plans named (or found), printing their warnings.
-fn load(args: &[PathBuf], g: &Globals, out: &Output) -> Result<Vec<Plan>, Failure> {
-    let paths = plan_paths(args)?;
-    let plans = g.loader.load_all(&load::named(&paths))?;
-    for w in load::warnings(&plans) {
+/// Loads the plans named (or found) and every other plan of their repositories (see
+/// [`load::Selection`]), printing their warnings.
+fn load(args: &[PathBuf], g: &Globals, out: &Output) -> Result<Selection, Failure> {
+    load_in(args, None, g, out)
+}
+
+/// [`load`], from the work tree or from a copy of the git index (`staged`).
+fn load_in(
+    args: &[PathBuf],
+    staged: Option<&Staged>,
+    g: &Globals,
+    out: &Output,
+) -> Result<Selection, Failure> {
+    let (paths, surveys) = plan_paths(args, staged)?;
+    let selection = g.loader.load_selection(&paths, surveys)?;
+    for w in load::warnings(&selection.plans).chain(&selection.unreadable) {
         out.diagnostic(w);
     }
-    Ok(plans)
+    Ok(selection)
 }
 
 fn count(n: usize, what: &str) -> String {
@@ -264,20 +297,62 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-/// The plan files named on the command line (folders searched), or found under `.`.
-fn plan_paths(args: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+/// Plan files with how messages name them, and the surveys made to find them.
+type Found = (Vec<(PathBuf, String)>, Vec<(PathBuf, Survey)>);
+
+/// The plan files named on the command line (folders searched), or found under the
+/// current folder, each with how messages name it; and the survey of the repository
+/// made to find them (none when plans are named). With `staged`, the files are the
+/// copy's (named as in the work tree).
+fn plan_paths(args: &[PathBuf], staged: Option<&Staged>) -> Result<Found, Error> {
+    let outside = |p: &Path| {
+        Error::Git(format!(
+            "{} is not inside the git work tree {}",
+            p.display(),
+            staged.map_or(Path::new(""), Staged::work_tree).display()
+        ))
+    };
+    let place = |p: &Path| match staged {
+        Some(s) => s.map(p).ok_or_else(|| outside(p)),
+        None => Ok(p.to_path_buf()),
+    };
     if args.is_empty() {
-        return discover::find_plans(Path::new("."));
+        let read_error = |source| Error::Read {
+            path: PathBuf::from("."),
+            source,
+        };
+        let cwd = std::env::current_dir()
+            .and_then(|d| d.canonicalize())
+            .map_err(read_error)?;
+        let here = place(&cwd)?;
+        let root = crate::repo::find_root(&here);
+        let survey = discover::survey(&root)?;
+        let paths: Vec<(PathBuf, String)> = survey
+            .plans
+            .iter()
+            .filter_map(|p| Some((p, p.strip_prefix(&here).ok()?)))
+            .map(|(p, rel)| (p.clone(), rel.display().to_string()))
+            .collect();
+        if paths.is_empty() {
+            return Err(Error::NoPlans(cwd));
+        }
+        return Ok((paths, vec![(root, survey)]));
     }
     let mut paths = Vec::new();
     for a in args {
-        if a.is_dir() {
-            paths.extend(discover::find_plans(a)?);
+        let at = place(a)?;
+        if at.is_dir() {
+            for p in discover::find_plans(&at)? {
+                let shown = a.join(p.strip_prefix(&at).unwrap_or(&p));
+                paths.push((p, shown));
+            }
         } else {
-            paths.push(a.clone());
+            paths.push((at, a.clone()));
         }
     }
-    Ok(paths)
+    let (places, shown): (Vec<PathBuf>, Vec<PathBuf>) = paths.into_iter().unzip();
+    let names = load::named(&shown).into_iter().map(|(_, name)| name);
+    Ok((places.into_iter().zip(names).collect(), Vec::new()))
 }
 
 #[cfg(test)]

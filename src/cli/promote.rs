@@ -72,6 +72,7 @@ pub(crate) fn run(
     let plans = vec![planned.plan];
     let changes = compare::compare(
         &plans,
+        &[],
         &|p, m| render_one(p, m, &templates),
         compare::Keep::Contents,
     )?;

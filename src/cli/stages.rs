@@ -17,7 +17,7 @@ pub struct StagesArgs {
 
 /// Prints the stage tables (and diffs between stages).
 pub(crate) fn run(args: &StagesArgs, g: &Globals, out: &Output) -> Result<i32, Failure> {
-    let plans = load(&args.plans.plans, g, out)?;
+    let plans = load(&args.plans.plans, g, out)?.plans;
     let templates = g.templates()?;
     out.diff(&stages::report(&plans, &templates, args.between)?, EXIT_OK)?;
     Ok(EXIT_OK)

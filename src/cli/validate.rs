@@ -7,7 +7,7 @@ use crate::render::render_plan;
 /// or a template override that `render` would refuse is refused here too), and says how
 /// much they hold. No generated file is read or written.
 pub(crate) fn run(args: &PlanArgs, g: &Globals, out: &Output) -> Result<i32, Failure> {
-    let plans = load(&args.plans, g, out)?;
+    let plans = load(&args.plans, g, out)?.plans;
     let templates = g.templates()?;
     for plan in &plans {
         render_plan(plan, &templates)?;

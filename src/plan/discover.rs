@@ -19,7 +19,39 @@ pub fn is_plan_name(name: &str) -> bool {
 /// Every plan file under `dir`, sorted, skipping hidden folders (`.git` among them),
 /// `target` and `node_modules`. Symlinks are not followed.
 pub fn find_plans(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut plans = Vec::new();
+    let plans = survey(dir)?.plans;
+    if plans.is_empty() {
+        let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        return Err(Error::NoPlans(shown));
+    }
+    Ok(plans)
+}
+
+/// What one walk over a folder (a repository) finds: the files that decide what cutover
+/// may touch there.
+#[derive(Debug, Default)]
+pub struct Survey {
+    /// Plan files, sorted.
+    pub plans: Vec<PathBuf>,
+    /// Kustomization files (`kustomization.yaml`, `kustomization.yml`, `Kustomization`),
+    /// sorted: they may point into generated trees.
+    pub kustomizations: Vec<PathBuf>,
+    /// Every other `.yaml` / `.yml` file, sorted: where files generated earlier may be.
+    pub yaml: Vec<PathBuf>,
+}
+
+/// Whether `name` is a kustomization file's name.
+pub fn is_kustomization_name(name: &str) -> bool {
+    matches!(
+        name,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    )
+}
+
+/// Walks `dir` once by the rules of [`find_plans`] (hidden folders, `target` and
+/// `node_modules` skipped, symlinks not followed) and sorts what it finds.
+pub fn survey(dir: &Path) -> Result<Survey> {
+    let mut found = Survey::default();
     let walker = WalkDir::new(dir)
         .follow_links(false)
         .sort_by_file_name()
@@ -38,15 +70,22 @@ pub fn find_plans(dir: &Path) -> Result<Vec<PathBuf>> {
                 .into_io_error()
                 .unwrap_or_else(|| std::io::Error::other("walk failed")),
         })?;
-        if entry.file_type().is_file() && is_plan_name(&entry.file_name().to_string_lossy()) {
-            plans.push(entry.into_path());
+        if !entry.file_type().is_file() {
+            continue;
         }
+        let name = entry.file_name().to_string_lossy();
+        let list = if is_plan_name(&name) {
+            &mut found.plans
+        } else if is_kustomization_name(&name) {
+            &mut found.kustomizations
+        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+            &mut found.yaml
+        } else {
+            continue;
+        };
+        list.push(entry.into_path());
     }
-    if plans.is_empty() {
-        let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-        return Err(Error::NoPlans(shown));
-    }
-    Ok(plans)
+    Ok(found)
 }
 
 /// Plan files at git revision `rev` under `dir` (relative to the root; `""` or `.` for

@@ -10,8 +10,40 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Diagnostics, Error, Result, Severity};
 use crate::git::Revision;
+use crate::plan::discover::{self, Survey};
 use crate::plan::{parse, Confinement, Plan, MAX_PLAN_BYTES};
 use crate::repo;
+
+/// The plans a command works on, and what it must protect: every other plan of their
+/// repositories. Naming plans limits what is rendered or reported, never what is
+/// protected.
+#[derive(Debug, Default)]
+pub struct Selection {
+    /// The plans named on the command line (or found), fully loaded.
+    pub plans: Vec<Plan>,
+    /// Every other plan of the same repositories that parses (base files not read).
+    pub others: Vec<Plan>,
+    /// Per repository root: what a walk over it found.
+    pub surveys: Vec<(PathBuf, Survey)>,
+    /// Other plans of the repositories that do not parse: their folders cannot be
+    /// checked for conflicts (their files stay protected by their headers).
+    pub unreadable: Vec<Diagnostic>,
+}
+
+impl Selection {
+    /// Whether a plan with identity `id` exists in repository `root` (selected or not,
+    /// readable or not): whether files with its header belong to a live plan.
+    pub fn is_plan(&self, root: &Path, id: &str) -> bool {
+        self.surveys
+            .iter()
+            .filter(|(r, _)| r == root)
+            .any(|(_, s)| {
+                s.plans
+                    .iter()
+                    .any(|p| repo::relative(root, p).as_deref() == Some(id))
+            })
+    }
+}
 
 /// Loads plans under one [`Confinement`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -72,13 +104,90 @@ impl Loader {
                 Err(e) => return Err(e),
             }
         }
-        let conflicts = folder_conflicts(&plans);
+        let conflicts = folder_conflicts(&plans, plans.len());
         failed |= !conflicts.is_empty();
-        diags.extend(conflicts);
+        diags.extend(conflicts.into_iter().map(|(_, _, d)| d));
         if failed {
             return Err(Error::Invalid(Diagnostics(diags)));
         }
         Ok(plans)
+    }
+
+    /// Loads the plans at `paths` (see [`Loader::load_all`]) and parses every other plan
+    /// of their repositories, found by walking each repository (`surveys` already made
+    /// are reused). Fails when a migration of a loaded plan writes the folder of any
+    /// other plan's migration, whether that plan was named or not.
+    pub fn load_selection(
+        &self,
+        paths: &[(PathBuf, String)],
+        mut surveys: Vec<(PathBuf, Survey)>,
+    ) -> Result<Selection> {
+        let plans = self.load_all(paths)?;
+        let mut roots: Vec<&Path> = plans.iter().map(|p| p.root.as_path()).collect();
+        roots.sort();
+        roots.dedup();
+        for root in roots {
+            if !surveys.iter().any(|(r, _)| r == root) {
+                surveys.push((root.to_path_buf(), discover::survey(root)?));
+            }
+        }
+        let mut others = Vec::new();
+        let mut unreadable = Vec::new();
+        for (root, survey) in &surveys {
+            for path in &survey.plans {
+                let id = repo::relative(root, path).unwrap_or_default();
+                // Outside git a plan's folder is its repository: one file can be found
+                // from two roots.
+                if plans.iter().any(|p| p.root.join(&p.id) == *path) {
+                    continue;
+                }
+                match self.parse_other(path, &id, root) {
+                    Ok(plan) => others.push(plan),
+                    Err(why) => unreadable.push(
+                        Diagnostic::new(Severity::Warning, &id, format!(
+                            "this plan does not load ({why}), so the plans named cannot be checked against its output folders; files it generated stay protected by their headers"
+                        ))
+                        .with_help(format!("run: cutover validate {id}")),
+                    ),
+                }
+            }
+        }
+        let mut all = plans;
+        let selected = all.len();
+        all.extend(others);
+        let conflicts: Vec<Diagnostic> = folder_conflicts(&all, selected)
+            .into_iter()
+            .filter(|(p, q, _)| *p < selected || *q < selected)
+            .map(|(_, _, d)| d)
+            .collect();
+        if !conflicts.is_empty() {
+            return Err(Error::Invalid(Diagnostics(conflicts)));
+        }
+        let others = all.split_off(selected);
+        Ok(Selection {
+            plans: all,
+            others,
+            surveys,
+            unreadable,
+        })
+    }
+
+    /// Parses another plan of the repository, only to know its output folders.
+    fn parse_other(&self, path: &Path, id: &str, root: &Path) -> std::result::Result<Plan, String> {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        check_size(id, bytes.len() as u64).map_err(|e| e.to_string())?;
+        let mut plan = match self.parse(id, &bytes, path, root) {
+            Ok(plan) => plan,
+            Err(Error::Invalid(Diagnostics(d))) => {
+                let n = d.iter().filter(|d| d.is_error()).count();
+                return Err(format!("{n} error{}", if n == 1 { "" } else { "s" }));
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        if let Ok(real) = repo::canonical_existing_prefix(&plan.output) {
+            plan.output = real;
+        }
+        Ok(plan)
     }
 
     /// Validates plan `bytes` as if they were read from `path` (absolute) in repository
@@ -208,8 +317,11 @@ fn check_size(file: &str, len: u64) -> Result<()> {
     Ok(())
 }
 
-/// Two migrations (of any of `plans`) writing the same output folder, each pair once.
-fn folder_conflicts(plans: &[Plan]) -> Vec<Diagnostic> {
+/// Two migrations (of any of `plans`) writing the same output folder, each pair once:
+/// the indices of the two plans (earlier, later) and the error. The error is reported on
+/// the later plan, unless only the earlier one is among the first `named` plans (the
+/// plans a command names come first).
+fn folder_conflicts(plans: &[Plan], named: usize) -> Vec<(usize, usize, Diagnostic)> {
     let mut diags = Vec::new();
     let mut folders: HashMap<PathBuf, (usize, usize)> = HashMap::new();
     for (p, plan) in plans.iter().enumerate() {
@@ -219,7 +331,12 @@ fn folder_conflicts(plans: &[Plan]) -> Vec<Diagnostic> {
                 folders.insert(dir, (p, i));
                 continue;
             };
-            let other = &plans[q];
+            let (at, ai, other, oi) = if p >= named && q < named {
+                (q, j, p, i)
+            } else {
+                (p, i, q, j)
+            };
+            let (plan, m, other) = (&plans[at], &plans[at].migrations[ai], &plans[other]);
             let mut d = Diagnostic::new(
                 Severity::Error,
                 &plan.file,
@@ -227,14 +344,14 @@ fn folder_conflicts(plans: &[Plan]) -> Vec<Diagnostic> {
                     "migration `{}` writes to {}, which migration `{}` of {} also writes to",
                     m.name,
                     dir.strip_prefix(&plan.root).unwrap_or(&dir).display(),
-                    other.migrations[j].name,
+                    other.migrations[oi].name,
                     other.file
                 ),
             )
-            .with_field(format!("migrations[{i}].name"))
+            .with_field(format!("migrations[{ai}].name"))
             .with_help("give one plan another `output` folder, or rename the migration");
             d.snippet = m.location.clone();
-            diags.push(d);
+            diags.push((q, p, d));
         }
     }
     diags

@@ -54,6 +54,26 @@ pub fn owner<'a>(contents: &'a [u8], expected: &str) -> Owner<'a> {
     }
 }
 
+/// The plan identity a header names, as written there (see [`Owner::Other`]), unescaped:
+/// `None` when it is not a scalar [`first_line`] could have written.
+pub fn plan_id(written: &str) -> Option<String> {
+    if written.starts_with(['"', '\'']) {
+        serde_yaml::from_str::<String>(written).ok()
+    } else {
+        Some(written.to_owned())
+    }
+}
+
+/// The plan that generated a file, by its header (unescaped); `None` for a file without
+/// a cutover header.
+pub fn plan_of(contents: &[u8]) -> Option<String> {
+    // No plan's header line is empty, so this only tells a header from other first lines.
+    match owner(contents, "") {
+        Owner::Other(written) => plan_id(written),
+        Owner::This | Owner::User => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +90,21 @@ mod tests {
         );
         assert_eq!(owner(b"apiVersion: v1\n", &line), Owner::User);
         assert_eq!(owner(b"", &line), Owner::User);
+    }
+
+    #[test]
+    fn names_the_plan_of_a_file() {
+        for id in [
+            "deploy/cutover.yaml",
+            "my plans/a\nb.yaml",
+            "it's.cutover.yaml",
+            "\"q\"",
+        ] {
+            assert_eq!(plan_of(block(id).as_bytes()).as_deref(), Some(id), "{id}");
+        }
+        assert_eq!(plan_of(b"apiVersion: v1\n"), None);
+        assert_eq!(plan_of(b"\nkind: x\n"), None);
+        assert_eq!(plan_of(b""), None);
     }
 
     #[test]

@@ -297,6 +297,7 @@ mod tests {
                 old: None,
                 new: Some("a\n".into()),
                 plan: 0,
+                reason: None,
             }],
             ..Changeset::default()
         };

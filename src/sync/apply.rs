@@ -220,7 +220,15 @@ impl Stager {
                 Err(e) => return Err(partial(done, &c.path, e)),
             }
             done += 1;
-            prune_empty_dirs(&c.path, &plans[c.plan].output);
+            // A stray (outside the output folder) takes its emptied folders with it, up to
+            // the repository root.
+            let plan = &plans[c.plan];
+            let stop = if c.path.starts_with(&plan.output) {
+                &plan.output
+            } else {
+                &plan.root
+            };
+            prune_empty_dirs(&c.path, stop);
         }
         Ok(())
     }
@@ -678,6 +686,7 @@ mod tests {
                 old: None,
                 new: None,
                 plan: 0,
+                reason: None,
             }],
             ..Changeset::default()
         };

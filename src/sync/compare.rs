@@ -21,6 +21,7 @@ use crate::plan::{Migration, Plan};
 use crate::render::header::{self, Owner};
 use crate::render::{GeneratedFile, PARALLEL_FROM};
 use crate::repo;
+use crate::sync::strays::Stray;
 
 /// What happens to one file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -48,6 +49,8 @@ pub struct Change {
     pub new: Option<String>,
     /// Index of the plan the file belongs to.
     pub plan: usize,
+    /// For a file removed from outside the plan's output folder (a [`Stray`]): why.
+    pub reason: Option<String>,
 }
 
 /// Per-migration counts, for the one-line summaries.
@@ -251,7 +254,15 @@ pub type Render<'a> = dyn Fn(&Plan, &Migration) -> Result<Vec<GeneratedFile>> + 
 /// Fails, naming every offending path, when a change would overwrite a file cutover did
 /// not generate for that plan, write through a symlink, or when two plans claim the same
 /// path. With [`Keep::Stage`], what was staged is deleted when the stager is dropped.
-pub fn compare(plans: &[Plan], render: &Render<'_>, keep: Keep<'_>) -> Result<Changeset> {
+///
+/// `strays` (see [`crate::sync::strays::find`]) are files generated earlier outside the
+/// plans' output folders: they are listed as removals.
+pub fn compare(
+    plans: &[Plan],
+    strays: &[Stray],
+    render: &Render<'_>,
+    keep: Keep<'_>,
+) -> Result<Changeset> {
     use rayon::prelude::*;
     let scanned = scan_outputs(plans)?;
     let nested = outputs_nest(plans);
@@ -291,7 +302,7 @@ pub fn compare(plans: &[Plan], render: &Render<'_>, keep: Keep<'_>) -> Result<Ch
     let all: Vec<usize> = (0..jobs.len()).collect();
     let Keep::Stage(_) = keep else {
         let outcomes = run_all(&all, &keep);
-        return finish(plans, scanned, ordered(outcomes)?);
+        return finish(plans, strays, scanned, ordered(outcomes)?);
     };
 
     // Writing. A render refused because of what is on disk must leave the disk untouched
@@ -327,7 +338,7 @@ pub fn compare(plans: &[Plan], render: &Render<'_>, keep: Keep<'_>) -> Result<Ch
         let mut outcomes = first;
         outcomes.extend(run_all(&absent, &Keep::Paths));
         outcomes.sort_by_key(|(i, _)| *i);
-        return finish(plans, scanned, ordered(outcomes)?);
+        return finish(plans, strays, scanned, ordered(outcomes)?);
     }
     // Nothing stands in the way: stage what changed (rendered again), and the rest.
     let mut outcomes = Vec::new();
@@ -343,7 +354,7 @@ pub fn compare(plans: &[Plan], render: &Render<'_>, keep: Keep<'_>) -> Result<Ch
     to_stage.sort_unstable();
     outcomes.extend(run_all(&to_stage, &keep));
     outcomes.sort_by_key(|(i, _)| *i);
-    finish(plans, scanned, ordered(outcomes)?)
+    finish(plans, strays, scanned, ordered(outcomes)?)
 }
 
 /// The outcomes in job order, or the first job's error.
@@ -464,6 +475,12 @@ impl Outcome {
                     plan.id,
                     plan.root.display()
                 )),
+                Owner::Other(id)
+                    if header::plan_id(id).is_some_and(|id| !plan_exists(&plan.root, &id)) =>
+                {
+                    // Generated from a plan file that was renamed or deleted: nobody's now.
+                    None
+                }
                 Owner::Other(id) => Some(format!(
                     "{}: generated from another plan ({id}), but {} wants it too; two plans cannot share an output path",
                     f.rel, plan.file
@@ -516,6 +533,7 @@ impl Outcome {
             old,
             new,
             plan: self.plan,
+            reason: None,
         });
         Ok(())
     }
@@ -581,6 +599,7 @@ fn conflicts(plans: &[Plan], outcomes: &[&Outcome]) -> Vec<String> {
 /// Puts the outcomes together: conflicts between plans, problems, orphans, counts.
 fn finish(
     plans: &[Plan],
+    strays: &[Stray],
     scanned: HashMap<PathBuf, Existing>,
     mut outcomes: Vec<Outcome>,
 ) -> Result<Changeset> {
@@ -599,6 +618,18 @@ fn finish(
     refuse_problems(&outcomes)?;
     let mut counts = Tally::new(plans, &outcomes);
     orphans(plans, &unwanted, &mut counts, &mut changes)?;
+    for stray in strays {
+        counts.entry(stray.plan, &stray.migration).removed += 1;
+        changes.push(Change {
+            rel: repo::display_rel(&plans[stray.plan].root, &stray.path),
+            status: Status::Removed,
+            old: Some(read(&stray.path)?),
+            new: None,
+            plan: stray.plan,
+            reason: Some(stray.reason.clone()),
+            path: stray.path.clone(),
+        });
+    }
     changes.sort_by(|a, b| (a.plan, &a.path).cmp(&(b.plan, &b.path)));
     let mut leftovers: Vec<PathBuf> = scanned.into_values().flat_map(|e| e.leftovers).collect();
     leftovers.sort();
@@ -720,38 +751,77 @@ impl<'p> Tally<'p> {
     }
 }
 
-/// Files each plan generated earlier that it no longer wants: listed as removals.
+/// Files each plan generated earlier that it no longer wants: listed as removals. Files
+/// whose header names a plan file that no longer exists (the plan was renamed or
+/// deleted) are removed too, under the first plan with that output folder. Refused when
+/// a plan's migration folder holds files another existing plan generated (two plans
+/// writing one folder, whatever plans this run names).
 fn orphans(
     plans: &[Plan],
     unwanted: &Unwanted<'_>,
     counts: &mut Tally<'_>,
     changes: &mut Vec<Change>,
 ) -> Result<()> {
+    let mut taken: HashSet<&Path> = HashSet::new();
+    let mut problems = Vec::new();
     for (p, plan) in plans.iter().enumerate() {
         let own_line = header::first_line(&plan.id);
         for (path, head) in unwanted.get(plan.output.as_path()).into_iter().flatten() {
-            if header::owner(head, &own_line) != Owner::This {
-                continue;
-            }
-            let old = fs::read(path).map_err(|e| Error::Read {
-                path: path.clone(),
-                source: e,
-            })?;
             let migration = layout::parse_in(&plan.output, path)
                 .map(|place| place.folder)
                 .unwrap_or_default();
+            match header::owner(head, &own_line) {
+                Owner::This => {}
+                Owner::User => continue,
+                Owner::Other(written) => {
+                    let Some(id) = header::plan_id(written) else {
+                        continue;
+                    };
+                    if plan_exists(&plan.root, &id) {
+                        if plan.migrations.iter().any(|m| m.name == migration) {
+                            problems.push(format!(
+                                "{}: generated from the plan {id}, in the folder of migration `{migration}` of {}; two plans cannot write one migration folder",
+                                repo::display_rel(&plan.root, path),
+                                plan.file
+                            ));
+                        }
+                        continue;
+                    }
+                }
+            }
+            if !taken.insert(path.as_path()) {
+                continue;
+            }
             counts.entry(p, &migration).removed += 1;
             changes.push(Change {
                 path: path.clone(),
                 rel: repo::display_rel(&plan.root, path),
                 status: Status::Removed,
-                old: Some(old),
+                old: Some(read(path)?),
                 new: None,
                 plan: p,
+                reason: None,
             });
         }
     }
+    if !problems.is_empty() {
+        problems.sort();
+        return Err(Error::Conflicts(problems));
+    }
     Ok(())
+}
+
+/// Whether the plan file `id` (as a header names it) exists in repository `root`: files
+/// with its header belong to it. A plan renamed or deleted leaves files nobody owns.
+fn plan_exists(root: &Path, id: &str) -> bool {
+    root.join(id).exists()
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|e| Error::Read {
+        path: path.to_path_buf(),
+        source: e,
+    })
 }
 
 /// Whether `path` has a place cutover generates files at under `output` (see
@@ -767,7 +837,7 @@ fn is_leftover(name: &str) -> bool {
 }
 
 /// The first bytes of a file: enough to read its header line.
-fn read_head(path: &Path) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_head(path: &Path) -> Result<Option<Vec<u8>>> {
     let mut buf = vec![0u8; 1024];
     let mut file = match fs::File::open(path) {
         Ok(f) => f,

@@ -5,3 +5,4 @@
 pub mod apply;
 pub mod compare;
 pub mod lock;
+pub mod strays;

@@ -500,29 +500,40 @@ fn file_in_place_of_a_generated_folder_writes_nothing() {
 fn file_from_another_plan_is_not_overwritten() {
     let a = PLAN;
     let b = PLAN.replace("{weight: 10}", "{weight: 20}");
-    let t = Test::new()
-        .git_folder()
-        .file("a.cutover.yaml", a)
-        .file("b.cutover.yaml", &b);
+    let t = Test::new().git_folder().file("a.cutover.yaml", a);
     t.args(["render", "a.cutover.yaml"])
         .stdout(
             "checkout: 6 written, 0 unchanged, 0 removed (a.cutover.yaml)\n\
              ledger: 6 written, 0 unchanged, 0 removed (a.cutover.yaml)\n",
         )
         .run();
+    let t = t.file("b.cutover.yaml", &b);
+    let before = t.tree();
+    // Named or not, every plan of the repository is protected: refused before anything
+    // is rendered, naming both plans.
+    for args in [
+        &["render"][..],
+        &["render", "b.cutover.yaml"],
+        &["render", "a.cutover.yaml"],
+    ] {
+        t.args(args.iter().copied())
+            .status(2)
+            .stderr_contains("a.cutover.yaml")
+            .stderr_contains("b.cutover.yaml")
+            .stderr_contains("also writes to")
+            .stderr_contains("nothing was written")
+            .run();
+        assert_unchanged(&before, &t.tree());
+    }
+    // A plan that does not load still has its files protected by their headers.
+    let t = t.file("a.cutover.yaml", format!("{a}oops: [\n"));
     let before = t.tree();
     t.args(["render", "b.cutover.yaml"])
         .status(2)
+        .stderr_contains("warning: this plan does not load")
         .stderr_contains(
             "deploy/checkout/stages/03-weight-100/virtualservice.yaml: generated from another plan (a.cutover.yaml), but b.cutover.yaml wants it too",
         )
-        .stderr_contains("nothing was written").run();
-    assert_unchanged(&before, &t.tree());
-    // both at once: refused before anything is rendered, naming both plans
-    t.args(["render"])
-        .status(2)
-        .stderr_contains("a.cutover.yaml")
-        .stderr_contains("b.cutover.yaml")
         .stderr_contains("nothing was written")
         .run();
     assert_unchanged(&before, &t.tree());

@@ -1,0 +1,116 @@
+//! Files cutover generated earlier that no current output folder holds: the tree left
+//! behind when a plan's `output` changed, a migration was renamed, or a plan file was
+//! renamed or deleted. Each still carries its plan's header, which proves it is
+//! cutover's: `check` reports it and `render` removes it.
+//!
+//! Where to look comes from the walk over the repository that found the plans
+//! ([`Selection::surveys`]); only the first line of each YAML file outside the current
+//! migration folders is read, so a repository whose generated files are all current
+//! costs no extra reads.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::error::Result;
+use crate::layout;
+use crate::plan::load::Selection;
+use crate::plan::Plan;
+use crate::render::header;
+use crate::repo;
+use crate::sync::compare::read_head;
+
+/// A file generated earlier, outside its plan's current output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stray {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// The plan (index into the plans compared) the file is reported under.
+    pub plan: usize,
+    /// The migration folder it was generated into (the name at the time).
+    pub migration: String,
+    /// Why it is no longer wanted, for messages.
+    pub reason: String,
+}
+
+/// Every stray file of the selected plans: files at a place cutover generates files at
+/// (see [`layout::parse`]) whose header names one of the plans but which lie outside
+/// that plan's output folder, and files whose header names a plan file that no longer
+/// exists in the repository (reported under the first selected plan of that repository).
+/// Files under a selected plan's output folder that carry its own header are left to
+/// the comparison (they are its orphans).
+pub fn find(selection: &Selection) -> Result<Vec<Stray>> {
+    let plans = &selection.plans;
+    let current: HashSet<PathBuf> = plans
+        .iter()
+        .flat_map(|p| p.migrations.iter().map(|m| p.output.join(&m.name)))
+        .collect();
+    let mut strays = Vec::new();
+    for (root, survey) in &selection.surveys {
+        let Some(first) = plans.iter().position(|p| &p.root == root) else {
+            continue;
+        };
+        let candidates = survey.yaml.iter().chain(&survey.kustomizations);
+        for path in candidates {
+            if under_any(path, root, &current) {
+                continue;
+            }
+            let Some(rel) = repo::relative(root, path) else {
+                continue;
+            };
+            let Some(place) = layout::parse(&rel) else {
+                continue;
+            };
+            let Some(head) = read_head(path)? else {
+                continue;
+            };
+            let Some(id) = header::plan_of(&head) else {
+                continue;
+            };
+            let migration = place
+                .folder
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let stray = |plan: usize, reason: String| Stray {
+                path: path.clone(),
+                plan,
+                migration: migration.clone(),
+                reason,
+            };
+            if let Some(p) = plans.iter().position(|p| &p.root == root && p.id == id) {
+                if !path.starts_with(&plans[p].output) {
+                    strays.push(stray(p, stray_reason(&plans[p])));
+                }
+            } else if !root.join(&id).exists() && !under_output(path, plans) {
+                strays.push(stray(
+                    first,
+                    format!("generated from the plan {id}, which no longer exists"),
+                ));
+            }
+        }
+    }
+    strays.sort_by(|a, b| (a.plan, &a.path).cmp(&(b.plan, &b.path)));
+    Ok(strays)
+}
+
+fn stray_reason(plan: &Plan) -> String {
+    format!(
+        "generated from {} earlier, outside its output folder {}",
+        plan.id,
+        repo::display_rel(&plan.root, &plan.output)
+    )
+}
+
+/// Whether `path` lies in one of the `folders` (searched up to `root`).
+fn under_any(path: &Path, root: &Path, folders: &HashSet<PathBuf>) -> bool {
+    path.ancestors()
+        .skip(1)
+        .take_while(|d| d.starts_with(root))
+        .any(|d| folders.contains(d))
+}
+
+/// Whether `path` lies in a selected plan's output folder (the comparison's business).
+fn under_output(path: &Path, plans: &[Plan]) -> bool {
+    plans.iter().any(|p| path.starts_with(&p.output))
+}
