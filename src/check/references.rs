@@ -28,10 +28,9 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use walkdir::WalkDir;
-
 use crate::error::{Error, Result};
 use crate::layout::{self, Kind, Part};
+use crate::plan::discover::{self, Survey};
 use crate::plan::{Layout, Migration, Plan};
 use crate::repo;
 use crate::yaml::{self, Node, Value};
@@ -342,32 +341,36 @@ pub fn broken_in(file: &Path, source: &str, trees: &[Tree]) -> Vec<Broken> {
 }
 
 /// Every kustomization file under `root` (see [`KUSTOMIZATION_NAMES`]), sorted, except
-/// those at places cutover generates in `trees`. `.git` and cutover's temporary folders are
-/// skipped; symbolic links are not followed.
+/// those at places cutover generates in `trees`: the walk of [`discover::survey`] (hidden
+/// folders, `target` and `node_modules` skipped, symbolic links not followed).
 pub fn find(root: &Path, trees: &[Tree]) -> Result<Vec<PathBuf>> {
-    let walk = WalkDir::new(root)
-        .follow_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| {
-            let name = e.file_name().to_string_lossy();
-            !(e.file_type().is_dir()
-                && e.depth() > 0
-                && (name == ".git" || name.starts_with(".cutover-")))
-        });
+    Ok(select(&discover::survey(root)?.kustomizations, trees))
+}
+
+/// The kustomization files of `found` that are not at places cutover generates in `trees`.
+pub fn select(found: &[PathBuf], trees: &[Tree]) -> Vec<PathBuf> {
+    found
+        .iter()
+        .filter(|p| !trees.iter().any(|t| t.owns(p)))
+        .cloned()
+        .collect()
+}
+
+/// The broken references into the trees of `plans` from every kustomization file of the
+/// repositories `surveys` walked, with the root each message is relative to.
+pub fn of_selection(
+    plans: &[Plan],
+    surveys: &[(PathBuf, Survey)],
+) -> Result<Vec<(PathBuf, Broken)>> {
+    let trees = Tree::of_plans(plans);
     let mut out = Vec::new();
-    for entry in walk {
-        let entry = entry.map_err(|e| Error::Read {
-            path: e.path().unwrap_or(root).to_path_buf(),
-            source: e.into(),
-        })?;
-        let name = entry.file_name().to_string_lossy();
-        if entry.file_type().is_file()
-            && KUSTOMIZATION_NAMES.contains(&name.as_ref())
-            && !trees.iter().any(|t| t.owns(entry.path()))
-        {
-            out.push(entry.into_path());
-        }
+    for (root, survey) in surveys {
+        let files = select(&survey.kustomizations, &trees);
+        out.extend(
+            broken(&files, &trees)?
+                .into_iter()
+                .map(|b| (root.clone(), b)),
+        );
     }
     Ok(out)
 }
