@@ -111,7 +111,20 @@ fn inserting_a_stage_breaks_overlays_that_name_stage_folders() {
         "cutover.yaml",
         PLAN.replace("{weight: 10}, ", "{weight: 10}, {weight: 25}, "),
     );
-    t.args(["render", "cutover.yaml"]).any_stdout().run();
+    // render warns about the references the new tree breaks (before writing it)...
+    t.args(["render", "cutover.yaml"])
+        .any_stdout()
+        .stderr_contains(
+            "warning: overlays/pinned/kustomization.yaml:2:5: resources[0] \"../../deploy/cutover/checkout/stages/03-weight-50\" points at",
+        )
+        .stderr_contains("warning: deploy/cutover/kustomization.yaml:2:3: resources[0]")
+        .run();
+    // ...and check fails on them, with file, line and column, though the tree is current.
+    t.args(["check"])
+        .status(1)
+        .stdout_contains("overlays/pinned/kustomization.yaml:2:5: resources[0] ")
+        .stdout_contains("2 references into generated trees point at paths the plans do not produce")
+        .run();
     assert!(t.exists("deploy/cutover/checkout/stages/04-weight-50"));
     assert!(!t.exists("deploy/cutover/checkout/stages/03-weight-50"));
 
