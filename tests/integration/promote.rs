@@ -996,6 +996,104 @@ fn rollback_to_first() {
 }
 
 // ---------------------------------------------------------------------------------------
+// 3b. Without PLAN: the one plan that has the environment
+// ---------------------------------------------------------------------------------------
+
+/// Three plans: `apps/a` (checkout: prod, staging), `apps/b` (ledger: prod), `web`
+/// (search: dev), rendered.
+fn three_plans() -> Test {
+    let test = Test::new()
+        .git_folder()
+        .file(
+            "apps/a/cutover.yaml",
+            plan_with_envs("      staging: half\n      prod: weight-10\n"),
+        )
+        .file(
+            "apps/b/cutover.yaml",
+            plan_with_envs("      prod: mirror-100\n").replace("name: checkout", "name: ledger"),
+        )
+        .file(
+            "web/search.cutover.yaml",
+            plan_with_envs("      dev: half\n").replace("name: checkout", "name: search"),
+        );
+    test.args(["render"]).any_stdout().run();
+    test
+}
+
+/// Defect: `promote` and `rollback` needed PLAN while every other command finds plans.
+#[test]
+fn promote_and_rollback_without_plan_find_the_plan_with_the_environment() {
+    let test = three_plans();
+    test.args(["promote", "--env", "staging"])
+        .stdout_contains(
+            "checkout: staging promoted from half to weight-100 (migrations[0].environments.staging in apps/a/cutover.yaml)\n",
+        )
+        .run();
+    test.args(["rollback", "--env", "dev"])
+        .stdout_contains(
+            "search: dev rolled back from half to weight-10 (migrations[0].environments.dev in web/search.cutover.yaml)\n",
+        )
+        .run();
+    // --migration picks among plans that share an environment name.
+    test.args(["promote", "--env", "prod", "--migration", "ledger"])
+        .stdout_contains(
+            "ledger: prod promoted from mirror-100 to weight-10 (migrations[0].environments.prod in apps/b/cutover.yaml)\n",
+        )
+        .run();
+    // The search starts at the current folder: under apps/a only checkout has prod.
+    test.args(["promote", "--env", "prod"])
+        .current_dir("apps/a")
+        .stdout_contains("checkout: prod promoted from weight-10 to half (migrations[0].environments.prod in cutover.yaml)\n")
+        .run();
+    test.args(["check"])
+        .stdout("ok: 28 generated files up to date\n")
+        .run();
+    assert!(test
+        .read("web/search.cutover.yaml")
+        .contains("      dev: weight-10\n"));
+}
+
+#[test]
+fn promote_without_plan_refuses_no_plan_or_several_plans_and_writes_nothing() {
+    let test = three_plans();
+    let before = test.tree();
+    for (args, message) in [
+        (
+            &["promote", "--env", "qa"][..],
+            "no plan under the current folder has an environment `qa` (searched: apps/a/cutover.yaml, apps/b/cutover.yaml, web/search.cutover.yaml)",
+        ),
+        (
+            &["rollback", "--env", "dev", "--migration", "checkout"][..],
+            "no plan under the current folder has a migration `checkout` with an environment `dev` (searched: apps/a/cutover.yaml, apps/b/cutover.yaml, web/search.cutover.yaml)",
+        ),
+        (
+            &["promote", "--env", "prod"][..],
+            "2 plans under the current folder have an environment `prod`: apps/a/cutover.yaml (migration checkout), apps/b/cutover.yaml (migration ledger); name one, as in `cutover promote apps/a/cutover.yaml --env prod`",
+        ),
+        (
+            &["rollback", "--env", "prod", "--to", "first"][..],
+            "2 plans under the current folder have an environment `prod`: apps/a/cutover.yaml (migration checkout), apps/b/cutover.yaml (migration ledger); name one, as in `cutover rollback apps/a/cutover.yaml --env prod`",
+        ),
+    ] {
+        test.args(args).status(2).stderr_contains(message).run();
+        assert_unchanged(&before, &test.tree());
+    }
+    // Several migrations of one plan: that plan is the one, and it asks for --migration.
+    let mut test = rendered(SHARED_PLAN);
+    assert_refused(
+        &mut test,
+        &["promote", "--env", "prod"],
+        "environment `prod` is in several migrations (checkout, ledger, search); name one with --migration",
+    );
+    // No plan at all under the folder.
+    let test = Test::new().git_folder().file("README", "");
+    test.args(["promote", "--env", "prod"])
+        .status(2)
+        .stderr_contains("no plan files (`cutover.yaml` or `*.cutover.yaml`) found under")
+        .run();
+}
+
+// ---------------------------------------------------------------------------------------
 // 4. Holds
 // ---------------------------------------------------------------------------------------
 
