@@ -153,7 +153,7 @@ fn read_bytes(test: &Test, path: &str) -> Vec<u8> {
 /// One edit: the plan, the command, and where the value is (`marker` on its line, the
 /// value's old text and the new text as it must be written).
 struct Edit {
-    name: &'static str,
+    name: String,
     plan: Vec<u8>,
     args: Vec<&'static str>,
     marker: &'static str,
@@ -163,7 +163,7 @@ struct Edit {
 }
 
 fn edit(
-    name: &'static str,
+    name: impl Into<String>,
     plan: impl Into<Vec<u8>>,
     args: &[&'static str],
     marker: &'static str,
@@ -171,7 +171,7 @@ fn edit(
     to: &'static str,
 ) -> Edit {
     Edit {
-        name,
+        name: name.into(),
         plan: plan.into(),
         args: args.to_vec(),
         marker,
@@ -240,6 +240,7 @@ fn edits() -> Vec<Edit> {
     all.extend(comment_edits());
     all.extend(encoding_edits());
     all.extend(quoting_edits());
+    all.extend(layout_edits());
     all
 }
 
@@ -449,6 +450,190 @@ fn encoding_edits() -> Vec<Edit> {
             "\"half\"",
         ),
     ]
+}
+
+/// One layout around the value: a name, `environments:` and what follows it, the
+/// command, the marker on the value's line, the value's text before and after.
+type Layout = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+/// Trailing spaces, comments after every kind of value, flow mappings, the end of the
+/// file without a newline.
+const LAYOUTS: &[Layout] = &[
+    (
+        "plain value, trailing spaces",
+        "\n      prod: weight-10   \n      staging: half\n",
+        PROMOTE_PROD,
+        "prod: ",
+        "weight-10",
+        "half",
+    ),
+    (
+        "single-quoted value, trailing spaces",
+        "\n      prod: 'weight-10'  \t\n",
+        PROMOTE_PROD,
+        "prod: ",
+        "'weight-10'",
+        "'half'",
+    ),
+    (
+        "double-quoted value, trailing spaces",
+        "\n      prod: \"weight-10\"  \n",
+        PROMOTE_PROD,
+        "prod: ",
+        "\"weight-10\"",
+        "\"half\"",
+    ),
+    (
+        "plain value, comment after a tab",
+        "\n      prod: weight-10\t# OPS-123 'x' \"y\"\n",
+        PROMOTE_PROD,
+        "prod: ",
+        "weight-10",
+        "half",
+    ),
+    (
+        "double-quoted value, comment",
+        "\n      prod: \"weight-10\" # OPS-123 \"quoted\"\n",
+        PROMOTE_PROD,
+        "prod: ",
+        "\"weight-10\"",
+        "\"half\"",
+    ),
+    (
+        "single-quoted value, comment, rollback",
+        "\n      staging: 'half' # it's 'half'\n",
+        ROLLBACK_STAGING,
+        "staging: ",
+        "'half'",
+        "'weight-10'",
+    ),
+    (
+        "flow mapping, plain value, spaces before the comma and a comment",
+        " {prod: weight-10   , staging: half}   # OPS-1\n",
+        PROMOTE_PROD,
+        "prod: ",
+        "weight-10",
+        "half",
+    ),
+    (
+        "flow mapping, single-quoted value before `}`, comment",
+        " {staging: half, prod: 'weight-10'} # c\n",
+        PROMOTE_PROD,
+        "prod: ",
+        "'weight-10'",
+        "'half'",
+    ),
+    (
+        "flow mapping over lines, comments between entries",
+        " {   # envs\n      prod: \"weight-10\"  ,  # first\n      staging: half   # second\n    }\n",
+        PROMOTE_PROD,
+        "prod: ",
+        "\"weight-10\"",
+        "\"half\"",
+    ),
+    (
+        "plain value at the end of the file, trailing spaces, no newline",
+        "\n      prod: weight-10  ",
+        PROMOTE_PROD,
+        "prod: ",
+        "weight-10",
+        "half",
+    ),
+    (
+        "plain value and comment at the end of the file, no newline",
+        "\n      prod: weight-10 # last",
+        PROMOTE_PROD,
+        "prod: ",
+        "weight-10",
+        "half",
+    ),
+    (
+        "single-quoted value at the end of the file, no newline",
+        "\n      prod: 'weight-10'",
+        PROMOTE_PROD,
+        "prod: ",
+        "'weight-10'",
+        "'half'",
+    ),
+    (
+        "double-quoted value and comment at the end of the file, no newline",
+        "\n      prod: \"weight-10\"\t# last",
+        PROMOTE_PROD,
+        "prod: ",
+        "\"weight-10\"",
+        "\"half\"",
+    ),
+    (
+        "flow mapping at the end of the file, no newline",
+        " {staging: half, prod: weight-10}",
+        PROMOTE_PROD,
+        "prod: ",
+        "weight-10",
+        "half",
+    ),
+];
+
+/// [`LAYOUTS`], and flow sequences (`migrations` as a flow sequence of flow mappings,
+/// `stages` with spaces and a comment), in LF and CRLF files.
+fn layout_edits() -> Vec<Edit> {
+    let mut all = Vec::new();
+    for (eol, eol_name) in [("\n", "LF"), ("\r\n", "CRLF")] {
+        for (name, envs, args, marker, from, to) in LAYOUTS {
+            // `environments:` followed by `envs` (the rest of its line and the lines after).
+            let plan = plan_with_envs("")
+                .replace("    environments:\n", &format!("    environments:{envs}"))
+                .replace('\n', eol);
+            all.push(edit(
+                format!("{name} ({eol_name})"),
+                plan,
+                args,
+                marker,
+                from,
+                to,
+            ));
+        }
+        let flow_seq = format!(
+            "version: 1{eol}output: deploy{eol}migrations: [{{name: checkout, namespace: payments, from: se.example.com, to: gcp.example.com,{eol}    stages: {STAGES},{eol}    environments: {{staging: half, prod: weight-10}}}}] # one migration{eol}"
+        );
+        let stages = plan_with_envs("      staging: half\n      prod: weight-10\n")
+            .replace("stages: [", "stages: [  ")
+            .replace(']', "  ]  # flow")
+            .replace('\n', eol);
+        all.extend([
+            edit(
+                format!("migrations as a flow sequence of flow mappings ({eol_name})"),
+                flow_seq.clone(),
+                PROMOTE_PROD,
+                "prod: ",
+                "weight-10",
+                "half",
+            ),
+            edit(
+                format!("flow sequence at the end of the file, no newline ({eol_name})"),
+                flow_seq.trim_end().to_owned(),
+                PROMOTE_PROD,
+                "prod: ",
+                "weight-10",
+                "half",
+            ),
+            edit(
+                format!("stages as a flow sequence with spaces and a comment ({eol_name})"),
+                stages,
+                ROLLBACK_STAGING,
+                "staging: ",
+                "half",
+                "weight-10",
+            ),
+        ]);
+    }
+    all
 }
 
 /// Shared defaults, and values that need (or keep) quotes.
