@@ -82,28 +82,31 @@ fn now() -> u64 {
         .as_secs()
 }
 
+/// Runs git in the test folder with author and committer dates `secs_ago` seconds ago
+/// (for every commit it makes); its stdout.
+fn git_ago(test: &Test, secs_ago: u64, args: &[&str]) -> String {
+    let date = format!("@{} +0000", now() - secs_ago);
+    let out = Command::new("git")
+        .current_dir(test.path())
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", test.path())
+        .env("GIT_COMMITTER_DATE", &date)
+        .env("GIT_AUTHOR_DATE", &date)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `git add -A` and a commit whose author and committer dates are `secs_ago` seconds ago.
 fn commit_ago(test: &Test, secs_ago: u64) {
-    let date = format!("@{} +0000", now() - secs_ago);
-    for args in [
-        &["add", "-A"][..],
-        &["commit", "-q", "-m", "plan", "--date", &date][..],
-    ] {
-        let out = Command::new("git")
-            .current_dir(test.path())
-            .args(args)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", test.path())
-            .env("GIT_COMMITTER_DATE", &date)
-            .env("GIT_AUTHOR_DATE", &date)
-            .output()
-            .expect("run git");
-        assert!(
-            out.status.success(),
-            "git {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    git_ago(test, secs_ago, &["add", "-A"]);
+    git_ago(test, secs_ago, &["commit", "-q", "-m", "plan"]);
 }
 
 /// The plan bytes with `from` replaced by `to` at its first occurrence at or after
@@ -1391,6 +1394,122 @@ fn hold_counts_from_the_last_change_of_the_env_line() {
             "{name}"
         );
     }
+}
+
+/// How a promotion made on a branch reaches the main branch.
+#[derive(Clone, Copy, Debug)]
+enum Landing {
+    /// `git merge --no-ff`: a merge commit.
+    Merge,
+    /// `git merge --squash` and a commit.
+    Squash,
+    /// `git rebase` onto the main branch, then a fast-forward.
+    Rebase,
+    /// `git merge --ff-only`: the branch's own commits, no new one.
+    FastForward,
+}
+
+/// A repository where `prod` was moved to weight-10 (hold 24h) on a branch 3 days ago,
+/// and the branch reached the main branch an hour ago by `landing`. The main branch is
+/// checked out.
+fn landed_promotion(landing: Landing) -> Test {
+    let test = Test::new().git_init().file(
+        "cutover.yaml",
+        HOLD_PLAN.replace("prod: weight-10", "prod: mirror-100"),
+    );
+    test.args(["render"]).any_stdout().run();
+    commit_ago(&test, 5 * 86_400);
+    let main = git_ago(&test, 0, &["symbolic-ref", "--short", "HEAD"]);
+    let main = main.trim();
+    git_ago(&test, 0, &["checkout", "-q", "-b", "feature"]);
+    test.write("cutover.yaml", HOLD_PLAN);
+    test.args(["render"]).any_stdout().run();
+    commit_ago(&test, 3 * 86_400);
+    git_ago(&test, 0, &["checkout", "-q", main]);
+    if !matches!(landing, Landing::FastForward) {
+        // The main branch moved on meanwhile (another file).
+        test.write("README", "payments\n");
+        commit_ago(&test, 2 * 86_400);
+    }
+    let hour = 3600;
+    match landing {
+        Landing::Merge => {
+            git_ago(
+                &test,
+                hour,
+                &["merge", "-q", "--no-ff", "-m", "merge", "feature"],
+            );
+        }
+        Landing::Squash => {
+            git_ago(&test, hour, &["merge", "-q", "--squash", "feature"]);
+            git_ago(&test, hour, &["commit", "-q", "-m", "squashed"]);
+        }
+        Landing::Rebase => {
+            git_ago(&test, hour, &["rebase", "-q", main, "feature"]);
+            git_ago(&test, hour, &["checkout", "-q", main]);
+            git_ago(&test, hour, &["merge", "-q", "--ff-only", "feature"]);
+        }
+        Landing::FastForward => {
+            git_ago(&test, hour, &["merge", "-q", "--ff-only", "feature"]);
+        }
+    }
+    assert_eq!(test.git(&["status", "--porcelain"]), "", "{landing:?}");
+    test
+}
+
+/// The `status` row of `env`.
+fn status_row(test: &Test, env: &str) -> String {
+    let out = test.args(["status"]).any_stdout().run();
+    out.stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{env} ")))
+        .unwrap_or_else(|| panic!("no row for {env}:\n{}", out.stdout))
+        .to_owned()
+}
+
+/// Defect: a hold counted from the branch's commit, so a promotion committed on a branch
+/// three days ago and merged an hour ago showed its 24h hold as done. It counts from
+/// when the line reached the branch: the merge commit, the squashed commit, the rebased
+/// commit.
+#[test]
+fn hold_counts_from_when_the_change_reached_the_branch() {
+    for landing in [Landing::Merge, Landing::Squash, Landing::Rebase] {
+        let test = landed_promotion(landing);
+        let prod = status_row(&test, "prod");
+        assert!(prod.contains("2/4 weight-10"), "{landing:?}: {prod}");
+        assert!(
+            prod.contains(" 1h ago") || prod.contains(" 1h 1s ago"),
+            "{landing:?}: {prod}"
+        );
+        assert!(
+            prod.contains("1d (23h left)") || prod.contains("1d (22h 59m left)"),
+            "{landing:?}: {prod}"
+        );
+        let before = test.tree();
+        test.args(["promote", "--env", "prod"])
+            .status(2)
+            .stderr_contains("prod of checkout has been at weight-10 for 1h")
+            .stderr_contains("its hold is 1d (")
+            .run();
+        assert_unchanged(&before, &test.tree());
+        assert_eq!(test.git(&["status", "--porcelain"]), "", "{landing:?}");
+    }
+}
+
+/// A fast-forward leaves no trace of when the branch arrived: the line is dated by its
+/// own commit (as the README says), so the hold counts from 3 days ago.
+#[test]
+fn hold_after_a_fast_forward_counts_from_the_branch_commit() {
+    let test = landed_promotion(Landing::FastForward);
+    let prod = status_row(&test, "prod");
+    assert!(
+        prod.contains(" 3d ago") || prod.contains(" 3d 1s ago"),
+        "{prod}"
+    );
+    assert!(prod.contains("1d (done)"), "{prod}");
+    test.args(["promote", "--env", "prod"])
+        .stdout_contains("checkout: prod promoted from weight-10 to half")
+        .run();
 }
 
 #[test]
