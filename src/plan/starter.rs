@@ -98,11 +98,19 @@ migrations:
 /// reported like any plan error; a refused or failed `init` leaves nothing.
 pub fn write(loader: &Loader, path: &Path, s: &Starter) -> Result<()> {
     let shown = path.display().to_string();
-    let abs = std::path::absolute(path).map_err(|e| Error::Write {
+    let write_error = |e| Error::Write {
         path: path.to_path_buf(),
         source: e,
-    })?;
-    if let Some(e) = unfound(path, &abs) {
+    };
+    let abs = std::path::absolute(path).map_err(write_error)?;
+    let dir = abs.parent().unwrap_or(Path::new("/"));
+    // Where the plan will be, as the loader will see it: `..` and symlinks resolved as
+    // far as folders exist. Folders that do not exist yet hold no `.git`: the root is
+    // the same before and after they are created.
+    let real_dir = crate::repo::canonical_existing_prefix(dir).map_err(write_error)?;
+    let real = real_dir.join(abs.file_name().unwrap_or_default());
+    let root = crate::repo::find_root(&real_dir);
+    if let Some(e) = unfound(path, &real, &root) {
         return Err(e);
     }
     if std::fs::symlink_metadata(path).is_ok() {
@@ -110,11 +118,7 @@ pub fn write(loader: &Loader, path: &Path, s: &Starter) -> Result<()> {
     }
     check_flags(s)?;
     let text = text(s);
-    let dir = abs.parent().unwrap_or(Path::new("/"));
-    // Folders that do not exist yet hold no `.git`: the root is the same before and after
-    // they are created.
-    let root = crate::repo::find_root(dir);
-    loader.parse(&shown, text.as_bytes(), &abs, &root)?;
+    loader.parse(&shown, text.as_bytes(), &real, &root)?;
     let created = create_folders(dir)?;
     let written = create_file(&abs, path, &shown, &text);
     if written.is_err() {
@@ -123,13 +127,12 @@ pub fn write(loader: &Loader, path: &Path, s: &Starter) -> Result<()> {
     written
 }
 
-/// The refusal of a plan at `path` (`abs` absolute) that the plan search, run from its
-/// repository's root, would not find (so `check` would never look at it), or `None`.
-fn unfound(path: &Path, abs: &Path) -> Option<Error> {
-    let abs = crate::repo::normalize(abs).unwrap_or_else(|| abs.to_path_buf());
-    let root = crate::repo::find_root(abs.parent().unwrap_or(Path::new("/")));
-    let rel = crate::repo::relative(&root, &abs).unwrap_or_else(|| {
-        abs.file_name()
+/// The refusal of a plan at `path` (`real` where it will be, in repository `root`) that
+/// the plan search, run from the root, would not find (so `check` would never look at
+/// it), or `None`.
+fn unfound(path: &Path, real: &Path, root: &Path) -> Option<Error> {
+    let rel = crate::repo::relative(root, real).unwrap_or_else(|| {
+        real.file_name()
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned()
@@ -147,7 +150,7 @@ fn unfound(path: &Path, abs: &Path) -> Option<Error> {
         )));
     }
     // A folder was named: the plan goes inside it.
-    if abs.is_dir() {
+    if real.is_dir() {
         let inside = path.join("cutover.yaml");
         return Some(Error::Refused(format!(
             "{head}; it is a folder: use {}",

@@ -766,6 +766,23 @@ fn init_refuses_a_path_the_plan_search_would_not_find() {
         // Nothing written, no folder created.
         assert_unchanged(&before, &t.tree());
     }
+    // Where the plan would really be counts: through a symlink, `..`.
+    #[cfg(unix)]
+    {
+        t.write("node_modules/README", "");
+        std::os::unix::fs::symlink("node_modules", t.path().join("deps")).expect("symlink");
+        let before = t.tree();
+        t.args(["init", "deps/cutover.yaml"])
+            .status(2)
+            .stderr_contains(format!(
+                "deps/cutover.yaml {head}: it is inside node_modules/"
+            ))
+            .run();
+        assert_unchanged(&before, &t.tree());
+    }
+    t.args(["init", "node_modules/../cutover.yaml", "--name", "root"])
+        .stdout_contains("wrote node_modules/../cutover.yaml")
+        .run();
     // From a subfolder, the folders that count are those below the repository's root.
     t.write(".github/README", "");
     t.args(["init"])
@@ -782,7 +799,7 @@ fn init_refuses_a_path_the_plan_search_would_not_find() {
         .run();
     // Both are found by the search that `check` runs.
     t.args(["validate"])
-        .stdout("ok: 2 plans valid (2 migrations, 8 stages)\n")
+        .stdout("ok: 3 plans valid (3 migrations, 12 stages)\n")
         .run();
 }
 
