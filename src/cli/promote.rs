@@ -56,14 +56,12 @@ pub(crate) fn run(
     direction: Direction,
     out: &Output,
 ) -> Result<i32, Failure> {
-    let plan = match &args.plan {
-        Some(plan) => plan.clone(),
+    let (plan, file) = match &args.plan {
+        Some(plan) => load::named(std::slice::from_ref(plan))
+            .pop()
+            .unwrap_or_else(|| (plan.clone(), String::new())),
         None => find_plan(g, args, direction)?,
     };
-    let file = load::named(std::slice::from_ref(&plan))
-        .pop()
-        .map(|(_, f)| f)
-        .unwrap_or_default();
     let req = edit::Request {
         env: &args.env,
         migration: args.migration.as_deref(),
@@ -122,8 +120,12 @@ pub(crate) fn run(
 /// The one plan found under the current folder (as `cli::plan_paths` finds plans) that
 /// has environment `--env` in a migration (`--migration`, when given). None, or several:
 /// refused, naming the plans searched or the candidates. Reads the plans only.
-fn find_plan(g: &Globals, args: &MoveArgs, direction: Direction) -> Result<PathBuf, Error> {
-    let paths = load::named(&super::plan_paths(&[])?);
+fn find_plan(
+    g: &Globals,
+    args: &MoveArgs,
+    direction: Direction,
+) -> Result<(PathBuf, String), Error> {
+    let (paths, _) = super::plan_paths(&[], None)?;
     let plans = g.loader().load_all(&paths)?;
     let what = match &args.migration {
         Some(m) => format!("a migration `{m}` with an environment `{}`", args.env),
@@ -146,7 +148,7 @@ fn find_plan(g: &Globals, args: &MoveArgs, direction: Direction) -> Result<PathB
         }
     }
     match found.as_slice() {
-        [(path, _, _)] => Ok((*path).clone()),
+        [(path, file, _)] => Ok(((*path).clone(), (*file).to_owned())),
         [] => {
             let searched: Vec<&str> = paths.iter().map(|(_, f)| f.as_str()).collect();
             Err(Error::Refused(format!(

@@ -123,7 +123,9 @@ fn inserting_a_stage_breaks_overlays_that_name_stage_folders() {
     t.args(["check"])
         .status(1)
         .stdout_contains("overlays/pinned/kustomization.yaml:2:5: resources[0] ")
-        .stdout_contains("2 references into generated trees point at paths the plans do not produce")
+        .stdout_contains(
+            "2 references into generated trees point at paths the plans do not produce",
+        )
         .run();
     assert!(t.exists("deploy/cutover/checkout/stages/04-weight-50"));
     assert!(!t.exists("deploy/cutover/checkout/stages/03-weight-50"));
