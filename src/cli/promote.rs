@@ -69,8 +69,12 @@ pub(crate) fn run(
         force: args.force,
         direction,
     };
-    // The lock is the plan's repository's; the plan itself is read once, by plan_move.
+    // The lock is the plan's repository's; the plan is edited as plan_move reads it.
     let _lock = lock::acquire([plan_repository(&plan)?.as_path()])?;
+    // A move changes no output folder, so the plan on disk tells whether it writes into
+    // another plan's folder: refused then, as render would.
+    g.loader()
+        .load_selection(&[(plan.clone(), file.clone())], Vec::new())?;
     let planned = edit::plan_move(g.loader(), &plan, &file, &req)?;
     let templates = g.templates()?;
     let plans = vec![planned.plan];

@@ -1886,3 +1886,20 @@ fn a_plan_in_a_missing_folder_is_reported_with_the_real_reason() {
         .stderr_contains("cannot read apps/cutover.yaml/nested.yaml: Not a directory")
         .run();
 }
+
+/// Defect: a plan named on the command line was not judged against the other plans: a
+/// second plan writing the same migration folder was not seen.
+#[test]
+fn promote_refuses_a_plan_that_writes_another_plans_folder() {
+    let test = rendered(&plan_with_envs("      prod: weight-10\n"));
+    let test = test.file(
+        "second.cutover.yaml",
+        plan_with_envs("      prod: weight-10\n"),
+    );
+    let before = test.tree();
+    test.args(["promote", "cutover.yaml", "--env", "prod"])
+        .status(2)
+        .stderr_contains("which migration `checkout` of second.cutover.yaml also writes to")
+        .run();
+    assert_eq!(before, test.tree(), "nothing may change");
+}
