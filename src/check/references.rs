@@ -24,7 +24,7 @@
 //! # }
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -349,9 +349,20 @@ pub fn find(root: &Path, trees: &[Tree]) -> Result<Vec<PathBuf>> {
 
 /// The kustomization files of `found` that are not at places cutover generates in `trees`.
 pub fn select(found: &[PathBuf], trees: &[Tree]) -> Vec<PathBuf> {
+    // By folder: a generated tree holds half the kustomizations of a large repository.
+    let by_dir: HashMap<&Path, Vec<&Tree>> = trees.iter().fold(HashMap::new(), |mut map, t| {
+        map.entry(t.dir()).or_default().push(t);
+        map
+    });
     found
         .iter()
-        .filter(|p| !trees.iter().any(|t| t.owns(p)))
+        .filter(|p| {
+            !p.ancestors()
+                .skip(1)
+                .filter_map(|d| by_dir.get(d))
+                .flatten()
+                .any(|t| t.owns(p))
+        })
         .cloned()
         .collect()
 }
@@ -364,7 +375,12 @@ pub fn of_selection(
 ) -> Result<Vec<(PathBuf, Broken)>> {
     let trees = Tree::of_plans(plans);
     let mut out = Vec::new();
-    for (root, survey) in surveys {
+    // Only the repositories of the plans: a folder searched from above a repository
+    // holds no reference the plans can break.
+    for (root, survey) in surveys
+        .iter()
+        .filter(|(r, _)| plans.iter().any(|p| &p.root == r))
+    {
         let files = select(&survey.kustomizations, &trees);
         out.extend(
             broken(&files, &trees)?

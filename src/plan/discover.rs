@@ -63,6 +63,23 @@ pub struct Survey {
     pub yaml: Vec<PathBuf>,
 }
 
+impl Survey {
+    /// What the same walk found under `dir`.
+    pub fn within(&self, dir: &Path) -> Survey {
+        let under = |list: &[PathBuf]| {
+            list.iter()
+                .filter(|p| p.starts_with(dir))
+                .cloned()
+                .collect()
+        };
+        Survey {
+            plans: under(&self.plans),
+            kustomizations: under(&self.kustomizations),
+            yaml: under(&self.yaml),
+        }
+    }
+}
+
 /// Whether `name` is a kustomization file's name.
 pub fn is_kustomization_name(name: &str) -> bool {
     matches!(

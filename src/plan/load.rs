@@ -127,9 +127,16 @@ impl Loader {
         roots.sort();
         roots.dedup();
         for root in roots {
-            if !surveys.iter().any(|(r, _)| r == root) {
-                surveys.push((root.to_path_buf(), discover::survey(root)?));
+            if surveys.iter().any(|(r, _)| r == root) {
+                continue;
             }
+            // A walk from above this repository (plans searched from a folder above it)
+            // already saw it.
+            let survey = match surveys.iter().find(|(r, _)| root.starts_with(r)) {
+                Some((_, above)) => above.within(root),
+                None => discover::survey(root)?,
+            };
+            surveys.push((root.to_path_buf(), survey));
         }
         let mut others = Vec::new();
         let mut unreadable = Vec::new();
