@@ -23,5 +23,6 @@ mod promote;
 mod properties;
 mod review;
 mod rewrite;
+mod scenarios;
 mod staging;
 mod validators;

@@ -64,7 +64,7 @@ fn tools_required() -> bool {
 }
 
 /// The tool's path; `None` (after a note on stderr) when it is missing and not required.
-fn tool(name: &str) -> Option<PathBuf> {
+pub(crate) fn tool(name: &str) -> Option<PathBuf> {
     let found = find_tool(name);
     if found.is_none() {
         assert!(
