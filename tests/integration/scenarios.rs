@@ -385,34 +385,59 @@ fn add_ledger(r: &Repo, path: &str) {
 
 // --- two plans, one folder -------------------------------------------------------------------
 
-#[test]
-fn two_plans_writing_one_folder_are_refused_whichever_is_named() {
-    let r = started();
+/// A second plan whose migration writes the starter plan's folder.
+fn second_plan(r: &Repo) {
     let second = r
         .read("cutover.yaml")
         .replace("to: cr-gcpbackend.com ", "to: orders-gcpbackend.com ");
     r.write("second.cutover.yaml", second);
+}
+
+#[test]
+fn two_plans_writing_one_folder_are_refused_whichever_is_named() {
+    // The first plan rendered and committed; the second one added.
+    let r = started();
+    second_plan(&r);
     let before = tree(r.root());
-    expect(
-        r.cutover(["render", "second.cutover.yaml"]),
-        2,
-        &[
-            "migration `checkout` writes to deploy/cutover/checkout, which migration `checkout` of cutover.yaml also writes to",
-            "--> second.cutover.yaml:9:",
-        ],
-    );
-    assert_unchanged(&before, &tree(r.root()));
     let check = expect(
         r.cutover(["check", "cutover.yaml"]),
         2,
         &[
-            "which migration `checkout` of second.cutover.yaml also writes to",
+            "error: migrations[0].name: migration `checkout` writes to deploy/cutover/checkout, which migration `checkout` of second.cutover.yaml also writes to",
             "--> cutover.yaml:9:",
         ],
     );
     assert!(!check.stdout.contains("ok"), "{}", check.context());
+    expect(
+        r.cutover(["render", "second.cutover.yaml"]),
+        2,
+        &[
+            "error: migrations[0].name: migration `checkout` writes to deploy/cutover/checkout, which migration `checkout` of cutover.yaml also writes to",
+            "--> second.cutover.yaml:9:",
+        ],
+    );
     assert_unchanged(&before, &tree(r.root()));
     let both = r.commit("orders: a second plan, same folder");
+    r.agrees(&check, &both);
+    assert!(!r.truth_at(&both));
+
+    // Neither plan rendered yet: naming the second one writes nothing either.
+    let r = Repo::new();
+    expect(r.cutover(["init"]), 0, &["wrote cutover.yaml"]);
+    second_plan(&r);
+    let both = r.commit("two plans, one folder");
+    let before = tree(r.root());
+    expect(
+        r.cutover(["render", "second.cutover.yaml"]),
+        2,
+        &["which migration `checkout` of cutover.yaml also writes to"],
+    );
+    assert_unchanged(&before, &tree(r.root()));
+    let check = expect(
+        r.cutover(["check", "second.cutover.yaml"]),
+        2,
+        &["which migration `checkout` of cutover.yaml also writes to"],
+    );
     r.agrees(&check, &both);
 }
 
