@@ -1,6 +1,7 @@
 //! Every call to git: files as they were at a revision ([`Revision`], for
 //! `cutover diff --base REV` and `check --changed-since REV`), and when a line of a plan
-//! last changed ([`line_changed_at`], for holds and `cutover status`).
+//! last changed on the checked-out branch ([`line_changed_at`], for holds and
+//! `cutover status`).
 //!
 //! Files at a revision are read with `git ls-tree` and `git cat-file` (nothing is checked
 //! out), so a review can compare "the plans at REV" with "the plans now" without any
@@ -175,10 +176,16 @@ fn base_error(f: Failed, args: &[&str]) -> Error {
     })
 }
 
-/// When line `line` (1-based) of the file at `path` last changed: seconds since the
-/// epoch of the commit that last changed it, `Ok(None)` when the line has uncommitted
-/// changes, or [`Error::Git`] saying why git cannot tell (not a repository, the file
-/// not committed, git missing).
+/// When line `line` (1-based) of the file at `path` last changed on the checked-out
+/// branch: the committer time (seconds since the epoch) of the commit of the branch's
+/// first-parent history that brought the change, `Ok(None)` when the line has
+/// uncommitted changes, or [`Error::Git`] saying why git cannot tell (not a repository,
+/// the file not committed, git missing).
+///
+/// Following first parents (`git blame --first-parent`) dates a line that came in by a
+/// merge by the merge commit, not by the branch's commit: when the change reached the
+/// branch. Squash and rebase merges make new commits, dated when they were made. A
+/// fast-forward leaves no trace: the line is dated by its own commit.
 pub fn line_changed_at(path: &Path, line: usize) -> Result<Option<u64>> {
     let path = std::path::absolute(path).map_err(|e| Error::Git(format!("bad path ({e})")))?;
     let dir = path.parent().unwrap_or(Path::new("/"));
@@ -186,6 +193,7 @@ pub fn line_changed_at(path: &Path, line: usize) -> Result<Option<u64>> {
     let range = format!("-L{line},{line}");
     let args = [
         OsStr::new("blame"),
+        OsStr::new("--first-parent"),
         OsStr::new("--porcelain"),
         OsStr::new(&range),
         OsStr::new("--"),
@@ -314,12 +322,20 @@ mod tests {
     use super::*;
 
     fn git_in(dir: &Path, args: &[&str]) {
+        git_at(dir, 1_700_000_000, args);
+    }
+
+    /// Runs git in `dir`, every commit it makes dated `secs` since the epoch.
+    fn git_at(dir: &Path, secs: u64, args: &[&str]) {
+        let date = format!("@{secs} +0000");
         let env = [
             ("GIT_AUTHOR_NAME", "t"),
             ("GIT_AUTHOR_EMAIL", "t@example.com"),
             ("GIT_COMMITTER_NAME", "t"),
             ("GIT_COMMITTER_EMAIL", "t@example.com"),
-            ("GIT_COMMITTER_DATE", "1700000000 +0000"),
+            ("GIT_COMMITTER_DATE", date.as_str()),
+            ("GIT_AUTHOR_DATE", date.as_str()),
+            ("GIT_CONFIG_NOSYSTEM", "1"),
         ];
         let ok = Command::new("git")
             .args(args)
@@ -356,5 +372,46 @@ mod tests {
         std::fs::write(&plan, "a\nB\n").unwrap();
         assert_eq!(line_changed_at(&plan, 1).unwrap(), Some(1_700_000_000));
         assert_eq!(line_changed_at(&plan, 2).unwrap(), None);
+    }
+
+    /// A line that came in by a merge is dated by the merge commit.
+    #[test]
+    fn line_changed_at_dates_a_merged_line_by_the_merge() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let plan = dir.join("cutover.yaml");
+        let commit = |secs: u64, msg: &str| {
+            git_at(dir, secs, &["add", "-A"]);
+            git_at(
+                dir,
+                secs,
+                &["-c", "commit.gpgsign=false", "commit", "-q", "-m", msg],
+            );
+        };
+        git_at(dir, 0, &["init", "-q", "-b", "main"]);
+        std::fs::write(&plan, "a\nb\n").unwrap();
+        commit(1_000, "plan");
+        git_at(dir, 0, &["checkout", "-q", "-b", "feature"]);
+        std::fs::write(&plan, "a\nB\n").unwrap();
+        commit(2_000, "feature");
+        git_at(dir, 0, &["checkout", "-q", "main"]);
+        std::fs::write(dir.join("README"), "r\n").unwrap();
+        commit(3_000, "readme");
+        git_at(
+            dir,
+            4_000,
+            &[
+                "-c",
+                "commit.gpgsign=false",
+                "merge",
+                "-q",
+                "--no-ff",
+                "-m",
+                "merge",
+                "feature",
+            ],
+        );
+        assert_eq!(line_changed_at(&plan, 1).unwrap(), Some(1_000));
+        assert_eq!(line_changed_at(&plan, 2).unwrap(), Some(4_000));
     }
 }

@@ -123,3 +123,82 @@ fn base_files(copy: &Path, loader: &Loader) -> Result<Vec<String>> {
     bases.dedup();
     Ok(bases)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let ok = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(["-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    #[test]
+    fn the_copy_holds_what_the_index_holds() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        git(&root, &["init", "-q"]);
+        std::fs::write(root.join("staged.yaml"), "a: 1\n").unwrap();
+        std::fs::write(root.join("notes.txt"), "not read\n").unwrap();
+        git(&root, &["add", "staged.yaml", "notes.txt"]);
+        // Unstaged edit, untracked file: neither is part of the next commit.
+        std::fs::write(root.join("staged.yaml"), "a: 2\n").unwrap();
+        std::fs::write(root.join("untracked.yaml"), "b: 1\n").unwrap();
+        let staged = Staged::copy(&root, &Loader::default()).unwrap();
+        let copy = staged.root().to_path_buf();
+        assert!(copy.starts_with(root.join(".git")));
+        assert_eq!(
+            std::fs::read_to_string(copy.join("staged.yaml")).unwrap(),
+            "a: 1\n"
+        );
+        assert!(!copy.join("untracked.yaml").exists());
+        assert!(!copy.join("notes.txt").exists(), "only files cutover reads");
+        assert_eq!(
+            staged.map(&root.join("x/y.yaml")),
+            Some(copy.join("x/y.yaml"))
+        );
+        assert_eq!(staged.unmap(&copy.join("x/y.yaml")), root.join("x/y.yaml"));
+        drop(staged);
+        assert!(!copy.exists(), "the copy is removed when dropped");
+    }
+
+    #[test]
+    fn merge_conflicts_and_no_repository_are_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = Staged::copy(tmp.path(), &Loader::default()).err().unwrap();
+        assert!(
+            err.to_string().contains("not inside a git work tree"),
+            "{err}"
+        );
+        let root = tmp.path().canonicalize().unwrap();
+        git(&root, &["init", "-q", "-b", "main"]);
+        std::fs::write(root.join("p.yaml"), "a: 0\n").unwrap();
+        git(&root, &["add", "."]);
+        git(&root, &["commit", "-qm", "base"]);
+        git(&root, &["checkout", "-qb", "other"]);
+        std::fs::write(root.join("p.yaml"), "a: 1\n").unwrap();
+        git(&root, &["commit", "-qam", "other"]);
+        git(&root, &["checkout", "-q", "main"]);
+        std::fs::write(root.join("p.yaml"), "a: 2\n").unwrap();
+        git(&root, &["commit", "-qam", "main"]);
+        let _ = Command::new("git")
+            .args(["merge", "other"])
+            .current_dir(&root)
+            .output();
+        let err = Staged::copy(&root, &Loader::default()).err().unwrap();
+        assert!(
+            err.to_string()
+                .contains("unresolved merge conflicts (p.yaml)"),
+            "{err}"
+        );
+    }
+}

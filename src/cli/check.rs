@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::check::references::{self, Broken};
 use crate::cli::{count, load, load_in, Failure, Globals, Output, PlanArgs, EXIT_CHANGES, EXIT_OK};
 use crate::error::Error;
 use crate::git::Revision;
@@ -47,6 +48,7 @@ pub(crate) fn run(args: &CheckArgs, g: &Globals, out: &Output) -> Result<i32, Fa
     }
     let templates = g.templates()?;
     let strays = strays::find(&selection)?;
+    let refs = references::of_selection(&selection.plans, &selection.surveys)?;
     let plans = selection.plans;
     let changes = compare::compare(
         &plans,
@@ -54,7 +56,7 @@ pub(crate) fn run(args: &CheckArgs, g: &Globals, out: &Output) -> Result<i32, Fa
         &|p, m| render_one(p, m, &templates),
         compare::Keep::Paths,
     )?;
-    check_report(&plans_files(&plans, &changes), &changes, out)
+    check_report(&plans_files(&plans, &changes), &changes, &refs, out)
 }
 
 /// The plans whose file, base file or output folder holds a path changed since `rev`.
@@ -102,6 +104,7 @@ pub(crate) fn check_staged(plans: &[PathBuf], g: &Globals, out: &Output) -> Resu
     let selection = load_in(plans, Some(&staged), g, out)?;
     let templates = g.templates_in(Some(&staged))?;
     let strays = strays::find(&selection)?;
+    let refs = references::of_selection(&selection.plans, &selection.surveys)?;
     let plans = selection.plans;
     let changes = compare::compare(
         &plans,
@@ -109,6 +112,9 @@ pub(crate) fn check_staged(plans: &[PathBuf], g: &Globals, out: &Output) -> Resu
         &|p, m| render_one(p, m, &templates),
         compare::Keep::Contents,
     )?;
+    if changes.is_empty() && report_references(&refs, out)? > 0 {
+        return Ok(EXIT_CHANGES);
+    }
     if changes.is_empty() {
         let files: usize = changes.counts.iter().map(|(_, c)| c.unchanged).sum();
         out.line(
@@ -172,6 +178,7 @@ pub(crate) fn check_staged(plans: &[PathBuf], g: &Globals, out: &Output) -> Resu
         ),
         EXIT_CHANGES,
     )?;
+    report_references(&refs, out)?;
     Ok(EXIT_CHANGES)
 }
 
@@ -200,14 +207,44 @@ fn plans_files(plans: &[Plan], changes: &Changeset) -> Vec<String> {
     stale.into_iter().map(|p| plans[p].file.clone()).collect()
 }
 
-fn check_report(stale_plans: &[String], changes: &Changeset, out: &Output) -> Result<i32, Failure> {
-    if changes.is_empty() {
+/// Prints each broken reference into a generated tree; how many there were.
+pub(crate) fn report_references(
+    refs: &[(PathBuf, Broken)],
+    out: &Output,
+) -> Result<usize, Failure> {
+    for (root, b) in refs {
+        out.line(&b.message(root), EXIT_CHANGES)?;
+    }
+    if !refs.is_empty() {
+        out.line(
+            &format!(
+                "{} into generated trees {} at paths the plans do not produce; fix the kustomization files named",
+                count(refs.len(), "reference"),
+                if refs.len() == 1 { "points" } else { "point" }
+            ),
+            EXIT_CHANGES,
+        )?;
+    }
+    Ok(refs.len())
+}
+
+fn check_report(
+    stale_plans: &[String],
+    changes: &Changeset,
+    refs: &[(PathBuf, Broken)],
+    out: &Output,
+) -> Result<i32, Failure> {
+    if changes.is_empty() && refs.is_empty() {
         let files: usize = changes.counts.iter().map(|(_, c)| c.unchanged).sum();
         out.line(
             &format!("ok: {} up to date", count(files, "generated file")),
             EXIT_OK,
         )?;
         return Ok(EXIT_OK);
+    }
+    if changes.is_empty() {
+        report_references(refs, out)?;
+        return Ok(EXIT_CHANGES);
     }
     for c in &changes.changes {
         let what = match c.status {
@@ -233,5 +270,6 @@ fn check_report(stale_plans: &[String], changes: &Changeset, out: &Output) -> Re
         ),
         EXIT_CHANGES,
     )?;
+    report_references(refs, out)?;
     Ok(EXIT_CHANGES)
 }

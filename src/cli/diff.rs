@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use crate::check::references;
 use crate::cli::{load, Failure, Globals, Output, PlanArgs, EXIT_CHANGES, EXIT_OK};
 use crate::error::{Error, Result};
 use crate::git::Revision;
@@ -50,6 +51,10 @@ pub(crate) fn run(args: &DiffArgs, g: &Globals, out: &Output) -> Result<i32, Fai
     }
     let selection = load(&args.plans.plans, g, out)?;
     let strays = strays::find(&selection)?;
+    let refs = references::of_selection(&selection.plans, &selection.surveys)?;
+    for (root, b) in &refs {
+        out.warning(&b.message(root));
+    }
     let plans = selection.plans;
     let templates = g.templates()?;
     let mut changes = compare::compare(

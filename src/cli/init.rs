@@ -11,7 +11,8 @@ use crate::plan::starter::{self, Starter};
 /// Arguments of `init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Where to write it.
+    /// Where to write it: `cutover.yaml` or `NAME.cutover.yaml`, outside hidden folders,
+    /// `target` and `node_modules`, so that the plan search (and `check`) finds it.
     #[arg(value_name = "FILE", default_value = "cutover.yaml")]
     file: PathBuf,
     /// The migration name.

@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use crate::check::references;
 use crate::cli::check::check_staged;
 use crate::cli::{load, Failure, Globals, Output, PlanArgs, EXIT_CHANGES, EXIT_OK};
 use crate::render::render_one;
@@ -29,6 +30,10 @@ pub struct RenderArgs {
 pub(crate) fn run(args: &RenderArgs, g: &Globals, out: &Output) -> Result<i32, Failure> {
     let selection = load(&args.plans.plans, g, out)?;
     let strays = strays::find(&selection)?;
+    let refs = references::of_selection(&selection.plans, &selection.surveys)?;
+    for (root, b) in &refs {
+        out.warning(&b.message(root));
+    }
     let plans = selection.plans;
     let templates = g.templates()?;
     let _lock = lock::acquire(plans.iter().map(|p| p.root.as_path()))?;

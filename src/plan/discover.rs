@@ -16,8 +16,31 @@ pub fn is_plan_name(name: &str) -> bool {
         || (name.ends_with(".cutover.yaml") && name.len() > ".cutover.yaml".len())
 }
 
-/// Every plan file under `dir`, sorted, skipping hidden folders (`.git` among them),
-/// `target` and `node_modules`. Symlinks are not followed.
+/// Whether the plan search looks inside a folder named `name`: not a hidden folder
+/// (`.git` among them), `target` or `node_modules`.
+pub fn is_searched_folder(name: &str) -> bool {
+    !name.starts_with('.') && !SKIP.contains(&name)
+}
+
+/// The first folder of `rel` (a `/`-separated path below the folder a search starts
+/// from, its last part the file) that the plan search skips, if any.
+pub fn skipped_folder(rel: &str) -> Option<&str> {
+    let mut parts: Vec<&str> = rel.split('/').collect();
+    parts.pop();
+    parts
+        .into_iter()
+        .find(|d| !d.is_empty() && *d != "." && !is_searched_folder(d))
+}
+
+/// Whether a search from a folder finds the file at `rel` below it (`/`-separated):
+/// its name is a plan name and no folder on the way is skipped.
+pub fn is_found_at(rel: &str) -> bool {
+    let file = rel.rsplit('/').next().unwrap_or(rel);
+    is_plan_name(file) && skipped_folder(rel).is_none()
+}
+
+/// Every plan file under `dir`, sorted, skipping the folders [`is_searched_folder`]
+/// rules out. Symlinks are not followed.
 pub fn find_plans(dir: &Path) -> Result<Vec<PathBuf>> {
     let plans = survey(dir)?.plans;
     if plans.is_empty() {
@@ -60,8 +83,7 @@ pub fn survey(dir: &Path) -> Result<Survey> {
             if e.depth() == 0 || !e.file_type().is_dir() {
                 return true;
             }
-            let name = e.file_name().to_string_lossy();
-            !name.starts_with('.') && !SKIP.contains(&name.as_ref())
+            is_searched_folder(&e.file_name().to_string_lossy())
         });
     for entry in walker {
         let entry = entry.map_err(|e| Error::Read {
@@ -92,16 +114,7 @@ pub fn survey(dir: &Path) -> Result<Survey> {
 /// all), by the same rules as [`find_plans`] in the work tree.
 pub fn at_revision(rev: &Revision, dir: &str) -> Result<Vec<String>> {
     let mut plans = rev.files(dir)?;
-    plans.retain(|p| {
-        let parts: Vec<&str> = p.split('/').collect();
-        let Some((file, dirs)) = parts.split_last() else {
-            return false;
-        };
-        is_plan_name(file)
-            && dirs
-                .iter()
-                .all(|d| !d.starts_with('.') && !SKIP.contains(d))
-    });
+    plans.retain(|p| is_found_at(p));
     Ok(plans)
 }
 
@@ -137,6 +150,30 @@ mod tests {
             found,
             ["apps/a/cutover.yaml", "apps/b.cutover.yaml", "cutover.yaml"]
         );
+    }
+
+    #[test]
+    fn is_found_at_follows_the_search_rules() {
+        for found in [
+            "cutover.yaml",
+            "apps/orders/cutover.yaml",
+            "apps/orders/plan.cutover.yaml",
+            "./apps/cutover.yaml",
+        ] {
+            assert!(is_found_at(found), "{found}");
+        }
+        for (missed, skipped) in [
+            ("apps/orders/plan.yaml", None),
+            ("apps/.cutover.yaml", None),
+            ("cutover.yml", None),
+            ("apps/node_modules/cutover.yaml", Some("node_modules")),
+            ("target/x.cutover.yaml", Some("target")),
+            (".github/cutover.yaml", Some(".github")),
+            ("a/.hidden/b/plan.yaml", Some(".hidden")),
+        ] {
+            assert!(!is_found_at(missed), "{missed}");
+            assert_eq!(skipped_folder(missed), skipped, "{missed}");
+        }
     }
 
     #[test]

@@ -495,6 +495,51 @@ mod tests {
         }
     }
 
+    /// Every byte outside the value stays, for every layout around it, with spans from
+    /// the real parser; moving back gives the bytes back. `@` marks the value.
+    #[test]
+    fn every_byte_outside_the_value_stays() {
+        let cases = [
+            // Comments after plain, single- and double-quoted values.
+            "prod: @ # c\n",
+            "prod: @\t# c 'x' \"y\"\n",
+            "prod: '@' # it's\n",
+            "prod: \"@\"\t# \"c\"\n",
+            // Trailing spaces.
+            "prod: @   \nqa: x\n",
+            "prod: '@'  \t\n",
+            "prod: \"@\"  \n",
+            // Block and flow mappings.
+            "envs:\n  qa: x\n  prod: @ # c\n  dev: y\n",
+            "envs: {qa: x, prod: @}  # c\n",
+            "envs: {prod: @   , qa: x}\n",
+            "envs: {prod: '@' , qa: x} # c\n",
+            "envs: {  # open\n  prod: \"@\"  ,  # first\n  qa: x   # second\n}\n",
+            "envs: {qa: x,\n  prod: @\n}\n",
+            // Flow sequences around and beside the mapping.
+            "m: [{name: a, envs: {prod: @}}] # c\n",
+            "m: [ {name: a, envs: {prod: '@' }} ,\n  {name: b} ]\n",
+            "m:\n  - stages: [ {w: 1}, {w: 2} ]  # s\n    envs: {prod: @}\n",
+            // The end of the file, without a newline.
+            "prod: @",
+            "prod: @  ",
+            "prod: @ # c",
+            "prod: '@'",
+            "prod: \"@\" # c",
+            "envs: {prod: @}",
+            "m: [{envs: {prod: \"@\"}}]",
+        ];
+        for case in cases {
+            for eol in ["\n", "\r\n", "\r"] {
+                let case = case.replace('\n', eol);
+                let before = case.replace('@', "weight-10");
+                let after = case.replace('@', "half");
+                assert_eq!(set(&before, "prod", "half"), after, "{before:?}");
+                assert_eq!(set(&after, "prod", "weight-10"), before, "{after:?}");
+            }
+        }
+    }
+
     /// Defect (issue 18): quotes a move had to add stayed when moving back, so promote
     /// then rollback changed the plan.
     #[test]

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::plan::Loader;
+use crate::plan::{discover, Loader};
 use crate::yaml::escape;
 
 /// The values `init` fills in.
@@ -92,31 +92,83 @@ migrations:
     )
 }
 
-/// Writes the starter plan to `path`, refusing to overwrite anything. The text is
-/// validated as a plan (with `loader`'s confinement) before anything is created, so bad
-/// values are reported like any plan error; a refused or failed `init` leaves nothing.
+/// Writes the starter plan to `path`, refusing to overwrite anything, and refusing a
+/// path the plan search would not find (see [`unfound`]). The text is validated as a
+/// plan (with `loader`'s confinement) before anything is created, so bad values are
+/// reported like any plan error; a refused or failed `init` leaves nothing.
 pub fn write(loader: &Loader, path: &Path, s: &Starter) -> Result<()> {
     let shown = path.display().to_string();
+    let write_error = |e| Error::Write {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let abs = std::path::absolute(path).map_err(write_error)?;
+    let dir = abs.parent().unwrap_or(Path::new("/"));
+    // Where the plan will be, as the loader will see it: `..` and symlinks resolved as
+    // far as folders exist. Folders that do not exist yet hold no `.git`: the root is
+    // the same before and after they are created.
+    let real_dir = crate::repo::canonical_existing_prefix(dir).map_err(write_error)?;
+    let real = real_dir.join(abs.file_name().unwrap_or_default());
+    let root = crate::repo::find_root(&real_dir);
+    if let Some(e) = unfound(path, &real, &root) {
+        return Err(e);
+    }
     if std::fs::symlink_metadata(path).is_ok() {
         return Err(exists(&shown));
     }
     check_flags(s)?;
     let text = text(s);
-    let abs = std::path::absolute(path).map_err(|e| Error::Write {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    let dir = abs.parent().unwrap_or(Path::new("/"));
-    // Folders that do not exist yet hold no `.git`: the root is the same before and after
-    // they are created.
-    let root = crate::repo::find_root(dir);
-    loader.parse(&shown, text.as_bytes(), &abs, &root)?;
+    loader.parse(&shown, text.as_bytes(), &real, &root)?;
     let created = create_folders(dir)?;
     let written = create_file(&abs, path, &shown, &text);
     if written.is_err() {
         remove_folders(&created);
     }
     written
+}
+
+/// The refusal of a plan at `path` (`real` where it will be, in repository `root`) that
+/// the plan search, run from the root, would not find (so `check` would never look at
+/// it), or `None`.
+fn unfound(path: &Path, real: &Path, root: &Path) -> Option<Error> {
+    let rel = crate::repo::relative(root, real).unwrap_or_else(|| {
+        real.file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    });
+    if discover::is_found_at(&rel) {
+        return None;
+    }
+    let head = format!(
+        "{} would not be found by cutover's plan search (cutover.yaml or NAME.cutover.yaml, outside hidden folders, target/ and node_modules/)",
+        path.display()
+    );
+    if let Some(folder) = discover::skipped_folder(&rel) {
+        return Some(Error::Refused(format!(
+            "{head}: it is inside {folder}/, which the search skips; choose a folder outside it"
+        )));
+    }
+    // A folder was named: the plan goes inside it.
+    if real.is_dir() {
+        let inside = path.join("cutover.yaml");
+        return Some(Error::Refused(format!(
+            "{head}; it is a folder: use {}",
+            inside.display()
+        )));
+    }
+    let file = Path::new(path.file_name().unwrap_or_default());
+    let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+    let stem = stem.trim_end_matches(".cutover").trim_start_matches('.');
+    let mut names = vec![path.with_file_name("cutover.yaml")];
+    if !stem.is_empty() && stem != "cutover" {
+        names.push(path.with_file_name(format!("{stem}.cutover.yaml")));
+    }
+    let names: Vec<String> = names.iter().map(|n| n.display().to_string()).collect();
+    Some(Error::Refused(format!(
+        "{head}; use {}",
+        names.join(" or ")
+    )))
 }
 
 fn exists(shown: &str) -> Error {
@@ -271,24 +323,74 @@ mod tests {
             stages: vec![10, 5, 100],
             ..Starter::default()
         };
-        let path = tmp.path().join("a/b/c/plan.yaml");
+        let path = tmp.path().join("a/b/c/cutover.yaml");
         assert!(write(&Loader::default(), &path, &s).is_err());
         assert!(!tmp.path().join("a").exists());
         // Failing after the folders were made: a file name longer than any allowed.
         let path = tmp
             .path()
             .join("a/b")
-            .join(format!("{}.yaml", "p".repeat(300)));
+            .join(format!("{}.cutover.yaml", "p".repeat(300)));
         assert!(write(&Loader::default(), &path, &Starter::default()).is_err());
         assert!(!tmp.path().join("a").exists());
         // Existing folders stay.
         std::fs::create_dir(tmp.path().join("keep")).unwrap();
-        let path = tmp.path().join("keep/new/plan.yaml");
+        let path = tmp.path().join("keep/new/cutover.yaml");
         assert!(write(&Loader::default(), &path, &s).is_err());
         assert!(tmp.path().join("keep").is_dir());
         assert!(!tmp.path().join("keep/new").exists());
         write(&Loader::default(), &path, &Starter::default()).unwrap();
         assert!(path.is_file());
+    }
+
+    /// Defect: `init apps/orders/plan.yaml` wrote a plan that the plan search (so
+    /// pre-commit and CI) never finds.
+    #[test]
+    fn a_path_the_plan_search_would_not_find_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join(".git")).unwrap();
+        let refused = |rel: &str| {
+            let path = tmp.path().join(rel);
+            let err = write(&Loader::default(), &path, &Starter::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("would not be found by cutover's plan search"),
+                "{err}"
+            );
+            assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1, "{rel}");
+            err
+        };
+        let err = refused("apps/orders/plan.yaml");
+        let dir = tmp.path().join("apps/orders");
+        assert!(err.ends_with(&format!(
+            "; use {} or {}",
+            dir.join("cutover.yaml").display(),
+            dir.join("plan.cutover.yaml").display()
+        )));
+        let err = refused("cutover.yml");
+        assert!(err.ends_with(&format!(
+            "; use {}",
+            tmp.path().join("cutover.yaml").display()
+        )));
+        for (rel, folder) in [
+            ("node_modules/cutover.yaml", "node_modules/"),
+            ("apps/target/x.cutover.yaml", "target/"),
+            (".github/cutover.yaml", ".github/"),
+        ] {
+            assert!(
+                refused(rel).contains(&format!("inside {folder}, which")),
+                "{rel}"
+            );
+        }
+        // `..` is resolved before the folders are looked at.
+        std::fs::create_dir(tmp.path().join("target")).unwrap();
+        write(
+            &Loader::default(),
+            &tmp.path().join("target/../cutover.yaml"),
+            &Starter::default(),
+        )
+        .unwrap();
     }
 
     #[test]

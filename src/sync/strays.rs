@@ -114,3 +114,70 @@ fn under_any(path: &Path, root: &Path, folders: &HashSet<PathBuf>) -> bool {
 fn under_output(path: &Path, plans: &[Plan]) -> bool {
     plans.iter().any(|p| path.starts_with(&p.output))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::load::Loader;
+    use crate::render::header;
+    use std::fs;
+
+    const PLAN: &str = "version: 1\noutput: new\nmigrations:\n  - name: a\n    namespace: n\n    from: a.example.com\n    to: b.example.com\n    stages: [{weight: 100}]\n";
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn finds_files_left_outside_the_output_and_of_plans_gone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        fs::create_dir(root.join(".git")).unwrap();
+        write(&root, "cutover.yaml", PLAN);
+        let own = header::block("cutover.yaml");
+        let gone = header::block("old.cutover.yaml");
+        // The plan's old output folder, a plan file that no longer exists, and files
+        // that are not strays: a user's file, a copy off the layout, the current tree.
+        write(
+            &root,
+            "old/a/stages/01-weight-100/virtualservice.yaml",
+            &own,
+        );
+        write(&root, "elsewhere/b/envs/prod.yaml", &gone);
+        write(&root, "old/a/stages/01-weight-100/notes.yaml", &own);
+        write(
+            &root,
+            "mine/a/stages/01-weight-100/virtualservice.yaml",
+            "kind: x\n",
+        );
+        write(
+            &root,
+            "new/a/stages/01-weight-100/virtualservice.yaml",
+            &own,
+        );
+        let paths = crate::plan::load::named(&[root.join("cutover.yaml")]);
+        let selection = Loader::default()
+            .load_selection(&paths, Vec::new())
+            .unwrap();
+        let found: Vec<(String, String)> = find(&selection)
+            .unwrap()
+            .into_iter()
+            .map(|s| (repo::display_rel(&root, &s.path), s.reason))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "elsewhere/b/envs/prod.yaml".to_owned(),
+                    "generated from the plan old.cutover.yaml, which no longer exists".to_owned()
+                ),
+                (
+                    "old/a/stages/01-weight-100/virtualservice.yaml".to_owned(),
+                    "generated from cutover.yaml earlier, outside its output folder new".to_owned()
+                ),
+            ]
+        );
+    }
+}

@@ -738,6 +738,82 @@ fn a_folder_argument_is_searched_for_plans() {
     assert!(!t.exists("apps/b-out"));
 }
 
+/// Defect: `cutover init apps/orders/plan.yaml` wrote a plan that the plan search (so
+/// pre-commit and CI) never finds. Every path init refuses is one discovery skips; what
+/// it writes, discovery finds.
+#[test]
+fn init_refuses_a_path_the_plan_search_would_not_find() {
+    let head = "would not be found by cutover's plan search (cutover.yaml or NAME.cutover.yaml, outside hidden folders, target/ and node_modules/)";
+    let t = Test::new().git_folder().file("apps/orders/README", "");
+    let before = t.tree();
+    for (path, advice) in [
+        (
+            "apps/orders/plan.yaml",
+            "; use apps/orders/cutover.yaml or apps/orders/plan.cutover.yaml\n",
+        ),
+        ("apps/new/cutover.yml", "; use apps/new/cutover.yaml\n"),
+        ("orders.yaml", "; use cutover.yaml or orders.cutover.yaml\n"),
+        (
+            "apps/orders",
+            "; it is a folder: use apps/orders/cutover.yaml\n",
+        ),
+        (
+            "apps/node_modules/x/cutover.yaml",
+            ": it is inside node_modules/, which the search skips; choose a folder outside it\n",
+        ),
+        (
+            "target/orders.cutover.yaml",
+            ": it is inside target/, which the search skips",
+        ),
+        (
+            ".config/cutover.yaml",
+            ": it is inside .config/, which the search skips",
+        ),
+    ] {
+        t.args(["init", path])
+            .status(2)
+            .stderr_contains(format!("{path} {head}{advice}"))
+            .run();
+        // Nothing written, no folder created.
+        assert_unchanged(&before, &t.tree());
+    }
+    // Where the plan would really be counts: through a symlink, `..`.
+    #[cfg(unix)]
+    {
+        t.write("node_modules/README", "");
+        std::os::unix::fs::symlink("node_modules", t.path().join("deps")).expect("symlink");
+        let before = t.tree();
+        t.args(["init", "deps/cutover.yaml"])
+            .status(2)
+            .stderr_contains(format!(
+                "deps/cutover.yaml {head}: it is inside node_modules/"
+            ))
+            .run();
+        assert_unchanged(&before, &t.tree());
+    }
+    t.args(["init", "node_modules/../cutover.yaml", "--name", "root"])
+        .stdout_contains("wrote node_modules/../cutover.yaml")
+        .run();
+    // From a subfolder, the folders that count are those below the repository's root.
+    t.write(".github/README", "");
+    t.args(["init"])
+        .current_dir(".github")
+        .status(2)
+        .stderr_contains(format!("cutover.yaml {head}: it is inside .github/"))
+        .run();
+    t.args(["init", "orders.cutover.yaml"])
+        .current_dir("apps/orders")
+        .stdout_contains("wrote orders.cutover.yaml")
+        .run();
+    t.args(["init", "apps/payments/cutover.yaml", "--name", "payments"])
+        .stdout_contains("wrote apps/payments/cutover.yaml")
+        .run();
+    // Both are found by the search that `check` runs.
+    t.args(["validate"])
+        .stdout("ok: 3 plans valid (3 migrations, 12 stages)\n")
+        .run();
+}
+
 // ---------------------------------------------------------------- output
 
 /// A plan whose diff is far larger than a pipe buffer.

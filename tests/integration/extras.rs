@@ -624,7 +624,7 @@ fn init_refuses_bad_stages() {
 #[test]
 fn refused_init_leaves_no_folder() {
     let t = Test::new().git_folder();
-    t.args(["init", "a/b/c/plan.yaml", "--stages", "10,5,100"])
+    t.args(["init", "a/b/c/cutover.yaml", "--stages", "10,5,100"])
         .status(2)
         .stderr_contains("weights must not decrease")
         .stderr_contains("nothing was written")

@@ -82,28 +82,31 @@ fn now() -> u64 {
         .as_secs()
 }
 
+/// Runs git in the test folder with author and committer dates `secs_ago` seconds ago
+/// (for every commit it makes); its stdout.
+fn git_ago(test: &Test, secs_ago: u64, args: &[&str]) -> String {
+    let date = format!("@{} +0000", now() - secs_ago);
+    let out = Command::new("git")
+        .current_dir(test.path())
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", test.path())
+        .env("GIT_COMMITTER_DATE", &date)
+        .env("GIT_AUTHOR_DATE", &date)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `git add -A` and a commit whose author and committer dates are `secs_ago` seconds ago.
 fn commit_ago(test: &Test, secs_ago: u64) {
-    let date = format!("@{} +0000", now() - secs_ago);
-    for args in [
-        &["add", "-A"][..],
-        &["commit", "-q", "-m", "plan", "--date", &date][..],
-    ] {
-        let out = Command::new("git")
-            .current_dir(test.path())
-            .args(args)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", test.path())
-            .env("GIT_COMMITTER_DATE", &date)
-            .env("GIT_AUTHOR_DATE", &date)
-            .output()
-            .expect("run git");
-        assert!(
-            out.status.success(),
-            "git {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    git_ago(test, secs_ago, &["add", "-A"]);
+    git_ago(test, secs_ago, &["commit", "-q", "-m", "plan"]);
 }
 
 /// The plan bytes with `from` replaced by `to` at its first occurrence at or after
@@ -153,7 +156,7 @@ fn read_bytes(test: &Test, path: &str) -> Vec<u8> {
 /// One edit: the plan, the command, and where the value is (`marker` on its line, the
 /// value's old text and the new text as it must be written).
 struct Edit {
-    name: &'static str,
+    name: String,
     plan: Vec<u8>,
     args: Vec<&'static str>,
     marker: &'static str,
@@ -163,7 +166,7 @@ struct Edit {
 }
 
 fn edit(
-    name: &'static str,
+    name: impl Into<String>,
     plan: impl Into<Vec<u8>>,
     args: &[&'static str],
     marker: &'static str,
@@ -171,7 +174,7 @@ fn edit(
     to: &'static str,
 ) -> Edit {
     Edit {
-        name,
+        name: name.into(),
         plan: plan.into(),
         args: args.to_vec(),
         marker,
@@ -240,6 +243,7 @@ fn edits() -> Vec<Edit> {
     all.extend(comment_edits());
     all.extend(encoding_edits());
     all.extend(quoting_edits());
+    all.extend(layout_edits());
     all
 }
 
@@ -449,6 +453,190 @@ fn encoding_edits() -> Vec<Edit> {
             "\"half\"",
         ),
     ]
+}
+
+/// One layout around the value: a name, `environments:` and what follows it, the
+/// command, the marker on the value's line, the value's text before and after.
+type Layout = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+/// Trailing spaces, comments after every kind of value, flow mappings, the end of the
+/// file without a newline.
+const LAYOUTS: &[Layout] = &[
+    (
+        "plain value, trailing spaces",
+        "\n      prod: weight-10   \n      staging: half\n",
+        PROMOTE_PROD,
+        "prod: ",
+        "weight-10",
+        "half",
+    ),
+    (
+        "single-quoted value, trailing spaces",
+        "\n      prod: 'weight-10'  \t\n",
+        PROMOTE_PROD,
+        "prod: ",
+        "'weight-10'",
+        "'half'",
+    ),
+    (
+        "double-quoted value, trailing spaces",
+        "\n      prod: \"weight-10\"  \n",
+        PROMOTE_PROD,
+        "prod: ",
+        "\"weight-10\"",
+        "\"half\"",
+    ),
+    (
+        "plain value, comment after a tab",
+        "\n      prod: weight-10\t# OPS-123 'x' \"y\"\n",
+        PROMOTE_PROD,
+        "prod: ",
+        "weight-10",
+        "half",
+    ),
+    (
+        "double-quoted value, comment",
+        "\n      prod: \"weight-10\" # OPS-123 \"quoted\"\n",
+        PROMOTE_PROD,
+        "prod: ",
+        "\"weight-10\"",
+        "\"half\"",
+    ),
+    (
+        "single-quoted value, comment, rollback",
+        "\n      staging: 'half' # it's 'half'\n",
+        ROLLBACK_STAGING,
+        "staging: ",
+        "'half'",
+        "'weight-10'",
+    ),
+    (
+        "flow mapping, plain value, spaces before the comma and a comment",
+        " {prod: weight-10   , staging: half}   # OPS-1\n",
+        PROMOTE_PROD,
+        "prod: ",
+        "weight-10",
+        "half",
+    ),
+    (
+        "flow mapping, single-quoted value before `}`, comment",
+        " {staging: half, prod: 'weight-10'} # c\n",
+        PROMOTE_PROD,
+        "prod: ",
+        "'weight-10'",
+        "'half'",
+    ),
+    (
+        "flow mapping over lines, comments between entries",
+        " {   # envs\n      prod: \"weight-10\"  ,  # first\n      staging: half   # second\n    }\n",
+        PROMOTE_PROD,
+        "prod: ",
+        "\"weight-10\"",
+        "\"half\"",
+    ),
+    (
+        "plain value at the end of the file, trailing spaces, no newline",
+        "\n      prod: weight-10  ",
+        PROMOTE_PROD,
+        "prod: ",
+        "weight-10",
+        "half",
+    ),
+    (
+        "plain value and comment at the end of the file, no newline",
+        "\n      prod: weight-10 # last",
+        PROMOTE_PROD,
+        "prod: ",
+        "weight-10",
+        "half",
+    ),
+    (
+        "single-quoted value at the end of the file, no newline",
+        "\n      prod: 'weight-10'",
+        PROMOTE_PROD,
+        "prod: ",
+        "'weight-10'",
+        "'half'",
+    ),
+    (
+        "double-quoted value and comment at the end of the file, no newline",
+        "\n      prod: \"weight-10\"\t# last",
+        PROMOTE_PROD,
+        "prod: ",
+        "\"weight-10\"",
+        "\"half\"",
+    ),
+    (
+        "flow mapping at the end of the file, no newline",
+        " {staging: half, prod: weight-10}",
+        PROMOTE_PROD,
+        "prod: ",
+        "weight-10",
+        "half",
+    ),
+];
+
+/// [`LAYOUTS`], and flow sequences (`migrations` as a flow sequence of flow mappings,
+/// `stages` with spaces and a comment), in LF and CRLF files.
+fn layout_edits() -> Vec<Edit> {
+    let mut all = Vec::new();
+    for (eol, eol_name) in [("\n", "LF"), ("\r\n", "CRLF")] {
+        for (name, envs, args, marker, from, to) in LAYOUTS {
+            // `environments:` followed by `envs` (the rest of its line and the lines after).
+            let plan = plan_with_envs("")
+                .replace("    environments:\n", &format!("    environments:{envs}"))
+                .replace('\n', eol);
+            all.push(edit(
+                format!("{name} ({eol_name})"),
+                plan,
+                args,
+                marker,
+                from,
+                to,
+            ));
+        }
+        let flow_seq = format!(
+            "version: 1{eol}output: deploy{eol}migrations: [{{name: checkout, namespace: payments, from: se.example.com, to: gcp.example.com,{eol}    stages: {STAGES},{eol}    environments: {{staging: half, prod: weight-10}}}}] # one migration{eol}"
+        );
+        let stages = plan_with_envs("      staging: half\n      prod: weight-10\n")
+            .replace("stages: [", "stages: [  ")
+            .replace(']', "  ]  # flow")
+            .replace('\n', eol);
+        all.extend([
+            edit(
+                format!("migrations as a flow sequence of flow mappings ({eol_name})"),
+                flow_seq.clone(),
+                PROMOTE_PROD,
+                "prod: ",
+                "weight-10",
+                "half",
+            ),
+            edit(
+                format!("flow sequence at the end of the file, no newline ({eol_name})"),
+                flow_seq.trim_end().to_owned(),
+                PROMOTE_PROD,
+                "prod: ",
+                "weight-10",
+                "half",
+            ),
+            edit(
+                format!("stages as a flow sequence with spaces and a comment ({eol_name})"),
+                stages,
+                ROLLBACK_STAGING,
+                "staging: ",
+                "half",
+                "weight-10",
+            ),
+        ]);
+    }
+    all
 }
 
 /// Shared defaults, and values that need (or keep) quotes.
@@ -996,6 +1184,104 @@ fn rollback_to_first() {
 }
 
 // ---------------------------------------------------------------------------------------
+// 3b. Without PLAN: the one plan that has the environment
+// ---------------------------------------------------------------------------------------
+
+/// Three plans: `apps/a` (checkout: prod, staging), `apps/b` (ledger: prod), `web`
+/// (search: dev), rendered.
+fn three_plans() -> Test {
+    let test = Test::new()
+        .git_folder()
+        .file(
+            "apps/a/cutover.yaml",
+            plan_with_envs("      staging: half\n      prod: weight-10\n"),
+        )
+        .file(
+            "apps/b/cutover.yaml",
+            plan_with_envs("      prod: mirror-100\n").replace("name: checkout", "name: ledger"),
+        )
+        .file(
+            "web/search.cutover.yaml",
+            plan_with_envs("      dev: half\n").replace("name: checkout", "name: search"),
+        );
+    test.args(["render"]).any_stdout().run();
+    test
+}
+
+/// Defect: `promote` and `rollback` needed PLAN while every other command finds plans.
+#[test]
+fn promote_and_rollback_without_plan_find_the_plan_with_the_environment() {
+    let test = three_plans();
+    test.args(["promote", "--env", "staging"])
+        .stdout_contains(
+            "checkout: staging promoted from half to weight-100 (migrations[0].environments.staging in apps/a/cutover.yaml)\n",
+        )
+        .run();
+    test.args(["rollback", "--env", "dev"])
+        .stdout_contains(
+            "search: dev rolled back from half to weight-10 (migrations[0].environments.dev in web/search.cutover.yaml)\n",
+        )
+        .run();
+    // --migration picks among plans that share an environment name.
+    test.args(["promote", "--env", "prod", "--migration", "ledger"])
+        .stdout_contains(
+            "ledger: prod promoted from mirror-100 to weight-10 (migrations[0].environments.prod in apps/b/cutover.yaml)\n",
+        )
+        .run();
+    // The search starts at the current folder: under apps/a only checkout has prod.
+    test.args(["promote", "--env", "prod"])
+        .current_dir("apps/a")
+        .stdout_contains("checkout: prod promoted from weight-10 to half (migrations[0].environments.prod in cutover.yaml)\n")
+        .run();
+    test.args(["check"])
+        .stdout("ok: 28 generated files up to date\n")
+        .run();
+    assert!(test
+        .read("web/search.cutover.yaml")
+        .contains("      dev: weight-10\n"));
+}
+
+#[test]
+fn promote_without_plan_refuses_no_plan_or_several_plans_and_writes_nothing() {
+    let test = three_plans();
+    let before = test.tree();
+    for (args, message) in [
+        (
+            &["promote", "--env", "qa"][..],
+            "no plan under the current folder has an environment `qa` (searched: apps/a/cutover.yaml, apps/b/cutover.yaml, web/search.cutover.yaml)",
+        ),
+        (
+            &["rollback", "--env", "dev", "--migration", "checkout"][..],
+            "no plan under the current folder has a migration `checkout` with an environment `dev` (searched: apps/a/cutover.yaml, apps/b/cutover.yaml, web/search.cutover.yaml)",
+        ),
+        (
+            &["promote", "--env", "prod"][..],
+            "2 plans under the current folder have an environment `prod`: apps/a/cutover.yaml (migration checkout), apps/b/cutover.yaml (migration ledger); name one, as in `cutover promote apps/a/cutover.yaml --env prod`",
+        ),
+        (
+            &["rollback", "--env", "prod", "--to", "first"][..],
+            "2 plans under the current folder have an environment `prod`: apps/a/cutover.yaml (migration checkout), apps/b/cutover.yaml (migration ledger); name one, as in `cutover rollback apps/a/cutover.yaml --env prod`",
+        ),
+    ] {
+        test.args(args).status(2).stderr_contains(message).run();
+        assert_unchanged(&before, &test.tree());
+    }
+    // Several migrations of one plan: that plan is the one, and it asks for --migration.
+    let mut test = rendered(SHARED_PLAN);
+    assert_refused(
+        &mut test,
+        &["promote", "--env", "prod"],
+        "environment `prod` is in several migrations (checkout, ledger, search); name one with --migration",
+    );
+    // No plan at all under the folder.
+    let test = Test::new().git_folder().file("README", "");
+    test.args(["promote", "--env", "prod"])
+        .status(2)
+        .stderr_contains("no plan files (`cutover.yaml` or `*.cutover.yaml`) found under")
+        .run();
+}
+
+// ---------------------------------------------------------------------------------------
 // 4. Holds
 // ---------------------------------------------------------------------------------------
 
@@ -1108,6 +1394,122 @@ fn hold_counts_from_the_last_change_of_the_env_line() {
             "{name}"
         );
     }
+}
+
+/// How a promotion made on a branch reaches the main branch.
+#[derive(Clone, Copy, Debug)]
+enum Landing {
+    /// `git merge --no-ff`: a merge commit.
+    Merge,
+    /// `git merge --squash` and a commit.
+    Squash,
+    /// `git rebase` onto the main branch, then a fast-forward.
+    Rebase,
+    /// `git merge --ff-only`: the branch's own commits, no new one.
+    FastForward,
+}
+
+/// A repository where `prod` was moved to weight-10 (hold 24h) on a branch 3 days ago,
+/// and the branch reached the main branch an hour ago by `landing`. The main branch is
+/// checked out.
+fn landed_promotion(landing: Landing) -> Test {
+    let test = Test::new().git_init().file(
+        "cutover.yaml",
+        HOLD_PLAN.replace("prod: weight-10", "prod: mirror-100"),
+    );
+    test.args(["render"]).any_stdout().run();
+    commit_ago(&test, 5 * 86_400);
+    let main = git_ago(&test, 0, &["symbolic-ref", "--short", "HEAD"]);
+    let main = main.trim();
+    git_ago(&test, 0, &["checkout", "-q", "-b", "feature"]);
+    test.write("cutover.yaml", HOLD_PLAN);
+    test.args(["render"]).any_stdout().run();
+    commit_ago(&test, 3 * 86_400);
+    git_ago(&test, 0, &["checkout", "-q", main]);
+    if !matches!(landing, Landing::FastForward) {
+        // The main branch moved on meanwhile (another file).
+        test.write("README", "payments\n");
+        commit_ago(&test, 2 * 86_400);
+    }
+    let hour = 3600;
+    match landing {
+        Landing::Merge => {
+            git_ago(
+                &test,
+                hour,
+                &["merge", "-q", "--no-ff", "-m", "merge", "feature"],
+            );
+        }
+        Landing::Squash => {
+            git_ago(&test, hour, &["merge", "-q", "--squash", "feature"]);
+            git_ago(&test, hour, &["commit", "-q", "-m", "squashed"]);
+        }
+        Landing::Rebase => {
+            git_ago(&test, hour, &["rebase", "-q", main, "feature"]);
+            git_ago(&test, hour, &["checkout", "-q", main]);
+            git_ago(&test, hour, &["merge", "-q", "--ff-only", "feature"]);
+        }
+        Landing::FastForward => {
+            git_ago(&test, hour, &["merge", "-q", "--ff-only", "feature"]);
+        }
+    }
+    assert_eq!(test.git(&["status", "--porcelain"]), "", "{landing:?}");
+    test
+}
+
+/// The `status` row of `env`.
+fn status_row(test: &Test, env: &str) -> String {
+    let out = test.args(["status"]).any_stdout().run();
+    out.stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{env} ")))
+        .unwrap_or_else(|| panic!("no row for {env}:\n{}", out.stdout))
+        .to_owned()
+}
+
+/// Defect: a hold counted from the branch's commit, so a promotion committed on a branch
+/// three days ago and merged an hour ago showed its 24h hold as done. It counts from
+/// when the line reached the branch: the merge commit, the squashed commit, the rebased
+/// commit.
+#[test]
+fn hold_counts_from_when_the_change_reached_the_branch() {
+    for landing in [Landing::Merge, Landing::Squash, Landing::Rebase] {
+        let test = landed_promotion(landing);
+        let prod = status_row(&test, "prod");
+        assert!(prod.contains("2/4 weight-10"), "{landing:?}: {prod}");
+        assert!(
+            prod.contains(" 1h ago") || prod.contains(" 1h 1s ago"),
+            "{landing:?}: {prod}"
+        );
+        assert!(
+            prod.contains("1d (23h left)") || prod.contains("1d (22h 59m left)"),
+            "{landing:?}: {prod}"
+        );
+        let before = test.tree();
+        test.args(["promote", "--env", "prod"])
+            .status(2)
+            .stderr_contains("prod of checkout has been at weight-10 for 1h")
+            .stderr_contains("its hold is 1d (")
+            .run();
+        assert_unchanged(&before, &test.tree());
+        assert_eq!(test.git(&["status", "--porcelain"]), "", "{landing:?}");
+    }
+}
+
+/// A fast-forward leaves no trace of when the branch arrived: the line is dated by its
+/// own commit (as the README says), so the hold counts from 3 days ago.
+#[test]
+fn hold_after_a_fast_forward_counts_from_the_branch_commit() {
+    let test = landed_promotion(Landing::FastForward);
+    let prod = status_row(&test, "prod");
+    assert!(
+        prod.contains(" 3d ago") || prod.contains(" 3d 1s ago"),
+        "{prod}"
+    );
+    assert!(prod.contains("1d (done)"), "{prod}");
+    test.args(["promote", "--env", "prod"])
+        .stdout_contains("checkout: prod promoted from weight-10 to half")
+        .run();
 }
 
 #[test]
@@ -1483,4 +1885,21 @@ fn a_plan_in_a_missing_folder_is_reported_with_the_real_reason() {
         .status(2)
         .stderr_contains("cannot read apps/cutover.yaml/nested.yaml: Not a directory")
         .run();
+}
+
+/// Defect: a plan named on the command line was not judged against the other plans: a
+/// second plan writing the same migration folder was not seen.
+#[test]
+fn promote_refuses_a_plan_that_writes_another_plans_folder() {
+    let test = rendered(&plan_with_envs("      prod: weight-10\n"));
+    let test = test.file(
+        "second.cutover.yaml",
+        plan_with_envs("      prod: weight-10\n"),
+    );
+    let before = test.tree();
+    test.args(["promote", "cutover.yaml", "--env", "prod"])
+        .status(2)
+        .stderr_contains("which migration `checkout` of second.cutover.yaml also writes to")
+        .run();
+    assert_eq!(before, test.tree(), "nothing may change");
 }

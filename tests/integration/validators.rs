@@ -99,7 +99,7 @@ fn run_ok(cmd: &mut Command) -> Output {
     out
 }
 
-fn run(cmd: &mut Command) -> Output {
+pub(crate) fn run(cmd: &mut Command) -> Output {
     cmd.stdin(std::process::Stdio::null());
     cmd.output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
