@@ -9,8 +9,11 @@
 //! the commit went through) equals the truth at the commit concerned.
 //!
 //! [`Repo`] is the git repository of one scenario: fixed names, e-mail addresses and dates
-//! (each git command one minute after the last, from 2020-01-01), no global or system git
-//! configuration, `main` as the first branch, no signing.
+//! (each command one minute after the last, from 2020-01-01, or from a time set with
+//! [`Repo::at`] where a hold is measured against the real clock), no global or system git
+//! configuration, `main` as the first branch, no signing. The pre-commit scenarios run the
+//! real framework (found as the validators find their tools: skipped when it is missing,
+//! unless `CUTOVER_REQUIRE_TOOLS=1`).
 
 use std::cell::Cell;
 use std::ffi::OsStr;
@@ -79,6 +82,12 @@ impl Repo {
         };
         repo.git(&["init", "-q"]);
         repo
+    }
+
+    /// Dates the following git commands from `secs` (seconds since the epoch) on.
+    pub fn at(&self, secs: u64) -> &Repo {
+        self.clock.set(secs);
+        self
     }
 
     /// The work tree's root (canonical).
@@ -704,8 +713,8 @@ fn rebase_with_check_stops_at_the_stale_commit() {
         &["ok: 14 generated files up to date"],
     );
     r.agrees(&check, "HEAD");
-    let on_main = r.git(&["merge-base", "--is-ancestor", "main", "HEAD"]);
-    assert!(on_main.is_empty());
+    // Fails the test unless the branch is now on top of main.
+    r.git(&["merge-base", "--is-ancestor", "main", "HEAD"]);
 }
 
 #[test]
@@ -1082,4 +1091,179 @@ fn pre_commit_render_hook_judges_the_commit() {
         &["checkout: 1 written, 9 unchanged, 0 removed (cutover.yaml)"],
     );
     assert!(r.read(HAND_EDITED).contains("weight: 10\n"));
+}
+
+// --- init, holds, references -----------------------------------------------------------------
+
+#[test]
+fn init_refuses_a_plan_the_search_would_not_find() {
+    let r = Repo::new();
+    let refused = expect(
+        r.cutover(["init", "apps/orders/plan.yaml"]),
+        2,
+        &[
+            "error: apps/orders/plan.yaml would not be found by cutover's plan search",
+            "use apps/orders/cutover.yaml or apps/orders/plan.cutover.yaml",
+        ],
+    );
+    assert!(refused.stdout.is_empty());
+    assert!(!r.exists("apps"), "init wrote something");
+    expect(
+        r.cutover(["init", "apps/orders/plan.cutover.yaml"]),
+        0,
+        &["wrote apps/orders/plan.cutover.yaml"],
+    );
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["checkout: 10 written, 0 unchanged, 0 removed (apps/orders/plan.cutover.yaml)"],
+    );
+    commit_is_right(&r, "orders: plan and tree", 10);
+    // The search finds it: a change not rendered is seen.
+    r.edit(
+        "apps/orders/plan.cutover.yaml",
+        "staging: weight-10",
+        "staging: weight-25",
+    );
+    let sha = r.commit("orders: staging to weight-25, not rendered");
+    let check = expect(
+        r.cutover(["check"]),
+        1,
+        &["stale: apps/orders/deploy/cutover/checkout/envs/staging/kustomization.yaml"],
+    );
+    r.agrees(&check, &sha);
+}
+
+/// Seconds since the epoch, now.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs()
+}
+
+const HOUR: u64 = 3600;
+const DAY: u64 = 24 * HOUR;
+
+#[test]
+fn hold_counts_from_the_merge_of_a_promotion() {
+    let now = now();
+    let r = Repo::new();
+    r.at(now - 10 * DAY);
+    expect(r.cutover(["init"]), 0, &["wrote cutover.yaml"]);
+    expect(r.cutover(["render"]), 0, &["checkout: 10 written"]);
+    r.commit("checkout: starter plan and tree");
+    // Promoted on a branch three days ago, merged an hour ago.
+    r.branch("promote-staging").at(now - 3 * DAY);
+    expect(
+        r.cutover(["promote", "--env", "staging"]),
+        0,
+        &["checkout: staging promoted from weight-10 to weight-25"],
+    );
+    commit_is_right(&r, "checkout: staging to weight-25", 10);
+    r.switch("main").at(now - HOUR);
+    expect(r.merge("promote-staging"), 0, &[]);
+    // Seconds pass while the test runs: "1h" stays, the time left changes.
+    let status = expect(r.cutover(["status"]), 0, &[]);
+    let staging = status
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("staging"))
+        .expect("staging");
+    assert!(
+        staging.contains("2/4 weight-25")
+            && staging.contains(" 1h ago ")
+            && staging.ends_with("left)"),
+        "{}",
+        status.context()
+    );
+    let before = tree(r.root());
+    expect(
+        r.cutover(["promote", "--env", "staging"]),
+        2,
+        &[
+            "error: staging of checkout has been at weight-25 for 1h; its hold is 1d (",
+            "to go); add --force to promote anyway",
+        ],
+    );
+    assert_unchanged(&before, &tree(r.root()));
+    r.agrees(
+        &expect(
+            r.cutover(["check"]),
+            0,
+            &["ok: 10 generated files up to date"],
+        ),
+        "HEAD",
+    );
+
+    // A fast-forward keeps the branch's commit date: the hold looks done (see the README).
+    r.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    r.git(&["merge", "-q", "--ff-only", "promote-staging"]);
+    expect(
+        r.cutover(["promote", "--env", "staging"]),
+        0,
+        &["checkout: staging promoted from weight-25 to weight-50"],
+    );
+    commit_is_right(&r, "checkout: staging to weight-50", 10);
+}
+
+#[test]
+fn kustomization_pointing_at_a_renumbered_stage_is_reported() {
+    let r = started();
+    let pinned = "overlays/pinned/kustomization.yaml";
+    r.write(
+        pinned,
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../deploy/cutover/checkout/stages/02-weight-25\n",
+    );
+    r.write(
+        "overlays/prod/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../deploy/cutover/checkout/envs/prod\n",
+    );
+    commit_is_right(
+        &r,
+        "overlays: pinned to 25%, prod follows its environment",
+        10,
+    );
+    // A 5% stage first: every stage folder is renumbered.
+    r.edit(
+        "cutover.yaml",
+        "      - {weight: 10, hold: 24h}\n",
+        "      - {weight: 5, hold: 24h}\n      - {weight: 10, hold: 24h}\n",
+    );
+    let broken = format!(
+        "{pinned}:4:5: resources[0] \"../../deploy/cutover/checkout/stages/02-weight-25\" points at deploy/cutover/checkout/stages/02-weight-25, which the plans do not produce (stage weight-25 is now stages/03-weight-25: write ../../deploy/cutover/checkout/stages/03-weight-25"
+    );
+    let render = expect(
+        r.cutover(["render"]),
+        0,
+        &[
+            "checkout: 12 written, 0 unchanged, 8 removed",
+            &format!("warning: {broken}"),
+        ],
+    );
+    assert!(
+        !render.stderr.contains("overlays/prod"),
+        "{}",
+        render.context()
+    );
+    r.git(&["add", "-A"]);
+    let staged = expect(r.cutover(["check", "--staged"]), 1, &[&broken]);
+    let sha = r.commit_index("checkout: a 5% stage first");
+    r.agrees(&staged, &sha);
+    let check = expect(
+        r.cutover(["check"]),
+        1,
+        &[
+            &broken,
+            "1 reference into generated trees points at paths the plans do not produce",
+        ],
+    );
+    assert!(
+        !check.stdout.contains("overlays/prod"),
+        "{}",
+        check.context()
+    );
+    r.agrees(&check, &sha);
+    r.edit(pinned, "stages/02-weight-25", "stages/03-weight-25");
+    commit_is_right(&r, "overlays: pinned to 25% again", 12);
 }
