@@ -24,5 +24,6 @@ mod properties;
 mod references;
 mod review;
 mod rewrite;
+mod scenarios;
 mod staging;
 mod validators;

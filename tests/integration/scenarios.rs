@@ -1,0 +1,1269 @@
+//! Scenarios: cutover driven in real git repositories the way people work with them
+//! (branches, merges, rebases, reverts, cherry-picks, pre-commit hooks), each step's
+//! verdict compared with the truth.
+//!
+//! The truth for "is this commit right" is a clean checkout: the commit is cloned into a
+//! fresh folder (nothing untracked, nothing unstaged) and `cutover check` runs there; the
+//! commit is right when that exits 0. Every scenario asserts the exit status and the key
+//! line of what the binary printed, and that its verdict (exit 0 or not; for a hook, whether
+//! the commit went through) equals the truth at the commit concerned.
+//!
+//! [`Repo`] is the git repository of one scenario: fixed names, e-mail addresses and dates
+//! (each command one minute after the last, from 2020-01-01, or from a time set with
+//! [`Repo::at`] where a hold is measured against the real clock), no global or system git
+//! configuration, `main` as the first branch, no signing. The pre-commit scenarios run the
+//! real framework (found as the validators find their tools: skipped when it is missing,
+//! unless `CUTOVER_REQUIRE_TOOLS=1`).
+
+use std::cell::Cell;
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_yaml::{Mapping, Value};
+use tempfile::TempDir;
+
+use crate::test::{assert_unchanged, run, tree, Output, BIN};
+use crate::validators::tool;
+
+/// 2020-01-01T00:00:00Z: the first commit's date (holds of a day are long over).
+const START: u64 = 1_577_836_800;
+
+/// Environment variables a surrounding git command or hook may set; none may leak in.
+const LEAKS: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_PREFIX",
+    "GIT_COMMON_DIR",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_EXEC_PATH",
+    "PRE_COMMIT",
+    "PRE_COMMIT_ALLOW_NO_CONFIG",
+    "SKIP",
+];
+
+/// The git repository of one scenario, in its own temporary folder (beside it: the clones
+/// the truth is read from, `HOME` and `PRE_COMMIT_HOME`).
+#[must_use = "a Repo is a scenario's repository: run commands in it"]
+pub struct Repo {
+    _tmp: TempDir,
+    root: PathBuf,
+    clock: Cell<u64>,
+    clones: Cell<u32>,
+    scratch: Cell<u32>,
+}
+
+impl Repo {
+    /// A new repository (`git init`) with nothing committed.
+    pub fn new() -> Repo {
+        let tmp = tempfile::Builder::new()
+            .prefix("cutover-scenario-")
+            .tempdir()
+            .expect("create a temporary folder");
+        let base = tmp
+            .path()
+            .canonicalize()
+            .expect("canonical temporary folder");
+        let root = base.join("repo");
+        for dir in [&root, &base.join("home"), &base.join("clones")] {
+            fs::create_dir_all(dir).expect("create folder");
+        }
+        let repo = Repo {
+            _tmp: tmp,
+            root,
+            clock: Cell::new(START),
+            clones: Cell::new(0),
+            scratch: Cell::new(0),
+        };
+        repo.git(&["init", "-q"]);
+        repo
+    }
+
+    /// Dates the following git commands from `secs` (seconds since the epoch) on.
+    pub fn at(&self, secs: u64) -> &Repo {
+        self.clock.set(secs);
+        self
+    }
+
+    /// The work tree's root (canonical).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn base(&self) -> &Path {
+        self.root
+            .parent()
+            .expect("the repository has a parent folder")
+    }
+
+    /// `program` run in `dir` with the scenario's environment: git identity and dates,
+    /// configuration, `HOME`, `PRE_COMMIT_HOME`, no colour.
+    fn command(&self, program: impl AsRef<OsStr>, dir: &Path) -> Command {
+        let now = self.clock.get();
+        self.clock.set(now + 60);
+        let date = format!("{now} +0000");
+        let mut cmd = Command::new(program);
+        cmd.current_dir(dir);
+        for key in LEAKS {
+            cmd.env_remove(key);
+        }
+        let config = [
+            ("init.defaultBranch", "main"),
+            ("commit.gpgsign", "false"),
+            ("tag.gpgsign", "false"),
+            ("advice.detachedHead", "false"),
+            ("core.autocrlf", "false"),
+            ("merge.conflictStyle", "merge"),
+        ];
+        cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
+        for (i, (key, value)) in config.iter().enumerate() {
+            cmd.env(format!("GIT_CONFIG_KEY_{i}"), key)
+                .env(format!("GIT_CONFIG_VALUE_{i}"), value);
+        }
+        cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Ada Author")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Carl Committer")
+            .env("GIT_COMMITTER_EMAIL", "carl@example.com")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .env("GIT_EDITOR", "true")
+            .env("GIT_MERGE_AUTOEDIT", "no")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("HOME", self.base().join("home"))
+            .env("PRE_COMMIT_HOME", self.base().join("pre-commit-home"))
+            .env("PRE_COMMIT_COLOR", "never")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// Runs `git args` at the root; fails the test unless it exits 0; returns its stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = self.git_run(args);
+        assert_eq!(out.code, 0, "git failed\n{}", out.context());
+        out.stdout
+    }
+
+    /// Runs `git args` at the root, whatever it returns.
+    pub fn git_run(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command("git", &self.root);
+        cmd.args(args);
+        run(cmd, &format!("git {}", args.join(" ")))
+    }
+
+    /// Runs any program at the root with the scenario's environment.
+    pub fn run_at_root(&self, program: &Path, args: &[&str]) -> Output {
+        let mut cmd = self.command(program, &self.root);
+        cmd.args(args);
+        run(cmd, &format!("{} {}", program.display(), args.join(" ")))
+    }
+
+    /// Runs the binary under test at the root.
+    pub fn cutover<const N: usize>(&self, args: [&str; N]) -> Output {
+        self.cutover_in(".", args)
+    }
+
+    /// Runs the binary under test in the subfolder `sub` of the root.
+    pub fn cutover_in<const N: usize>(&self, sub: &str, args: [&str; N]) -> Output {
+        let mut cmd = self.command(BIN, &self.root.join(sub));
+        cmd.args(args);
+        run(cmd, &format!("(in {sub}) cutover {}", args.join(" ")))
+    }
+
+    /// Writes a file of the work tree (creating its folders).
+    pub fn write(&self, path: &str, contents: impl AsRef<[u8]>) -> &Repo {
+        let p = self.root.join(path);
+        fs::create_dir_all(p.parent().expect("parent folder")).expect("create folders");
+        fs::write(&p, contents).expect("write file");
+        self
+    }
+
+    /// Replaces the one occurrence of `from` by `to` in a file of the work tree.
+    #[track_caller]
+    pub fn edit(&self, path: &str, from: &str, to: &str) -> &Repo {
+        let text = self.read(path);
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "{path} must hold {from:?} once:\n{text}"
+        );
+        self.write(path, text.replacen(from, to, 1))
+    }
+
+    /// Reads a file of the work tree.
+    pub fn read(&self, path: &str) -> String {
+        fs::read_to_string(self.root.join(path)).unwrap_or_else(|e| panic!("read {path}: {e}"))
+    }
+
+    /// Whether `path` exists in the work tree.
+    pub fn exists(&self, path: &str) -> bool {
+        self.root.join(path).symlink_metadata().is_ok()
+    }
+
+    /// The files under the folder `dir` of the work tree, relative to the root, sorted.
+    pub fn files(&self, dir: &str) -> Vec<String> {
+        tree(&self.root.join(dir))
+            .into_keys()
+            .filter(|k| !k.ends_with('/'))
+            .map(|k| format!("{dir}/{k}"))
+            .collect()
+    }
+
+    /// Stages everything (`git add -A`) and commits it, hooks skipped; returns the commit.
+    pub fn commit(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.commit_index(message)
+    }
+
+    /// Commits what is staged, hooks skipped; returns the commit.
+    pub fn commit_index(&self, message: &str) -> String {
+        self.git(&["commit", "-q", "--no-verify", "-m", message]);
+        self.head()
+    }
+
+    /// `git commit -m message` of what is staged, through the installed hooks.
+    pub fn try_commit(&self, message: &str) -> Output {
+        self.git_run(&["commit", "-m", message])
+    }
+
+    /// What `git commit` would record now (the index, on top of HEAD), as a commit on a
+    /// scratch branch of its own; work tree, index and HEAD untouched.
+    pub fn would_commit(&self) -> String {
+        let tree = self.git(&["write-tree"]);
+        let head = self.head();
+        let sha = self.git(&[
+            "commit-tree",
+            tree.trim(),
+            "-p",
+            &head,
+            "-m",
+            "would commit",
+        ]);
+        let n = self.scratch.get() + 1;
+        self.scratch.set(n);
+        self.git(&["branch", &format!("scratch/would-{n}"), sha.trim()]);
+        sha.trim().to_owned()
+    }
+
+    /// Creates the branch `name` at HEAD and switches to it.
+    pub fn branch(&self, name: &str) -> &Repo {
+        self.git(&["switch", "-q", "-c", name]);
+        self
+    }
+
+    /// Switches to the branch `name`.
+    pub fn switch(&self, name: &str) -> &Repo {
+        self.git(&["switch", "-q", name]);
+        self
+    }
+
+    /// `git merge --no-ff --no-edit branch`, whatever it returns (a conflict exits 1).
+    pub fn merge(&self, branch: &str) -> Output {
+        self.git_run(&["merge", "--no-ff", "--no-edit", branch])
+    }
+
+    /// The commit HEAD names.
+    pub fn head(&self) -> String {
+        self.git(&["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    /// `cutover check` in a clean checkout of `rev` (a fresh clone).
+    pub fn truth(&self, rev: &str) -> Output {
+        let sha = self.git(&["rev-parse", "--verify", &format!("{rev}^{{commit}}")]);
+        let n = self.clones.get() + 1;
+        self.clones.set(n);
+        let dest = self.base().join("clones").join(n.to_string());
+        let mut clone = self.command("git", self.base());
+        clone.args([
+            OsStr::new("clone"),
+            OsStr::new("-q"),
+            OsStr::new("--no-checkout"),
+        ]);
+        clone.arg(&self.root).arg(&dest);
+        let out = run(clone, "git clone");
+        assert_eq!(out.code, 0, "{}", out.context());
+        let mut checkout = self.command("git", &dest);
+        checkout.args(["checkout", "-q", "--detach", sha.trim()]);
+        let out = run(checkout, "git checkout");
+        assert_eq!(out.code, 0, "{}", out.context());
+        let mut check = self.command(BIN, &dest);
+        check.arg("check");
+        let out = run(check, &format!("cutover check (clean checkout of {rev})"));
+        assert!(
+            matches!(out.code, 0..=2),
+            "the truth must be a verdict or an error\n{}",
+            out.context()
+        );
+        out
+    }
+
+    /// Whether the commit `rev` is right: `cutover check` exits 0 in a clean checkout.
+    pub fn truth_at(&self, rev: &str) -> bool {
+        self.truth(rev).code == 0
+    }
+
+    /// Asserts that `verdict` (exit 0: right) agrees with the truth at `rev`.
+    #[track_caller]
+    pub fn agrees(&self, verdict: &Output, rev: &str) {
+        let truth = self.truth(rev);
+        assert_eq!(
+            verdict.code == 0,
+            truth.code == 0,
+            "the verdict disagrees with the truth at {rev}\n{}\n--- truth ---\n{}",
+            verdict.context(),
+            truth.context()
+        );
+    }
+}
+
+/// Asserts the exit status of `out` and that stdout or stderr holds each of `texts`.
+#[track_caller]
+fn expect(out: Output, code: i32, texts: &[&str]) -> Output {
+    let all = format!("{}{}", out.stdout, out.stderr);
+    let lacking: Vec<&&str> = texts.iter().filter(|t| !all.contains(**t)).collect();
+    assert!(
+        out.code == code && lacking.is_empty(),
+        "expected exit {code} and output holding {lacking:?}\n{}",
+        out.context()
+    );
+    out
+}
+
+/// As [`expect`], with owned texts.
+#[track_caller]
+fn expect_all(out: Output, code: i32, texts: &[String]) -> Output {
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    expect(out, code, &texts)
+}
+
+/// The words of the command after "to fix, run: " in what `out` printed.
+#[track_caller]
+fn fix(out: &Output) -> Vec<String> {
+    let all = format!("{}{}", out.stdout, out.stderr);
+    let line = all
+        .lines()
+        .find_map(|l| l.split_once("to fix, run: ").map(|(_, fix)| fix.to_owned()))
+        .unwrap_or_else(|| panic!("no fix\n{}", out.context()));
+    shlex::split(&line).unwrap_or_else(|| panic!("not a shell command: {line}"))
+}
+
+/// A second migration, appended to the starter plan: two stages, no environments.
+const LEDGER: &str = "  - name: ledger
+    namespace: finance
+    from: ledger-service-entry.example.com
+    to: ledger-gcpbackend.example.com
+    stages:
+      - {weight: 10, hold: 24h}
+      - {weight: 100}
+";
+
+/// The starter plan's generated tree (`output: deploy/cutover`, one migration, four
+/// stages, two environments).
+const TREE: &str = "deploy/cutover";
+
+/// A repository holding the starter plan (`cutover init`) and its rendered tree, committed.
+fn started() -> Repo {
+    let r = Repo::new();
+    expect(r.cutover(["init"]), 0, &["wrote cutover.yaml"]);
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["checkout: 10 written, 0 unchanged, 0 removed (cutover.yaml)"],
+    );
+    let first = r.commit("checkout: starter plan and its tree");
+    expect(
+        r.cutover(["check"]),
+        0,
+        &["ok: 10 generated files up to date"],
+    );
+    assert!(r.truth_at(&first));
+    r
+}
+
+/// Appends [`LEDGER`] to the plan `path`.
+fn add_ledger(r: &Repo, path: &str) {
+    let plan = r.read(path);
+    r.write(path, format!("{plan}{LEDGER}"));
+}
+
+// --- two plans, one folder -------------------------------------------------------------------
+
+/// A second plan whose migration writes the starter plan's folder.
+fn second_plan(r: &Repo) {
+    let second = r
+        .read("cutover.yaml")
+        .replace("to: cr-gcpbackend.com ", "to: orders-gcpbackend.com ");
+    r.write("second.cutover.yaml", second);
+}
+
+#[test]
+fn two_plans_writing_one_folder_are_refused_whichever_is_named() {
+    // The first plan rendered and committed; the second one added.
+    let r = started();
+    second_plan(&r);
+    let before = tree(r.root());
+    let check = expect(
+        r.cutover(["check", "cutover.yaml"]),
+        2,
+        &[
+            "error: migrations[0].name: migration `checkout` writes to deploy/cutover/checkout, which migration `checkout` of second.cutover.yaml also writes to",
+            "--> cutover.yaml:9:",
+        ],
+    );
+    assert!(!check.stdout.contains("ok"), "{}", check.context());
+    expect(
+        r.cutover(["render", "second.cutover.yaml"]),
+        2,
+        &[
+            "error: migrations[0].name: migration `checkout` writes to deploy/cutover/checkout, which migration `checkout` of cutover.yaml also writes to",
+            "--> second.cutover.yaml:9:",
+        ],
+    );
+    assert_unchanged(&before, &tree(r.root()));
+    let both = r.commit("orders: a second plan, same folder");
+    r.agrees(&check, &both);
+    assert!(!r.truth_at(&both));
+
+    // Neither plan rendered yet: naming the second one writes nothing either.
+    let r = Repo::new();
+    expect(r.cutover(["init"]), 0, &["wrote cutover.yaml"]);
+    second_plan(&r);
+    let both = r.commit("two plans, one folder");
+    let before = tree(r.root());
+    expect(
+        r.cutover(["render", "second.cutover.yaml"]),
+        2,
+        &["which migration `checkout` of cutover.yaml also writes to"],
+    );
+    assert_unchanged(&before, &tree(r.root()));
+    let check = expect(
+        r.cutover(["check", "second.cutover.yaml"]),
+        2,
+        &["which migration `checkout` of cutover.yaml also writes to"],
+    );
+    r.agrees(&check, &both);
+}
+
+// --- trees left behind -----------------------------------------------------------------------
+
+/// `check` names each of `files` as `orphaned` with `why`, exits 1 and agrees with the truth
+/// at HEAD; then a full `render` prints `rendered` and removes them.
+#[track_caller]
+fn left_behind(r: &Repo, files: &[String], why: &str, rendered: &[&str]) {
+    let orphans: Vec<String> = files
+        .iter()
+        .map(|f| format!("orphaned: {f}: {why}\n"))
+        .collect();
+    let check = expect_all(r.cutover(["check"]), 1, &orphans);
+    r.agrees(&check, &r.head());
+    expect(r.cutover(["render"]), 0, rendered);
+    for f in files {
+        assert!(!r.exists(f), "{f} is still there after render");
+    }
+}
+
+/// `check` passes, and agrees with the truth at a commit of everything.
+#[track_caller]
+fn commit_is_right(r: &Repo, message: &str, files: usize) {
+    let sha = r.commit(message);
+    let ok = format!("ok: {files} generated files up to date");
+    r.agrees(&expect(r.cutover(["check"]), 0, &[&ok]), &sha);
+}
+
+#[test]
+fn changed_output_leaves_the_old_tree_until_render() {
+    let r = started();
+    let old = r.files(TREE);
+    assert_eq!(old.len(), 10);
+    r.edit(
+        "cutover.yaml",
+        "output: deploy/cutover ",
+        "output: manifests/cutover ",
+    );
+    r.commit("checkout: the tree moves to manifests/");
+    left_behind(
+        &r,
+        &old,
+        "generated from cutover.yaml earlier, outside its output folder manifests/cutover",
+        &["checkout: 10 written, 0 unchanged, 10 removed (cutover.yaml)"],
+    );
+    assert!(
+        !r.exists("deploy"),
+        "render leaves the emptied folder deploy/"
+    );
+    assert_eq!(r.files("manifests/cutover").len(), 10);
+    commit_is_right(&r, "checkout: tree in manifests/", 10);
+}
+
+#[test]
+fn renamed_migration_leaves_its_folder_until_render() {
+    let r = started();
+    let old = r.files("deploy/cutover/checkout");
+    r.edit("cutover.yaml", "name: checkout ", "name: orders   ");
+    r.commit("checkout is called orders now");
+    left_behind(
+        &r,
+        &old,
+        "generated earlier, but the plan no longer produces it",
+        &[
+            "orders: 10 written, 0 unchanged, 0 removed (cutover.yaml)",
+            "checkout: 0 written, 0 unchanged, 10 removed (cutover.yaml)",
+        ],
+    );
+    assert!(!r.exists("deploy/cutover/checkout"));
+    commit_is_right(&r, "orders: tree", 10);
+}
+
+#[test]
+fn renamed_plan_takes_over_its_tree() {
+    let r = started();
+    let files = r.files(TREE);
+    r.git(&["mv", "cutover.yaml", "payments.cutover.yaml"]);
+    let renamed = r.commit_index("the plan is payments.cutover.yaml");
+    let stale: Vec<String> = files
+        .iter()
+        .map(|f| format!("stale: {f}: differs from what the plan produces"))
+        .chain(["to fix, run: cutover render payments.cutover.yaml".to_owned()])
+        .collect();
+    let check = expect_all(r.cutover(["check"]), 1, &stale);
+    r.agrees(&check, &renamed);
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["checkout: 10 written, 0 unchanged, 0 removed (payments.cutover.yaml)"],
+    );
+    let vs = r.read("deploy/cutover/checkout/stages/01-weight-10/virtualservice.yaml");
+    assert!(vs.starts_with("# Generated by cutover from payments.cutover.yaml; do not edit.\n"));
+    commit_is_right(&r, "payments: tree", 10);
+}
+
+#[test]
+fn moved_plan_leaves_its_tree_behind() {
+    let r = started();
+    let old = r.files(TREE);
+    fs::create_dir_all(r.root().join("apps/payments")).expect("create folder");
+    r.git(&["mv", "cutover.yaml", "apps/payments/cutover.yaml"]);
+    r.commit_index("the plan moves to apps/payments");
+    left_behind(
+        &r,
+        &old,
+        "generated from the plan cutover.yaml, which no longer exists",
+        &["checkout: 10 written, 0 unchanged, 10 removed (apps/payments/cutover.yaml)"],
+    );
+    assert!(!r.exists("deploy"));
+    assert_eq!(r.files("apps/payments/deploy/cutover").len(), 10);
+    commit_is_right(&r, "payments: tree beside its plan", 10);
+}
+
+#[test]
+fn deleted_plan_leaves_its_tree_until_a_full_render() {
+    let r = started();
+    let orders = r
+        .read("cutover.yaml")
+        .replace("output: deploy/cutover ", "output: deploy/orders ")
+        .replace("name: checkout ", "name: orders   ");
+    r.write("orders.cutover.yaml", orders);
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["orders: 10 written, 0 unchanged, 0 removed (orders.cutover.yaml)"],
+    );
+    commit_is_right(&r, "orders: plan and tree", 20);
+    let old = r.files("deploy/orders");
+    r.git(&["rm", "-q", "orders.cutover.yaml"]);
+    r.commit_index("orders: done, plan deleted");
+    left_behind(
+        &r,
+        &old,
+        "generated from the plan orders.cutover.yaml, which no longer exists",
+        &[
+            "checkout: 0 written, 10 unchanged, 0 removed (cutover.yaml)",
+            "orders: 0 written, 0 unchanged, 10 removed (cutover.yaml)",
+        ],
+    );
+    assert!(!r.exists("deploy/orders"));
+    assert!(r.exists(TREE));
+    commit_is_right(&r, "orders: tree removed", 10);
+}
+
+// --- branches --------------------------------------------------------------------------------
+
+#[test]
+fn merge_of_independent_changes_is_right() {
+    let r = started();
+    add_ledger(&r, "cutover.yaml");
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["ledger: 4 written, 0 unchanged, 0 removed"],
+    );
+    commit_is_right(&r, "ledger: plan and tree", 14);
+    r.branch("promote-staging");
+    expect(
+        r.cutover([
+            "promote",
+            "cutover.yaml",
+            "--env",
+            "staging",
+            "--migration",
+            "checkout",
+        ]),
+        0,
+        &["checkout: staging promoted from weight-10 to weight-25"],
+    );
+    commit_is_right(&r, "checkout: staging to weight-25", 14);
+    r.switch("main");
+    r.edit(
+        "cutover.yaml",
+        "to: ledger-gcpbackend.example.com",
+        "to: ledger-gcpbackend-v2.example.com",
+    );
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["ledger: 2 written, 2 unchanged, 0 removed"],
+    );
+    commit_is_right(&r, "ledger: v2 backend", 14);
+    expect(r.merge("promote-staging"), 0, &[]);
+    let check = expect(
+        r.cutover(["check"]),
+        0,
+        &["ok: 14 generated files up to date"],
+    );
+    r.agrees(&check, "HEAD");
+    assert!(r
+        .read("deploy/cutover/checkout/envs/staging/kustomization.yaml")
+        .contains("../../stages/02-weight-25"));
+}
+
+/// A branch adding a migration, and `main` changing what every migration renders
+/// (`apiVersion`): both trees merge without a conflict, the result is stale.
+fn diverged() -> Repo {
+    let r = started();
+    r.branch("ledger");
+    add_ledger(&r, "cutover.yaml");
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["ledger: 4 written, 0 unchanged, 0 removed"],
+    );
+    commit_is_right(&r, "ledger: plan and tree", 14);
+    r.switch("main");
+    r.edit(
+        "cutover.yaml",
+        "apiVersion: networking.istio.io/v1\n",
+        "apiVersion: networking.istio.io/v1beta1\n",
+    );
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["checkout: 4 written, 6 unchanged, 0 removed"],
+    );
+    commit_is_right(&r, "VirtualServices as v1beta1", 10);
+    r
+}
+
+const LEDGER_VS: [&str; 2] = [
+    "stale: deploy/cutover/ledger/stages/01-weight-10/virtualservice.yaml: differs from what the plan produces",
+    "stale: deploy/cutover/ledger/stages/02-weight-100/virtualservice.yaml: differs from what the plan produces",
+];
+
+#[test]
+fn merge_without_conflicts_can_still_be_stale() {
+    let r = diverged();
+    expect(r.merge("ledger"), 0, &[]);
+    let check = expect(r.cutover(["check"]), 1, &LEDGER_VS);
+    r.agrees(&check, "HEAD");
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["ledger: 2 written, 2 unchanged, 0 removed"],
+    );
+    commit_is_right(&r, "ledger: re-rendered after the merge", 14);
+}
+
+#[test]
+fn rebase_with_check_stops_at_the_stale_commit() {
+    let r = diverged();
+    r.switch("ledger");
+    let exec = format!("'{BIN}' check");
+    let rebase = expect(
+        r.git_run(&["rebase", "-x", &exec, "main"]),
+        1,
+        &[LEDGER_VS[0], "to fix, run: cutover render cutover.yaml"],
+    );
+    // The rebased commit is made before the check runs: HEAD is the stale commit.
+    r.agrees(&rebase, "HEAD");
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["ledger: 2 written, 2 unchanged, 0 removed"],
+    );
+    r.git(&["commit", "-q", "--no-verify", "-a", "--amend", "--no-edit"]);
+    r.git(&["rebase", "--continue"]);
+    let check = expect(
+        r.cutover(["check"]),
+        0,
+        &["ok: 14 generated files up to date"],
+    );
+    r.agrees(&check, "HEAD");
+    // Fails the test unless the branch is now on top of main.
+    r.git(&["merge-base", "--is-ancestor", "main", "HEAD"]);
+}
+
+#[test]
+fn revert_of_a_promotion() {
+    let r = started();
+    expect(
+        r.cutover(["promote", "cutover.yaml", "--env", "staging"]),
+        0,
+        &["checkout: staging promoted from weight-10 to weight-25"],
+    );
+    commit_is_right(&r, "checkout: staging to weight-25", 10);
+    // The promotion commit holds the plan and the tree: its revert restores both.
+    r.git(&["revert", "--no-edit", "HEAD"]);
+    let check = expect(
+        r.cutover(["check"]),
+        0,
+        &["ok: 10 generated files up to date"],
+    );
+    r.agrees(&check, "HEAD");
+    let staging = "deploy/cutover/checkout/envs/staging/kustomization.yaml";
+    assert!(r.read(staging).contains("../../stages/01-weight-10"));
+
+    // Promoted by hand, the plan and the tree in two commits: reverting the plan's commit
+    // leaves the tree promoted.
+    r.edit("cutover.yaml", "staging: weight-10", "staging: weight-50");
+    let promotion = r.commit("checkout: staging to weight-50");
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["checkout: 1 written, 9 unchanged, 0 removed"],
+    );
+    commit_is_right(&r, "checkout: render", 10);
+    r.git(&["revert", "--no-edit", &promotion]);
+    assert!(r.read("cutover.yaml").contains("staging: weight-10"));
+    let check = expect(
+        r.cutover(["check"]),
+        1,
+        &[&format!(
+            "stale: {staging}: differs from what the plan produces"
+        )],
+    );
+    r.agrees(&check, "HEAD");
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["checkout: 1 written, 9 unchanged, 0 removed"],
+    );
+    commit_is_right(&r, "checkout: render the revert", 10);
+    assert!(r.read(staging).contains("../../stages/01-weight-10"));
+}
+
+#[test]
+fn cherry_pick_of_a_plan_change_without_its_tree() {
+    let r = started();
+    r.branch("more-stages");
+    r.edit(
+        "cutover.yaml",
+        "      - {weight: 50, hold: 24h}\n",
+        "      - {weight: 50, hold: 24h}\n      - {weight: 75, hold: 24h}\n",
+    );
+    let plan_only = r.commit("checkout: a 75% stage");
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["checkout: 4 written, 8 unchanged, 2 removed"],
+    );
+    let tree_only = r.commit("checkout: render");
+    r.switch("main");
+    r.git(&["cherry-pick", &plan_only]);
+    let check = expect(
+        r.cutover(["check"]),
+        1,
+        &[
+            "missing: deploy/cutover/checkout/stages/04-weight-75/virtualservice.yaml",
+            "orphaned: deploy/cutover/checkout/stages/04-weight-100/virtualservice.yaml",
+        ],
+    );
+    r.agrees(&check, "HEAD");
+    r.git(&["cherry-pick", &tree_only]);
+    let check = expect(
+        r.cutover(["check"]),
+        0,
+        &["ok: 12 generated files up to date"],
+    );
+    r.agrees(&check, "HEAD");
+}
+
+#[test]
+fn merge_conflict_in_the_index_is_an_error_for_check_staged() {
+    let r = started();
+    r.branch("staging-25");
+    r.edit("cutover.yaml", "staging: weight-10", "staging: weight-25");
+    expect(r.cutover(["render"]), 0, &["checkout: 1 written"]);
+    commit_is_right(&r, "checkout: staging to weight-25", 10);
+    r.switch("main");
+    r.edit("cutover.yaml", "staging: weight-10", "staging: weight-50");
+    expect(r.cutover(["render"]), 0, &["checkout: 1 written"]);
+    commit_is_right(&r, "checkout: staging to weight-50", 10);
+    expect(
+        r.merge("staging-25"),
+        1,
+        &["CONFLICT (content): Merge conflict in cutover.yaml"],
+    );
+    let staged = expect(
+        r.cutover(["check", "--staged"]),
+        2,
+        &["error: the index has unresolved merge conflicts (cutover.yaml, deploy/cutover/checkout/envs/staging/kustomization.yaml); resolve them first"],
+    );
+    assert!(staged.stdout.is_empty(), "{}", staged.context());
+    // The work tree's plan holds the conflict markers: an error with its place.
+    expect(r.cutover(["check"]), 2, &["--> cutover.yaml:"]);
+    // Resolved in the plan only; the tree follows from it.
+    r.git(&["checkout", "--theirs", "cutover.yaml"]);
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["checkout: 1 written, 9 unchanged, 0 removed"],
+    );
+    r.git(&["add", "-A"]);
+    let staged = expect(
+        r.cutover(["check", "--staged"]),
+        0,
+        &["ok: 10 generated files up to date in the git index"],
+    );
+    r.git(&["commit", "-q", "--no-verify", "--no-edit"]);
+    r.agrees(&staged, "HEAD");
+}
+
+// --- subfolders ------------------------------------------------------------------------------
+
+#[test]
+fn check_from_a_subfolder() {
+    let r = Repo::new();
+    expect(
+        r.cutover(["init", "apps/payments/cutover.yaml"]),
+        0,
+        &["wrote apps/payments/cutover.yaml"],
+    );
+    expect(
+        r.cutover(["init", "apps/orders/cutover.yaml", "--name", "orders"]),
+        0,
+        &[],
+    );
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["checkout: 10 written", "orders: 10 written"],
+    );
+    commit_is_right(&r, "payments and orders", 20);
+    let vs = "apps/payments/deploy/cutover/checkout/stages/02-weight-25/virtualservice.yaml";
+    r.edit(vs, "weight: 25\n", "weight: 30\n");
+    let edited = r.commit("payments: 30% by hand");
+    let stale = format!("stale: {vs}: differs from what the plan produces");
+    for sub in ["apps/payments", "apps"] {
+        let check = expect(r.cutover_in(sub, ["check"]), 1, &[&stale]);
+        r.agrees(&check, &edited);
+    }
+    expect(
+        r.cutover_in("apps/payments", ["check"]),
+        1,
+        &["1 file out of date; to fix, run: cutover render cutover.yaml"],
+    );
+    // A subfolder's check speaks for the plans under it only.
+    expect(
+        r.cutover_in("apps/orders", ["check"]),
+        0,
+        &["ok: 10 generated files up to date"],
+    );
+    // Inside a plan's tree no plan is found: an error, not a verdict.
+    let inside = expect(
+        r.cutover_in("apps/payments/deploy/cutover/checkout", ["check"]),
+        2,
+        &["no plan files (`cutover.yaml` or `*.cutover.yaml`) found under"],
+    );
+    assert!(inside.stdout.is_empty());
+
+    // check --staged from a subfolder: the hint's pathspecs work from there.
+    expect(r.cutover(["render"]), 0, &["checkout: 1 written"]);
+    r.git(&["reset", "-q"]);
+    let hint = expect(
+        r.cutover_in("apps/payments", ["check", "--staged"]),
+        1,
+        &[&format!(
+            "stale: {vs}: the work tree has it right, but the staged copy differs"
+        )],
+    );
+    let words = fix(&hint);
+    assert_eq!(
+        words,
+        ["git", "add", "-A", "--", ":/apps/payments/deploy/cutover"]
+    );
+    let mut add = r.command("git", &r.root().join("apps/payments"));
+    add.args(&words[1..]);
+    assert_eq!(run(add, "git add").code, 0);
+    let staged = expect(
+        r.cutover_in("apps/payments", ["check", "--staged"]),
+        0,
+        &["ok: 10 generated files up to date in the git index"],
+    );
+    r.commit_index("payments: back to the plan");
+    r.agrees(&staged, "HEAD");
+}
+
+// --- pre-commit --------------------------------------------------------------------------------
+
+/// A `.pre-commit-config.yaml` running the hooks `ids` of this repository's
+/// `.pre-commit-hooks.yaml` as `repo: local` hooks: the same entry (with the binary under
+/// test for `cutover`) and settings, `language: system` (no hook environment to build).
+fn local_hooks(ids: &[&str]) -> String {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml");
+    let text = fs::read_to_string(&manifest).expect("read .pre-commit-hooks.yaml");
+    let hooks: Vec<Mapping> = serde_yaml::from_str(&text).expect("parse .pre-commit-hooks.yaml");
+    let bin = shlex::try_quote(BIN).expect("quotable binary path");
+    let local: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            let mut hook = hooks
+                .iter()
+                .find(|h| h.get("id").and_then(Value::as_str) == Some(*id))
+                .unwrap_or_else(|| panic!("no hook {id}"))
+                .clone();
+            let entry = hook.get("entry").and_then(Value::as_str).expect("entry");
+            let args = entry.strip_prefix("cutover ").expect("entry runs cutover");
+            hook.insert("entry".into(), format!("{bin} {args}").into());
+            hook.insert("language".into(), "system".into());
+            hook.remove("description");
+            Value::Mapping(hook)
+        })
+        .collect();
+    let mut repo = Mapping::new();
+    repo.insert("repo".into(), "local".into());
+    repo.insert("hooks".into(), Value::Sequence(local));
+    let mut config = Mapping::new();
+    config.insert("repos".into(), Value::Sequence(vec![Value::Mapping(repo)]));
+    serde_yaml::to_string(&config).expect("write the config")
+}
+
+/// The starter repository with the hooks `ids` installed by the real pre-commit; `None`
+/// (the scenario is skipped) without pre-commit.
+fn with_hooks(ids: &[&str]) -> Option<Repo> {
+    let pre_commit = tool("pre-commit")?;
+    let r = started();
+    r.write(".pre-commit-config.yaml", local_hooks(ids));
+    r.commit("pre-commit hooks");
+    expect(
+        r.run_at_root(&pre_commit, &["install"]),
+        0,
+        &["pre-commit installed"],
+    );
+    Some(r)
+}
+
+/// `git commit` through the hooks: blocked when the commit would be wrong, and the other way
+/// round. Returns the output of `git commit`.
+#[track_caller]
+fn commit_through_hooks(r: &Repo, message: &str, goes_through: bool, texts: &[&str]) -> Output {
+    let would = r.would_commit();
+    let before = r.head();
+    let out = expect(r.try_commit(message), i32::from(!goes_through), texts);
+    r.agrees(&out, &would);
+    if goes_through {
+        assert_eq!(
+            r.git(&["rev-parse", "HEAD^{tree}"]),
+            r.git(&["rev-parse", &format!("{would}^{{tree}}")])
+        );
+    } else {
+        assert_eq!(r.head(), before, "the commit was made");
+    }
+    out
+}
+
+const HAND_EDITED: &str = "deploy/cutover/checkout/stages/01-weight-10/virtualservice.yaml";
+
+#[test]
+fn pre_commit_check_hook_judges_the_commit() {
+    let Some(r) = with_hooks(&["cutover-check"]) else {
+        return;
+    };
+    // A new migration rendered, only the plan staged: the commit would lack its tree.
+    add_ledger(&r, "cutover.yaml");
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["ledger: 4 written, 0 unchanged, 0 removed"],
+    );
+    r.git(&["add", "cutover.yaml"]);
+    let blocked = commit_through_hooks(
+        &r,
+        "ledger",
+        false,
+        &[
+            "cutover check",
+            "Failed",
+            "missing: deploy/cutover/ledger/stages/01-weight-10/virtualservice.yaml: the plan produces it; the work tree has it, but it is not staged",
+            "to fix, run: git add -A -- deploy/cutover",
+        ],
+    );
+    let words = fix(&blocked);
+    let words: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+    r.git(&words);
+    commit_through_hooks(&r, "ledger", true, &["cutover check", "Passed"]);
+
+    // An unstaged hand edit is not part of a commit of other files: not blocked.
+    r.edit(HAND_EDITED, "weight: 10\n", "weight: 15\n");
+    r.write("config/app.yaml", "replicas: 2\n");
+    r.git(&["add", "config/app.yaml"]);
+    commit_through_hooks(&r, "app config", true, &["cutover check", "Passed"]);
+    assert!(
+        r.read(HAND_EDITED).contains("weight: 15\n"),
+        "pre-commit lost the unstaged edit"
+    );
+    // Staged, it is.
+    r.git(&["add", HAND_EDITED]);
+    commit_through_hooks(
+        &r,
+        "hand edit",
+        false,
+        &[&format!(
+            "stale: {HAND_EDITED}: the staged copy differs from what the plan produces"
+        )],
+    );
+    r.git(&["checkout", "HEAD", "--", HAND_EDITED]);
+}
+
+#[test]
+fn pre_commit_render_hook_judges_the_commit() {
+    let Some(r) = with_hooks(&["cutover-render"]) else {
+        return;
+    };
+    // Only the plan staged, nothing rendered: the hook renders, and blocks.
+    add_ledger(&r, "cutover.yaml");
+    r.git(&["add", "cutover.yaml"]);
+    commit_through_hooks(
+        &r,
+        "ledger",
+        false,
+        &[
+            "cutover render",
+            "Failed",
+            "ledger: 4 written, 0 unchanged, 0 removed (cutover.yaml)",
+            "the generated files changed: stage them (git add) and commit again",
+        ],
+    );
+    assert!(r.exists("deploy/cutover/ledger/stages/01-weight-10/virtualservice.yaml"));
+    // Again without staging what it wrote: nothing to render, still not in the commit.
+    commit_through_hooks(
+        &r,
+        "ledger",
+        false,
+        &[
+            "ledger: 0 written, 4 unchanged, 0 removed (cutover.yaml)",
+            "missing: deploy/cutover/ledger/stages/01-weight-10/virtualservice.yaml: the plan produces it; the work tree has it, but it is not staged",
+        ],
+    );
+    r.git(&["add", "-A"]);
+    commit_through_hooks(&r, "ledger", true, &["cutover render", "Passed"]);
+
+    // An unstaged hand edit: pre-commit sets it aside, the commit of other files is right,
+    // and the edit is back afterwards.
+    r.edit(HAND_EDITED, "weight: 10\n", "weight: 15\n");
+    r.write("config/app.yaml", "replicas: 2\n");
+    r.git(&["add", "config/app.yaml"]);
+    commit_through_hooks(&r, "app config", true, &["cutover render", "Passed"]);
+    assert!(
+        r.read(HAND_EDITED).contains("weight: 15\n"),
+        "pre-commit lost the unstaged edit"
+    );
+    // Staged: the hook restores the file in the work tree and blocks.
+    r.git(&["add", HAND_EDITED]);
+    commit_through_hooks(
+        &r,
+        "hand edit",
+        false,
+        &["checkout: 1 written, 9 unchanged, 0 removed (cutover.yaml)"],
+    );
+    assert!(r.read(HAND_EDITED).contains("weight: 10\n"));
+}
+
+// --- init, holds, references -----------------------------------------------------------------
+
+#[test]
+fn init_refuses_a_plan_the_search_would_not_find() {
+    let r = Repo::new();
+    let refused = expect(
+        r.cutover(["init", "apps/orders/plan.yaml"]),
+        2,
+        &[
+            "error: apps/orders/plan.yaml would not be found by cutover's plan search",
+            "use apps/orders/cutover.yaml or apps/orders/plan.cutover.yaml",
+        ],
+    );
+    assert!(refused.stdout.is_empty());
+    assert!(!r.exists("apps"), "init wrote something");
+    expect(
+        r.cutover(["init", "apps/orders/plan.cutover.yaml"]),
+        0,
+        &["wrote apps/orders/plan.cutover.yaml"],
+    );
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["checkout: 10 written, 0 unchanged, 0 removed (apps/orders/plan.cutover.yaml)"],
+    );
+    commit_is_right(&r, "orders: plan and tree", 10);
+    // The search finds it: a change not rendered is seen.
+    r.edit(
+        "apps/orders/plan.cutover.yaml",
+        "staging: weight-10",
+        "staging: weight-25",
+    );
+    let sha = r.commit("orders: staging to weight-25, not rendered");
+    let check = expect(
+        r.cutover(["check"]),
+        1,
+        &["stale: apps/orders/deploy/cutover/checkout/envs/staging/kustomization.yaml"],
+    );
+    r.agrees(&check, &sha);
+}
+
+/// Seconds since the epoch, now.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs()
+}
+
+const HOUR: u64 = 3600;
+const DAY: u64 = 24 * HOUR;
+
+#[test]
+fn hold_counts_from_the_merge_of_a_promotion() {
+    let now = now();
+    let r = Repo::new();
+    r.at(now - 10 * DAY);
+    expect(r.cutover(["init"]), 0, &["wrote cutover.yaml"]);
+    expect(r.cutover(["render"]), 0, &["checkout: 10 written"]);
+    r.commit("checkout: starter plan and tree");
+    // Promoted on a branch three days ago, merged an hour ago.
+    r.branch("promote-staging").at(now - 3 * DAY);
+    expect(
+        r.cutover(["promote", "--env", "staging"]),
+        0,
+        &["checkout: staging promoted from weight-10 to weight-25"],
+    );
+    commit_is_right(&r, "checkout: staging to weight-25", 10);
+    r.switch("main").at(now - HOUR);
+    expect(r.merge("promote-staging"), 0, &[]);
+    // Seconds pass while the test runs: "1h" stays, the time left changes.
+    let status = expect(r.cutover(["status"]), 0, &[]);
+    let staging = status
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("staging"))
+        .expect("staging");
+    assert!(
+        staging.contains("2/4 weight-25")
+            && staging.contains(" 1h ago ")
+            && staging.ends_with("left)"),
+        "{}",
+        status.context()
+    );
+    let before = tree(r.root());
+    expect(
+        r.cutover(["promote", "--env", "staging"]),
+        2,
+        &[
+            "error: staging of checkout has been at weight-25 for 1h; its hold is 1d (",
+            "to go); add --force to promote anyway",
+        ],
+    );
+    assert_unchanged(&before, &tree(r.root()));
+    r.agrees(
+        &expect(
+            r.cutover(["check"]),
+            0,
+            &["ok: 10 generated files up to date"],
+        ),
+        "HEAD",
+    );
+
+    // A fast-forward keeps the branch's commit date: the hold looks done (see the README).
+    r.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    r.git(&["merge", "-q", "--ff-only", "promote-staging"]);
+    expect(
+        r.cutover(["promote", "--env", "staging"]),
+        0,
+        &["checkout: staging promoted from weight-25 to weight-50"],
+    );
+    commit_is_right(&r, "checkout: staging to weight-50", 10);
+}
+
+#[test]
+fn kustomization_pointing_at_a_renumbered_stage_is_reported() {
+    let r = started();
+    let pinned = "overlays/pinned/kustomization.yaml";
+    r.write(
+        pinned,
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../deploy/cutover/checkout/stages/02-weight-25\n",
+    );
+    r.write(
+        "overlays/prod/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../deploy/cutover/checkout/envs/prod\n",
+    );
+    commit_is_right(
+        &r,
+        "overlays: pinned to 25%, prod follows its environment",
+        10,
+    );
+    // A 5% stage first: every stage folder is renumbered.
+    r.edit(
+        "cutover.yaml",
+        "      - {weight: 10, hold: 24h}\n",
+        "      - {weight: 5, hold: 24h}\n      - {weight: 10, hold: 24h}\n",
+    );
+    let broken = format!(
+        "{pinned}:4:5: resources[0] \"../../deploy/cutover/checkout/stages/02-weight-25\" points at deploy/cutover/checkout/stages/02-weight-25, which the plans do not produce (stage weight-25 is now stages/03-weight-25: write ../../deploy/cutover/checkout/stages/03-weight-25"
+    );
+    let render = expect(
+        r.cutover(["render"]),
+        0,
+        &[
+            "checkout: 12 written, 0 unchanged, 8 removed",
+            &format!("warning: {broken}"),
+        ],
+    );
+    assert!(
+        !render.stderr.contains("overlays/prod"),
+        "{}",
+        render.context()
+    );
+    r.git(&["add", "-A"]);
+    let staged = expect(r.cutover(["check", "--staged"]), 1, &[&broken]);
+    let sha = r.commit_index("checkout: a 5% stage first");
+    r.agrees(&staged, &sha);
+    let check = expect(
+        r.cutover(["check"]),
+        1,
+        &[
+            &broken,
+            "1 reference into generated trees points at paths the plans do not produce",
+        ],
+    );
+    assert!(
+        !check.stdout.contains("overlays/prod"),
+        "{}",
+        check.context()
+    );
+    r.agrees(&check, &sha);
+    r.edit(pinned, "stages/02-weight-25", "stages/03-weight-25");
+    commit_is_right(&r, "overlays: pinned to 25% again", 12);
+}
