@@ -1,13 +1,16 @@
 //! `cutover check`: are the generated files what the plans produce?
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use crate::check::references::{self, Broken};
-use crate::cli::{count, load, load_in, Failure, Globals, Output, PlanArgs, EXIT_CHANGES, EXIT_OK};
+use crate::cli::{
+    count, load_any, no_plans, Failure, Globals, Loaded, Output, PlanArgs, EXIT_CHANGES, EXIT_OK,
+};
 use crate::error::Error;
 use crate::git::Revision;
+use crate::plan::discover::Survey;
 use crate::plan::Plan;
 use crate::render::render_one;
 use crate::staged::Staged;
@@ -35,7 +38,10 @@ pub(crate) fn run(args: &CheckArgs, g: &Globals, out: &Output) -> Result<i32, Fa
     if args.staged {
         return check_staged(&args.plans.plans, g, out);
     }
-    let mut selection = load(&args.plans.plans, g, out)?;
+    let mut selection = match load_any(&args.plans.plans, None, g, out)? {
+        Loaded::Plans(selection) => selection,
+        Loaded::None { root, survey } => return check_abandoned(&root, &survey, None, out),
+    };
     if let Some(rev) = &args.changed_since {
         selection.plans = changed_plans(std::mem::take(&mut selection.plans), rev)?;
         if selection.plans.is_empty() {
@@ -101,7 +107,12 @@ pub(crate) fn check_staged(plans: &[PathBuf], g: &Globals, out: &Output) -> Resu
         source: e,
     })?;
     let staged = Staged::copy(&cwd, g.loader())?;
-    let selection = load_in(plans, Some(&staged), g, out)?;
+    let selection = match load_any(plans, Some(&staged), g, out)? {
+        Loaded::Plans(selection) => selection,
+        Loaded::None { root, survey } => {
+            return check_abandoned(&root, &survey, Some(&staged), out)
+        }
+    };
     let templates = g.templates_in(Some(&staged))?;
     let strays = strays::find(&selection)?;
     let refs = references::of_selection(&selection.plans, &selection.surveys)?;
@@ -179,6 +190,68 @@ pub(crate) fn check_staged(plans: &[PathBuf], g: &Globals, out: &Output) -> Resu
         EXIT_CHANGES,
     )?;
     report_references(&refs, out)?;
+    Ok(EXIT_CHANGES)
+}
+
+/// Where no plan is left under the current folder: the files generated from plan files
+/// that no longer exist (reported as orphaned, exit 1), or nothing to check (an error,
+/// except for `--staged`: a commit without plans or generated files is right).
+fn check_abandoned(
+    root: &Path,
+    survey: &Survey,
+    staged: Option<&Staged>,
+    out: &Output,
+) -> Result<i32, Failure> {
+    let left = strays::abandoned(root, survey)?;
+    if left.is_empty() {
+        return match staged {
+            Some(_) => {
+                out.line(
+                    "ok: no plan files and no generated files in the git index (what will be committed)",
+                    EXIT_OK,
+                )?;
+                Ok(EXIT_OK)
+            }
+            None => Err(no_plans().into()),
+        };
+    }
+    let mut unstaged = Vec::new();
+    for (path, why) in &left {
+        let rel = crate::repo::display_rel(root, path);
+        let why = match staged {
+            Some(s) if !s.unmap(path).exists() => {
+                unstaged.push(path);
+                "deleted in the work tree, but the deletion is not staged"
+            }
+            _ => why.as_str(),
+        };
+        out.line(&format!("orphaned: {rel}: {why}"), EXIT_CHANGES)?;
+    }
+    let fix = match staged {
+        Some(s) if unstaged.len() == left.len() => {
+            // Each file's migration folder, as `check --staged` names output folders.
+            let folders: Vec<PathBuf> = unstaged
+                .iter()
+                .map(|p| {
+                    crate::repo::relative(root, p)
+                        .and_then(|rel| crate::layout::parse(&rel))
+                        .map_or_else(|| (*p).clone(), |place| root.join(place.folder))
+                })
+                .collect();
+            format!(
+                "git add -A -- {}",
+                pathspecs(s, &folders.iter().collect::<Vec<_>>())
+            )
+        }
+        _ => "cutover render".to_owned(),
+    };
+    out.line(
+        &format!(
+            "{} out of date; to fix, run: {fix}",
+            count(left.len(), "file")
+        ),
+        EXIT_CHANGES,
+    )?;
     Ok(EXIT_CHANGES)
 }
 

@@ -277,12 +277,61 @@ fn load_in(
     g: &Globals,
     out: &Output,
 ) -> Result<Selection, Failure> {
-    let (paths, surveys) = plan_paths(args, staged)?;
+    match load_any(args, staged, g, out)? {
+        Loaded::Plans(selection) => Ok(selection),
+        Loaded::None { .. } => Err(no_plans().into()),
+    }
+}
+
+/// What `check` and `render` find: plans, or (no plan named, none found) the repository
+/// searched, where a tree of deleted plans may be left.
+pub(crate) enum Loaded {
+    /// The plans (see [`load`]).
+    Plans(Selection),
+    /// No plan under the current folder: the repository root and what its walk found.
+    None {
+        /// The repository root (or its copy).
+        root: PathBuf,
+        /// What the walk found under the folder searched (the current folder).
+        survey: Survey,
+    },
+}
+
+/// The error for no plan found under the current folder.
+pub(crate) fn no_plans() -> Error {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    Error::NoPlans(cwd)
+}
+
+/// [`load_in`], or [`Loaded::None`] when no plan is named and none is found.
+pub(crate) fn load_any(
+    args: &[PathBuf],
+    staged: Option<&Staged>,
+    g: &Globals,
+    out: &Output,
+) -> Result<Loaded, Failure> {
+    let (paths, mut surveys) = plan_paths(args, staged)?;
+    if paths.is_empty() {
+        let Some((root, survey)) = surveys.pop() else {
+            return Err(no_plans().into());
+        };
+        let cwd = std::env::current_dir().and_then(|d| d.canonicalize());
+        let here = match (cwd, staged) {
+            (Ok(d), Some(s)) => s.map(&d),
+            (Ok(d), None) => Some(d),
+            (Err(_), _) => None,
+        };
+        let survey = match here {
+            Some(h) => survey.within(&h),
+            None => survey,
+        };
+        return Ok(Loaded::None { root, survey });
+    }
     let selection = g.loader.load_selection(&paths, surveys)?;
     for w in load::warnings(&selection.plans).chain(&selection.unreadable) {
         out.diagnostic(w);
     }
-    Ok(selection)
+    Ok(Loaded::Plans(selection))
 }
 
 fn count(n: usize, what: &str) -> String {
@@ -333,9 +382,7 @@ fn plan_paths(args: &[PathBuf], staged: Option<&Staged>) -> Result<Found, Error>
             .filter_map(|p| Some((p, p.strip_prefix(&here).ok()?)))
             .map(|(p, rel)| (p.clone(), rel.display().to_string()))
             .collect();
-        if paths.is_empty() {
-            return Err(Error::NoPlans(cwd));
-        }
+        // No plan: the caller decides (a tree whose plans were all deleted may be left).
         return Ok((paths, vec![(root, survey)]));
     }
     let mut paths = Vec::new();

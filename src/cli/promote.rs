@@ -130,6 +130,9 @@ fn find_plan(
     direction: Direction,
 ) -> Result<(PathBuf, String), Error> {
     let (paths, _) = super::plan_paths(&[], None)?;
+    if paths.is_empty() {
+        return Err(super::no_plans());
+    }
     let plans = g.loader().load_all(&paths)?;
     let what = match &args.migration {
         Some(m) => format!("a migration `{m}` with an environment `{}`", args.env),

@@ -1,10 +1,15 @@
 //! `cutover render`: write the generated tree.
 
+use std::path::{Path, PathBuf};
+
 use clap::Args;
 
 use crate::check::references;
 use crate::cli::check::check_staged;
-use crate::cli::{load, Failure, Globals, Output, PlanArgs, EXIT_CHANGES, EXIT_OK};
+use crate::cli::{
+    count, load_any, no_plans, Failure, Globals, Loaded, Output, PlanArgs, EXIT_CHANGES, EXIT_OK,
+};
+use crate::plan::discover::Survey;
 use crate::render::render_one;
 use crate::sync::{apply, compare, lock, strays};
 
@@ -28,15 +33,18 @@ pub struct RenderArgs {
 
 /// Renders the plans and applies the difference to the disk.
 pub(crate) fn run(args: &RenderArgs, g: &Globals, out: &Output) -> Result<i32, Failure> {
-    let selection = load(&args.plans.plans, g, out)?;
-    let strays = strays::find(&selection)?;
+    let selection = match load_any(&args.plans.plans, None, g, out)? {
+        Loaded::Plans(selection) => selection,
+        Loaded::None { root, survey } => return render_abandoned(args, &root, &survey, g, out),
+    };
     let refs = references::of_selection(&selection.plans, &selection.surveys)?;
     for (root, b) in &refs {
         out.warning(&b.message(root));
     }
-    let plans = selection.plans;
     let templates = g.templates()?;
-    let _lock = lock::acquire(plans.iter().map(|p| p.root.as_path()))?;
+    let _lock = lock::acquire(selection.plans.iter().map(|p| p.root.as_path()))?;
+    let strays = strays::find(&selection)?;
+    let plans = selection.plans;
     let stager = apply::Stager::new();
     let changes = compare::compare(
         &plans,
@@ -61,6 +69,12 @@ pub(crate) fn run(args: &RenderArgs, g: &Globals, out: &Output) -> Result<i32, F
             )?;
         }
     }
+    finish(args, code, g, out)
+}
+
+/// With `--staged`: the verdict on the git index when nothing changed, or a reminder to
+/// stage what did.
+fn finish(args: &RenderArgs, code: i32, g: &Globals, out: &Output) -> Result<i32, Failure> {
     if args.staged && code == EXIT_OK {
         return check_staged(&args.plans.plans, g, out);
     }
@@ -71,4 +85,43 @@ pub(crate) fn run(args: &RenderArgs, g: &Globals, out: &Output) -> Result<i32, F
         )?;
     }
     Ok(code)
+}
+
+/// Where no plan is left under the current folder: removes the files generated from
+/// plan files that no longer exist (and the folders that leaves empty).
+fn render_abandoned(
+    args: &RenderArgs,
+    root: &Path,
+    survey: &Survey,
+    g: &Globals,
+    out: &Output,
+) -> Result<i32, Failure> {
+    let _lock = lock::acquire([root])?;
+    let left: Vec<PathBuf> = strays::abandoned(root, survey)?
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
+    if left.is_empty() {
+        return if args.staged {
+            check_staged(&args.plans.plans, g, out)
+        } else {
+            Err(no_plans().into())
+        };
+    }
+    apply::remove_abandoned(&left, root)?;
+    let code = if args.exit_code || args.staged {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    };
+    if !args.quiet {
+        out.line(
+            &format!(
+                "{} removed: generated from plan files that no longer exist",
+                count(left.len(), "file")
+            ),
+            code,
+        )?;
+    }
+    finish(args, code, g, out)
 }

@@ -530,6 +530,29 @@ fn default_permissions() -> std::io::Result<fs::Permissions> {
     Ok(p)
 }
 
+/// Removes `files` (generated from plans that no longer exist, see
+/// [`crate::sync::strays::abandoned`]) and the folders that leaves empty, up to `root`.
+/// Stops at the first file that cannot be removed; the error says how many were.
+pub fn remove_abandoned(files: &[PathBuf], root: &Path) -> Result<()> {
+    for (done, path) in files.iter().enumerate() {
+        match fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::Write {
+                    path: path.clone(),
+                    source: std::io::Error::new(
+                        e.kind(),
+                        format!("{e}; {done} of {} files were already removed", files.len()),
+                    ),
+                })
+            }
+        }
+        prune_empty_dirs(path, root);
+    }
+    Ok(())
+}
+
 /// Removes the folders above `file` that became empty, stopping at `stop` or at the first
 /// folder that cannot be removed: normally one that is not empty; otherwise an empty
 /// folder stays, which changes nothing git records.

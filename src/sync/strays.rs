@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::layout;
+use crate::plan::discover::Survey;
 use crate::plan::load::Selection;
 use crate::plan::Plan;
 use crate::render::header;
@@ -83,15 +84,40 @@ pub fn find(selection: &Selection) -> Result<Vec<Stray>> {
                     strays.push(stray(p, stray_reason(&plans[p])));
                 }
             } else if !root.join(&id).exists() && !under_output(path, plans) {
-                strays.push(stray(
-                    first,
-                    format!("generated from the plan {id}, which no longer exists"),
-                ));
+                // Counted apart from the plan it is reported under.
+                let mut s = stray(first, gone_reason(&id));
+                s.migration = format!("{} (from the deleted plan {id})", s.migration);
+                strays.push(s);
             }
         }
     }
     strays.sort_by(|a, b| (a.plan, &a.path).cmp(&(b.plan, &b.path)));
     Ok(strays)
+}
+
+/// Where no plan is left in repository `root` (the last one was deleted): the files
+/// `survey` found there that cutover generated from a plan file that no longer exists,
+/// with why, sorted.
+pub fn abandoned(root: &Path, survey: &Survey) -> Result<Vec<(PathBuf, String)>> {
+    let mut found = Vec::new();
+    for path in survey.yaml.iter().chain(&survey.kustomizations) {
+        let at_place = repo::relative(root, path).is_some_and(|rel| layout::parse(&rel).is_some());
+        if !at_place {
+            continue;
+        }
+        let Some(head) = read_head(path)? else {
+            continue;
+        };
+        if let Some(id) = header::plan_of(&head).filter(|id| !root.join(id).exists()) {
+            found.push((path.clone(), gone_reason(&id)));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn gone_reason(id: &str) -> String {
+    format!("generated from the plan {id}, which no longer exists")
 }
 
 fn stray_reason(plan: &Plan) -> String {

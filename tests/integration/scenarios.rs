@@ -554,7 +554,8 @@ fn moved_plan_leaves_its_tree_behind() {
         &r,
         &old,
         "generated from the plan cutover.yaml, which no longer exists",
-        &["checkout: 10 written, 0 unchanged, 10 removed (apps/payments/cutover.yaml)"],
+        &["checkout: 10 written, 0 unchanged, 0 removed (apps/payments/cutover.yaml)",
+            "checkout (from the deleted plan cutover.yaml): 0 written, 0 unchanged, 10 removed (apps/payments/cutover.yaml)"],
     );
     assert!(!r.exists("deploy"));
     assert_eq!(r.files("apps/payments/deploy/cutover").len(), 10);
@@ -584,12 +585,56 @@ fn deleted_plan_leaves_its_tree_until_a_full_render() {
         "generated from the plan orders.cutover.yaml, which no longer exists",
         &[
             "checkout: 0 written, 10 unchanged, 0 removed (cutover.yaml)",
-            "orders: 0 written, 0 unchanged, 10 removed (cutover.yaml)",
+            "orders (from the deleted plan orders.cutover.yaml): 0 written, 0 unchanged, 10 removed (cutover.yaml)",
         ],
     );
     assert!(!r.exists("deploy/orders"));
     assert!(r.exists(TREE));
     commit_is_right(&r, "orders: tree removed", 10);
+}
+
+/// The end of a migration: its only plan deleted. The tree is reported and removed like any
+/// plan's; then a commit without plans or generated files is right for `check --staged`.
+#[test]
+fn deleting_the_last_plan_leaves_its_tree_until_render() {
+    let r = started();
+    let old = r.files(TREE);
+    r.git(&["rm", "-q", "cutover.yaml"]);
+    r.commit_index("checkout: done, plan deleted");
+    let orphans: Vec<String> = old
+        .iter()
+        .map(|f| {
+            format!("orphaned: {f}: generated from the plan cutover.yaml, which no longer exists\n")
+        })
+        .collect();
+    let check = expect_all(r.cutover(["check"]), 1, &orphans);
+    r.agrees(&check, &r.head());
+    expect_all(r.cutover(["check", "--staged"]), 1, &orphans);
+    expect(
+        r.cutover(["render"]),
+        0,
+        &["10 files removed: generated from plan files that no longer exist"],
+    );
+    assert!(!r.exists("deploy"), "emptied folders are removed too");
+    // Removed in the work tree, not staged: the commit would still hold them.
+    let staged = expect(
+        r.cutover(["check", "--staged"]),
+        1,
+        &[
+            "deleted in the work tree, but the deletion is not staged",
+            "to fix, run: git add -A -- deploy/cutover/checkout",
+        ],
+    );
+    let words = fix(&staged);
+    let words: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+    r.git(&words);
+    expect(
+        r.cutover(["check", "--staged"]),
+        0,
+        &["ok: no plan files and no generated files in the git index"],
+    );
+    // The work-tree check has nothing to check: an error, as before.
+    expect(r.cutover(["check"]), 2, &["no plan files"]);
 }
 
 // --- branches --------------------------------------------------------------------------------
