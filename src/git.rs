@@ -318,10 +318,12 @@ impl Revision {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn git_in(dir: &Path, args: &[&str]) {
+    /// Runs git in `dir` as a fixed author, every commit dated the same; panics when it
+    /// fails. For tests of modules that read git.
+    pub(crate) fn git_in(dir: &Path, args: &[&str]) {
         git_at(dir, 1_700_000_000, args);
     }
 

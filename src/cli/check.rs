@@ -11,8 +11,10 @@ use crate::cli::{
 use crate::error::Error;
 use crate::git::Revision;
 use crate::plan::discover::Survey;
+use crate::plan::load::Selection;
 use crate::plan::Plan;
 use crate::render::render_one;
+use crate::render::Templates;
 use crate::staged::Staged;
 use crate::sync::compare::{self, Changeset, Status};
 use crate::sync::strays;
@@ -52,17 +54,25 @@ pub(crate) fn run(args: &CheckArgs, g: &Globals, out: &Output) -> Result<i32, Fa
             return Ok(EXIT_OK);
         }
     }
-    let templates = g.templates()?;
+    let (plans, changes, refs) = compared(selection, &g.templates()?, compare::Keep::Paths)?;
+    check_report(&plans_files(&plans, &changes), &changes, &refs, out)
+}
+
+/// Broken references into generated trees, each with the root its message is relative to.
+type References = Vec<(PathBuf, Broken)>;
+
+/// The selection's plans, compared with the files (`keep` says what of them is kept),
+/// and the kustomization entries that point into their trees at paths they do not produce.
+fn compared(
+    selection: Selection,
+    templates: &Templates,
+    keep: compare::Keep<'_>,
+) -> Result<(Vec<Plan>, Changeset, References), Failure> {
     let strays = strays::find(&selection)?;
     let refs = references::of_selection(&selection.plans, &selection.surveys)?;
     let plans = selection.plans;
-    let changes = compare::compare(
-        &plans,
-        &strays,
-        &|p, m| render_one(p, m, &templates),
-        compare::Keep::Paths,
-    )?;
-    check_report(&plans_files(&plans, &changes), &changes, &refs, out)
+    let changes = compare::compare(&plans, &strays, &|p, m| render_one(p, m, templates), keep)?;
+    Ok((plans, changes, refs))
 }
 
 /// The plans whose file, base file or output folder holds a path changed since `rev`.
@@ -114,15 +124,7 @@ pub(crate) fn check_staged(plans: &[PathBuf], g: &Globals, out: &Output) -> Resu
         }
     };
     let templates = g.templates_in(Some(&staged))?;
-    let strays = strays::find(&selection)?;
-    let refs = references::of_selection(&selection.plans, &selection.surveys)?;
-    let plans = selection.plans;
-    let changes = compare::compare(
-        &plans,
-        &strays,
-        &|p, m| render_one(p, m, &templates),
-        compare::Keep::Contents,
-    )?;
+    let (plans, changes, refs) = compared(selection, &templates, compare::Keep::Contents)?;
     if changes.is_empty() && report_references(&refs, out)? > 0 {
         return Ok(EXIT_CHANGES);
     }
