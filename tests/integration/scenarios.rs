@@ -762,6 +762,31 @@ fn rebase_with_check_stops_at_the_stale_commit() {
     r.git(&["merge-base", "--is-ancestor", "main", "HEAD"]);
 }
 
+/// A promotion as users type it: no PLAN (the plan is found by its environment), and the
+/// plan's comment after a quoted value kept.
+#[test]
+fn promote_without_plan_keeps_the_comment_after_a_quoted_value() {
+    let r = started();
+    r.edit(
+        "cutover.yaml",
+        "staging: weight-10",
+        "staging: \"weight-10\"   # OPS-123",
+    );
+    commit_is_right(&r, "checkout: staging ticket", 10);
+    expect(
+        r.cutover(["promote", "--env", "staging"]),
+        0,
+        &["checkout: staging promoted from weight-10 to weight-25"],
+    );
+    assert!(
+        r.read("cutover.yaml")
+            .contains("staging: \"weight-25\"   # OPS-123\n"),
+        "{}",
+        r.read("cutover.yaml")
+    );
+    commit_is_right(&r, "checkout: staging to weight-25", 10);
+}
+
 #[test]
 fn revert_of_a_promotion() {
     let r = started();
