@@ -287,7 +287,10 @@ run git commit -m "checkout and ledger: 35%"
 expect_fail "(f) git commit without the generated files"
 expect_out '^cutover check\.+Failed' "(f)"
 expect_out "^missing: $TREE/checkout/stages/03-weight-35/virtualservice\.yaml: .*not staged" "(f)"
-expect_out 'to fix, run: git add -A -- ' "(f)"
+# The render also deleted the old stage's files; pre-commit stashes that unstaged deletion
+# (restoring the files while the hook runs), so the fix named is render and stage.
+expect_out "^orphaned: $TREE/checkout/stages/03-weight-30/virtualservice\.yaml: staged, but the plan no longer produces it" "(f)"
+expect_out 'out of date in the git index .*to fix, run: ' "(f)"
 [[ "$(git rev-parse HEAD)" == "$HEAD_BEFORE" ]] || die "(f) the commit was made without the generated files"
 git add -A
 run git commit -m "checkout and ledger: 35%"

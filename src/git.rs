@@ -84,8 +84,11 @@ pub struct Index {
     pub root: PathBuf,
     /// The repository's git folder (absolute).
     pub git_dir: PathBuf,
-    /// Every path in the index, relative to the root, sorted.
+    /// Every path in the index, relative to the root, sorted (paths that are not UTF-8
+    /// are left out: no plan, template or generated file has one).
     pub paths: Vec<String>,
+    /// The paths of symbolic links (a subset of `paths`).
+    pub symlinks: Vec<String>,
 }
 
 impl Index {
@@ -111,18 +114,24 @@ impl Index {
         })?;
         let listing = git(&root, &["ls-files", "--stage", "-z"])?;
         let mut paths = Vec::new();
+        let mut symlinks = Vec::new();
         let mut conflicted = Vec::new();
         for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
             // `<mode> <object> <stage>\t<path>`
-            let entry = String::from_utf8_lossy(entry);
+            let Ok(entry) = std::str::from_utf8(entry) else {
+                continue;
+            };
             let Some((meta, path)) = entry.split_once('\t') else {
                 continue;
             };
-            if meta.ends_with(" 0") {
-                paths.push(path.to_owned());
-            } else {
+            if !meta.ends_with(" 0") {
                 conflicted.push(path.to_owned());
+                continue;
             }
+            if meta.starts_with("120000 ") {
+                symlinks.push(path.to_owned());
+            }
+            paths.push(path.to_owned());
         }
         if !conflicted.is_empty() {
             conflicted.dedup();
@@ -136,7 +145,25 @@ impl Index {
             root,
             git_dir: PathBuf::from(git_dir),
             paths,
+            symlinks,
         })
+    }
+
+    /// The paths in the index whose contents hold `text` (`git grep --cached`).
+    pub fn grep(&self, text: &str) -> Result<Vec<String>> {
+        let args = ["grep", "--cached", "-l", "-z", "-I", "-F", "-e", text];
+        let out = match run(&self.root, &args) {
+            Ok(out) => out,
+            // git grep exits 1 when nothing matches.
+            Err(Failed::Exit(msg)) if msg.is_empty() => return Ok(Vec::new()),
+            Err(f) => return Err(base_error(f, &args)),
+        };
+        Ok(out
+            .split(|b| *b == 0)
+            .filter_map(|p| std::str::from_utf8(p).ok())
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect())
     }
 
     /// Writes the index's version of each of `paths` (relative to the root) under the
@@ -154,7 +181,13 @@ impl Index {
         }
         run_with_input(
             &self.root,
-            &["checkout-index", "--stdin", "-z", &prefix],
+            &[
+                "checkout-index",
+                "--stdin",
+                "-z",
+                "--ignore-skip-worktree-bits",
+                &prefix,
+            ],
             &input,
         )?;
         Ok(())

@@ -3,16 +3,19 @@
 //! commit (untracked generated files, unstaged edits); a check of this copy sees exactly
 //! what a clean checkout of the commit will.
 //!
-//! The copy holds the files cutover reads: every YAML file (plans, generated trees,
-//! kustomizations, base VirtualServices), template overrides (`*.j2`), and the base files
-//! plans name with other extensions. It lives in a temporary folder inside the
-//! repository's git folder (never part of a commit) and is removed when dropped.
+//! The copy holds the files cutover reads: plans, kustomizations, files with a cutover
+//! header (found with `git grep --cached`), symbolic links, the `--templates` folder,
+//! and the base files and output folders the plans name; not the rest of the repository.
+//! It lives in a temporary folder inside the repository's git folder (never part of a
+//! commit) and is removed when dropped (copies a killed run left are removed an hour
+//! later).
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::git::Index;
 use crate::plan::{discover, Loader};
+use crate::render::header;
 use crate::repo;
 
 /// A copy of the index's files cutover reads.
@@ -25,20 +28,25 @@ pub struct Staged {
     work_tree: PathBuf,
 }
 
-/// Whether cutover may read a file of this name without knowing the plans.
+/// Whether cutover reads a file of this name whatever the plans say (plans, and
+/// kustomizations, which may point into generated trees).
 fn read_by_name(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    name.ends_with(".yaml")
-        || name.ends_with(".yml")
-        || name.ends_with(".j2")
-        || discover::is_kustomization_name(name)
+    discover::is_plan_name(name) || discover::is_kustomization_name(name)
 }
 
+/// Copies left by a run that was killed are removed after this long (a copy lives as
+/// long as one check).
+const STALE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl Staged {
-    /// Copies the index of the work tree around `dir`. `loader` reads the copied plans to
-    /// find base files that are not YAML by name.
-    pub fn copy(dir: &Path, loader: &Loader) -> Result<Staged> {
+    /// Copies the index of the work tree around `dir`: plans, kustomizations, symbolic
+    /// links, files with a cutover header, the files under `templates` (the `--templates`
+    /// folder, when given), then the base files and output folders the copied plans name.
+    /// `loader` reads the copied plans.
+    pub fn copy(dir: &Path, loader: &Loader, templates: Option<&Path>) -> Result<Staged> {
         let index = Index::open(dir)?;
+        remove_stale_copies(&index.git_dir);
         let tmp = tempfile::Builder::new()
             .prefix("cutover-staged-")
             .tempdir_in(&index.git_dir)
@@ -55,19 +63,28 @@ impl Staged {
             path: copy.join(".git"),
             source: e,
         })?;
-        let first: Vec<&str> = index
+        let templates = templates.and_then(|t| repo::relative_from_cwd(&index.root, t));
+        let generated = index.grep(header::PREFIX)?;
+        let mut first: Vec<&str> = index
             .paths
             .iter()
             .map(String::as_str)
-            .filter(|p| read_by_name(p))
+            .filter(|p| read_by_name(p) || templates.as_deref().is_some_and(|t| under(p, t)))
+            .chain(index.symlinks.iter().map(String::as_str))
+            .chain(generated.iter().map(String::as_str))
             .collect();
+        first.sort_unstable();
+        first.dedup();
         index.checkout(&first, &copy)?;
-        let bases = base_files(&copy, loader)?;
-        let more: Vec<&str> = bases
+        let (bases, outputs) = named_by_plans(&copy, loader)?;
+        let more: Vec<&str> = index
+            .paths
             .iter()
             .map(String::as_str)
-            .filter(|b| {
-                !read_by_name(b) && index.paths.binary_search_by(|p| p.as_str().cmp(b)).is_ok()
+            .filter(|p| first.binary_search(p).is_err())
+            .filter(|p| {
+                bases.binary_search_by(|b| b.as_str().cmp(p)).is_ok()
+                    || outputs.iter().any(|o| under(p, o))
             })
             .collect();
         index.checkout(&more, &copy)?;
@@ -106,9 +123,42 @@ impl Staged {
     }
 }
 
-/// The base files (relative to the root) the plans in the copy name.
-fn base_files(copy: &Path, loader: &Loader) -> Result<Vec<String>> {
+/// Whether the index path `path` lies under the folder `dir` (both relative to the root).
+fn under(path: &str, dir: &str) -> bool {
+    dir == "."
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Removes the copies of runs that were killed (older than [`STALE`]); best effort.
+fn remove_stale_copies(git_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(git_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE);
+        if old
+            && entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("cutover-staged-")
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// The base files and the output folders (relative to the root, sorted) the plans in
+/// the copy name.
+fn named_by_plans(copy: &Path, loader: &Loader) -> Result<(Vec<String>, Vec<String>)> {
     let mut bases = Vec::new();
+    let mut outputs = Vec::new();
     for path in discover::survey(copy)?.plans {
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
@@ -116,12 +166,15 @@ fn base_files(copy: &Path, loader: &Loader) -> Result<Vec<String>> {
         let id = repo::display_rel(copy, &path);
         // A plan that does not parse is reported by the real load.
         if let Ok(plan) = loader.parse(&id, &bytes, &path, copy) {
+            outputs.extend(repo::relative(copy, &plan.output));
             bases.extend(plan.migrations.into_iter().filter_map(|m| m.base));
         }
     }
     bases.sort();
     bases.dedup();
-    Ok(bases)
+    outputs.sort();
+    outputs.dedup();
+    Ok((bases, outputs))
 }
 
 #[cfg(test)]
@@ -130,26 +183,36 @@ mod tests {
     use crate::git::tests::git_in as git;
     use std::process::Command;
 
+    #[cfg(unix)]
     #[test]
     fn the_copy_holds_what_the_index_holds() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().canonicalize().unwrap();
         git(&root, &["init", "-q"]);
-        std::fs::write(root.join("staged.yaml"), "a: 1\n").unwrap();
-        std::fs::write(root.join("notes.txt"), "not read\n").unwrap();
-        git(&root, &["add", "staged.yaml", "notes.txt"]);
+        let write = |rel: &str, text: &str| {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write("cutover.yaml", "a: 1\n");
+        write("notes.yaml", "not read\n");
+        write("old/a/envs/prod.yaml", &header::block("gone.cutover.yaml"));
+        write("tpl/virtualservice.yaml.j2", "x\n");
+        std::os::unix::fs::symlink("old", root.join("link")).unwrap();
+        git(&root, &["add", "."]);
         // Unstaged edit, untracked file: neither is part of the next commit.
-        std::fs::write(root.join("staged.yaml"), "a: 2\n").unwrap();
-        std::fs::write(root.join("untracked.yaml"), "b: 1\n").unwrap();
-        let staged = Staged::copy(&root, &Loader::default()).unwrap();
+        write("cutover.yaml", "a: 2\n");
+        write("b.cutover.yaml", "b: 1\n");
+        let staged = Staged::copy(&root, &Loader::default(), Some(&root.join("tpl"))).unwrap();
         let copy = staged.root().to_path_buf();
         assert!(copy.starts_with(root.join(".git")));
-        assert_eq!(
-            std::fs::read_to_string(copy.join("staged.yaml")).unwrap(),
-            "a: 1\n"
-        );
-        assert!(!copy.join("untracked.yaml").exists());
-        assert!(!copy.join("notes.txt").exists(), "only files cutover reads");
+        let read = |rel: &str| std::fs::read_to_string(copy.join(rel)).ok();
+        assert_eq!(read("cutover.yaml").as_deref(), Some("a: 1\n"));
+        assert_eq!(read("b.cutover.yaml"), None, "untracked");
+        assert_eq!(read("notes.yaml"), None, "only files cutover reads");
+        assert!(read("old/a/envs/prod.yaml").is_some(), "a generated file");
+        assert!(read("tpl/virtualservice.yaml.j2").is_some(), "a template");
+        assert!(read("link/a/envs/prod.yaml").is_some(), "a symbolic link");
         assert_eq!(
             staged.map(&root.join("x/y.yaml")),
             Some(copy.join("x/y.yaml"))
@@ -162,7 +225,9 @@ mod tests {
     #[test]
     fn merge_conflicts_and_no_repository_are_errors() {
         let tmp = tempfile::tempdir().unwrap();
-        let err = Staged::copy(tmp.path(), &Loader::default()).err().unwrap();
+        let err = Staged::copy(tmp.path(), &Loader::default(), None)
+            .err()
+            .unwrap();
         assert!(
             err.to_string().contains("not inside a git work tree"),
             "{err}"
@@ -182,7 +247,7 @@ mod tests {
             .args(["merge", "other"])
             .current_dir(&root)
             .output();
-        let err = Staged::copy(&root, &Loader::default()).err().unwrap();
+        let err = Staged::copy(&root, &Loader::default(), None).err().unwrap();
         assert!(
             err.to_string()
                 .contains("unresolved merge conflicts (p.yaml)"),

@@ -322,18 +322,31 @@ pub fn broken_in(file: &Path, source: &str, trees: &[Tree]) -> Vec<Broken> {
             .iter()
             .filter(|t| target.starts_with(&t.dir))
             .collect();
-        if inside.is_empty() || inside.iter().any(|t| t.produces(&target)) {
-            continue;
-        }
-        // With nested output folders, the innermost tree knows best.
-        let tree = inside.iter().max_by_key(|t| t.dir.components().count());
+        let hint = if inside.is_empty() {
+            // Outside every current tree: a tree no plan produces any more (a migration
+            // renamed or removed, an output moved) that is gone from the disk.
+            if target.exists() || !generated_shape(&target) {
+                continue;
+            }
+            Some("no plan produces it now: was the migration renamed or removed, or its output folder moved?".to_owned())
+        } else {
+            if inside.iter().any(|t| t.produces(&target))
+                || (target.exists() && !generated_shape(&target))
+            {
+                // Produced, or a file or folder of the user's own inside the tree.
+                continue;
+            }
+            // With nested output folders, the innermost tree knows best.
+            let tree = inside.iter().max_by_key(|t| t.dir.components().count());
+            tree.and_then(|t| t.hint(&target, entry))
+        };
         out.push(Broken {
             file: file.to_path_buf(),
             line: node.span.start.line,
             column: node.span.start.col,
             field,
             entry: entry.to_owned(),
-            hint: tree.and_then(|t| t.hint(&target, entry)),
+            hint,
             target,
         });
     }
@@ -389,6 +402,16 @@ pub fn of_selection(
         );
     }
     Ok(out)
+}
+
+/// Whether `path` is a file cutover generates, or a folder holding one's kustomization,
+/// by its shape (see [`layout::parse`]).
+fn generated_shape(path: &Path) -> bool {
+    let text = path
+        .to_string_lossy()
+        .replace(std::path::MAIN_SEPARATOR, "/");
+    let text = text.trim_start_matches('/');
+    layout::parse(text).is_some() || layout::parse(&format!("{text}/kustomization.yaml")).is_some()
 }
 
 /// The path entries of a kustomization: (field, the entry's node, its text).
@@ -665,14 +688,32 @@ patchesStrategicMerge:
     }
 
     #[test]
-    fn entries_outside_every_tree_are_ignored() {
+    fn entries_outside_every_tree_count_only_when_gone_and_shaped_like_one() {
+        // Nothing exists under /repo: an entry shaped like a generated path that is gone
+        // (a migration renamed, an output moved) is broken; `../base` is not cutover's.
         let src = "resources:
 - ../base
 - ../../out/payments/envs/prod
 - ../../out/checkout-old/stages/03-weight-50
-- ../../outside/out/checkout/stages/03-weight-50
 ";
-        assert_eq!(check("deploy/prod/kustomization.yaml", src), []);
+        let b = check("deploy/prod/kustomization.yaml", src);
+        let got: Vec<_> = b.iter().map(|b| b.field.as_str()).collect();
+        assert_eq!(got, ["resources[1]", "resources[2]"]);
+        assert!(b[1]
+            .hint
+            .as_deref()
+            .unwrap()
+            .starts_with("no plan produces it now"));
+        // On disk, they are someone's: left alone.
+        let tmp = tempfile::tempdir().unwrap();
+        for dir in [
+            "out/payments/envs/prod",
+            "out/checkout-old/stages/03-weight-50",
+        ] {
+            std::fs::create_dir_all(tmp.path().join(dir)).unwrap();
+        }
+        let file = tmp.path().join("deploy/prod/kustomization.yaml");
+        assert_eq!(broken_in(&file, src, &[]), []);
     }
 
     #[test]

@@ -93,6 +93,13 @@ fn changed_plans(plans: Vec<Plan>, rev: &str) -> Result<Vec<Plan>, Failure> {
         changed.get(i).is_some_and(|p| p.starts_with(&dir))
     };
     let is_changed = |path: &str| changed.binary_search_by(|p| p.as_str().cmp(path)).is_ok();
+    // A plan deleted or moved since leaves its tree: only a check of every plan sees it.
+    let plan_gone = changed
+        .iter()
+        .any(|p| crate::plan::discover::is_found_at(p) && !at.root.join(p).exists());
+    if plan_gone {
+        return Ok(plans);
+    }
     Ok(plans
         .into_iter()
         .filter(|p| {
@@ -116,7 +123,7 @@ pub(crate) fn check_staged(plans: &[PathBuf], g: &Globals, out: &Output) -> Resu
         path: PathBuf::from("."),
         source: e,
     })?;
-    let staged = Staged::copy(&cwd, g.loader())?;
+    let staged = Staged::copy(&cwd, g.loader(), g.templates.as_deref())?;
     let selection = match load_any(plans, Some(&staged), g, out)? {
         Loaded::Plans(selection) => selection,
         Loaded::None { root, survey } => {
@@ -206,15 +213,19 @@ fn check_abandoned(
 ) -> Result<i32, Failure> {
     let left = strays::abandoned(root, survey)?;
     if left.is_empty() {
+        let at_root = std::env::current_dir()
+            .and_then(|d| d.canonicalize())
+            .is_ok_and(|d| staged.is_some_and(|s| d == s.work_tree()));
         return match staged {
-            Some(_) => {
+            // Only the whole repository can be said to hold no plan.
+            Some(_) if at_root => {
                 out.line(
                     "ok: no plan files and no generated files in the git index (what will be committed)",
                     EXIT_OK,
                 )?;
                 Ok(EXIT_OK)
             }
-            None => Err(no_plans().into()),
+            _ => Err(no_plans().into()),
         };
     }
     let mut unstaged = Vec::new();

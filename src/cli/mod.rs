@@ -155,10 +155,16 @@ impl Globals {
             Some(s) => {
                 let copy = s.map(dir).ok_or_else(|| {
                     Error::Git(format!(
-                        "--templates {} is not inside the git work tree",
+                        "--templates {}: with --staged, the templates must be in the git work tree",
                         dir.display()
                     ))
                 })?;
+                if !copy.is_dir() {
+                    return Err(Error::Git(format!(
+                        "--templates {}: no file under it is staged (the commit would not hold the templates); git add them",
+                        dir.display()
+                    )));
+                }
                 Templates::load(Some(&copy))
             }
         }

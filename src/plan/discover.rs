@@ -67,8 +67,10 @@ impl Survey {
     /// What the same walk found under `dir`.
     pub fn within(&self, dir: &Path) -> Survey {
         let under = |list: &[PathBuf]| {
-            list.iter()
-                .filter(|p| p.starts_with(dir))
+            let start = list.partition_point(|p| p.as_path() < dir);
+            list[start..]
+                .iter()
+                .take_while(|p| p.starts_with(dir))
                 .cloned()
                 .collect()
         };
@@ -89,7 +91,8 @@ pub fn is_kustomization_name(name: &str) -> bool {
 }
 
 /// Walks `dir` once by the rules of [`find_plans`] (hidden folders, `target` and
-/// `node_modules` skipped, symlinks not followed) and sorts what it finds.
+/// `node_modules` skipped, and folders holding `.git`: other repositories; symlinks not
+/// followed; folders that cannot be read skipped) and sorts what it finds.
 pub fn survey(dir: &Path) -> Result<Survey> {
     let mut found = Survey::default();
     let walker = WalkDir::new(dir)
@@ -100,15 +103,24 @@ pub fn survey(dir: &Path) -> Result<Survey> {
             if e.depth() == 0 || !e.file_type().is_dir() {
                 return true;
             }
-            is_searched_folder(&e.file_name().to_string_lossy())
+            // A folder holding `.git` is another repository (nested, a submodule, a
+            // linked worktree): its plans and files are its own.
+            is_searched_folder(&e.file_name().to_string_lossy()) && !e.path().join(".git").exists()
         });
     for entry in walker {
-        let entry = entry.map_err(|e| Error::Read {
-            path: e.path().unwrap_or(dir).to_path_buf(),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("walk failed")),
-        })?;
+        let entry = match entry {
+            Ok(entry) => entry,
+            // A folder the user cannot read holds nothing cutover could have written.
+            Err(e) if e.depth() > 0 => continue,
+            Err(e) => {
+                return Err(Error::Read {
+                    path: e.path().unwrap_or(dir).to_path_buf(),
+                    source: e
+                        .into_io_error()
+                        .unwrap_or_else(|| std::io::Error::other("walk failed")),
+                })
+            }
+        };
         if !entry.file_type().is_file() {
             continue;
         }
@@ -124,6 +136,10 @@ pub fn survey(dir: &Path) -> Result<Survey> {
         };
         list.push(entry.into_path());
     }
+    // In path order, so that what lies under a folder is one run (see `within`).
+    found.plans.sort();
+    found.kustomizations.sort();
+    found.yaml.sort();
     Ok(found)
 }
 

@@ -140,12 +140,14 @@ impl Loader {
         }
         let mut others = Vec::new();
         let mut unreadable = Vec::new();
+        // Outside git a plan's folder is its repository: one file can be found from two
+        // roots, so plans are told apart by their full path.
+        let selected: std::collections::HashSet<PathBuf> =
+            plans.iter().map(|p| p.root.join(&p.id)).collect();
         for (root, survey) in &surveys {
             for path in &survey.plans {
                 let id = repo::relative(root, path).unwrap_or_default();
-                // Outside git a plan's folder is its repository: one file can be found
-                // from two roots.
-                if plans.iter().any(|p| p.root.join(&p.id) == *path) {
+                if selected.contains(path) {
                     continue;
                 }
                 match self.parse_other(path, &id, root) {

@@ -813,8 +813,10 @@ fn orphans(
 
 /// Whether the plan file `id` (as a header names it) exists in repository `root`: files
 /// with its header belong to it. A plan renamed or deleted leaves files nobody owns.
+/// Outside a git work tree a plan's identity is not certain (each plan's folder is its
+/// own root), so every plan counts as existing there.
 fn plan_exists(root: &Path, id: &str) -> bool {
-    root.join(id).exists()
+    !root.join(".git").exists() || root.join(id).exists()
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

@@ -50,6 +50,9 @@ pub fn find(selection: &Selection) -> Result<Vec<Stray>> {
         let Some(first) = plans.iter().position(|p| &p.root == root) else {
             continue;
         };
+        if !is_work_tree(root) {
+            continue;
+        }
         let candidates = survey.yaml.iter().chain(&survey.kustomizations);
         for path in candidates {
             if under_any(path, root, &current) {
@@ -61,10 +64,7 @@ pub fn find(selection: &Selection) -> Result<Vec<Stray>> {
             let Some(place) = layout::parse(&rel) else {
                 continue;
             };
-            let Some(head) = read_head(path)? else {
-                continue;
-            };
-            let Some(id) = header::plan_of(&head) else {
+            let Some(id) = plan_of(path) else {
                 continue;
             };
             let migration = place
@@ -100,20 +100,34 @@ pub fn find(selection: &Selection) -> Result<Vec<Stray>> {
 /// with why, sorted.
 pub fn abandoned(root: &Path, survey: &Survey) -> Result<Vec<(PathBuf, String)>> {
     let mut found = Vec::new();
+    if !is_work_tree(root) {
+        return Ok(found);
+    }
     for path in survey.yaml.iter().chain(&survey.kustomizations) {
         let at_place = repo::relative(root, path).is_some_and(|rel| layout::parse(&rel).is_some());
         if !at_place {
             continue;
         }
-        let Some(head) = read_head(path)? else {
-            continue;
-        };
-        if let Some(id) = header::plan_of(&head).filter(|id| !root.join(id).exists()) {
+        if let Some(id) = plan_of(path).filter(|id| !root.join(id).exists()) {
             found.push((path.clone(), gone_reason(&id)));
         }
     }
     found.sort();
     Ok(found)
+}
+
+/// Whether `root` is a git work tree: only there is a plan's identity in a header (its
+/// path from the root) certain. Outside git each plan's folder is its own root, so the
+/// same identity names plans in many folders, and a folder without a plan says nothing
+/// about where a file's plan was.
+fn is_work_tree(root: &Path) -> bool {
+    root.join(".git").exists()
+}
+
+/// The plan a file's header names; `None` for any other file, or one that cannot be
+/// read (cutover never wrote a file its user cannot read).
+fn plan_of(path: &Path) -> Option<String> {
+    header::plan_of(&read_head(path).ok()??)
 }
 
 fn gone_reason(id: &str) -> String {

@@ -1337,3 +1337,143 @@ fn kustomization_pointing_at_a_renumbered_stage_is_reported() {
     r.edit(pinned, "stages/02-weight-25", "stages/03-weight-25");
     commit_is_right(&r, "overlays: pinned to 25% again", 12);
 }
+
+// --- other repositories and odd trees: never another's files ------------------------------
+
+/// A repository nested in this one (or a linked worktree, a submodule) is another
+/// repository: its plans and generated files are its own, even with the same plan name.
+#[test]
+fn a_nested_repository_is_left_alone() {
+    let r = started();
+    let inner = Repo::new();
+    expect(inner.cutover(["init"]), 0, &["wrote cutover.yaml"]);
+    // The inner repository sits inside the outer one (ignored there).
+    let nested = r.root().join("vendor-repo");
+    fs::rename(inner.root(), &nested).expect("move the inner repository in");
+    r.write(".gitignore", "vendor-repo/\n");
+    r.commit("ignore the nested repository");
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(&nested)
+            .output()
+            .expect("run cutover");
+        assert!(out.status.success(), "{out:?}");
+    };
+    run(&["render"]);
+    let inner_files = r.files("vendor-repo/deploy/cutover");
+    assert_eq!(inner_files.len(), 10);
+    for out in [r.cutover(["render", "cutover.yaml"]), r.cutover(["render"])] {
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(r.files("vendor-repo/deploy/cutover"), inner_files);
+    }
+    expect(
+        r.cutover(["check"]),
+        0,
+        &["ok: 10 generated files up to date"],
+    );
+}
+
+/// A folder without a plan, outside git: nothing there says a file's plan is gone, so
+/// nothing is reported or removed (the generated tree of the plan one folder up).
+#[test]
+fn outside_git_a_folder_without_a_plan_removes_nothing() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let plan =
+        fs::read_to_string(crate::test::fixtures().join("golden/example/input/cutover.yaml"))
+            .expect("read the example plan")
+            .replace("output: ../expected", "output: out");
+    fs::write(dir.path().join("cutover.yaml"), plan).expect("write the plan");
+    let cutover = |sub: &str, args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path().join(sub))
+            .output()
+            .expect("run cutover")
+    };
+    assert!(cutover("", &["render", "-q"]).status.success());
+    let before = tree(dir.path());
+    for args in [&["check"][..], &["render"]] {
+        let out = cutover("out", args);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no plan files"));
+    }
+    assert_unchanged(&before, &tree(dir.path()));
+}
+
+/// The commit as git holds it: an output folder reached through a symbolic link, and a
+/// sparse checkout that leaves the generated tree out of the work tree.
+#[cfg(unix)]
+#[test]
+fn check_staged_follows_symlinks_and_sparse_checkouts() {
+    let r = Repo::new();
+    fs::create_dir_all(r.root().join("clusters/prod")).expect("create folder");
+    std::os::unix::fs::symlink("clusters/prod", r.root().join("deploy")).expect("symlink");
+    expect(r.cutover(["init"]), 0, &["wrote cutover.yaml"]);
+    expect(r.cutover(["render"]), 0, &["10 written"]);
+    let sha = r.commit("plan and tree, through a symlink");
+    let ok = "ok: 10 generated files up to date in the git index";
+    r.agrees(&expect(r.cutover(["check", "--staged"]), 0, &[ok]), &sha);
+    // Without the tree in the work tree, the index still holds it.
+    r.git(&["sparse-checkout", "set", "--no-cone", "/*", "!/clusters/"]);
+    assert!(!r.exists("clusters/prod/cutover/checkout/envs/prod/kustomization.yaml"));
+    expect(r.cutover(["check", "--staged"]), 0, &[ok]);
+}
+
+/// `check --changed-since` after a commit that deletes one of two plans: the deleted
+/// plan's tree is still there, so the commit is not right.
+#[test]
+fn changed_since_sees_a_deleted_plans_tree() {
+    let r = started();
+    second_plan_elsewhere(&r);
+    expect(r.cutover(["render"]), 0, &["orders: 10 written"]);
+    let base = r.commit("orders: plan and tree");
+    r.git(&["rm", "-q", "orders.cutover.yaml"]);
+    let deleted = r.commit_index("orders: plan deleted");
+    let check = expect(
+        r.cutover(["check", "--changed-since", &base]),
+        1,
+        &["generated from the plan orders.cutover.yaml, which no longer exists"],
+    );
+    r.agrees(&check, &deleted);
+}
+
+/// A second plan with its own output and migration (`orders`).
+fn second_plan_elsewhere(r: &Repo) {
+    let orders = r
+        .read("cutover.yaml")
+        .replace("output: deploy/cutover ", "output: deploy/orders ")
+        .replace("name: checkout ", "name: orders   ");
+    r.write("orders.cutover.yaml", orders);
+}
+
+/// A user's own file kept inside a migration folder may be referenced; a reference into
+/// the folder of a renamed migration is broken once render removed it.
+#[test]
+fn references_to_user_files_and_to_renamed_migrations() {
+    let r = started();
+    r.write(
+        "deploy/cutover/checkout/extra/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\n",
+    );
+    r.write(
+        "overlays/prod/kustomization.yaml",
+        "resources:\n  - ../../deploy/cutover/checkout/extra/cm.yaml\n  - ../../deploy/cutover/checkout/stages/02-weight-25\n",
+    );
+    expect(
+        r.cutover(["check"]),
+        0,
+        &["ok: 10 generated files up to date"],
+    );
+    r.edit("cutover.yaml", "name: checkout ", "name: payments ");
+    expect(r.cutover(["render"]), 0, &["payments: 10 written"]);
+    let check = expect(
+        r.cutover(["check"]),
+        1,
+        &[
+            "overlays/prod/kustomization.yaml:3:5: resources[1] \"../../deploy/cutover/checkout/stages/02-weight-25\"",
+            "no plan produces it now",
+        ],
+    );
+    assert!(!check.stdout.contains("extra/cm.yaml"), "{}", check.stdout);
+}
