@@ -65,6 +65,25 @@ pub fn relative_from_cwd(root: &Path, path: &Path) -> Option<String> {
     relative(root, &abs)
 }
 
+/// For each of `paths`, the first of `folders` that holds it, if any. Both must be
+/// sorted (in `Path` order, where what lies under a folder follows it in one run), so
+/// one pass over both does it: a large repository's files are matched against its
+/// generated trees without hashing each file's ancestors.
+pub fn first_folder_holding<P: AsRef<Path>>(paths: &[P], folders: &[&Path]) -> Vec<Option<usize>> {
+    let mut j = 0;
+    paths
+        .iter()
+        .map(|p| {
+            let p = p.as_ref();
+            // A folder before `p` that does not hold it holds nothing after it either.
+            while j < folders.len() && folders[j] < p && !p.starts_with(folders[j]) {
+                j += 1;
+            }
+            (j < folders.len() && p.starts_with(folders[j])).then_some(j)
+        })
+        .collect()
+}
+
 /// `path` relative to `root` for messages, or the whole path when it is outside `root`.
 pub fn display_rel(root: &Path, path: &Path) -> String {
     relative(root, path).unwrap_or_else(|| path.display().to_string())
@@ -101,6 +120,23 @@ pub fn canonical_existing_prefix(path: &Path) -> std::io::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_folder_holding_each_path_in_one_pass() {
+        let mut paths: Vec<PathBuf> = ["/a-b/x", "/a/b/c", "/a", "/a/c", "/b/x", "/c", "/d/e/f"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        // In `Path` order, `/a/...` comes before `/a-b` (component by component).
+        paths.sort();
+        assert_eq!(paths[3], Path::new("/a-b/x"));
+        let folders = [Path::new("/a"), Path::new("/b"), Path::new("/d/e")];
+        assert_eq!(
+            first_folder_holding(&paths, &folders),
+            [Some(0), Some(0), Some(0), None, Some(1), None, Some(2)]
+        );
+        assert_eq!(first_folder_holding(&paths, &[]), [None; 7]);
+    }
 
     #[test]
     fn normalizes_lexically() {

@@ -24,7 +24,7 @@
 //! # }
 //! ```
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -362,21 +362,33 @@ pub fn find(root: &Path, trees: &[Tree]) -> Result<Vec<PathBuf>> {
 
 /// The kustomization files of `found` that are not at places cutover generates in `trees`.
 pub fn select(found: &[PathBuf], trees: &[Tree]) -> Vec<PathBuf> {
-    // By folder: a generated tree holds half the kustomizations of a large repository.
-    let by_dir: HashMap<&Path, Vec<&Tree>> = trees.iter().fold(HashMap::new(), |mut map, t| {
-        map.entry(t.dir()).or_default().push(t);
-        map
-    });
+    let dirs: Vec<&Path> = trees.iter().map(Tree::dir).collect();
+    select_outside(found, dirs)
+}
+
+/// [`select`] with the trees' folders (`<output>/<migration>`) only.
+fn select_outside(found: &[PathBuf], mut dirs: Vec<&Path>) -> Vec<PathBuf> {
+    // A generated tree holds half the kustomizations of a large repository: matched in
+    // one pass over both, sorted.
+    dirs.sort();
+    dirs.dedup();
+    let mut found = found.to_vec();
+    found.sort();
+    let held = repo::first_folder_holding(&found, &dirs);
     found
-        .iter()
-        .filter(|p| {
-            !p.ancestors()
-                .skip(1)
-                .filter_map(|d| by_dir.get(d))
-                .flatten()
-                .any(|t| t.owns(p))
+        .into_iter()
+        .zip(held)
+        .filter(|(p, h)| {
+            // At a place cutover generates files at (see `Tree::owns`).
+            let owned = h.is_some_and(|h| {
+                dirs[h]
+                    .parent()
+                    .and_then(|output| layout::parse_in(output, p))
+                    .is_some()
+            });
+            !owned
         })
-        .cloned()
+        .map(|(p, _)| p)
         .collect()
 }
 
@@ -386,17 +398,31 @@ pub fn of_selection(
     plans: &[Plan],
     surveys: &[(PathBuf, Survey)],
 ) -> Result<Vec<(PathBuf, Broken)>> {
-    let trees = Tree::of_plans(plans);
-    let mut out = Vec::new();
+    let dirs: Vec<PathBuf> = plans
+        .iter()
+        .flat_map(|p| p.migrations.iter().map(|m| p.output.join(&m.name)))
+        .map(|d| repo::normalize(&d).unwrap_or(d))
+        .collect();
+    let mut files = Vec::new();
     // Only the repositories of the plans: a folder searched from above a repository
     // holds no reference the plans can break.
     for (root, survey) in surveys
         .iter()
         .filter(|(r, _)| plans.iter().any(|p| &p.root == r))
     {
-        let files = select(&survey.kustomizations, &trees);
+        let dirs = dirs.iter().map(PathBuf::as_path).collect();
+        let found = select_outside(&survey.kustomizations, dirs);
+        files.extend(found.into_iter().map(|f| (root, f)));
+    }
+    if files.is_empty() {
+        // The common case: no kustomization of the user's own; no tree is worked out.
+        return Ok(Vec::new());
+    }
+    let trees = Tree::of_plans(plans);
+    let mut out = Vec::new();
+    for (root, file) in files {
         out.extend(
-            broken(&files, &trees)?
+            broken(std::slice::from_ref(&file), &trees)?
                 .into_iter()
                 .map(|b| (root.clone(), b)),
         );

@@ -95,19 +95,15 @@ pub fn is_kustomization_name(name: &str) -> bool {
 /// followed; folders that cannot be read skipped) and sorts what it finds.
 pub fn survey(dir: &Path) -> Result<Survey> {
     let mut found = Survey::default();
-    let walker = WalkDir::new(dir)
+    let mut walker = WalkDir::new(dir)
         .follow_links(false)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
-            if e.depth() == 0 || !e.file_type().is_dir() {
-                return true;
-            }
-            // A folder holding `.git` is another repository (nested, a submodule, a
-            // linked worktree): its plans and files are its own.
-            is_searched_folder(&e.file_name().to_string_lossy()) && !e.path().join(".git").exists()
+            let name = e.file_name().to_string_lossy();
+            e.depth() == 0 || !e.file_type().is_dir() || name == ".git" || is_searched_folder(&name)
         });
-    for entry in walker {
+    while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(entry) => entry,
             // A folder the user cannot read holds nothing cutover could have written.
@@ -121,10 +117,26 @@ pub fn survey(dir: &Path) -> Result<Survey> {
                 })
             }
         };
+        let name = entry.file_name().to_string_lossy();
+        if name == ".git" {
+            // Never into a `.git` folder (a folder is entered as it is yielded).
+            if entry.file_type().is_dir() {
+                walker.skip_current_dir();
+            }
+            // Below the top, `.git` (a folder, or the file of a linked worktree or a
+            // submodule) makes its folder another repository: its plans and files are
+            // its own. Seen early (names sort after few characters), it ends that folder.
+            if let (true, Some(other)) = (entry.depth() > 1, entry.path().parent()) {
+                for list in [&mut found.plans, &mut found.kustomizations, &mut found.yaml] {
+                    list.retain(|p| !p.starts_with(other));
+                }
+                walker.skip_current_dir();
+            }
+            continue;
+        }
         if !entry.file_type().is_file() {
             continue;
         }
-        let name = entry.file_name().to_string_lossy();
         let list = if is_plan_name(&name) {
             &mut found.plans
         } else if is_kustomization_name(&name) {
@@ -207,6 +219,39 @@ mod tests {
             assert!(!is_found_at(missed), "{missed}");
             assert_eq!(skipped_folder(missed), skipped, "{missed}");
         }
+    }
+
+    #[test]
+    fn other_repositories_are_not_searched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for p in [
+            ".git/config",
+            "cutover.yaml",
+            "apps/-early/x.yaml",
+            "apps/.git/HEAD",
+            "apps/cutover.yaml",
+            "wt/.git",
+            "wt/cutover.yaml",
+            "zz/a.yaml",
+        ] {
+            let path = root.join(p);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "").unwrap();
+        }
+        let found = survey(root).unwrap();
+        let rel = |list: &[PathBuf]| -> Vec<String> {
+            list.iter()
+                .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(rel(&found.plans), ["cutover.yaml"]);
+        assert_eq!(rel(&found.yaml), ["zz/a.yaml"]);
+        // Searched from inside, a nested repository is the search's own.
+        assert_eq!(
+            rel(&survey(&root.join("apps")).unwrap().plans),
+            ["apps/cutover.yaml"]
+        );
     }
 
     #[test]

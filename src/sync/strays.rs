@@ -8,7 +8,6 @@
 //! migration folders is read, so a repository whose generated files are all current
 //! costs no extra reads.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
@@ -41,10 +40,13 @@ pub struct Stray {
 /// the comparison (they are its orphans).
 pub fn find(selection: &Selection) -> Result<Vec<Stray>> {
     let plans = &selection.plans;
-    let current: HashSet<PathBuf> = plans
+    let mut current: Vec<PathBuf> = plans
         .iter()
         .flat_map(|p| p.migrations.iter().map(|m| p.output.join(&m.name)))
         .collect();
+    current.sort();
+    current.dedup();
+    let current: Vec<&Path> = current.iter().map(PathBuf::as_path).collect();
     let mut strays = Vec::new();
     for (root, survey) in &selection.surveys {
         let Some(first) = plans.iter().position(|p| &p.root == root) else {
@@ -53,11 +55,17 @@ pub fn find(selection: &Selection) -> Result<Vec<Stray>> {
         if !is_work_tree(root) {
             continue;
         }
-        let candidates = survey.yaml.iter().chain(&survey.kustomizations);
-        for path in candidates {
-            if under_any(path, root, &current) {
-                continue;
-            }
+        let outside = |list: &'_ [PathBuf]| {
+            let held = repo::first_folder_holding(list, &current);
+            list.iter()
+                .zip(held)
+                .filter(|(_, h)| h.is_none())
+                .map(|(p, _)| p.clone())
+                .collect::<Vec<_>>()
+        };
+        let mut candidates = outside(&survey.yaml);
+        candidates.extend(outside(&survey.kustomizations));
+        for path in &candidates {
             let Some(rel) = repo::relative(root, path) else {
                 continue;
             };
@@ -140,14 +148,6 @@ fn stray_reason(plan: &Plan) -> String {
         plan.id,
         repo::display_rel(&plan.root, &plan.output)
     )
-}
-
-/// Whether `path` lies in one of the `folders` (searched up to `root`).
-fn under_any(path: &Path, root: &Path, folders: &HashSet<PathBuf>) -> bool {
-    path.ancestors()
-        .skip(1)
-        .take_while(|d| d.starts_with(root))
-        .any(|d| folders.contains(d))
 }
 
 /// Whether `path` lies in a selected plan's output folder (the comparison's business).
