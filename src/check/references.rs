@@ -366,7 +366,9 @@ pub fn select(found: &[PathBuf], trees: &[Tree]) -> Vec<PathBuf> {
     select_outside(found, dirs)
 }
 
-/// [`select`] with the trees' folders (`<output>/<migration>`) only.
+/// [`select`] with the trees' folders (`<output>/<migration>`) only: what lies in a
+/// generated migration folder is cutover's (compared with the plans file by file), so only
+/// kustomizations outside them are read.
 fn select_outside(found: &[PathBuf], mut dirs: Vec<&Path>) -> Vec<PathBuf> {
     // A generated tree holds half the kustomizations of a large repository: matched in
     // one pass over both, sorted.
@@ -378,16 +380,7 @@ fn select_outside(found: &[PathBuf], mut dirs: Vec<&Path>) -> Vec<PathBuf> {
     found
         .into_iter()
         .zip(held)
-        .filter(|(p, h)| {
-            // At a place cutover generates files at (see `Tree::owns`).
-            let owned = h.is_some_and(|h| {
-                dirs[h]
-                    .parent()
-                    .and_then(|output| layout::parse_in(output, p))
-                    .is_some()
-            });
-            !owned
-        })
+        .filter(|(_, h)| h.is_none())
         .map(|(p, _)| p)
         .collect()
 }

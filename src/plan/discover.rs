@@ -1,5 +1,6 @@
 //! Finding plan files when none are named on the command line.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
@@ -94,6 +95,12 @@ pub fn is_kustomization_name(name: &str) -> bool {
 /// `node_modules` skipped, and folders holding `.git`: other repositories; symlinks not
 /// followed; folders that cannot be read skipped) and sorts what it finds.
 pub fn survey(dir: &Path) -> Result<Survey> {
+    survey_skipping(dir, &HashSet::new())
+}
+
+/// [`survey`], not entering the folders in `skip` (the current migration folders of plans
+/// already loaded: what is in them is compared with those plans, file by file).
+pub fn survey_skipping(dir: &Path, skip: &HashSet<PathBuf>) -> Result<Survey> {
     let mut found = Survey::default();
     let mut walker = WalkDir::new(dir)
         .follow_links(false)
@@ -101,7 +108,10 @@ pub fn survey(dir: &Path) -> Result<Survey> {
         .into_iter()
         .filter_entry(|e| {
             let name = e.file_name().to_string_lossy();
-            e.depth() == 0 || !e.file_type().is_dir() || name == ".git" || is_searched_folder(&name)
+            e.depth() == 0
+                || !e.file_type().is_dir()
+                || name == ".git"
+                || (is_searched_folder(&name) && !skip.contains(e.path()))
         });
     while let Some(entry) = walker.next() {
         let entry = match entry {

@@ -134,7 +134,7 @@ impl Loader {
             // already saw it.
             let survey = match surveys.iter().find(|(r, _)| root.starts_with(r)) {
                 Some((_, above)) => above.within(root),
-                None => discover::survey(root)?,
+                None => discover::survey_skipping(root, &current_folders(&plans))?,
             };
             surveys.push((root.to_path_buf(), survey));
         }
@@ -278,6 +278,14 @@ impl Loader {
         })?;
         Ok(plan)
     }
+}
+
+/// The folders the migrations of `plans` write (`<output>/<migration>`).
+fn current_folders(plans: &[Plan]) -> std::collections::HashSet<PathBuf> {
+    plans
+        .iter()
+        .flat_map(|p| p.migrations.iter().map(|m| p.output.join(&m.name)))
+        .collect()
 }
 
 /// Pairs each path with how messages should name it (as given, without a leading `./`).
