@@ -3,8 +3,6 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use walkdir::WalkDir;
-
 use crate::error::{Error, Result};
 use crate::git::Revision;
 
@@ -102,67 +100,66 @@ pub fn survey(dir: &Path) -> Result<Survey> {
 /// already loaded: what is in them is compared with those plans, file by file).
 pub fn survey_skipping(dir: &Path, skip: &HashSet<PathBuf>) -> Result<Survey> {
     let mut found = Survey::default();
-    let mut walker = WalkDir::new(dir)
-        .follow_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| {
-            let name = e.file_name().to_string_lossy();
-            e.depth() == 0
-                || !e.file_type().is_dir()
-                || name == ".git"
-                || (is_searched_folder(&name) && !skip.contains(e.path()))
-        });
-    while let Some(entry) = walker.next() {
-        let entry = match entry {
-            Ok(entry) => entry,
-            // A folder the user cannot read holds nothing cutover could have written.
-            Err(e) if e.depth() > 0 => continue,
-            Err(e) => {
-                return Err(Error::Read {
-                    path: e.path().unwrap_or(dir).to_path_buf(),
-                    source: e
-                        .into_io_error()
-                        .unwrap_or_else(|| std::io::Error::other("walk failed")),
-                })
-            }
-        };
-        let name = entry.file_name().to_string_lossy();
-        if name == ".git" {
-            // Never into a `.git` folder (a folder is entered as it is yielded).
-            if entry.file_type().is_dir() {
-                walker.skip_current_dir();
-            }
-            // Below the top, `.git` (a folder, or the file of a linked worktree or a
-            // submodule) makes its folder another repository: its plans and files are
-            // its own. Seen early (names sort after few characters), it ends that folder.
-            if let (true, Some(other)) = (entry.depth() > 1, entry.path().parent()) {
-                for list in [&mut found.plans, &mut found.kustomizations, &mut found.yaml] {
-                    list.retain(|p| !p.starts_with(other));
-                }
-                walker.skip_current_dir();
-            }
-            continue;
-        }
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let list = if is_plan_name(&name) {
-            &mut found.plans
-        } else if is_kustomization_name(&name) {
-            &mut found.kustomizations
-        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-            &mut found.yaml
-        } else {
-            continue;
-        };
-        list.push(entry.into_path());
-    }
-    // In path order, so that what lies under a folder is one run (see `within`).
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::Read {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
+    walk(entries, dir, true, skip, &mut found);
+    // Folders were read in name order, so the lists are in path order already (what lies
+    // under a folder is one run, see `within`); sorting them checks it at linear cost.
     found.plans.sort();
     found.kustomizations.sort();
     found.yaml.sort();
     Ok(found)
+}
+
+/// Records what the folder `dir` (being read by `entries`) holds, then its folders'
+/// contents, in name order. Symbolic links are not followed; a folder or entry that
+/// cannot be read is passed over (it holds nothing cutover could have written). Folders
+/// are checked before they are opened (`walkdir`'s filter opens every folder it skips).
+fn walk(
+    entries: std::fs::ReadDir,
+    dir: &Path,
+    top: bool,
+    skip: &HashSet<PathBuf>,
+    found: &mut Survey,
+) {
+    let mut children: Vec<(std::ffi::OsString, std::fs::FileType)> = entries
+        .flatten()
+        .filter_map(|e| Some((e.file_name(), e.file_type().ok()?)))
+        .collect();
+    // Below the top, a folder holding `.git` (a folder, or the file of a linked worktree
+    // or a submodule) is another repository: its plans and files are its own.
+    if !top && children.iter().any(|(name, _)| name == ".git") {
+        return;
+    }
+    children.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, file_type) in children {
+        let text = name.to_string_lossy();
+        let path = dir.join(&name);
+        if file_type.is_dir() {
+            if !is_searched_folder(&text) || skip.contains(&path) {
+                continue;
+            }
+            if let Ok(entries) = std::fs::read_dir(&path) {
+                walk(entries, &path, false, skip, found);
+            }
+            continue;
+        }
+        if !file_type.is_file() {
+            continue;
+        }
+        let list = if is_plan_name(&text) {
+            &mut found.plans
+        } else if is_kustomization_name(&text) {
+            &mut found.kustomizations
+        } else if text.ends_with(".yaml") || text.ends_with(".yml") {
+            &mut found.yaml
+        } else {
+            continue;
+        };
+        list.push(path);
+    }
 }
 
 /// Plan files at git revision `rev` under `dir` (relative to the root; `""` or `.` for
