@@ -89,6 +89,8 @@ pub struct Index {
     pub paths: Vec<String>,
     /// The paths of symbolic links (a subset of `paths`).
     pub symlinks: Vec<String>,
+    /// Whether some entries are left out of the work tree (a sparse checkout).
+    pub sparse: bool,
 }
 
 impl Index {
@@ -112,12 +114,14 @@ impl Index {
             path: PathBuf::from(top),
             source: e,
         })?;
-        let listing = git(&root, &["ls-files", "--stage", "-z"])?;
+        // `-t` tags each entry: `S` is a skip-worktree entry (a sparse checkout).
+        let listing = git(&root, &["ls-files", "--stage", "-t", "-z"])?;
         let mut paths = Vec::new();
         let mut symlinks = Vec::new();
+        let mut sparse = false;
         let mut conflicted = Vec::new();
         for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
-            // `<mode> <object> <stage>\t<path>`
+            // `<tag> <mode> <object> <stage>\t<path>`
             let Ok(entry) = std::str::from_utf8(entry) else {
                 continue;
             };
@@ -128,7 +132,9 @@ impl Index {
                 conflicted.push(path.to_owned());
                 continue;
             }
-            if meta.starts_with("120000 ") {
+            let mut fields = meta.split(' ');
+            sparse |= fields.next() == Some("S");
+            if fields.next() == Some("120000") {
                 symlinks.push(path.to_owned());
             }
             paths.push(path.to_owned());
@@ -146,7 +152,51 @@ impl Index {
             git_dir: PathBuf::from(git_dir),
             paths,
             symlinks,
+            sparse,
         })
+    }
+
+    /// The paths (relative to the root) where the work tree differs from the index:
+    /// unstaged changes, deletions, type changes and untracked files (not ignored ones).
+    pub fn work_tree_changes(&self) -> Result<Vec<String>> {
+        let args = [
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--no-renames",
+        ];
+        let out = git(&self.root, &args)?;
+        Ok(out
+            .split(|b| *b == 0)
+            .filter_map(|e| std::str::from_utf8(e).ok())
+            // `XY path`: Y is the work tree against the index; `??` untracked.
+            .filter(|e| e.len() > 3 && (e.as_bytes()[1] != b' ' || e.starts_with("??")))
+            .map(|e| e[3..].to_owned())
+            .collect())
+    }
+
+    /// The ignored files (relative to the root) under the folders `dirs` (relative to the
+    /// root): there in the work tree, never in a commit.
+    pub fn ignored_under(&self, dirs: &[String]) -> Result<Vec<String>> {
+        if dirs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec![
+            "ls-files",
+            "--others",
+            "--ignored",
+            "--exclude-standard",
+            "-z",
+            "--",
+        ];
+        args.extend(dirs.iter().map(String::as_str));
+        let out = git(&self.root, &args)?;
+        Ok(out
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect())
     }
 
     /// The paths in the index whose contents hold `text` (`git grep --cached`).

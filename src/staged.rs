@@ -45,7 +45,11 @@ impl Staged {
     /// folder, when given), then the base files and output folders the copied plans name.
     /// `loader` reads the copied plans.
     pub fn copy(dir: &Path, loader: &Loader, templates: Option<&Path>) -> Result<Staged> {
-        let index = Index::open(dir)?;
+        Staged::copy_index(Index::open(dir)?, loader, templates)
+    }
+
+    /// [`Staged::copy`] of an index already read.
+    pub fn copy_index(index: Index, loader: &Loader, templates: Option<&Path>) -> Result<Staged> {
         remove_stale_copies(&index.git_dir);
         let tmp = tempfile::Builder::new()
             .prefix("cutover-staged-")
@@ -93,6 +97,12 @@ impl Staged {
             copy,
             work_tree: index.root,
         })
+    }
+
+    /// Whether cutover would read the index path `path` whatever the plans say: a plan,
+    /// a kustomization, a YAML file (generated ones among them) or a template.
+    pub fn is_read(path: &str) -> bool {
+        read_by_name(path) || [".yaml", ".yml", ".j2"].iter().any(|e| path.ends_with(e))
     }
 
     /// The copy's root.

@@ -9,8 +9,10 @@ use crate::cli::{
     count, load_any, no_plans, Failure, Globals, Loaded, Output, PlanArgs, EXIT_CHANGES, EXIT_OK,
 };
 use crate::error::Error;
+use crate::git::Index;
 use crate::git::Revision;
 use crate::plan::discover::Survey;
+use crate::plan::load;
 use crate::plan::load::Selection;
 use crate::plan::Plan;
 use crate::render::render_one;
@@ -123,7 +125,11 @@ pub(crate) fn check_staged(plans: &[PathBuf], g: &Globals, out: &Output) -> Resu
         path: PathBuf::from("."),
         source: e,
     })?;
-    let staged = Staged::copy(&cwd, g.loader(), g.templates.as_deref())?;
+    let index = Index::open(&cwd)?;
+    if let Some(code) = same_as_work_tree(&index, plans, g, out)? {
+        return Ok(code);
+    }
+    let staged = Staged::copy_index(index, g.loader(), g.templates.as_deref())?;
     let selection = match load_any(plans, Some(&staged), g, out)? {
         Loaded::Plans(selection) => selection,
         Loaded::None { root, survey } => {
@@ -131,8 +137,18 @@ pub(crate) fn check_staged(plans: &[PathBuf], g: &Globals, out: &Output) -> Resu
         }
     };
     let templates = g.templates_in(Some(&staged))?;
-    let (plans, changes, refs) = compared(selection, &templates, compare::Keep::Contents)?;
-    if changes.is_empty() && report_references(&refs, out)? > 0 {
+    let compared = compared(selection, &templates, compare::Keep::Contents)?;
+    report_staged(&place_of(&staged), &compared, out)
+}
+
+/// Reports a check of the next commit: the files out of date in the index, each said
+/// to be right in the work tree but not staged where it is so, with the fix.
+fn report_staged(
+    place: &Place<'_>,
+    (plans, changes, refs): &(Vec<Plan>, Changeset, References),
+    out: &Output,
+) -> Result<i32, Failure> {
+    if changes.is_empty() && report_references(refs, out)? > 0 {
         return Ok(EXIT_CHANGES);
     }
     if changes.is_empty() {
@@ -148,7 +164,7 @@ pub(crate) fn check_staged(plans: &[PathBuf], g: &Globals, out: &Output) -> Resu
     }
     let mut to_add = Vec::new();
     for c in &changes.changes {
-        let work = staged.unmap(&c.path);
+        let work = place.unmap(&c.path);
         let on_disk = std::fs::read(&work).ok();
         let staged_only = match &c.new {
             Some(new) => on_disk.as_deref() == Some(new.as_bytes()),
@@ -184,11 +200,11 @@ pub(crate) fn check_staged(plans: &[PathBuf], g: &Globals, out: &Output) -> Resu
         out.line(&format!("{what}: {}: {why}", c.rel), EXIT_CHANGES)?;
     }
     let fix = if to_add.len() == changes.changes.len() {
-        format!("to fix, run: git add -A -- {}", pathspecs(&staged, &to_add))
+        format!("to fix, run: git add -A -- {}", pathspecs(place, &to_add))
     } else {
         format!(
             "to fix, run: cutover render {}, then stage the generated files (git add)",
-            plans_files(&plans, &changes).join(" ")
+            plans_files(plans, changes).join(" ")
         )
     };
     out.line(
@@ -198,8 +214,56 @@ pub(crate) fn check_staged(plans: &[PathBuf], g: &Globals, out: &Output) -> Resu
         ),
         EXIT_CHANGES,
     )?;
-    report_references(&refs, out)?;
+    report_references(refs, out)?;
     Ok(EXIT_CHANGES)
+}
+
+/// `check --staged` without a copy, when the work tree holds exactly what the index does
+/// for every file cutover reads (no unstaged change or untracked file among them, no
+/// base file changed, no ignored file in an output folder): the common case in a
+/// pre-commit hook, which stashes unstaged changes. `None`: a copy is needed.
+fn same_as_work_tree(
+    index: &Index,
+    plans: &[PathBuf],
+    g: &Globals,
+    out: &Output,
+) -> Result<Option<i32>, Failure> {
+    if index.sparse {
+        return Ok(None);
+    }
+    let changed = index.work_tree_changes()?;
+    if changed.iter().any(|p| Staged::is_read(p)) {
+        return Ok(None);
+    }
+    // Read quietly: if a copy is needed after all, its load prints the warnings.
+    let quiet = out.quiet();
+    let Loaded::Plans(selection) = load_any(plans, None, g, &quiet)? else {
+        return Ok(None);
+    };
+    let base_changed = selection.plans.iter().any(|p| {
+        let rel = |b: &String| crate::repo::relative(&index.root, &p.root.join(b));
+        p.migrations
+            .iter()
+            .filter_map(|m| m.base.as_ref())
+            .any(|b| rel(b).is_some_and(|b| changed.contains(&b)))
+    });
+    let outputs: Vec<String> = selection
+        .plans
+        .iter()
+        .filter_map(|p| crate::repo::relative(&index.root, &p.output))
+        .collect();
+    if base_changed || !index.ignored_under(&outputs)?.is_empty() {
+        return Ok(None);
+    }
+    for w in load::warnings(&selection.plans).chain(&selection.unreadable) {
+        out.diagnostic(w);
+    }
+    let compared = compared(selection, &g.templates()?, compare::Keep::Contents)?;
+    let place = Place {
+        root: &index.root,
+        work_tree: &index.root,
+    };
+    report_staged(&place, &compared, out).map(Some)
 }
 
 /// Where no plan is left under the current folder: the files generated from plan files
@@ -253,7 +317,7 @@ fn check_abandoned(
                 .collect();
             format!(
                 "git add -A -- {}",
-                pathspecs(s, &folders.iter().collect::<Vec<_>>())
+                pathspecs(&place_of(s), &folders.iter().collect::<Vec<_>>())
             )
         }
         _ => "cutover render".to_owned(),
@@ -270,14 +334,14 @@ fn check_abandoned(
 
 /// `paths` (in the copy) as git pathspecs for the user's shell: relative to the
 /// repository root (`:/path` when the current folder is another), quoted, each once.
-fn pathspecs(staged: &Staged, paths: &[&PathBuf]) -> String {
+fn pathspecs(place: &Place<'_>, paths: &[&PathBuf]) -> String {
     let at_root = std::env::current_dir()
         .and_then(|d| d.canonicalize())
-        .is_ok_and(|d| d == staged.work_tree());
+        .is_ok_and(|d| d == place.work_tree);
     let mut specs: Vec<String> = paths
         .iter()
         .map(|p| {
-            let rel = crate::repo::display_rel(staged.root(), p);
+            let rel = crate::repo::display_rel(place.root, p);
             let spec = if at_root { rel } else { format!(":/{rel}") };
             shlex::try_quote(&spec).map_or(spec.clone(), Into::into)
         })
@@ -287,6 +351,30 @@ fn pathspecs(staged: &Staged, paths: &[&PathBuf]) -> String {
     specs.join(" ")
 }
 
+/// Where a check of the next commit reads: `root`, a copy of the index (or the work
+/// tree itself, when it holds the same), and the work tree.
+struct Place<'a> {
+    /// The root of the files checked.
+    root: &'a Path,
+    /// The work tree root.
+    work_tree: &'a Path,
+}
+
+/// Where a check of the copy `staged` reads.
+fn place_of(staged: &Staged) -> Place<'_> {
+    Place {
+        root: staged.root(),
+        work_tree: staged.work_tree(),
+    }
+}
+
+impl Place<'_> {
+    /// The work tree's path for `path` under `root`.
+    fn unmap(&self, path: &Path) -> PathBuf {
+        path.strip_prefix(self.root)
+            .map_or_else(|_| path.to_path_buf(), |rel| self.work_tree.join(rel))
+    }
+}
 /// The files of the plans that have changes, in plan order.
 fn plans_files(plans: &[Plan], changes: &Changeset) -> Vec<String> {
     let stale: std::collections::BTreeSet<usize> = changes.changes.iter().map(|c| c.plan).collect();

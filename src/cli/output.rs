@@ -15,6 +15,8 @@ pub struct Output {
     writes: bool,
     /// `-v`: print error details.
     pub(crate) verbose: bool,
+    /// Warnings and diagnostics are not printed (a first, tentative pass).
+    silent: bool,
 }
 
 impl Output {
@@ -30,6 +32,15 @@ impl Output {
             color_err: decide(io::stderr().is_terminal()),
             writes,
             verbose: false,
+            silent: false,
+        }
+    }
+
+    /// The same output with warnings and diagnostics left out.
+    pub(crate) fn quiet(&self) -> Output {
+        Output {
+            silent: true,
+            ..*self
         }
     }
 
@@ -92,6 +103,9 @@ impl Output {
     }
 
     pub(crate) fn warning(&self, text: &str) {
+        if self.silent {
+            return;
+        }
         let label = if self.color_err {
             "\x1b[1;33mwarning\x1b[0m"
         } else {
@@ -101,6 +115,9 @@ impl Output {
     }
 
     pub(crate) fn diagnostic(&self, d: &Diagnostic) {
+        if self.silent {
+            return;
+        }
         let _ = io::stderr().write_all(format!("{}\n", d.render(self.color_err)).as_bytes());
     }
 
