@@ -91,6 +91,9 @@ pub struct Index {
     pub symlinks: Vec<String>,
     /// Whether some entries are left out of the work tree (a sparse checkout).
     pub sparse: bool,
+    /// Whether some entries are marked assume-unchanged (their work tree files may differ
+    /// without git saying so).
+    pub assumed: bool,
 }
 
 impl Index {
@@ -114,11 +117,13 @@ impl Index {
             path: PathBuf::from(top),
             source: e,
         })?;
-        // `-t` tags each entry: `S` is a skip-worktree entry (a sparse checkout).
-        let listing = git(&root, &["ls-files", "--stage", "-t", "-z"])?;
+        // `-v` tags each entry: `S` is a skip-worktree entry (a sparse checkout), a lower
+        // case tag an entry marked assume-unchanged.
+        let listing = git(&root, &["ls-files", "--stage", "-v", "-z"])?;
         let mut paths = Vec::new();
         let mut symlinks = Vec::new();
         let mut sparse = false;
+        let mut assumed = false;
         let mut conflicted = Vec::new();
         for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
             // `<tag> <mode> <object> <stage>\t<path>`
@@ -133,7 +138,9 @@ impl Index {
                 continue;
             }
             let mut fields = meta.split(' ');
-            sparse |= fields.next() == Some("S");
+            let tag = fields.next().unwrap_or_default();
+            sparse |= tag == "S";
+            assumed |= tag.chars().any(|c| c.is_ascii_lowercase());
             if fields.next() == Some("120000") {
                 symlinks.push(path.to_owned());
             }
@@ -153,66 +160,57 @@ impl Index {
             paths,
             symlinks,
             sparse,
+            assumed,
         })
     }
 
-    /// The paths (relative to the root) where the work tree differs from the index:
-    /// unstaged changes, deletions, type changes and untracked files (not ignored ones).
-    pub fn work_tree_changes(&self) -> Result<Vec<String>> {
-        let args = [
-            "status",
-            "--porcelain=v1",
-            "-z",
-            "--untracked-files=all",
-            "--no-renames",
-        ];
+    /// Where the work tree differs from the index: `(XY, path)` as `git status
+    /// --porcelain` gives them (`Y` the work tree against the index; `??` untracked,
+    /// `Y` = `A` added with intent to add), paths relative to the root; ignored files not
+    /// listed.
+    pub fn work_tree_changes(&self) -> Result<Vec<(String, String)>> {
+        self.status(&["--untracked-files=all"])
+    }
+
+    /// The ignored files and folders (a folder all ignored is one entry, ending in `/`).
+    pub fn ignored(&self) -> Result<Vec<String>> {
+        Ok(self
+            .status(&["--untracked-files=normal", "--ignored=traditional"])?
+            .into_iter()
+            .filter(|(code, _)| code == "!!")
+            .map(|(_, path)| path)
+            .collect())
+    }
+
+    fn status(&self, options: &[&str]) -> Result<Vec<(String, String)>> {
+        let mut args = vec!["status", "--porcelain=v1", "-z", "--no-renames"];
+        args.extend(options);
         let out = git(&self.root, &args)?;
         Ok(out
             .split(|b| *b == 0)
             .filter_map(|e| std::str::from_utf8(e).ok())
-            // `XY path`: Y is the work tree against the index; `??` untracked.
-            .filter(|e| e.len() > 3 && (e.as_bytes()[1] != b' ' || e.starts_with("??")))
-            .map(|e| e[3..].to_owned())
+            .filter(|e| e.len() > 3)
+            .map(|e| (e[..2].to_owned(), e[3..].to_owned()))
             .collect())
     }
 
-    /// The ignored files (relative to the root) under the folders `dirs` (relative to the
-    /// root): there in the work tree, never in a commit.
-    pub fn ignored_under(&self, dirs: &[String]) -> Result<Vec<String>> {
-        if dirs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut args = vec![
-            "ls-files",
-            "--others",
-            "--ignored",
-            "--exclude-standard",
-            "-z",
-            "--",
-        ];
-        args.extend(dirs.iter().map(String::as_str));
-        let out = git(&self.root, &args)?;
-        Ok(out
-            .split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect())
-    }
-
-    /// The paths in the index whose contents hold `text` (`git grep --cached`).
-    pub fn grep(&self, text: &str) -> Result<Vec<String>> {
-        let args = ["grep", "--cached", "-l", "-z", "-I", "-F", "-e", text];
+    /// The index's files with a line starting with `prefix` (`git grep --cached`), each
+    /// with the first such line.
+    pub fn grep_lines(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let pattern = format!("^{}", regex_quote(prefix));
+        let args = ["grep", "--cached", "-z", "-m", "1", "-E", "-e", &pattern];
         let out = match run(&self.root, &args) {
             Ok(out) => out,
             // git grep exits 1 when nothing matches.
             Err(Failed::Exit(msg)) if msg.is_empty() => return Ok(Vec::new()),
             Err(f) => return Err(base_error(f, &args)),
         };
+        // `path\0line\n` per match.
         Ok(out
-            .split(|b| *b == 0)
-            .filter_map(|p| std::str::from_utf8(p).ok())
-            .filter(|p| !p.is_empty())
-            .map(str::to_owned)
+            .split(|b| *b == b'\n')
+            .filter_map(|l| std::str::from_utf8(l).ok())
+            .filter_map(|l| l.split_once('\0'))
+            .map(|(path, line)| (path.to_owned(), line.to_owned()))
             .collect())
     }
 
@@ -242,6 +240,30 @@ impl Index {
         )?;
         Ok(())
     }
+}
+
+/// Every file the index of the work tree at `root` tracks, relative to the root; `None`
+/// when `root` is not a git work tree git can read.
+pub fn tracked_files(root: &Path) -> Option<std::collections::HashSet<String>> {
+    let out = run(root, &["ls-files", "-z"]).ok()?;
+    Some(
+        out.split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect(),
+    )
+}
+
+/// `text` as a POSIX extended regular expression matching itself.
+fn regex_quote(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if "\\^$.|?*+()[]{}".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Runs git for `--base`; a failure names the command.

@@ -45,11 +45,19 @@ impl Staged {
     /// folder, when given), then the base files and output folders the copied plans name.
     /// `loader` reads the copied plans.
     pub fn copy(dir: &Path, loader: &Loader, templates: Option<&Path>) -> Result<Staged> {
-        Staged::copy_index(Index::open(dir)?, loader, templates)
+        Staged::copy_index(Index::open(dir)?, loader, templates, &[], &[])
     }
 
-    /// [`Staged::copy`] of an index already read.
-    pub fn copy_index(index: Index, loader: &Loader, templates: Option<&Path>) -> Result<Staged> {
+    /// [`Staged::copy`] of an index already read, with the plan files named on the command
+    /// line (`named`, relative to the root: copied whatever their name) and the entries
+    /// added with intent to add (`intended`: not copied, the commit will not hold them).
+    pub fn copy_index(
+        index: Index,
+        loader: &Loader,
+        templates: Option<&Path>,
+        named: &[String],
+        intended: &[&str],
+    ) -> Result<Staged> {
         remove_stale_copies(&index.git_dir);
         let tmp = tempfile::Builder::new()
             .prefix("cutover-staged-")
@@ -68,24 +76,39 @@ impl Staged {
             source: e,
         })?;
         let templates = templates.and_then(|t| repo::relative_from_cwd(&index.root, t));
-        let generated = index.grep(header::PREFIX)?;
+        // Generated files, and the plans their headers name (whatever their file names).
+        let generated = index.grep_lines(header::PREFIX)?;
+        let owners: Vec<String> = generated
+            .iter()
+            .filter_map(|(_, line)| header::plan_of(line.as_bytes()))
+            .collect();
+        let in_index = |p: &str| index.paths.binary_search_by(|q| q.as_str().cmp(p)).is_ok();
         let mut first: Vec<&str> = index
             .paths
             .iter()
             .map(String::as_str)
             .filter(|p| read_by_name(p) || templates.as_deref().is_some_and(|t| under(p, t)))
             .chain(index.symlinks.iter().map(String::as_str))
-            .chain(generated.iter().map(String::as_str))
+            .chain(generated.iter().map(|(p, _)| p.as_str()))
+            .chain(
+                named
+                    .iter()
+                    .chain(&owners)
+                    .map(String::as_str)
+                    .filter(|p| in_index(p)),
+            )
+            .filter(|p| !intended.contains(p))
             .collect();
         first.sort_unstable();
         first.dedup();
         index.checkout(&first, &copy)?;
-        let (bases, outputs) = named_by_plans(&copy, loader)?;
+        let extra: Vec<&str> = named.iter().chain(&owners).map(String::as_str).collect();
+        let (bases, outputs) = named_by_plans(&copy, loader, &extra)?;
         let more: Vec<&str> = index
             .paths
             .iter()
             .map(String::as_str)
-            .filter(|p| first.binary_search(p).is_err())
+            .filter(|p| first.binary_search(p).is_err() && !intended.contains(p))
             .filter(|p| {
                 bases.binary_search_by(|b| b.as_str().cmp(p)).is_ok()
                     || outputs.iter().any(|o| under(p, o))
@@ -165,11 +188,19 @@ fn remove_stale_copies(git_dir: &Path) {
 }
 
 /// The base files and the output folders (relative to the root, sorted) the plans in
-/// the copy name.
-fn named_by_plans(copy: &Path, loader: &Loader) -> Result<(Vec<String>, Vec<String>)> {
+/// the copy name: the plans the search finds, and `extra` (relative to the root).
+fn named_by_plans(
+    copy: &Path,
+    loader: &Loader,
+    extra: &[&str],
+) -> Result<(Vec<String>, Vec<String>)> {
     let mut bases = Vec::new();
     let mut outputs = Vec::new();
-    for path in discover::survey(copy)?.plans {
+    let mut plans = discover::survey(copy)?.plans;
+    plans.extend(extra.iter().map(|rel| copy.join(rel)));
+    plans.sort();
+    plans.dedup();
+    for path in plans {
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
         };

@@ -323,15 +323,20 @@ pub fn broken_in(file: &Path, source: &str, trees: &[Tree]) -> Vec<Broken> {
             .filter(|t| target.starts_with(&t.dir))
             .collect();
         let hint = if inside.is_empty() {
-            // Outside every current tree: a tree no plan produces any more (a migration
-            // renamed or removed, an output moved) that is gone from the disk.
-            if target.exists() || !generated_shape(&target) {
+            // Outside every current tree but in a plan's output folder, where a migration
+            // renamed or removed had its tree: broken once that is gone.
+            let gone = trees
+                .iter()
+                .filter_map(|t| t.dir.parent())
+                .any(|output| target.starts_with(output) && generated_shape(output, &target));
+            if !gone || target.exists() {
                 continue;
             }
-            Some("no plan produces it now: was the migration renamed or removed, or its output folder moved?".to_owned())
+            Some("no plan produces it now: was the migration renamed or removed?".to_owned())
         } else {
+            let output = inside.iter().filter_map(|t| t.dir.parent()).next();
             if inside.iter().any(|t| t.produces(&target))
-                || (target.exists() && !generated_shape(&target))
+                || (target.exists() && !output.is_some_and(|o| generated_shape(o, &target)))
             {
                 // Produced, or a file or folder of the user's own inside the tree.
                 continue;
@@ -423,14 +428,11 @@ pub fn of_selection(
     Ok(out)
 }
 
-/// Whether `path` is a file cutover generates, or a folder holding one's kustomization,
-/// by its shape (see [`layout::parse`]).
-fn generated_shape(path: &Path) -> bool {
-    let text = path
-        .to_string_lossy()
-        .replace(std::path::MAIN_SEPARATOR, "/");
-    let text = text.trim_start_matches('/');
-    layout::parse(text).is_some() || layout::parse(&format!("{text}/kustomization.yaml")).is_some()
+/// Whether `path` is, under the output folder `output`, a file cutover generates there or
+/// a folder holding one's kustomization (see [`layout::parse_in`]).
+fn generated_shape(output: &Path, path: &Path) -> bool {
+    layout::parse_in(output, path).is_some()
+        || layout::parse_in(output, &path.join("kustomization.yaml")).is_some()
 }
 
 /// The path entries of a kustomization: (field, the entry's node, its text).

@@ -12,9 +12,9 @@ use crate::error::Error;
 use crate::git::Index;
 use crate::git::Revision;
 use crate::plan::discover::Survey;
-use crate::plan::load;
 use crate::plan::load::Selection;
 use crate::plan::Plan;
+use crate::plan::{discover, load};
 use crate::render::render_one;
 use crate::render::Templates;
 use crate::staged::Staged;
@@ -126,10 +126,21 @@ pub(crate) fn check_staged(plans: &[PathBuf], g: &Globals, out: &Output) -> Resu
         source: e,
     })?;
     let index = Index::open(&cwd)?;
-    if let Some(code) = same_as_work_tree(&index, plans, g, out)? {
+    let changes = index.work_tree_changes()?;
+    if let Some(code) = same_as_work_tree(&index, &changes, plans, g, out)? {
         return Ok(code);
     }
-    let staged = Staged::copy_index(index, g.loader(), g.templates.as_deref())?;
+    // Added with intent to add (`git add -N`): in the index as an empty placeholder only.
+    let intended: Vec<&str> = changes
+        .iter()
+        .filter(|(code, _)| code.as_bytes()[1] == b'A')
+        .map(|(_, path)| path.as_str())
+        .collect();
+    let named: Vec<String> = plans
+        .iter()
+        .filter_map(|p| crate::repo::relative_from_cwd(&index.root, p))
+        .collect();
+    let staged = Staged::copy_index(index, g.loader(), g.templates.as_deref(), &named, &intended)?;
     let selection = match load_any(plans, Some(&staged), g, out)? {
         Loaded::Plans(selection) => selection,
         Loaded::None { root, survey } => {
@@ -224,15 +235,38 @@ fn report_staged(
 /// pre-commit hook, which stashes unstaged changes. `None`: a copy is needed.
 fn same_as_work_tree(
     index: &Index,
+    changes: &[(String, String)],
     plans: &[PathBuf],
     g: &Globals,
     out: &Output,
 ) -> Result<Option<i32>, Failure> {
-    if index.sparse {
+    if index.sparse || index.assumed {
         return Ok(None);
     }
-    let changed = index.work_tree_changes()?;
-    if changed.iter().any(|p| Staged::is_read(p)) {
+    let changed: Vec<&str> = changes
+        .iter()
+        .filter(|(code, _)| code.as_bytes()[1] != b' ' || code == "??")
+        .map(|(_, path)| path.as_str())
+        .collect();
+    let is_link = |p: &str| {
+        index.symlinks.iter().any(|l| l == p)
+            || index
+                .root
+                .join(p)
+                .symlink_metadata()
+                .is_ok_and(|m| m.is_symlink())
+    };
+    if changed.iter().any(|p| Staged::is_read(p) || is_link(p)) {
+        return Ok(None);
+    }
+    // Ignored files are never committed: any that cutover might read (outside the folders
+    // its search skips) rules the work tree out.
+    let ignored = index.ignored()?;
+    if ignored.iter().any(|p| {
+        let folder = p.ends_with('/');
+        discover::skipped_folder(&format!("{p}{}", if folder { "x" } else { "" })).is_none()
+            && (folder || Staged::is_read(p))
+    }) {
         return Ok(None);
     }
     // Read quietly: if a copy is needed after all, its load prints the warnings.
@@ -245,14 +279,9 @@ fn same_as_work_tree(
         p.migrations
             .iter()
             .filter_map(|m| m.base.as_ref())
-            .any(|b| rel(b).is_some_and(|b| changed.contains(&b)))
+            .any(|b| rel(b).is_some_and(|b| changed.contains(&b.as_str())))
     });
-    let outputs: Vec<String> = selection
-        .plans
-        .iter()
-        .filter_map(|p| crate::repo::relative(&index.root, &p.output))
-        .collect();
-    if base_changed || !index.ignored_under(&outputs)?.is_empty() {
+    if base_changed {
         return Ok(None);
     }
     for w in load::warnings(&selection.plans).chain(&selection.unreadable) {

@@ -153,12 +153,10 @@ impl Globals {
         match staged {
             None => Templates::load(Some(dir)),
             Some(s) => {
-                let copy = s.map(dir).ok_or_else(|| {
-                    Error::Git(format!(
-                        "--templates {}: with --staged, the templates must be in the git work tree",
-                        dir.display()
-                    ))
-                })?;
+                // Outside the work tree, no commit holds them: read where they are.
+                let Some(copy) = s.map(dir) else {
+                    return Templates::load(Some(dir));
+                };
                 if !copy.is_dir() {
                     return Err(Error::Git(format!(
                         "--templates {}: no file under it is staged (the commit would not hold the templates); git add them",

@@ -21,7 +21,7 @@ use crate::plan::{Migration, Plan};
 use crate::render::header::{self, Owner};
 use crate::render::{GeneratedFile, PARALLEL_FROM};
 use crate::repo;
-use crate::sync::strays::Stray;
+use crate::sync::strays::{PlanFiles, Stray};
 
 /// What happens to one file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -266,6 +266,10 @@ pub fn compare(
     use rayon::prelude::*;
     let scanned = scan_outputs(plans)?;
     let nested = outputs_nest(plans);
+    let known: Known<'_> = plans
+        .iter()
+        .map(|p| (p.root.as_path(), PlanFiles::new(&p.root)))
+        .collect();
     let jobs: Vec<(usize, &Migration)> = plans
         .iter()
         .enumerate()
@@ -278,7 +282,7 @@ pub fn compare(
         let mut out = Outcome::new(p);
         out.keep_contents = matches!(keep, Keep::Contents);
         for f in &files {
-            if let Err(e) = out.compare_file(plan, f, existing, keep) {
+            if let Err(e) = out.compare_file(plan, f, existing, keep, &known) {
                 // Reported after render errors and conflicts, as if compared later.
                 out.error = Some(e);
                 break;
@@ -302,7 +306,7 @@ pub fn compare(
     let all: Vec<usize> = (0..jobs.len()).collect();
     let Keep::Stage(_) = keep else {
         let outcomes = run_all(&all, &keep);
-        return finish(plans, strays, scanned, ordered(outcomes)?);
+        return finish(plans, strays, &known, scanned, ordered(outcomes)?);
     };
 
     // Writing. A render refused because of what is on disk must leave the disk untouched
@@ -338,7 +342,7 @@ pub fn compare(
         let mut outcomes = first;
         outcomes.extend(run_all(&absent, &Keep::Paths));
         outcomes.sort_by_key(|(i, _)| *i);
-        return finish(plans, strays, scanned, ordered(outcomes)?);
+        return finish(plans, strays, &known, scanned, ordered(outcomes)?);
     }
     // Nothing stands in the way: stage what changed (rendered again), and the rest.
     let mut outcomes = Vec::new();
@@ -354,7 +358,7 @@ pub fn compare(
     to_stage.sort_unstable();
     outcomes.extend(run_all(&to_stage, &keep));
     outcomes.sort_by_key(|(i, _)| *i);
-    finish(plans, strays, scanned, ordered(outcomes)?)
+    finish(plans, strays, &known, scanned, ordered(outcomes)?)
 }
 
 /// The outcomes in job order, or the first job's error.
@@ -441,6 +445,7 @@ impl Outcome {
         f: &GeneratedFile,
         existing: &Existing,
         keep: &Keep<'_>,
+        known: &Known<'_>,
     ) -> Result<()> {
         let counts = match self.counts.get_mut(&f.migration) {
             Some(c) => c,
@@ -476,7 +481,7 @@ impl Outcome {
                     plan.root.display()
                 )),
                 Owner::Other(id)
-                    if header::plan_id(id).is_some_and(|id| !plan_exists(&plan.root, &id)) =>
+                    if header::plan_id(id).is_some_and(|id| !plan_exists(known, &plan.root, &id)) =>
                 {
                     // Generated from a plan file that was renamed or deleted: nobody's now.
                     None
@@ -600,6 +605,7 @@ fn conflicts(plans: &[Plan], outcomes: &[&Outcome]) -> Vec<String> {
 fn finish(
     plans: &[Plan],
     strays: &[Stray],
+    known: &Known<'_>,
     scanned: HashMap<PathBuf, Existing>,
     mut outcomes: Vec<Outcome>,
 ) -> Result<Changeset> {
@@ -617,7 +623,7 @@ fn finish(
     let unwanted = unwanted_in_layout(&scanned)?;
     refuse_problems(&outcomes)?;
     let mut counts = Tally::new(plans, &outcomes);
-    orphans(plans, &unwanted, &mut counts, &mut changes)?;
+    orphans(plans, known, &unwanted, &mut counts, &mut changes)?;
     for stray in strays {
         counts.entry(stray.plan, &stray.migration).removed += 1;
         changes.push(Change {
@@ -758,6 +764,7 @@ impl<'p> Tally<'p> {
 /// writing one folder, whatever plans this run names).
 fn orphans(
     plans: &[Plan],
+    known: &Known<'_>,
     unwanted: &Unwanted<'_>,
     counts: &mut Tally<'_>,
     changes: &mut Vec<Change>,
@@ -777,7 +784,7 @@ fn orphans(
                     let Some(id) = header::plan_id(written) else {
                         continue;
                     };
-                    if plan_exists(&plan.root, &id) {
+                    if plan_exists(known, &plan.root, &id) {
                         if plan.migrations.iter().any(|m| m.name == migration) {
                             problems.push(format!(
                                 "{}: generated from the plan {id}, in the folder of migration `{migration}` of {}; two plans cannot write one migration folder",
@@ -811,14 +818,14 @@ fn orphans(
     Ok(())
 }
 
-/// Whether the plan file `id` (as a header names it) exists in repository `root`: files
-/// with its header belong to it. A plan renamed or deleted leaves files nobody owns.
-/// Outside a git work tree a plan's identity is not certain (each plan's folder is its
-/// own root), so every plan counts as existing there.
-fn plan_exists(root: &Path, id: &str) -> bool {
-    !root.join(".git").exists() || root.join(id).exists()
-}
+/// Per repository root: whether the plan files headers name exist there.
+type Known<'a> = HashMap<&'a Path, PlanFiles<'a>>;
 
+/// Whether the plan file `id` (as a header names it) exists in repository `root` (see
+/// [`PlanFiles::exists`]). Asked only for files another plan's header claims.
+fn plan_exists(known: &Known<'_>, root: &Path, id: &str) -> bool {
+    known.get(root).is_none_or(|k| k.exists(id))
+}
 fn read(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(|e| Error::Read {
         path: path.to_path_buf(),

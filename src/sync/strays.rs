@@ -55,6 +55,7 @@ pub fn find(selection: &Selection) -> Result<Vec<Stray>> {
         if !is_work_tree(root) {
             continue;
         }
+        let known = PlanFiles::new(root);
         let outside = |list: &'_ [PathBuf]| {
             let held = repo::first_folder_holding(list, &current);
             list.iter()
@@ -91,7 +92,7 @@ pub fn find(selection: &Selection) -> Result<Vec<Stray>> {
                 if !path.starts_with(&plans[p].output) {
                     strays.push(stray(p, stray_reason(&plans[p])));
                 }
-            } else if !root.join(&id).exists() && !under_output(path, plans) {
+            } else if !known.exists(&id) && !under_output(path, plans) {
                 // Counted apart from the plan it is reported under.
                 let mut s = stray(first, gone_reason(&id));
                 s.migration = format!("{} (from the deleted plan {id})", s.migration);
@@ -111,17 +112,53 @@ pub fn abandoned(root: &Path, survey: &Survey) -> Result<Vec<(PathBuf, String)>>
     if !is_work_tree(root) {
         return Ok(found);
     }
+    let known = PlanFiles::new(root);
     for path in survey.yaml.iter().chain(&survey.kustomizations) {
         let at_place = repo::relative(root, path).is_some_and(|rel| layout::parse(&rel).is_some());
         if !at_place {
             continue;
         }
-        if let Some(id) = plan_of(path).filter(|id| !root.join(id).exists()) {
+        if let Some(id) = plan_of(path).filter(|id| !known.exists(id)) {
             found.push((path.clone(), gone_reason(&id)));
         }
     }
     found.sort();
     Ok(found)
+}
+
+/// Whether the plan files that headers name exist in one repository, asked once each.
+pub struct PlanFiles<'a> {
+    root: &'a Path,
+    /// The files git tracks there, listed on first need.
+    tracked: std::sync::OnceLock<Option<std::collections::HashSet<String>>>,
+}
+
+impl<'a> PlanFiles<'a> {
+    /// The plan files of the repository at `root`.
+    pub fn new(root: &'a Path) -> PlanFiles<'a> {
+        PlanFiles {
+            root,
+            tracked: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Whether the plan file `id` (as a header names it) exists: files with its header
+    /// belong to it. Only a plan surely gone (in a git work tree, not on disk, not in the
+    /// index: a sparse checkout leaves tracked files off the disk) leaves files nobody
+    /// owns; outside git, or when the disk cannot tell, every plan counts as existing.
+    pub fn exists(&self, id: &str) -> bool {
+        if !is_work_tree(self.root) {
+            return true;
+        }
+        match self.root.join(id).try_exists() {
+            Ok(false) => self
+                .tracked
+                .get_or_init(|| crate::git::tracked_files(self.root))
+                .as_ref()
+                .is_some_and(|t| t.contains(id)),
+            Ok(true) | Err(_) => true,
+        }
+    }
 }
 
 /// Whether `root` is a git work tree: only there is a plan's identity in a header (its

@@ -1477,3 +1477,124 @@ fn references_to_user_files_and_to_renamed_migrations() {
     );
     assert!(!check.stdout.contains("extra/cm.yaml"), "{}", check.stdout);
 }
+
+// --- check --staged against the commit, whatever the work tree holds ------------------------
+
+/// `check --staged`'s verdict equals the truth of the commit the index would make.
+#[track_caller]
+fn staged_agrees(r: &Repo, code: i32, texts: &[&str]) -> Output {
+    let verdict = expect(r.cutover(["check", "--staged"]), code, texts);
+    let would = r.would_commit();
+    r.agrees(&verdict, &would);
+    verdict
+}
+
+/// Files the commit will not hold never make the verdict: an ignored base file, an
+/// entry added with intent to add, a file marked assume-unchanged; and an unrelated
+/// untracked file (which makes a copy of the index) changes nothing.
+#[test]
+fn check_staged_judges_what_the_commit_holds() {
+    let r = started();
+    // An untracked YAML file elsewhere: the index is copied, the verdict is the same.
+    r.write("notes.yaml", "a: 1\n");
+    staged_agrees(
+        &r,
+        0,
+        &["ok: 10 generated files up to date in the git index"],
+    );
+    // A kustomization of the user's own pointing at files cutover has nothing to do with.
+    r.write("crds/00-crds.yaml", "kind: List\n");
+    r.write(
+        "deploy/kustomization.yaml",
+        "resources:\n  - ../crds/00-crds.yaml\n  - cutover/checkout/envs/prod\n",
+    );
+    r.git(&["add", "crds", "deploy/kustomization.yaml"]);
+    staged_agrees(
+        &r,
+        0,
+        &["ok: 10 generated files up to date in the git index"],
+    );
+    r.commit("crds and a kustomization");
+
+    // Generated files added with intent to add are not in the commit: missing, not an error.
+    let prod = "deploy/cutover/checkout/envs/prod/kustomization.yaml";
+    r.git(&["rm", "-q", "--cached", prod]);
+    r.git(&["add", "-N", prod]);
+    staged_agrees(&r, 1, &[&format!("missing: {prod}")]);
+    r.git(&["add", prod]);
+
+    // A generated file staged wrong, then marked assume-unchanged with the right bytes back
+    // in the work tree: git status says nothing, the commit is still wrong.
+    let good = r.read(prod);
+    r.write(prod, format!("{good}# tampered\n"));
+    r.git(&["add", prod]);
+    r.write(prod, &good);
+    r.git(&["update-index", "--assume-unchanged", prod]);
+    staged_agrees(&r, 1, &[&format!("stale: {prod}")]);
+    r.git(&["update-index", "--no-assume-unchanged", prod]);
+    r.git(&["add", prod]);
+
+    // A base file that is ignored: there in the work tree, never in a commit.
+    r.write(".gitignore", "vendor/\n");
+    r.write(
+        "vendor/vs.yaml",
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: checkout\n  namespace: payments\nspec:\n  hosts: [cr-service-entry.com]\n  http:\n  - route:\n    - destination:\n        host: cr-service-entry.com\n",
+    );
+    r.edit(
+        "cutover.yaml",
+        "    namespace: payments\n",
+        "    namespace: payments\n    base: vendor/vs.yaml\n",
+    );
+    expect(r.cutover(["render"]), 0, &["checkout:"]);
+    r.git(&["add", "-A"]);
+    staged_agrees(&r, 2, &["vendor/vs.yaml"]);
+}
+
+/// A plan named on the command line with a name the search does not find, checked
+/// through a copy of the index (an untracked file makes one).
+#[test]
+fn check_staged_of_a_named_plan_with_another_name() {
+    let r = Repo::new();
+    expect(
+        r.cutover(["init", "deploy/plan.cutover.yaml"]),
+        0,
+        &["wrote"],
+    );
+    fs::rename(
+        r.root().join("deploy/plan.cutover.yaml"),
+        r.root().join("deploy/plan.yaml"),
+    )
+    .expect("rename the plan");
+    expect(
+        r.cutover(["render", "deploy/plan.yaml"]),
+        0,
+        &["10 written"],
+    );
+    r.commit("a plan named plan.yaml");
+    r.write("notes.yaml", "a: 1\n");
+    expect(
+        r.cutover(["check", "--staged", "deploy/plan.yaml"]),
+        0,
+        &["ok: 10 generated files up to date in the git index"],
+    );
+}
+
+/// A sparse checkout leaves the plan off the disk: its tree is not left behind.
+#[test]
+fn a_plan_left_out_by_a_sparse_checkout_keeps_its_tree() {
+    let r = Repo::new();
+    fs::create_dir_all(r.root().join("apps/pay")).expect("create folder");
+    expect(
+        r.cutover_in("apps/pay", ["init", "--output", "../../deploy"]),
+        0,
+        &["wrote"],
+    );
+    expect(r.cutover_in("apps/pay", ["render"]), 0, &["10 written"]);
+    r.commit("plan and tree");
+    r.git(&["sparse-checkout", "set", "--no-cone", "/deploy/"]);
+    assert!(!r.exists("apps/pay/cutover.yaml"));
+    let before = tree(r.root());
+    let out = r.cutover_in("deploy", ["render"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_unchanged(&before, &tree(r.root()));
+}
