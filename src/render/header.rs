@@ -3,6 +3,11 @@
 //! Ownership rule: a file belongs to a plan only if its first line is exactly that
 //! plan's header line. cutover never overwrites or removes any other file.
 
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{Error, Result};
 use crate::yaml::escape;
 
 /// How every header line starts.
@@ -22,6 +27,27 @@ pub fn block(plan_id: &str) -> String {
         first_line(plan_id),
         escape::scalar(plan_id)
     )
+}
+
+/// The first bytes of a file: enough to read its header line.
+pub fn read_head(path: &Path) -> Result<Option<Vec<u8>>> {
+    let mut buf = vec![0u8; 1024];
+    let mut file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Error::Read {
+                path: path.to_path_buf(),
+                source: e,
+            })
+        }
+    };
+    let n = file.read(&mut buf).map_err(|e| Error::Read {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    buf.truncate(n);
+    Ok(Some(buf))
 }
 
 /// Who generated a file, judged by its first line.

@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
@@ -213,24 +212,6 @@ fn scan(dir: &Path, repo_root: &Path) -> Result<Existing> {
     Ok(out)
 }
 
-/// Receives the new contents of files that differ from the disk, as [`compare`] finds
-/// them (the apply step's stager implements it).
-pub trait Sink: Sync {
-    /// Asks for files to be staged one by one (output folders nest, so a stand-in folder
-    /// could end up inside another).
-    fn file_by_file(&self);
-    /// Stages `contents` for `path` (`exists`: it replaces a file); `dir_exists` tells
-    /// which folders under `output` exist.
-    fn stage(
-        &self,
-        path: &Path,
-        contents: &[u8],
-        exists: bool,
-        output: &Path,
-        dir_exists: &(dyn Fn(&Path) -> bool + Sync),
-    ) -> Result<()>;
-}
-
 /// What [`compare`] keeps of the files that differ from the disk.
 pub enum Keep<'a> {
     /// Paths and statuses only (`check`).
@@ -266,10 +247,7 @@ pub fn compare(
     use rayon::prelude::*;
     let scanned = scan_outputs(plans)?;
     let nested = outputs_nest(plans);
-    let known: Known<'_> = plans
-        .iter()
-        .map(|p| (p.root.as_path(), PlanFiles::new(&p.root)))
-        .collect();
+    let known = known(plans);
     let jobs: Vec<(usize, &Migration)> = plans
         .iter()
         .enumerate()
@@ -330,15 +308,7 @@ pub fn compare(
         }
     }
     let first = run_all(&present, &Keep::Paths);
-    let refused = first.iter().any(|(_, r)| {
-        r.as_ref().map_or(true, |o| {
-            !o.problems.is_empty() || !o.conflicts.is_empty() || o.error.is_some()
-        })
-    }) || {
-        let outcomes: Vec<&Outcome> = first.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
-        !conflicts(plans, &outcomes).is_empty()
-    };
-    if refused {
+    if refused(plans, &first) {
         let mut outcomes = first;
         outcomes.extend(run_all(&absent, &Keep::Paths));
         outcomes.sort_by_key(|(i, _)| *i);
@@ -359,6 +329,26 @@ pub fn compare(
     outcomes.extend(run_all(&to_stage, &keep));
     outcomes.sort_by_key(|(i, _)| *i);
     finish(plans, strays, &known, scanned, ordered(outcomes)?)
+}
+
+/// Whether a first comparison (without writing) found a reason to refuse the change.
+fn refused(plans: &[Plan], first: &[(usize, Result<Outcome>)]) -> bool {
+    first.iter().any(|(_, r)| {
+        r.as_ref().map_or(true, |o| {
+            !o.problems.is_empty() || !o.conflicts.is_empty() || o.error.is_some()
+        })
+    }) || {
+        let outcomes: Vec<&Outcome> = first.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
+        !conflicts(plans, &outcomes).is_empty()
+    }
+}
+
+/// Whether the plan files headers name exist, for each repository of `plans`.
+fn known(plans: &[Plan]) -> Known<'_> {
+    plans
+        .iter()
+        .map(|p| (p.root.as_path(), PlanFiles::new(&p.root)))
+        .collect()
 }
 
 /// The outcomes in job order, or the first job's error.
@@ -471,30 +461,7 @@ impl Outcome {
                 counts.unchanged += 1;
                 return Ok(());
             }
-            let own_line = header::first_line(&plan.id);
-            let problem = match header::owner(&old, &own_line) {
-                Owner::This => None,
-                Owner::Other(id) if id.ends_with(&format!("/{}", plan.id)) || plan.id.ends_with(&format!("/{id}")) => Some(format!(
-                    "{}: its header names the plan `{id}`, but this run names the plan `{}` (from {}); run cutover inside the git work tree the files were generated in",
-                    f.rel,
-                    plan.id,
-                    plan.root.display()
-                )),
-                Owner::Other(id)
-                    if header::plan_id(id).is_some_and(|id| !plan_exists(known, &plan.root, &id)) =>
-                {
-                    // Generated from a plan file that was renamed or deleted: nobody's now.
-                    None
-                }
-                Owner::Other(id) => Some(format!(
-                    "{}: generated from another plan ({id}), but {} wants it too; two plans cannot share an output path",
-                    f.rel, plan.file
-                )),
-                Owner::User => Some(format!(
-                    "{}: exists, and is not a file cutover generated from {} (no matching header); cutover will not overwrite it. Move it away, or delete it if it is an old copy",
-                    f.rel, plan.id
-                )),
-            };
+            let problem = overwrite_problem(plan, f, &old, known);
             if let Some(problem) = problem {
                 self.problems.push((f.path.clone(), problem));
                 return Ok(());
@@ -541,6 +508,40 @@ impl Outcome {
             reason: None,
         });
         Ok(())
+    }
+}
+
+/// Why `f` may not replace the file holding `old`, if it may not: a file cutover did not
+/// generate, or generated from another existing plan (or in another work tree).
+fn overwrite_problem(
+    plan: &Plan,
+    f: &GeneratedFile,
+    old: &[u8],
+    known: &Known<'_>,
+) -> Option<String> {
+    let own_line = header::first_line(&plan.id);
+    match header::owner(old, &own_line) {
+        Owner::This => None,
+        Owner::Other(id) if id.ends_with(&format!("/{}", plan.id)) || plan.id.ends_with(&format!("/{id}")) => Some(format!(
+            "{}: its header names the plan `{id}`, but this run names the plan `{}` (from {}); run cutover inside the git work tree the files were generated in",
+            f.rel,
+            plan.id,
+            plan.root.display()
+        )),
+        Owner::Other(id)
+            if header::plan_id(id).is_some_and(|id| !plan_exists(known, &plan.root, &id)) =>
+        {
+            // Generated from a plan file that was renamed or deleted: nobody's now.
+            None
+        }
+        Owner::Other(id) => Some(format!(
+            "{}: generated from another plan ({id}), but {} wants it too; two plans cannot share an output path",
+            f.rel, plan.file
+        )),
+        Owner::User => Some(format!(
+            "{}: exists, and is not a file cutover generated from {} (no matching header); cutover will not overwrite it. Move it away, or delete it if it is an old copy",
+            f.rel, plan.id
+        )),
     }
 }
 
@@ -673,7 +674,7 @@ fn unwanted_in_layout(scanned: &HashMap<PathBuf, Existing>) -> Result<Unwanted<'
             if !in_layout(&path, output) {
                 continue;
             }
-            if let Some(head) = read_head(&path)? {
+            if let Some(head) = header::read_head(&path)? {
                 list.push((path, head));
             }
         }
@@ -845,27 +846,6 @@ fn is_leftover(name: &str) -> bool {
     name.starts_with(".cutover-") && name.ends_with(".tmp")
 }
 
-/// The first bytes of a file: enough to read its header line.
-pub(crate) fn read_head(path: &Path) -> Result<Option<Vec<u8>>> {
-    let mut buf = vec![0u8; 1024];
-    let mut file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(Error::Read {
-                path: path.to_path_buf(),
-                source: e,
-            })
-        }
-    };
-    let n = file.read(&mut buf).map_err(|e| Error::Read {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    buf.truncate(n);
-    Ok(Some(buf))
-}
-
 /// What stands in the way of writing `path`: a folder or special file at `path`, or a
 /// symlink, file or special file where one of the folders from `output` down to it goes.
 fn blocked(path: &Path, output: &Path, root: &Path, existing: &Existing) -> Option<String> {
@@ -887,4 +867,22 @@ fn blocked(path: &Path, output: &Path, root: &Path, existing: &Existing) -> Opti
         cur = p.parent();
     }
     None
+}
+
+/// Receives the new contents of files that differ from the disk, as [`compare`] finds
+/// them (the apply step's stager implements it).
+pub trait Sink: Sync {
+    /// Asks for files to be staged one by one (output folders nest, so a stand-in folder
+    /// could end up inside another).
+    fn file_by_file(&self);
+    /// Stages `contents` for `path` (`exists`: it replaces a file); `dir_exists` tells
+    /// which folders under `output` exist.
+    fn stage(
+        &self,
+        path: &Path,
+        contents: &[u8],
+        exists: bool,
+        output: &Path,
+        dir_exists: &(dyn Fn(&Path) -> bool + Sync),
+    ) -> Result<()>;
 }

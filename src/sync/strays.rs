@@ -17,7 +17,6 @@ use crate::plan::load::Selection;
 use crate::plan::Plan;
 use crate::render::header;
 use crate::repo;
-use crate::sync::compare::read_head;
 
 /// A file generated earlier, outside its plan's current output.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,7 +171,7 @@ fn is_work_tree(root: &Path) -> bool {
 /// The plan a file's header names; `None` for any other file, or one that cannot be
 /// read (cutover never wrote a file its user cannot read).
 fn plan_of(path: &Path) -> Option<String> {
-    header::plan_of(&read_head(path).ok()??)
+    header::plan_of(&header::read_head(path).ok()??)
 }
 
 fn gone_reason(id: &str) -> String {
