@@ -457,7 +457,7 @@ impl Outcome {
                 path: f.path.clone(),
                 source: e,
             })?;
-            if old == f.contents.as_bytes() {
+            if same_text(&old, &f.contents) {
                 counts.unchanged += 1;
                 return Ok(());
             }
@@ -509,6 +509,30 @@ impl Outcome {
         });
         Ok(())
     }
+}
+
+/// Whether the file holding `old` is `new`, byte for byte or with every line ending in
+/// CRLF: git converts line endings on checkout (`core.autocrlf`, `eol=crlf`), and the
+/// file a plan produces, checked out that way, is still that file.
+fn same_text(old: &[u8], new: &str) -> bool {
+    if old == new.as_bytes() {
+        return true;
+    }
+    let lines = new.bytes().filter(|b| *b == b'\n').count();
+    old.len() == new.len() + lines
+        && !new.contains('\r')
+        && old
+            .split(|b| *b == b'\n')
+            .zip(new.split('\n'))
+            .all(|(o, n)| {
+                // Every line but the last ends in `\r` in `old`.
+                o.strip_suffix(b"\r").unwrap_or(o) == n.as_bytes()
+            })
+        && old
+            .split(|b| *b == b'\n')
+            .rev()
+            .skip(1)
+            .all(|line| line.ends_with(b"\r"))
 }
 
 /// Why `f` may not replace the file holding `old`, if it may not: a file cutover did not
@@ -885,4 +909,24 @@ pub trait Sink: Sync {
         output: &Path,
         dir_exists: &(dyn Fn(&Path) -> bool + Sync),
     ) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_text;
+
+    #[test]
+    fn a_file_checked_out_with_crlf_is_the_same_text() {
+        let new = "a: 1\nb: 2\n";
+        assert!(same_text(b"a: 1\nb: 2\n", new));
+        assert!(same_text(b"a: 1\r\nb: 2\r\n", new));
+        assert!(
+            !same_text(b"a: 1\r\nb: 2\n", new),
+            "mixed endings are an edit"
+        );
+        assert!(!same_text(b"a: 1\r\nb: 3\r\n", new));
+        assert!(!same_text(b"a: 1\r\r\nb: 2\r\n", new));
+        assert!(same_text(b"a\r\nb", "a\nb"), "no final line ending");
+        assert!(!same_text(b"a\r\nb\r", "a\nb"));
+    }
 }

@@ -1598,3 +1598,27 @@ fn a_plan_left_out_by_a_sparse_checkout_keeps_its_tree() {
     assert_eq!(out.code, 2, "{out:?}");
     assert_unchanged(&before, &tree(r.root()));
 }
+
+/// Line endings converted on checkout (`eol=crlf`, as `core.autocrlf` does on Windows):
+/// the generated files are still the plan's, in the work tree, the index and a clone.
+#[test]
+fn crlf_checkouts_are_up_to_date() {
+    let r = started();
+    r.write(".gitattributes", "*.yaml text eol=crlf\n");
+    // Checked out again, every YAML file ends its lines in CRLF.
+    fs::remove_dir_all(r.root().join(TREE)).expect("remove the tree");
+    r.git(&["checkout", "--", TREE]);
+    r.git(&["add", ".gitattributes"]);
+    let prod = format!("{TREE}/checkout/envs/prod/kustomization.yaml");
+    assert!(r.read(&prod).contains("\r\n"), "not checked out with CRLF");
+    let sha = r.commit("line endings");
+    let ok = "ok: 10 generated files up to date";
+    r.agrees(&expect(r.cutover(["check"]), 0, &[ok]), &sha);
+    expect(r.cutover(["check", "--staged"]), 0, &[ok]);
+    r.write("notes.yaml", "a: 1\n");
+    expect(r.cutover(["check", "--staged"]), 0, &[ok]);
+    expect(r.cutover(["render"]), 0, &["0 written, 10 unchanged"]);
+    // An edit is still an edit.
+    r.edit(&prod, "weight-10", "weight-25");
+    expect(r.cutover(["check"]), 1, &[&format!("stale: {prod}")]);
+}
