@@ -198,7 +198,10 @@ impl Index {
     /// with the first such line.
     pub fn grep_lines(&self, prefix: &str) -> Result<Vec<(String, String)>> {
         let pattern = format!("^{}", regex_quote(prefix));
-        let args = ["grep", "--cached", "-z", "-m", "1", "-E", "-e", &pattern];
+        // `-a`: a file git takes for binary (a `-diff` attribute) is printed like any other.
+        let args = [
+            "grep", "--cached", "-a", "-z", "-m", "1", "-E", "-e", &pattern,
+        ];
         let out = match run(&self.root, &args) {
             Ok(out) => out,
             // git grep exits 1 when nothing matches.

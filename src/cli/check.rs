@@ -274,14 +274,39 @@ fn same_as_work_tree(
     let Loaded::Plans(selection) = load_any(plans, None, g, &quiet)? else {
         return Ok(None);
     };
-    let base_changed = selection.plans.iter().any(|p| {
-        let rel = |b: &String| crate::repo::relative(&index.root, &p.root.join(b));
-        p.migrations
+    // What the plans read by path, wherever it is: their output folders (a changed or
+    // untracked file of any kind there may keep a folder alive), base files, templates.
+    let mut read: Vec<PathBuf> = Vec::new();
+    for p in &selection.plans {
+        read.push(p.output.clone());
+        read.extend(
+            p.migrations
+                .iter()
+                .filter_map(|m| m.base.as_ref())
+                .map(|b| p.root.join(b)),
+        );
+    }
+    read.extend(
+        g.templates
             .iter()
-            .filter_map(|m| m.base.as_ref())
-            .any(|b| rel(b).is_some_and(|b| changed.contains(&b.as_str())))
-    });
-    if base_changed {
+            .filter_map(|t| std::path::absolute(t).ok()),
+    );
+    let differs: Vec<&str> = changed
+        .iter()
+        .copied()
+        .chain(ignored.iter().map(|i| i.trim_end_matches('/')))
+        .collect();
+    let overlaps = |a: &str, b: &str| {
+        let within = |x: &str, dir: &str| {
+            x == dir || x.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+        };
+        within(a, b) || within(b, a)
+    };
+    let touched = read
+        .iter()
+        .filter_map(|path| crate::repo::relative(&index.root, path))
+        .any(|rel| differs.iter().any(|d| rel == "." || overlaps(&rel, d)));
+    if touched {
         return Ok(None);
     }
     for w in load::warnings(&selection.plans).chain(&selection.unreadable) {

@@ -1622,3 +1622,58 @@ fn crlf_checkouts_are_up_to_date() {
     r.edit(&prod, "weight-10", "weight-25");
     expect(r.cutover(["check"]), 1, &[&format!("stale: {prod}")]);
 }
+
+/// What the plans read by path decides too: an ignored (hidden) output folder, an
+/// untracked file keeping a renamed migration's old folder alive, generated files git
+/// takes for binary.
+#[test]
+fn check_staged_sees_what_the_plans_read_by_path() {
+    // An output folder git ignores: the commit holds no generated file.
+    let r = Repo::new();
+    r.write("README.md", "gitops\n");
+    r.commit("start");
+    expect(r.cutover(["init", "--output", ".deploy"]), 0, &["wrote"]);
+    expect(r.cutover(["render"]), 0, &["10 written"]);
+    r.write(".gitignore", ".deploy/\n");
+    r.git(&["add", "-A"]);
+    staged_agrees(
+        &r,
+        1,
+        &["missing: .deploy/checkout/envs/prod/kustomization.yaml"],
+    );
+
+    // A migration renamed; an untracked note keeps its old stage folder on disk, where a
+    // kustomization still points.
+    let r = started();
+    r.write(
+        "overlays/prod/kustomization.yaml",
+        "resources:\n  - ../../deploy/cutover/checkout/stages/02-weight-25\n",
+    );
+    r.commit("an overlay pinned to a stage");
+    r.write(
+        "deploy/cutover/checkout/stages/02-weight-25/notes.txt",
+        "mine\n",
+    );
+    r.edit("cutover.yaml", "name: checkout ", "name: payments ");
+    expect(r.cutover(["render"]), 0, &["payments: 10 written"]);
+    r.git(&["add", "-A", "cutover.yaml", "deploy/cutover/payments"]);
+    r.git(&["add", "-u"]);
+    staged_agrees(&r, 1, &["no plan produces it now"]);
+
+    // Generated files with a -diff attribute (git grep calls them binary).
+    let r = started();
+    r.write(".gitattributes", "*.yaml -diff\n");
+    r.commit("yaml is binary to diff");
+    r.edit(
+        "cutover.yaml",
+        "output: deploy/cutover ",
+        "output: deploy/moved ",
+    );
+    expect(r.cutover(["render"]), 0, &["10 written"]);
+    r.git(&["add", "cutover.yaml", "deploy/moved"]);
+    staged_agrees(
+        &r,
+        1,
+        &["orphaned: deploy/cutover/checkout/stages/01-weight-10/virtualservice.yaml"],
+    );
+}
