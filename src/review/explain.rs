@@ -58,6 +58,12 @@ fn migration(out: &mut String, plan: &Plan, m: &Migration) {
             ""
         }
     ));
+    if m.stages
+        .iter()
+        .any(|s| matches!(s.kind, StageKind::Mirror(_)))
+    {
+        out.push_str(&mirroring(m));
+    }
     if !m.environments.is_empty() {
         let envs: Vec<String> = m
             .environments
@@ -70,9 +76,22 @@ fn migration(out: &mut String, plan: &Plan, m: &Migration) {
             plan.file
         ));
     }
-    if m.stages.last().is_some_and(|s| s.to_weight() < 100) {
-        out.push_str("  The last stage does not send all traffic to the GCPBackend: the migration never completes.\n");
+    match m.stages.last() {
+        Some(s) if s.to_weight() < 100 => out.push_str("  The last stage does not send all traffic to the GCPBackend: the migration never completes.\n"),
+        Some(last) => out.push_str(&format!(
+            "  Once every environment runs {} and has held there, the migration is done: the ServiceEntry for {}, its DestinationRule and any token code left in the applications can go, and so can this migration in the plan (`cutover render` then removes its tree).\n",
+            last.name, m.from
+        )),
+        None => {}
     }
+}
+
+/// What happens to mirrored requests, and what to watch before relying on a mirror stage.
+fn mirroring(m: &Migration) -> String {
+    format!(
+        "  Mirroring: the copies go out without waiting for their answers (fire and forget), with the Host/Authority header suffixed -shadow ({}-shadow); each mirrored request is served twice, so only requests that are safe to repeat should be mirrored (a write would happen on both hosts). Mirroring to Cloud Run destinations is not supported everywhere (Google's network services API says so of its own mirror policy): before relying on a mirror stage, check that {} receives the copies (its request count) and answers them without errors.\n",
+        m.to, m.to
+    )
 }
 
 /// One numbered line for stage `i` (0-based): where requests go, its hold and its note.

@@ -683,6 +683,11 @@ fn explain_describes_stages_holds_notes_checks_and_environments() {
         // Environments.
         .stdout_contains("prod is at mirror-12-5")
         .stdout_contains("staging is at weight-25")
+        // What mirroring does, and what can be cleaned up at the end.
+        .stdout_contains("with the Host/Authority header suffixed -shadow (orders-gcp.example.com-shadow)")
+        .stdout_contains("safe to repeat")
+        .stdout_contains("check that orders-gcp.example.com receives the copies")
+        .stdout_contains("Once every environment runs weight-100 and has held there, the migration is done: the ServiceEntry for orders-se.example.com, its DestinationRule")
         .run();
 }
 
@@ -704,6 +709,8 @@ migrations:
         .stdout_lacks("verification Job")
         .stdout_lacks("Environments")
         .stdout_lacks("GCPBackend plain")
+        .stdout_lacks("Mirroring")
+        .stdout_contains("the migration is done")
         .run();
 }
 
