@@ -277,7 +277,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
 fn base_error(f: Failed, args: &[&str]) -> Error {
     Error::Git(match f {
         Failed::Spawn(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            "`git` is not installed or not on PATH; --base needs it".to_owned()
+            "`git` is not installed or not on PATH; this command needs it".to_owned()
         }
         Failed::Spawn(e) => format!("cannot run git: {e}"),
         Failed::Exit(msg) => format!("git {}: {msg}", args.join(" ")),

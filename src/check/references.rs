@@ -101,7 +101,7 @@ impl Tree {
                 }
             }
         }
-        let dir = plan.output.join(&m.name);
+        let dir = plan.migration_dir(m);
         Tree {
             dir: repo::normalize(&dir).unwrap_or(dir),
             layout: plan.layout,
@@ -398,7 +398,7 @@ pub fn of_selection(
 ) -> Result<Vec<(PathBuf, Broken)>> {
     let dirs: Vec<PathBuf> = plans
         .iter()
-        .flat_map(|p| p.migrations.iter().map(|m| p.output.join(&m.name)))
+        .flat_map(Plan::migration_dirs)
         .map(|d| repo::normalize(&d).unwrap_or(d))
         .collect();
     let mut files = Vec::new();

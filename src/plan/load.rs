@@ -30,21 +30,6 @@ pub struct Selection {
     pub unreadable: Vec<Diagnostic>,
 }
 
-impl Selection {
-    /// Whether a plan with identity `id` exists in repository `root` (selected or not,
-    /// readable or not): whether files with its header belong to a live plan.
-    pub fn is_plan(&self, root: &Path, id: &str) -> bool {
-        self.surveys
-            .iter()
-            .filter(|(r, _)| r == root)
-            .any(|(_, s)| {
-                s.plans
-                    .iter()
-                    .any(|p| repo::relative(root, p).as_deref() == Some(id))
-            })
-    }
-}
-
 /// Loads plans under one [`Confinement`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Loader {
@@ -282,10 +267,7 @@ impl Loader {
 
 /// The folders the migrations of `plans` write (`<output>/<migration>`).
 fn current_folders(plans: &[Plan]) -> std::collections::HashSet<PathBuf> {
-    plans
-        .iter()
-        .flat_map(|p| p.migrations.iter().map(|m| p.output.join(&m.name)))
-        .collect()
+    plans.iter().flat_map(Plan::migration_dirs).collect()
 }
 
 /// Pairs each path with how messages should name it (as given, without a leading `./`).
@@ -343,7 +325,7 @@ fn folder_conflicts(plans: &[Plan], named: usize) -> Vec<(usize, usize, Diagnost
     let mut folders: HashMap<PathBuf, (usize, usize)> = HashMap::new();
     for (p, plan) in plans.iter().enumerate() {
         for (i, m) in plan.migrations.iter().enumerate() {
-            let dir = plan.output.join(&m.name);
+            let dir = plan.migration_dir(m);
             let Some(&(q, j)) = folders.get(&dir) else {
                 folders.insert(dir, (p, i));
                 continue;

@@ -172,6 +172,16 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The folder migration `m` writes: `<output>/<name>`.
+    pub fn migration_dir(&self, m: &Migration) -> PathBuf {
+        self.output.join(&m.name)
+    }
+
+    /// The folders the plan's migrations write, in plan order.
+    pub fn migration_dirs(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        self.migrations.iter().map(|m| self.migration_dir(m))
+    }
+
     /// Validates plan `bytes` as if they were read from `path` (absolute) in repository
     /// `root`, with `output` and `base` confined to the repository. Touches no file: the
     /// [`Loader`] does the checks on disk and reads the base VirtualServices.

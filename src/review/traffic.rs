@@ -495,7 +495,7 @@ pub fn attach_notes(reviews: &mut [MigrationReview], plans: &[crate::plan::Plan]
     let mut by_folder: HashMap<String, Vec<&crate::plan::Migration>> = HashMap::new();
     for plan in plans {
         for m in &plan.migrations {
-            let folder = crate::repo::display_rel(&plan.root, &plan.output.join(&m.name));
+            let folder = crate::repo::display_rel(&plan.root, &plan.migration_dir(m));
             by_folder.entry(folder).or_default().push(m);
         }
     }

@@ -296,7 +296,7 @@ pub fn compare(
         let plan = &plans[p];
         let existing = &scanned[&plan.output];
         nested || existing.is_file(&plan.output) || existing.special(&plan.output).is_some() || {
-            let dir = plan.output.join(&m.name);
+            let dir = plan.migration_dir(m);
             existing.is_dir(&dir) || existing.is_file(&dir) || existing.special(&dir).is_some()
         }
     };

@@ -39,10 +39,7 @@ pub struct Stray {
 /// the comparison (they are its orphans).
 pub fn find(selection: &Selection) -> Result<Vec<Stray>> {
     let plans = &selection.plans;
-    let mut current: Vec<PathBuf> = plans
-        .iter()
-        .flat_map(|p| p.migrations.iter().map(|m| p.output.join(&m.name)))
-        .collect();
+    let mut current: Vec<PathBuf> = plans.iter().flat_map(Plan::migration_dirs).collect();
     current.sort();
     current.dedup();
     let current: Vec<&Path> = current.iter().map(PathBuf::as_path).collect();
