@@ -319,16 +319,6 @@ pub(crate) fn load_any(
         let Some((root, survey)) = surveys.pop() else {
             return Err(no_plans().into());
         };
-        let cwd = std::env::current_dir().and_then(|d| d.canonicalize());
-        let here = match (cwd, staged) {
-            (Ok(d), Some(s)) => s.map(&d),
-            (Ok(d), None) => Some(d),
-            (Err(_), _) => None,
-        };
-        let survey = match here {
-            Some(h) => survey.within(&h),
-            None => survey,
-        };
         return Ok(Loaded::None { root, survey });
     }
     let selection = g.loader.load_selection(&paths, surveys)?;
@@ -386,7 +376,13 @@ fn plan_paths(args: &[PathBuf], staged: Option<&Staged>) -> Result<Found, Error>
             .filter_map(|p| Some((p, p.strip_prefix(&here).ok()?)))
             .map(|(p, rel)| (p.clone(), rel.display().to_string()))
             .collect();
-        // No plan: the caller decides (a tree whose plans were all deleted may be left).
+        // No plan: the caller decides, from what lies under the current folder (a tree
+        // whose plans were all deleted may be left).
+        let survey = if paths.is_empty() {
+            survey.within(&here)
+        } else {
+            survey
+        };
         return Ok((paths, vec![(root, survey)]));
     }
     let mut paths = Vec::new();
