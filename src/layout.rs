@@ -8,7 +8,8 @@
 //! | stage `NN-name` | `stages/NN-name/virtualservice.yaml` + `kustomization.yaml` | `NN-name.yaml` |
 //! | environment | `envs/ENV/kustomization.yaml` | `envs/ENV.yaml` |
 //! | GCPBackend | `gcpbackend/gcpbackend.yaml` + `kustomization.yaml` | `gcpbackend.yaml` |
-//! | verification Job | `verify/job.yaml` + `kustomization.yaml` | `verify-job.yaml` |
+//! | a stage's verification Job (`everyStage`) | `stages/NN-name/verify-job.yaml` | (none) |
+//! | verification Job run by hand | `verify/job.yaml` + `kustomization.yaml` | `verify-job.yaml` |
 //!
 //! Stage numbers are zero-padded to at least two digits (wider when there are 100 stages
 //! or more) so that folder names sort in rollout order.
@@ -32,8 +33,16 @@ pub enum Part {
     Env(String),
     /// The GCPBackend resource.
     GcpBackend,
-    /// The verification Job.
+    /// The verification Job run by hand (without `everyStage`).
     VerifyJob,
+    /// The verification Job of stage `number` called `name` (`everyStage`), in the
+    /// stage's folder and listed by its kustomization.
+    StageJob {
+        /// 1-based position in the rollout.
+        number: usize,
+        /// The stage's name.
+        name: String,
+    },
 }
 
 /// Which file of a part: its manifest, or (kustomize layout) the kustomization beside it.
@@ -59,6 +68,7 @@ pub struct Place {
 }
 
 const MANIFEST: &str = "virtualservice.yaml";
+const STAGE_JOB: &str = "verify-job.yaml";
 const KUSTOMIZATION: &str = "kustomization.yaml";
 
 /// The name of stage `number` (1-based) out of `count`, as a folder (kustomize) or file
@@ -87,6 +97,10 @@ pub fn file(layout: Layout, part: &Part, kind: Kind, count: usize) -> PathBuf {
         (Layout::Flat, Part::GcpBackend) => PathBuf::from("gcpbackend.yaml"),
         (Layout::Kustomize, Part::VerifyJob) => Path::new("verify").join(manifest("job.yaml")),
         (Layout::Flat, Part::VerifyJob) => PathBuf::from("verify-job.yaml"),
+        // The flat layout has no stage folders: plans that ask for one are refused.
+        (_, Part::StageJob { number, name }) => Path::new("stages")
+            .join(stage_name(*number, count, name))
+            .join(STAGE_JOB),
     }
 }
 
@@ -111,6 +125,7 @@ pub fn manifest_name(part: &Part) -> &'static str {
         Part::Env(_) => KUSTOMIZATION,
         Part::GcpBackend => "gcpbackend.yaml",
         Part::VerifyJob => "job.yaml",
+        Part::StageJob { .. } => STAGE_JOB,
     }
 }
 
@@ -126,15 +141,15 @@ pub fn stage_of_resource(resource: &str) -> Option<(usize, String)> {
 }
 
 /// What a stage's kustomization lists besides its VirtualService: the migration's
-/// GCPBackend and (when it is in every stage) verification Job folders, from
-/// `stages/<stage>/`.
+/// GCPBackend folder, from `stages/<stage>/`, and (when every stage has one) the stage's
+/// verification Job beside it.
 pub fn stage_resources(gcp_backend: bool, verify_every_stage: bool) -> Vec<String> {
     let mut r = vec![MANIFEST.to_owned()];
     if gcp_backend {
         r.push("../../gcpbackend".to_owned());
     }
     if verify_every_stage {
-        r.push("../../verify".to_owned());
+        r.push(STAGE_JOB.to_owned());
     }
     r
 }
@@ -151,6 +166,10 @@ pub fn parse(rel: &str) -> Option<Place> {
                 place(Part::Stage { number, name }, *file == MANIFEST),
                 folder,
             )
+        }
+        [folder @ .., "stages", stage, STAGE_JOB] if !folder.is_empty() => {
+            let (number, name) = split_stage(stage)?;
+            (place(Part::StageJob { number, name }, true), folder)
         }
         [folder @ .., "envs", env, KUSTOMIZATION] if !folder.is_empty() => {
             (env_place(env)?, folder)

@@ -215,18 +215,19 @@ fn check_kustomization(text: &str, file: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A migration-level manifest: which one a rendered file is meant to be.
+/// A manifest beside the VirtualServices: which one a rendered file is meant to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Extra {
+pub enum Extra<'a> {
     /// The GCPBackend (`gcpbackend.yaml`).
     GcpBackend,
-    /// The verification Job (`job.yaml` or `verify-job.yaml`).
-    VerifyJob,
+    /// A verification Job (`job.yaml`, `verify-job.yaml`, or a stage's
+    /// `verify-job.yaml`), with the name it must have.
+    VerifyJob(&'a str),
 }
 
 /// Checks a rendered GCPBackend or verification Job (`kind` says which the file is meant
 /// to be) against the migration.
-pub fn extra(text: &str, kind: Extra, m: &Migration) -> Result<(), String> {
+pub fn extra(text: &str, kind: Extra<'_>, m: &Migration) -> Result<(), String> {
     let doc: serde_yaml::Value =
         serde_yaml::from_str(text).map_err(|e| format!("not a YAML document: {e}"))?;
     let ns = at(&doc, &["metadata", "namespace"]).and_then(serde_yaml::Value::as_str);
@@ -238,7 +239,7 @@ pub fn extra(text: &str, kind: Extra, m: &Migration) -> Result<(), String> {
     }
     match kind {
         Extra::GcpBackend => gcp_backend(&doc, m),
-        Extra::VerifyJob => verify_job(&doc, m),
+        Extra::VerifyJob(name) => verify_job(&doc, m, name),
     }
 }
 
@@ -286,21 +287,42 @@ fn gcp_backend(doc: &serde_yaml::Value, m: &Migration) -> Result<(), String> {
     Ok(())
 }
 
-fn verify_job(doc: &serde_yaml::Value, m: &Migration) -> Result<(), String> {
+fn verify_job(doc: &serde_yaml::Value, m: &Migration, name: &str) -> Result<(), String> {
     let v = m.verify.as_ref().ok_or("no verify in the plan")?;
     expect("kind", string(doc, &["kind"]), "Job")?;
-    expect("metadata.name", string(doc, &["metadata", "name"]), &v.name)?;
-    let url = v.url(m.hosts.first().unwrap_or(&m.from));
+    expect("metadata.name", string(doc, &["metadata", "name"]), name)?;
+    if name.len() > 63 {
+        return Err(format!(
+            "metadata.name `{name}` is longer than 63 characters (its pods' job-name label)"
+        ));
+    }
+    // Bounded: a Job a GitOps tool runs at every stage must end, and end once.
+    for field in ["backoffLimit", "activeDeadlineSeconds"] {
+        if !at(doc, &["spec", field]).is_some_and(serde_yaml::Value::is_u64) {
+            return Err(format!(
+                "spec.{field} is {}, not a number",
+                describe(at(doc, &["spec", field]))
+            ));
+        }
+    }
     let container = at(doc, &["spec", "template", "spec", "containers"])
         .and_then(|c| c.get(0))
         .ok_or("no container")?;
     expect("image", string(container, &["image"]), &v.image)?;
-    let env_url = container
-        .get("env")
-        .and_then(serde_yaml::Value::as_sequence)
-        .and_then(|e| e.iter().find(|x| string(x, &["name"]) == Some("URL")))
-        .and_then(|x| string(x, &["value"]));
-    expect("env URL", env_url, &url)
+    let env = |key: &str| {
+        container
+            .get("env")
+            .and_then(serde_yaml::Value::as_sequence)
+            .and_then(|e| e.iter().find(|x| string(x, &["name"]) == Some(key)))
+            .and_then(|x| string(x, &["value"]))
+    };
+    expect(
+        "env CLIENT_URL",
+        env("CLIENT_URL"),
+        &v.url(m.hosts.first().unwrap_or(&m.from)),
+    )?;
+    expect("env BACKEND_URL", env("BACKEND_URL"), &v.url(&m.to))?;
+    expect("env REQUESTS", env("REQUESTS"), &v.requests.to_string())
 }
 
 /// A YAML value for messages, on one line (`absent` when there is none).
@@ -424,7 +446,7 @@ mod tests {
     fn extra_setup() -> Migration {
         let plan = Plan::parse(
             "p",
-            b"version: 1\noutput: o\nmigrations:\n- {name: a, namespace: n, from: f.com, to: t.com, stages: [{weight: 10}], gcpBackend: {name: g, service: s, region: europe-west1}, verify: {name: v, image: i}}\n",
+            b"version: 1\noutput: o\nmigrations:\n- {name: a, namespace: n, from: f.com, to: t.com, stages: [{weight: 10}], gcpBackend: {name: g, service: s, region: europe-west1}, verify: {name: v, image: 'i:1', requests: 3}}\n",
             Path::new("/r/p"),
             Path::new("/r"),
         )
@@ -439,11 +461,48 @@ mod tests {
         let m = extra_setup();
         extra(GCP, Extra::GcpBackend, &m).unwrap();
         // A GCPBackend where the verification Job is meant to be is not a Job.
-        let err = extra(GCP, Extra::VerifyJob, &m).unwrap_err();
+        let err = extra(GCP, Extra::VerifyJob("v"), &m).unwrap_err();
         assert!(err.contains("kind is \"GCPBackend\""), "{err}");
-        let job = "kind: Job\nmetadata: {name: v, namespace: n}\nspec:\n  template:\n    spec:\n      containers:\n      - image: i\n        env: [{name: URL, value: 'http://f.com/'}]\n";
-        let err = extra(job, Extra::GcpBackend, &m).unwrap_err();
+        let err = extra(JOB, Extra::GcpBackend, &m).unwrap_err();
         assert!(err.contains("kind is \"Job\""), "{err}");
+        extra(JOB, Extra::VerifyJob("v"), &m).unwrap();
+    }
+
+    const JOB: &str = "kind: Job\nmetadata: {name: v, namespace: n}\nspec:\n  backoffLimit: 0\n  activeDeadlineSeconds: 300\n  template:\n    spec:\n      containers:\n      - image: 'i:1'\n        env: [{name: CLIENT_URL, value: 'http://f.com/'}, {name: BACKEND_URL, value: 'http://t.com/'}, {name: REQUESTS, value: '3'}]\n";
+
+    #[test]
+    fn a_job_must_be_bounded_named_and_check_both_hosts() {
+        let m = extra_setup();
+        for (from, to, needle) in [
+            ("name: v,", "name: w,", "metadata.name"),
+            ("  backoffLimit: 0\n", "", "spec.backoffLimit is absent"),
+            (
+                "activeDeadlineSeconds: 300",
+                "activeDeadlineSeconds: '300'",
+                "spec.activeDeadlineSeconds",
+            ),
+            ("http://t.com/", "http://f.com/", "env BACKEND_URL"),
+            (
+                "{name: CLIENT_URL, value: 'http://f.com/'}, ",
+                "",
+                "env CLIENT_URL",
+            ),
+            ("value: '3'", "value: '1'", "env REQUESTS"),
+            ("'i:1'", "i", "image"),
+        ] {
+            let job = JOB.replace(from, to);
+            assert_ne!(job, JOB, "{from}");
+            let err = extra(&job, Extra::VerifyJob("v"), &m).unwrap_err();
+            assert!(err.contains(needle), "{from}: {err}");
+        }
+        let long = "v".repeat(64);
+        let err = extra(
+            &JOB.replace("name: v,", &format!("name: {long},")),
+            Extra::VerifyJob(&long),
+            &m,
+        )
+        .unwrap_err();
+        assert!(err.contains("longer than 63"), "{err}");
     }
 
     #[test]

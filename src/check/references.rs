@@ -82,12 +82,20 @@ impl Tree {
         if m.gcp_backend.is_some() {
             parts.push(Part::GcpBackend);
         }
-        if m.verify.is_some() {
-            parts.push(Part::VerifyJob);
+        match &m.verify {
+            Some(v) if v.every_stage => {
+                parts.extend(stages.iter().enumerate().map(|(i, name)| Part::StageJob {
+                    number: i + 1,
+                    name: name.clone(),
+                }));
+            }
+            Some(_) => parts.push(Part::VerifyJob),
+            None => {}
         }
         let mut produced = BTreeSet::new();
         for part in &parts {
-            let folder = plan.layout == Layout::Kustomize && !matches!(part, Part::Env(_));
+            let folder = plan.layout == Layout::Kustomize
+                && !matches!(part, Part::Env(_) | Part::StageJob { .. });
             let kinds: &[Kind] = if folder {
                 &[Kind::Manifest, Kind::Kustomization]
             } else {
@@ -880,9 +888,12 @@ patchesJson6902:
             "  environments:",
             "  gcpBackend: {service: checkout, region: europe-west1}\n  verify: {path: /healthz, everyStage: true}\n  environments:",
         );
-        let flat = full.replace("output: out\n", "output: out\nlayout: flat\n");
+        let flat = full
+            .replace("output: out\n", "output: out\nlayout: flat\n")
+            .replace(", everyStage: true", "");
+        let by_hand = full.replace(", everyStage: true", "");
         let templates = Templates::builtin().unwrap();
-        for src in [BEFORE.to_owned(), after(), full, flat] {
+        for src in [BEFORE.to_owned(), after(), full, flat, by_hand] {
             let plan = plan_in(Path::new("/repo"), &src);
             let tree = Tree::of_plans(std::slice::from_ref(&plan)).remove(0);
             assert_eq!(tree.dir(), Path::new("/repo/out/checkout"));

@@ -92,11 +92,13 @@ pub struct GcpBackend {
     pub project: Option<String>,
 }
 
-/// A Kubernetes Job that calls the service from inside the mesh and fails unless the
-/// answer is HTTP 200 (with no Authorization header: the mesh adds the token).
+/// A Kubernetes Job that calls, from inside the mesh, both the host clients call (through
+/// the VirtualService) and the GCPBackend host, and fails unless every answer is HTTP 200
+/// (with no Authorization header: the mesh adds the token).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct VerifyJob {
-    /// The Job's name; default `<migration>-verify`.
+    /// The Job's name (with `everyStage`, the start of each stage's Job name); default
+    /// `<migration>-verify`.
     pub name: String,
     /// `http` (default) or `https`.
     pub scheme: String,
@@ -104,19 +106,85 @@ pub struct VerifyJob {
     pub port: Option<u16>,
     /// Request path, starting with `/`; default `/`.
     pub path: String,
-    /// Container image; default `curlimages/curl`.
+    /// Container image, pinned by tag or digest; default [`VerifyJob::DEFAULT_IMAGE`].
     pub image: String,
-    /// Include the Job in every stage overlay.
+    /// A Job of its own in every stage overlay.
     pub every_stage: bool,
+    /// Requests sent to each of the two hosts.
+    pub requests: u16,
+    /// Seconds to wait, once the pod's proxy is ready, before the first request.
+    pub wait_seconds: u16,
+    /// How a GitOps tool is told about the Job.
+    pub gitops: GitOps,
+}
+
+/// Which GitOps tool the verification Job is annotated for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GitOps {
+    /// A plain Job: works under Argo CD (a sync wave after the VirtualService) and Flux.
+    None,
+    /// An Argo CD `PostSync` hook, deleted before its next run.
+    ArgoCd,
+    /// Flux recreates it when a field that Kubernetes keeps immutable changes.
+    Flux,
+}
+
+impl GitOps {
+    /// The plan's spelling.
+    pub const NAMES: [(&'static str, GitOps); 3] = [
+        ("none", GitOps::None),
+        ("argocd", GitOps::ArgoCd),
+        ("flux", GitOps::Flux),
+    ];
 }
 
 impl VerifyJob {
-    /// The URL the Job requests, for the migration's first host.
+    /// The image used when the plan names none: curl, pinned by tag.
+    pub const DEFAULT_IMAGE: &'static str = "curlimages/curl:8.11.1";
+    /// Requests per host when the plan gives no number.
+    pub const DEFAULT_REQUESTS: u16 = 10;
+    /// Most requests per host.
+    pub const MAX_REQUESTS: u16 = 100;
+    /// Seconds to wait for routes when the plan gives no number.
+    pub const DEFAULT_WAIT_SECONDS: u16 = 10;
+    /// Longest wait.
+    pub const MAX_WAIT_SECONDS: u16 = 600;
+    /// Seconds one request may take (`curl --max-time`).
+    pub const REQUEST_SECONDS: u32 = 10;
+    /// Seconds the pod's proxy has to become ready.
+    pub const PROXY_SECONDS: u32 = 60;
+    /// Hex digits of the content hash in a stage's Job name.
+    pub const HASH_DIGITS: usize = 8;
+
+    /// The URL the Job requests on `host`.
     pub fn url(&self, host: &str) -> String {
         match self.port {
             Some(p) => format!("{}://{host}:{p}{}", self.scheme, self.path),
             None => format!("{}://{host}{}", self.scheme, self.path),
         }
+    }
+
+    /// `activeDeadlineSeconds`: the proxy's start, the wait, every request at its
+    /// longest, and a minute to spare.
+    pub fn deadline_seconds(&self) -> u32 {
+        Self::PROXY_SECONDS
+            + u32::from(self.wait_seconds)
+            + 2 * u32::from(self.requests) * Self::REQUEST_SECONDS
+            + 60
+    }
+
+    /// The name of stage `number`'s Job: `<name>-<number>-<hash>`, where `hash` starts
+    /// the hex digest of the Job's own text, so that a changed Job is a new object.
+    pub fn stage_job_name(&self, number: usize, digest: &str) -> String {
+        let hash = digest.get(..Self::HASH_DIGITS).unwrap_or(digest);
+        format!("{}-{number}-{hash}", self.name)
+    }
+
+    /// The longest `name` that leaves stage Job names of a migration with `stages`
+    /// stages within 63 characters.
+    pub fn max_name_len(stages: usize) -> usize {
+        63 - 2 - Self::HASH_DIGITS - stages.to_string().len()
     }
 }
 

@@ -354,6 +354,30 @@ pub fn is_project(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
+/// A container image reference pinned to a version: a digest (`name@sha256:<64 hex>`)
+/// or a tag other than `latest` (`name:8.11.1`; a registry's `host:port/` is not a tag).
+pub fn is_pinned_image(s: &str) -> bool {
+    if let Some((name, digest)) = s.split_once('@') {
+        let hex = digest.strip_prefix("sha256:").unwrap_or("");
+        return !name.is_empty()
+            && hex.len() == 64
+            && hex
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+    }
+    let last = s.rsplit('/').next().unwrap_or(s);
+    let Some((repo, tag)) = last.rsplit_once(':') else {
+        return false;
+    };
+    let b = tag.as_bytes();
+    !repo.is_empty()
+        && tag != "latest"
+        && (1..=128).contains(&b.len())
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
 /// A lowercase HTTP header name as Istio matches it.
 pub fn is_header_name(s: &str) -> bool {
     !s.is_empty()
@@ -365,6 +389,31 @@ pub fn is_header_name(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pinned_images() {
+        let digest = format!("curlimages/curl@sha256:{}", "a".repeat(64));
+        for ok in [
+            "curlimages/curl:8.11.1",
+            "registry.example.com:5000/tools/curl:v1",
+            "curl:8",
+            digest.as_str(),
+        ] {
+            assert!(is_pinned_image(ok), "{ok}");
+        }
+        for bad in [
+            "curlimages/curl",
+            "curlimages/curl:latest",
+            "registry.example.com:5000/tools/curl",
+            "curl:",
+            "curl:-x",
+            ":8",
+            "curl@sha256:abc",
+            "curl@md5:00",
+        ] {
+            assert!(!is_pinned_image(bad), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -192,7 +192,32 @@ impl<'a> Renderer<'a> {
         if self.plan.layout == Layout::Kustomize {
             self.kustomization(&ctx, &part)?;
         }
+        if ctx.verify.as_ref().is_some_and(|v| v.every_stage) {
+            self.stage_job(ctx, i, stage)?;
+        }
         Ok(())
+    }
+
+    /// Stage `i`'s verification Job, named after the digest of its own text (rendered
+    /// with the plan's name), so that each stage and each change of the Job is a new
+    /// object.
+    fn stage_job(&mut self, mut ctx: Context<'_>, i: usize, stage: &Stage) -> Result<()> {
+        let (m, count) = (self.m, self.m.stages.len());
+        let (Some(v), Some(job)) = (&m.verify, ctx.verify.as_mut()) else {
+            return Ok(());
+        };
+        job.stage = Some(layout::stage_name(i + 1, count, &stage.name));
+        let draft = self.templates.render(VERIFY_JOB, &ctx)?;
+        let name = v.stage_job_name(i + 1, &digest(&draft));
+        if let Some(job) = ctx.verify.as_mut() {
+            job.name.clone_from(&name);
+        }
+        let text = self.templates.render(VERIFY_JOB, &ctx)?;
+        let part = Part::StageJob {
+            number: i + 1,
+            name: stage.name.clone(),
+        };
+        self.checked_extra(&text, part, Extra::VerifyJob(&name))
     }
 
     /// A stage's VirtualService rewritten from the base document.
@@ -330,10 +355,10 @@ impl<'a> Renderer<'a> {
                 Extra::GcpBackend,
             ),
             (
-                m.verify.is_some(),
+                m.verify.as_ref().is_some_and(|v| !v.every_stage),
                 VERIFY_JOB,
                 Part::VerifyJob,
-                Extra::VerifyJob,
+                Extra::VerifyJob(m.verify.as_ref().map_or("", |v| v.name.as_str())),
             ),
         ];
         for (wanted, template, part, kind) in extras {
@@ -344,23 +369,39 @@ impl<'a> Renderer<'a> {
         Ok(())
     }
 
-    fn extra(&mut self, template: &str, part: Part, kind: Extra) -> Result<()> {
+    fn extra(&mut self, template: &str, part: Part, kind: Extra<'_>) -> Result<()> {
         let mut ctx = context(self.plan, self.m, &self.m.stages[0], 0);
         let text = self.templates.render(template, &ctx)?;
-        let path = self.path(&part, Kind::Manifest);
-        let rel = self.rel(&path);
-        readback::extra(&text, kind, self.m).map_err(|message| Error::Readback {
-            path: rel.clone(),
-            template: self.templates.origin(template).to_owned(),
-            message,
-        })?;
-        self.push(path, rel, part.clone(), Kind::Manifest, &text);
+        self.checked_extra(&text, part.clone(), kind)?;
         if self.plan.layout == Layout::Kustomize {
             ctx.resources = vec![layout::manifest_name(&part).to_owned()];
             self.kustomization(&ctx, &part)?;
         }
         Ok(())
     }
+
+    /// Reads a rendered GCPBackend or Job back, and adds it.
+    fn checked_extra(&mut self, text: &str, part: Part, kind: Extra<'_>) -> Result<()> {
+        let path = self.path(&part, Kind::Manifest);
+        let rel = self.rel(&path);
+        let template = match kind {
+            Extra::GcpBackend => GCPBACKEND,
+            Extra::VerifyJob(_) => VERIFY_JOB,
+        };
+        readback::extra(text, kind, self.m).map_err(|message| Error::Readback {
+            path: rel.clone(),
+            template: self.templates.origin(template).to_owned(),
+            message,
+        })?;
+        self.push(path, rel, part, Kind::Manifest, text);
+        Ok(())
+    }
+}
+
+/// The hex SHA-256 of `text`.
+fn digest(text: &str) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(text.as_bytes()))
 }
 
 #[cfg(test)]

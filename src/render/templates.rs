@@ -232,10 +232,46 @@ pub(crate) struct Context<'a> {
 
 #[derive(Serialize)]
 pub(crate) struct VerifyContext<'a> {
-    pub(crate) name: &'a str,
+    /// The Job's name: `base`, or for a stage's Job `base-<number>-<hash>`.
+    pub(crate) name: String,
+    /// The plan's `verify.name`.
+    pub(crate) base: &'a str,
     pub(crate) image: &'a str,
+    /// The URL of the host clients call.
     pub(crate) url: String,
+    /// The URL of the GCPBackend host.
+    pub(crate) backend_url: String,
+    pub(crate) requests: u16,
+    pub(crate) wait_seconds: u16,
+    pub(crate) request_seconds: u32,
+    pub(crate) proxy_seconds: u32,
+    pub(crate) deadline_seconds: u32,
+    pub(crate) gitops: crate::plan::GitOps,
+    /// The stage's folder name, for a stage's Job.
+    pub(crate) stage: Option<String>,
     pub(crate) every_stage: bool,
+}
+
+impl<'a> VerifyContext<'a> {
+    /// The context of migration `m`'s Job run by hand (a stage's Job sets `stage` and
+    /// `name`).
+    fn new(m: &'a Migration, v: &'a crate::plan::VerifyJob) -> VerifyContext<'a> {
+        VerifyContext {
+            name: v.name.clone(),
+            base: &v.name,
+            image: &v.image,
+            url: v.url(m.hosts.first().unwrap_or(&m.from)),
+            backend_url: v.url(&m.to),
+            requests: v.requests,
+            wait_seconds: v.wait_seconds,
+            request_seconds: crate::plan::VerifyJob::REQUEST_SECONDS,
+            proxy_seconds: crate::plan::VerifyJob::PROXY_SECONDS,
+            deadline_seconds: v.deadline_seconds(),
+            gitops: v.gitops,
+            stage: None,
+            every_stage: v.every_stage,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -287,12 +323,7 @@ pub(crate) fn context<'a>(
             m.verify.as_ref().is_some_and(|v| v.every_stage),
         ),
         gcp: m.gcp_backend.as_ref(),
-        verify: m.verify.as_ref().map(|v| VerifyContext {
-            name: &v.name,
-            image: &v.image,
-            url: v.url(m.hosts.first().unwrap_or(&m.from)),
-            every_stage: v.every_stage,
-        }),
+        verify: m.verify.as_ref().map(|v| VerifyContext::new(m, v)),
         stage: StageContext {
             header: stage
                 .header

@@ -445,7 +445,7 @@ fn facts<'a>(r: &Report<'a>, rel: &str) -> Option<Facts<'a>> {
             .iter()
             .find(|e| &e.env == env)
             .map(Facts::Env),
-        Part::GcpBackend | Part::VerifyJob => None,
+        Part::GcpBackend | Part::VerifyJob | Part::StageJob { .. } => None,
     }
 }
 

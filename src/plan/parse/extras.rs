@@ -2,11 +2,21 @@
 
 use super::{join, lookup, Ctx, LABEL_HELP};
 use crate::plan::names;
-use crate::plan::{GcpBackend, VerifyJob};
+use crate::plan::{GcpBackend, GitOps, Layout, VerifyJob};
 use crate::yaml::{Node, Resolved, Value};
 
 const GCP_KEYS: &[&str] = &["name", "service", "region", "project"];
-const VERIFY_KEYS: &[&str] = &["name", "scheme", "port", "path", "image", "everyStage"];
+const VERIFY_KEYS: &[&str] = &[
+    "name",
+    "scheme",
+    "port",
+    "path",
+    "image",
+    "everyStage",
+    "requests",
+    "waitSeconds",
+    "gitops",
+];
 
 impl Ctx<'_> {
     /// `gcpBackend`, with its `name` if set (it defaults to the migration's).
@@ -113,8 +123,11 @@ impl Ctx<'_> {
             scheme: "http".to_owned(),
             port: None,
             path: "/".to_owned(),
-            image: "curlimages/curl".to_owned(),
+            image: VerifyJob::DEFAULT_IMAGE.to_owned(),
             every_stage: false,
+            requests: VerifyJob::DEFAULT_REQUESTS,
+            wait_seconds: VerifyJob::DEFAULT_WAIT_SECONDS,
+            gitops: GitOps::None,
         };
         let mut name = None;
         if let Some(n) = get("name") {
@@ -148,6 +161,23 @@ impl Ctx<'_> {
         }
         if let Some(n) = get("everyStage") {
             ok &= set(&mut out.every_stage, self.every_stage(n, field));
+        }
+        if let Some(n) = get("requests") {
+            let max = VerifyJob::MAX_REQUESTS;
+            ok &= set(
+                &mut out.requests,
+                self.count(n, &join(field, "requests"), 1, max),
+            );
+        }
+        if let Some(n) = get("waitSeconds") {
+            let max = VerifyJob::MAX_WAIT_SECONDS;
+            ok &= set(
+                &mut out.wait_seconds,
+                self.count(n, &join(field, "waitSeconds"), 0, max),
+            );
+        }
+        if let Some(n) = get("gitops") {
+            ok &= set(&mut out.gitops, self.gitops(n, field));
         }
         ok.then_some((name, out))
     }
@@ -186,19 +216,86 @@ impl Ctx<'_> {
         )
     }
 
-    /// `verify.image`: a container image reference.
+    /// `verify.image`: a container image reference, pinned by tag or digest.
     fn image(&mut self, n: &Node, field: &str) -> Option<String> {
         let path = join(field, "image");
         let s = self.string(n, &path)?;
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             self.error(&path, n.span, "an image reference holds no spaces");
+            return None;
+        }
+        if !names::is_pinned_image(&s) {
+            let d = self.error(
+                &path,
+                n.span,
+                format!("image `{s}` is not pinned to a tag or a digest"),
+            );
+            Self::help(
+                d,
+                &format!(
+                    "a GitOps tool applies the Job again at every stage: name a version, e.g. `{}` or `IMAGE@sha256:DIGEST` (not `latest`)",
+                    VerifyJob::DEFAULT_IMAGE
+                ),
+            );
             return None;
         }
         Some(s)
     }
 
+    /// An integer in `min..=max` at `path`.
+    fn count(&mut self, n: &Node, path: &str, min: u16, max: u16) -> Option<u16> {
+        match n.resolve() {
+            Some(Resolved::Int(i)) if (i64::from(min)..=i64::from(max)).contains(&i) => {
+                u16::try_from(i).ok()
+            }
+            Some(Resolved::Int(i)) => {
+                self.error(path, n.span, format!("{i} is outside {min}..{max}"));
+                None
+            }
+            _ => {
+                let found = n.type_name();
+                self.error(
+                    path,
+                    n.span,
+                    format!("expected an integer from {min} to {max}, found {found}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `verify.gitops`: `none`, `argocd` or `flux`.
+    fn gitops(&mut self, n: &Node, field: &str) -> Option<GitOps> {
+        let s = self.string(n, &join(field, "gitops"))?;
+        let found = GitOps::NAMES.iter().find(|(k, _)| *k == s).map(|(_, g)| *g);
+        if found.is_none() {
+            let d = self.error(
+                &join(field, "gitops"),
+                n.span,
+                format!("unknown GitOps tool `{s}`"),
+            );
+            Self::help(
+                d,
+                "use `argocd` (a PostSync hook), `flux`, or `none` (a plain Job both can run)",
+            );
+        }
+        found
+    }
+
     fn every_stage(&mut self, n: &Node, field: &str) -> Option<bool> {
         match n.resolve() {
+            Some(Resolved::Bool(true)) if self.layout == Some(Layout::Flat) => {
+                let d = self.error(
+                    &join(field, "everyStage"),
+                    n.span,
+                    "the flat layout has no stage overlay to put a Job in",
+                );
+                Self::help(
+                    d,
+                    "use `layout: kustomize`, or leave `everyStage` out and apply verify-job.yaml by hand",
+                );
+                None
+            }
             Some(Resolved::Bool(b)) => Some(b),
             _ => {
                 let found = n.type_name();

@@ -3,7 +3,7 @@
 use super::fields::{Fields, MIGRATION_KEYS};
 use super::{join, Ctx};
 use crate::plan::stage::Stage;
-use crate::plan::{Environment, Migration};
+use crate::plan::{Environment, Migration, VerifyJob};
 use crate::yaml::{Node, Span, Value};
 
 impl Ctx<'_> {
@@ -181,13 +181,26 @@ impl Ctx<'_> {
             v
         });
         if let Some(v) = &verify {
-            if v.name.len() > 63 {
-                self.error(
+            let max = if v.every_stage {
+                VerifyJob::max_name_len(stages.len())
+            } else {
+                63
+            };
+            if v.name.len() > max {
+                let d = self.error(
                     &join(field, "verify"),
                     name_at,
+                    format!("the Job name `{}` is longer than {max} characters", v.name),
+                );
+                Self::help(
+                    d,
                     format!(
-                        "the Job name `{}` is longer than 63 characters; set `verify.name`",
-                        v.name
+                        "set `verify.name` to at most {max} characters{}",
+                        if v.every_stage {
+                            " (each stage's Job adds `-<stage number>-<8-digit hash>` to it, within Kubernetes' 63)"
+                        } else {
+                            ""
+                        }
                     ),
                 );
                 return None;

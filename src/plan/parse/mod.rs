@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Diagnostic, Diagnostics, Error, LineIndex, Result, Severity};
 use crate::plan::names;
 use crate::plan::Confinement;
-use crate::plan::Plan;
+use crate::plan::{Layout, Plan};
 use crate::yaml::{self, Node, Pos, Resolved, Span, Value};
 
 /// Validates plan `bytes` as if they were read from `path` (absolute) in repository
@@ -39,6 +39,7 @@ pub(crate) fn parse(
         dir: path.parent().unwrap_or(root).to_path_buf(),
         root: root.to_path_buf(),
         confinement,
+        layout: None,
     };
     let source = match decode(bytes) {
         Ok(s) => s,
@@ -170,6 +171,8 @@ struct Ctx<'a> {
     root: PathBuf,
     /// Whether `output` and `base` may leave the repository.
     confinement: Confinement,
+    /// The plan's layout, once read (what a migration may ask of it depends on it).
+    layout: Option<Layout>,
 }
 
 impl Ctx<'_> {

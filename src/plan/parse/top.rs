@@ -28,6 +28,7 @@ impl Ctx<'_> {
         self.version(node, get("version"));
         let output = self.output_field(node, get("output"));
         let layout = self.layout(get("layout"));
+        self.layout = layout;
         let api_version = self.api_version(get("apiVersion"));
         let istio_version = self.istio_version(get("istioVersion"));
         let defaults = self.defaults(get("defaults"));
