@@ -232,7 +232,7 @@ impl Ctx<'_> {
             );
             Self::help(
                 d,
-                &format!(
+                format!(
                     "a GitOps tool applies the Job again at every stage: name a version, e.g. `{}` or `IMAGE@sha256:DIGEST` (not `latest`)",
                     VerifyJob::DEFAULT_IMAGE
                 ),
