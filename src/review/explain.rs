@@ -1,5 +1,6 @@
 //! `cutover explain`: the rollout in plain words.
 
+use crate::error::{Diagnostic, Severity};
 use crate::plan::stage::{format_duration, Percent, Stage, StageKind};
 use crate::plan::{Migration, Plan};
 
@@ -58,6 +59,20 @@ fn migration(out: &mut String, plan: &Plan, m: &Migration) {
             ""
         }
     ));
+    if let Some(v) = &m.verify {
+        out.push_str(&format!(
+            "  The verification Job sends {} requests to {} (through the VirtualService) and {} to {} (the GCPBackend directly), from inside the mesh with no Authorization header, and fails unless every answer is HTTP 200; {}.\n",
+            v.requests,
+            v.url(m.hosts.first().unwrap_or(&m.from)),
+            v.requests,
+            v.url(&m.to),
+            if v.every_stage {
+                "every stage has a Job of its own, run once when the stage is applied"
+            } else {
+                "run it by hand (verify/job.yaml) when you want a check"
+            }
+        ));
+    }
     if m.stages
         .iter()
         .any(|s| matches!(s.kind, StageKind::Mirror(_)))
@@ -92,6 +107,27 @@ fn mirroring(m: &Migration) -> String {
         "  Mirroring: the copies go out without waiting for their answers (fire and forget), with the Host/Authority header suffixed -shadow ({}-shadow); each mirrored request is served twice, so only requests that are safe to repeat should be mirrored (a write would happen on both hosts). Mirroring to Cloud Run destinations is not supported everywhere (Google's network services API says so of its own mirror policy): before relying on a mirror stage, check that {} receives the copies (its request count) and answers them without errors.\n",
         m.to, m.to
     )
+}
+
+/// `validate`'s warning for a migration with mirror stages: what happens to mirrored
+/// requests and what to watch (`explain` says it at length).
+pub fn mirror_warning(plan: &Plan, index: usize, m: &Migration) -> Option<Diagnostic> {
+    let stage = m
+        .stages
+        .iter()
+        .find(|s| matches!(s.kind, StageKind::Mirror(_)))?;
+    let mut d = Diagnostic::new(
+        Severity::Warning,
+        &plan.id,
+        format!(
+            "stage {} mirrors requests to {}: the copies are sent without waiting for answers, with the Host header suffixed -shadow, and served twice (mirror only requests safe to repeat); mirroring to Cloud Run is not supported everywhere, so check that {} receives the copies",
+            stage.name, m.to, m.to
+        ),
+    )
+    .with_field(format!("migrations[{index}]"))
+    .with_help(format!("`cutover explain {}` says what to watch at each stage", plan.id));
+    d.snippet.clone_from(&m.location);
+    Some(d)
 }
 
 /// One numbered line for stage `i` (0-based): where requests go, its hold and its note.

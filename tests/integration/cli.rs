@@ -106,8 +106,48 @@ fn diff_and_check_write_nothing() {
         .run();
     t.args(["validate"])
         .stdout("ok: 1 plan valid (2 migrations, 6 stages)\n")
+        .stderr_contains("warning: migrations[0]: stage mirror-100 mirrors requests to")
         .run();
     assert_unchanged(&before, &t.tree());
+}
+
+/// `validate` says what a mirror stage does to the copies, pointing at the migration;
+/// the commands run on every change do not repeat it, and it never fails the run.
+#[test]
+fn validate_warns_about_mirror_stages_and_other_commands_do_not() {
+    let t = Test::new().git_folder().file("cutover.yaml", PLAN);
+    let out = t
+        .args(["validate"])
+        .any_stdout()
+        .stderr_contains("-shadow")
+        .run();
+    let stderr = out.stderr;
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        2,
+        "one per migration that mirrors: {stderr}"
+    );
+    assert!(stderr.contains(" --> cutover.yaml:"), "{stderr}");
+    assert!(
+        stderr.contains("`cutover explain cutover.yaml`"),
+        "{stderr}"
+    );
+    t.args(["render"])
+        .any_stdout()
+        .stderr_lacks("-shadow")
+        .run();
+    t.args(["check"]).any_stdout().stderr_lacks("-shadow").run();
+    let no_mirror = PLAN.replace("mirror: 100", "weight: 1");
+    assert_ne!(no_mirror, PLAN);
+    let t = Test::new().git_folder().file("cutover.yaml", &no_mirror);
+    t.args(["validate"])
+        .any_stdout()
+        .stderr_lacks("warning")
+        .run();
 }
 
 #[test]

@@ -544,6 +544,9 @@ fn init_with_options_writes_them_into_the_plan() {
     .run();
     t.args(["validate", "apps/orders/orders.cutover.yaml"])
         .stdout("ok: 1 plan valid (1 migration, 4 stages)\n")
+        .stderr_contains(
+            "warning: migrations[0]: stage mirror-12-5 mirrors requests to orders-gcp.example.com",
+        )
         .run();
     let plan = yaml(&t, "apps/orders/orders.cutover.yaml");
     assert_eq!(plan["output"].as_str(), Some("overlays/cutover"));
