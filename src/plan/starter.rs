@@ -73,7 +73,7 @@ migrations:
     to: {to}        # the GCPBackend host traffic moves to
     # hosts: [{from}]   # spec.hosts (default: [from])
     # gcpBackend: {{service: {name}, region: europe-west1}}   # also render the GCPBackend
-    # verify: {{path: /, everyStage: true}}                    # and a Job that checks HTTP 200
+    # verify: {{path: /, everyStage: true}}                    # and, in each stage, a Job that checks both hosts answer 200
     stages:                   # in rollout order; check the error rate of requests to `from` between stages
 {stages}    environments:             # each environment deploys from <output>/{name}/envs/<env>
       staging: {first}
