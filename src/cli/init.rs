@@ -21,6 +21,10 @@ pub struct InitArgs {
     /// The namespace.
     #[arg(long, default_value = "payments")]
     namespace: String,
+    /// The VirtualService's name (default: the migration name); name an existing one to
+    /// take it over.
+    #[arg(long, value_name = "NAME")]
+    virtual_service: Option<String>,
     /// The ServiceEntry host.
     #[arg(long, default_value = "cr-service-entry.com")]
     from: String,
@@ -43,6 +47,7 @@ pub(crate) fn run(args: &InitArgs, g: &Globals, out: &Output) -> Result<i32, Fai
     let starter = Starter {
         name: args.name.clone(),
         namespace: args.namespace.clone(),
+        virtual_service: args.virtual_service.clone(),
         from: args.from.clone(),
         to: args.to.clone(),
         stages: starter::parse_stages(&args.stages)
@@ -50,7 +55,11 @@ pub(crate) fn run(args: &InitArgs, g: &Globals, out: &Output) -> Result<i32, Fai
         mirror: args.mirror,
         output: args.output.clone(),
     };
-    starter::write(g.loader(), &args.file, &starter)?;
+    let plan = starter::write(g.loader(), &args.file, &starter)?;
+    // What `validate` would warn about, said now (a rollout that never reaches 100%).
+    for w in &plan.warnings {
+        out.diagnostic(w);
+    }
     let f = args.file.display();
     out.line(
         &format!(

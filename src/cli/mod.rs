@@ -171,7 +171,7 @@ impl Globals {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(help_of_help(std::env::args_os().collect())) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -191,6 +191,25 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(_) => EXIT_ERROR,
     }
+}
+
+/// `cutover help -h` (help about `help`) is `cutover help`, as in git and cargo; clap
+/// would take `-h` for a subcommand's name and fail.
+fn help_of_help(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let is_command =
+        |a: &std::ffi::OsString| a == "help" || cmd.get_subcommands().any(|c| a == c.get_name());
+    // The subcommand is the first argument that names one.
+    let first = args.iter().skip(1).position(is_command).map(|i| i + 1);
+    let n = args.len();
+    if first == Some(n.saturating_sub(2))
+        && args[n - 2] == "help"
+        && (args[n - 1] == "-h" || args[n - 1] == "--help")
+    {
+        args.pop();
+    }
+    args
 }
 
 /// Runs a parsed command line and returns the exit code.

@@ -13,6 +13,8 @@ pub struct Starter {
     pub name: String,
     /// The namespace.
     pub namespace: String,
+    /// The VirtualService's `metadata.name`, when not the migration name.
+    pub virtual_service: Option<String>,
     /// The ServiceEntry host.
     pub from: String,
     /// The GCPBackend host.
@@ -30,6 +32,7 @@ impl Default for Starter {
         Starter {
             name: "checkout".into(),
             namespace: "payments".into(),
+            virtual_service: None,
             from: "cr-service-entry.com".into(),
             to: "cr-gcpbackend.com".into(),
             stages: vec![10, 25, 50, 100],
@@ -69,7 +72,7 @@ apiVersion: networking.istio.io/v1
 migrations:
   - name: {name}             # names the output folder
     namespace: {namespace}
-    from: {from}    # the ServiceEntry host clients call today
+{virtual_service}    from: {from}    # the ServiceEntry host clients call today
     to: {to}        # the GCPBackend host traffic moves to
     # hosts: [{from}]   # spec.hosts (default: [from])
     # gcpBackend: {{service: {name}, region: europe-west1}}   # also render the GCPBackend
@@ -82,6 +85,10 @@ migrations:
         output = q(&s.output),
         name = q(&s.name),
         namespace = q(&s.namespace),
+        virtual_service = match &s.virtual_service {
+            Some(v) => format!("    virtualService: {}   # the VirtualService's metadata.name\n", q(v)),
+            None => format!("    # virtualService: {}   # metadata.name (default: the migration name)\n", q(&s.name)),
+        },
         from = q(&s.from),
         to = q(&s.to),
         stages = stages,
@@ -96,7 +103,7 @@ migrations:
 /// path the plan search would not find (see [`unfound`]). The text is validated as a
 /// plan (with `loader`'s confinement) before anything is created, so bad values are
 /// reported like any plan error; a refused or failed `init` leaves nothing.
-pub fn write(loader: &Loader, path: &Path, s: &Starter) -> Result<()> {
+pub fn write(loader: &Loader, path: &Path, s: &Starter) -> Result<crate::plan::Plan> {
     let shown = path.display().to_string();
     let write_error = |e| Error::Write {
         path: path.to_path_buf(),
@@ -118,13 +125,13 @@ pub fn write(loader: &Loader, path: &Path, s: &Starter) -> Result<()> {
     }
     check_flags(s)?;
     let text = text(s);
-    loader.parse(&shown, text.as_bytes(), &real, &root)?;
+    let plan = loader.parse(&shown, text.as_bytes(), &real, &root)?;
     let created = create_folders(dir)?;
     let written = create_file(&abs, path, &shown, &text);
     if written.is_err() {
         remove_folders(&created);
     }
-    written
+    written.map(|()| plan)
 }
 
 /// The refusal of a plan at `path` (`real` where it will be, in repository `root`) that
@@ -252,6 +259,11 @@ fn check_flags(s: &Starter) -> Result<()> {
     if !names::is_dns1123_label(&s.namespace) {
         return bad("namespace", &s.namespace, "a DNS-1123 label");
     }
+    if let Some(v) = s.virtual_service.as_deref() {
+        if !names::is_dns1123_subdomain(v) {
+            return bad("virtual-service", v, "a DNS-1123 subdomain");
+        }
+    }
     if !names::is_host(&s.from) {
         return bad("from", &s.from, "a host name");
     }
@@ -269,9 +281,10 @@ fn check_flags(s: &Starter) -> Result<()> {
     Ok(())
 }
 
-/// Parses `--stages 10,25,50,100`.
+/// Parses `--stages 10,25,50,100`: weights from 0 to 100, each above the one before.
 pub fn parse_stages(s: &str) -> std::result::Result<Vec<u8>, String> {
-    s.split(',')
+    let weights = s
+        .split(',')
         .map(|p| {
             let p = p.trim();
             if p.is_empty() {
@@ -285,7 +298,14 @@ pub fn parse_stages(s: &str) -> std::result::Result<Vec<u8>, String> {
                 .filter(|w| *w <= 100)
                 .ok_or_else(|| format!("`{p}` is not a weight from 0 to 100"))
         })
-        .collect()
+        .collect::<std::result::Result<Vec<u8>, String>>()?;
+    match weights.windows(2).find(|w| w[1] <= w[0]) {
+        Some(w) => Err(format!(
+            "`{}` after `{}`: list the weights in rollout order, each above the one before, e.g. 10,25,50,100",
+            w[1], w[0]
+        )),
+        None => Ok(weights),
+    }
 }
 
 #[cfg(test)]

@@ -26,4 +26,5 @@ mod review;
 mod rewrite;
 mod scenarios;
 mod staging;
+mod usage;
 mod validators;

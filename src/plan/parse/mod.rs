@@ -59,6 +59,9 @@ pub(crate) fn parse(
             if let Some(span) = e.span {
                 d = d.with_span(source, clamp_to_text(source, span));
             }
+            if let Some(help) = tab_help(source, &d) {
+                d = d.with_help(help);
+            }
             return Err(cx.fail_with(d));
         }
     };
@@ -159,6 +162,27 @@ fn clamp_to_text(source: &str, span: Span) -> Span {
 }
 
 /// The state of one plan's reading.
+/// A hint for a YAML syntax error caused by a tab in the indentation: the first line,
+/// from the error's on, indented with one.
+fn tab_help(source: &str, d: &Diagnostic) -> Option<String> {
+    let from = d.snippet.as_ref().map_or(1, |s| s.line);
+    let tabbed = |line: &str| {
+        line.chars()
+            .take_while(|c| c.is_whitespace())
+            .any(|c| c == '\t')
+    };
+    let (i, _) = source
+        .lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find(|(_, l)| tabbed(l))
+        .filter(|(i, _)| *i + 1 == from || d.message.contains("tab"))?;
+    Some(format!(
+        "line {} is indented with a tab: indent with spaces (YAML does not allow tabs there)",
+        i + 1
+    ))
+}
+
 struct Ctx<'a> {
     file: &'a str,
     source: &'a str,

@@ -4,7 +4,7 @@
 use super::{join, lookup, truncate, Ctx, LABEL_HELP};
 use crate::plan::names;
 use crate::plan::stage::{parse_duration, Percent, Stage, StageKind};
-use crate::yaml::{Node, Resolved, Span, Value};
+use crate::yaml::{Node, Resolved, Span, Style, Value};
 
 const STAGE_KEYS: &[&str] = &["name", "weight", "mirror", "header", "hold", "note"];
 
@@ -299,8 +299,8 @@ impl Ctx<'_> {
                     v.span,
                     format!("expected an integer from 0 to 100, found {found}"),
                 );
-                if matches!(v.resolve(), Some(Resolved::Str(_))) {
-                    Self::help(d, "remove the quotes: `weight: 10`");
+                if let Some(help) = weight_help(v) {
+                    Self::help(d, help);
                 }
                 None
             }
@@ -366,4 +366,23 @@ fn with_header(stage: &mut Stage, (name, value): (String, String)) {
         };
     }
     stage.header = Some((name, value));
+}
+
+/// A hint for a weight written as a string: the quotes around a number, or a `%` sign.
+fn weight_help(v: &Node) -> Option<String> {
+    let Value::Scalar(s) = &v.value else {
+        return None;
+    };
+    let text = s.text.trim();
+    let number = |t: &str| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit());
+    match text.strip_suffix('%') {
+        Some(n) if number(n.trim_end()) => Some(format!(
+            "write the percentage without `%`: `weight: {}`",
+            n.trim_end()
+        )),
+        _ if s.style == Style::Quoted && number(text) => {
+            Some(format!("remove the quotes: `weight: {text}`"))
+        }
+        _ => None,
+    }
 }
