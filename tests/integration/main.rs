@@ -21,6 +21,7 @@ mod invalid;
 mod lint;
 mod promote;
 mod properties;
+mod readme;
 mod references;
 mod review;
 mod rewrite;
