@@ -23,7 +23,7 @@ pub fn first_line(plan_id: &str) -> String {
 /// The full header block (two comment lines, newline-terminated).
 pub fn block(plan_id: &str) -> String {
     format!(
-        "{}\n# To change it, edit the plan and run: cutover render {}\n",
+        "{}\n# To change it, edit the plan and run, from the repository root: cutover render {}\n",
         first_line(plan_id),
         escape::scalar(plan_id)
     )

@@ -627,10 +627,17 @@ fn init_refuses_bad_stages() {
 #[test]
 fn refused_init_leaves_no_folder() {
     let t = Test::new().git_folder();
+    // Refused by the plan's own validation (the flags pass their checks).
+    t.args(["init", "a/b/c/cutover.yaml", "--mirror", "12.34567"])
+        .status(2)
+        .stderr_contains("more than 4 decimal places")
+        .stderr_contains("nothing was written")
+        .run();
+    assert!(!t.exists("a"), "a refused init left a/");
+    // Refused at the flag.
     t.args(["init", "a/b/c/cutover.yaml", "--stages", "10,5,100"])
         .status(2)
-        .stderr_contains("weights must not decrease")
-        .stderr_contains("nothing was written")
+        .stderr("error: --stages: `5` after `10`: list the weights in rollout order, each above the one before, e.g. 10,25,50,100\n")
         .run();
     assert!(!t.exists("a"), "a refused init left a/");
 }
