@@ -6,10 +6,11 @@
 //! one line per violation:
 //!
 //! ```text
-//! FILE: VirtualService NAME (document N): PATH: MESSAGE
+//! FILE:LINE:COLUMN: VirtualService NAME (document N): PATH: MESSAGE
 //! ```
 //!
-//! then a summary line. A file that cannot be read or is not valid YAML is an error.
+//! (LINE:COLUMN: where PATH is written, or the nearest field above it that is), then a
+//! summary line. A file that cannot be read or is not valid YAML is an error.
 
 use std::fmt::Write as _;
 use std::io;
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 use crate::check::istio;
 use crate::error::{Error, Result};
 use crate::vs::{self, VirtualService};
+use crate::yaml::locate;
 
 /// The lint report for `paths`, and the number of violations found.
 pub fn report(paths: &[PathBuf]) -> Result<(String, usize)> {
@@ -38,6 +40,12 @@ pub fn report(paths: &[PathBuf]) -> Result<(String, usize)> {
                 format!("not valid YAML: {e}"),
             ))
         })?;
+        // Where each violation's field is written (best effort: none when the
+        // documents do not line up, which they do for any file serde_yaml reads).
+        let mut places = locate::documents(&text);
+        if places.len() != docs.len() {
+            places.clear();
+        }
         for (i, doc) in docs.into_iter().enumerate() {
             if doc.is_null() {
                 continue; // an empty document (a stray `---`, or only comments)
@@ -56,9 +64,14 @@ pub fn report(paths: &[PathBuf]) -> Result<(String, usize)> {
                 } else {
                     &v.path
                 };
+                let at = places
+                    .get(i)
+                    .and_then(|d| locate::nearest(d, &v.path))
+                    .map(|p| format!(":{}:{}", p.line, p.col))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "{file}: VirtualService {name} (document {}): {path}: {}",
+                    "{file}{at}: VirtualService {name} (document {}): {path}: {}",
                     i + 1,
                     v.message
                 );
@@ -128,7 +141,7 @@ spec:
         assert_eq!(n, 1, "{out}");
         assert_eq!(
             out,
-            "vs.yaml: VirtualService reviews (document 2): spec.http[0].route[0].weight: weight -5 is negative\n\
+            "vs.yaml:14:15: VirtualService reviews (document 2): spec.http[0].route[0].weight: weight -5 is negative\n\
              1 VirtualService checked in 1 file: 1 violation (1 other document skipped)\n"
         );
     }

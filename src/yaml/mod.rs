@@ -9,6 +9,7 @@
 //! (templates, plan edits, the starter plan) is escaped there.
 
 pub mod escape;
+pub mod locate;
 
 use std::collections::HashMap;
 

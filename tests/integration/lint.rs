@@ -1,5 +1,5 @@
 //! `cutover lint`, run as a binary: exit 0 when every VirtualService is valid, 1 when
-//! there are violations (each shown as `FILE: VirtualService NAME (document N): PATH:
+//! there are violations (each shown as `FILE:LINE:COLUMN: VirtualService NAME (document N): PATH:
 //! MESSAGE`), 2 when a file cannot be read or is not YAML.
 
 use crate::test::{fixtures, Test};
@@ -42,14 +42,17 @@ fn violation_exits_1_and_names_file_document_and_path() {
         .replace("weight: 90", "weight: -90")
         .replace("host: cr-gcpbackend.com", "host: cr_gcpbackend.com");
     let t = Test::new().file("apps/vs.yaml", bad).file("ok.yaml", VALID);
-    let prefix = "apps/vs.yaml: VirtualService cr-gcpbackend-migration (document 1): ";
+    let prefix = "VirtualService cr-gcpbackend-migration (document 1): ";
+    // Each violation names the line and column where its field is written.
     let out = lint(&t, &["ok.yaml", "apps/vs.yaml"])
         .status(1)
         .stdout_contains(format!(
-            "{prefix}spec.http[0].route[0].destination.host: destination host `cr_gcpbackend.com` is not a valid DNS name"
+            "apps/vs.yaml:{}: {prefix}spec.http[0].route[0].destination.host: destination host `cr_gcpbackend.com` is not a valid DNS name",
+            at(&t, "apps/vs.yaml", "host: cr_gcpbackend.com", "cr_")
         ))
         .stdout_contains(format!(
-            "{prefix}spec.http[0].route[1].weight: weight -90 is negative"
+            "apps/vs.yaml:{}: {prefix}spec.http[0].route[1].weight: weight -90 is negative",
+            at(&t, "apps/vs.yaml", "weight: -90", "-90")
         ))
         .run();
     assert!(
@@ -66,7 +69,7 @@ fn typo_in_a_field_is_reported() {
     lint(&t, &["vs.yaml"])
         .status(1)
         .stdout_contains(
-            "vs.yaml: VirtualService cr-gcpbackend-migration (document 1): spec.http[0].route[0].wieght: unknown field `wieght`",
+            "vs.yaml:13:15: VirtualService cr-gcpbackend-migration (document 1): spec.http[0].route[0].wieght: unknown field `wieght`",
         )
         .run();
 }
@@ -117,7 +120,7 @@ fn multi_document_file_skips_other_kinds() {
     lint(&t, &["all.yaml"])
         .status(1)
         .stdout(
-            "all.yaml: VirtualService cr-gcpbackend-migration (document 2): spec.http[0].route: \
+            "all.yaml:19:7: VirtualService cr-gcpbackend-migration (document 2): spec.http[0].route: \
              the HTTP route has 2 destinations and their total weight is 0; at least one needs a weight above 0\n\
              1 VirtualService checked in 1 file: 1 violation (1 other document skipped)\n",
         )
@@ -147,9 +150,22 @@ fn istio_samples_lint_clean_but_for_the_known_ones() {
     lint(&t, &files)
         .status(1)
         .stdout(
-            "tests/testdata/config/rule-websocket-route.yaml: VirtualService websocket-route (document 3): spec.http[0].websocketUpgrade: unknown field `websocketUpgrade`\n\
-             tests/testdata/config/rule-websocket-route.yaml: VirtualService websocket-route2 (document 4): spec.http[0].websocketUpgrade: unknown field `websocketUpgrade`\n\
+            "tests/testdata/config/rule-websocket-route.yaml:56:25: VirtualService websocket-route (document 3): spec.http[0].websocketUpgrade: unknown field `websocketUpgrade`\n\
+             tests/testdata/config/rule-websocket-route.yaml:79:25: VirtualService websocket-route2 (document 4): spec.http[0].websocketUpgrade: unknown field `websocketUpgrade`\n\
              7 VirtualServices checked in 3 files: 2 violations (2 other documents skipped)\n",
         )
         .run();
+}
+
+/// `LINE:COLUMN` of `needle` in file `path` of the test folder: the line holding `line`,
+/// the column where `needle` starts on it.
+fn at(t: &Test, path: &str, line: &str, needle: &str) -> String {
+    let text = t.read(path);
+    let (n, l) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(line))
+        .unwrap_or_else(|| panic!("{line:?} not in {path}"));
+    let col = l.find(needle).expect("needle on its line") + 1;
+    format!("{}:{col}", n + 1)
 }

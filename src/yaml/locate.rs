@@ -1,0 +1,137 @@
+//! Where each node of any YAML file starts, by field path (`spec.http[0].route[1].weight`),
+//! for messages about files cutover does not parse into its own tree (`lint` reads any
+//! manifest with `serde_yaml`).
+//!
+//! Lenient where [`super::parse`] is strict: several documents, any tag, duplicate keys
+//! (the first one is kept); a syntax error ends the walk with the positions found so far.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser};
+
+use super::{Pos, Span};
+
+/// For each document of `source`, in order, the start of every node reachable by a
+/// path of string keys and sequence indexes. The document's root is at the empty path.
+pub fn documents(source: &str) -> Vec<HashMap<String, Pos>> {
+    let mut docs = Vec::new();
+    let mut walk = Walk::default();
+    for event in Parser::new_from_str(source) {
+        let Ok((event, span)) = event else { break };
+        let start = Span::from_saphyr(span).start;
+        match event {
+            Event::DocumentStart(_) => walk = Walk::default(),
+            Event::DocumentEnd => docs.push(std::mem::take(&mut walk.found)),
+            Event::Scalar(text, ..) => walk.node(start, Some(text.into_owned()), None),
+            Event::Alias(_) => walk.node(start, None, None),
+            Event::SequenceStart(..) => walk.node(start, None, Some(Open::Seq(0))),
+            Event::MappingStart(..) => walk.node(start, None, Some(Open::Map(None))),
+            Event::SequenceEnd | Event::MappingEnd => {
+                walk.stack.pop();
+            }
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+        }
+    }
+    docs
+}
+
+/// The start of `path`, or of its nearest ancestor found in `doc` (at worst the
+/// document's root).
+pub fn nearest(doc: &HashMap<String, Pos>, path: &str) -> Option<Pos> {
+    let mut p = path;
+    loop {
+        if let Some(pos) = doc.get(p) {
+            return Some(*pos);
+        }
+        match p.rfind(['.', '[']) {
+            Some(i) => p = &p[..i],
+            None => return doc.get("").copied(),
+        }
+    }
+}
+
+/// A collection being walked: a sequence (the next index), or a mapping (the key whose
+/// value comes next, if a key was just read).
+enum Open {
+    Seq(usize),
+    Map(Option<String>),
+}
+
+#[derive(Default)]
+struct Walk {
+    /// Open collections and their paths.
+    stack: Vec<(String, Open)>,
+    found: HashMap<String, Pos>,
+}
+
+impl Walk {
+    /// A node starting at `start`: a scalar (`text`), an alias, or a collection that
+    /// opens (`open`).
+    fn node(&mut self, start: Pos, text: Option<String>, open: Option<Open>) {
+        let path = match self.stack.last_mut() {
+            None => Some(String::new()),
+            Some((parent, Open::Seq(i))) => {
+                let p = format!("{parent}[{i}]");
+                *i += 1;
+                Some(p)
+            }
+            Some((parent, Open::Map(key))) => match key.take() {
+                Some(k) if parent.is_empty() => Some(k),
+                Some(k) => Some(format!("{parent}.{k}")),
+                None => {
+                    // A key: a scalar names the value that follows; a complex key
+                    // names nothing (its own nodes are not reachable by a path).
+                    *key = Some(text.unwrap_or_default());
+                    if let Some(open) = open {
+                        self.stack.push((String::from("\u{0}"), open));
+                    }
+                    return;
+                }
+            },
+        };
+        let Some(path) = path else { return };
+        self.found.entry(path.clone()).or_insert(start);
+        if let Some(open) = open {
+            self.stack.push((path, open));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(doc: &HashMap<String, Pos>, path: &str) -> (usize, usize) {
+        let p = doc
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} not in {doc:?}"));
+        (p.line, p.col)
+    }
+
+    #[test]
+    fn every_node_of_every_document_is_found_by_its_path() {
+        let src = "kind: Service\n---\nspec:\n  hosts: [a, \"b\"]\n  http:\n  - route:\n    - destination: {host: x}\n      weight: 10\n";
+        let docs = documents(src);
+        assert_eq!(docs.len(), 2);
+        assert_eq!(at(&docs[0], "kind"), (1, 7));
+        assert_eq!(at(&docs[1], "spec.hosts[1]"), (4, 14));
+        assert_eq!(
+            at(&docs[1], "spec.http[0].route[0].destination.host"),
+            (7, 27)
+        );
+        assert_eq!(at(&docs[1], "spec.http[0].route[0].weight"), (8, 15));
+        let near = nearest(&docs[1], "spec.http[0].route[0].destination.port.number");
+        assert_eq!(near.map(|p| p.line), Some(7));
+        assert_eq!(nearest(&docs[1], "nope").map(|p| p.line), Some(3));
+    }
+
+    #[test]
+    fn complex_keys_and_syntax_errors_do_not_derail_it() {
+        let docs = documents("? [a, b]\n: 1\nc: 2\n");
+        assert_eq!(at(&docs[0], "c"), (3, 4));
+        // The walk stops at the error; what came before is kept.
+        let docs = documents("a: 1\n---\nb: [\n");
+        assert_eq!(docs.len(), 1);
+        assert_eq!(at(&docs[0], "a"), (1, 4));
+    }
+}
