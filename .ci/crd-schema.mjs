@@ -107,6 +107,7 @@ function translate(rootType, where) {
         if (type.flags & ts.TypeFlags.Number) return { type: "number" };
         if (type.flags & (ts.TypeFlags.Boolean | ts.TypeFlags.BooleanLiteral)) return { type: "boolean" };
         if (type.isStringLiteral() || type.isNumberLiteral()) return { const: type.value };
+        if (checker.isTupleType(type)) fail(`${where}: ${at}: a tuple type has no JSON Schema here`);
         if (checker.isArrayType(type)) {
             return { type: "array", items: walk(checker.getTypeArguments(type)[0], `${at}[]`) };
         }
@@ -148,7 +149,9 @@ function translate(rootType, where) {
             }
             if (required.length) schema.required = required;
         }
-        if (indexes.length > 1) fail(`${where}: ${at}: more than one index signature`);
+        if (indexes.length > 1 || (indexes.length && !(indexes[0].keyType.flags & ts.TypeFlags.String))) {
+            fail(`${where}: ${at}: only one index signature, keyed by string, is supported`);
+        }
         schema.additionalProperties = indexes.length ? walk(indexes[0].type, `${at}[*]`) : false;
         return schema;
     }
