@@ -27,3 +27,4 @@ mod rewrite;
 mod scenarios;
 mod staging;
 mod validators;
+mod verify;
