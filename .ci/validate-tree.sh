@@ -8,12 +8,14 @@
 #       output (as parsed YAML, so comments, key order, quoting and document order do not
 #       matter) with the documents the folder's files say it must build to:
 #       - a stage folder (<migration>/stages/<NN>-<stage>/): exactly one VirtualService,
-#         equal to its virtualservice.yaml, plus exactly the document of each migration-level
-#         folder its kustomization lists (`../../gcpbackend` -> gcpbackend/gcpbackend.yaml,
-#         `../../verify` -> verify/job.yaml); any other resource is a failure;
-#       - a migration-level folder (<migration>/gcpbackend/, <migration>/verify/): its
-#         kustomization lists exactly its one file (gcpbackend.yaml, a GCPBackend; job.yaml,
-#         a Job), and it builds to that one document;
+#         equal to its virtualservice.yaml, plus exactly the GCPBackend when its
+#         kustomization lists `../../gcpbackend` (-> gcpbackend/gcpbackend.yaml) and the
+#         stage's own verification Job when it lists `verify-job.yaml` (a file of the stage
+#         folder holding one Job); any other resource (`../../verify` included), or one
+#         listed twice, is a failure;
+#       - a migration-level folder (<migration>/gcpbackend/, <migration>/verify/: the Job
+#         run by hand, listed by no stage): its kustomization lists exactly its one file
+#         (gcpbackend.yaml, a GCPBackend; job.yaml, a Job), and it builds to that one document;
 #       - an environment folder (<migration>/envs/<env>/, a kustomization folder whose parent
 #         is named `envs`) must list exactly one resource, a relative path resolving to an
 #         existing stage folder of the same migration (with a kustomization.yaml and a
@@ -131,23 +133,27 @@ def extra(d):
 folder = os.path.normpath(folder)
 parent = os.path.basename(os.path.dirname(folder))
 if parent == "stages":
-    # A stage folder: its virtualservice.yaml (listed once) plus the one document of each
-    # migration-level folder it lists (../../gcpbackend, ../../verify).
+    # A stage folder: its virtualservice.yaml (listed once), the one document of the
+    # GCPBackend folder when it lists ../../gcpbackend, and its own Job when it lists
+    # verify-job.yaml (a file of the stage folder; verify/ is run by hand, listed by none).
     migration = os.path.dirname(os.path.dirname(os.path.realpath(folder)))
     want, seen = [], set()
     for r in resources(folder):
         if r in seen:
             fail("%s/kustomization.yaml: resource %r listed twice" % (folder, r))
         seen.add(r)
-        if r == "virtualservice.yaml":
-            want.append(one(os.path.join(folder, r), "VirtualService"))
-        elif r in ("../../gcpbackend", "../../verify"):
+        if r in ("virtualservice.yaml", "verify-job.yaml"):
+            path = os.path.join(folder, r)
+            if not os.path.isfile(path):
+                fail("%s/kustomization.yaml: resource %r is not a file of the stage folder" % (folder, r))
+            want.append(one(path, "VirtualService" if r == "virtualservice.yaml" else "Job"))
+        elif r == "../../gcpbackend":
             target = os.path.realpath(os.path.join(folder, r))
-            if target != os.path.join(migration, r[len("../../"):]) or not os.path.isdir(target):
+            if target != os.path.join(migration, "gcpbackend") or not os.path.isdir(target):
                 fail("%s/kustomization.yaml: resource %r does not resolve to a folder of %s" % (folder, r, migration))
             want.append(extra(target))
         else:
-            fail("%s/kustomization.yaml: unexpected resource %r (want virtualservice.yaml, ../../gcpbackend or ../../verify)" % (folder, r))
+            fail("%s/kustomization.yaml: unexpected resource %r (want virtualservice.yaml, ../../gcpbackend or verify-job.yaml)" % (folder, r))
     if "virtualservice.yaml" not in seen:
         fail("%s/kustomization.yaml does not list virtualservice.yaml" % folder)
 elif os.path.basename(folder) in EXTRAS:

@@ -1,5 +1,5 @@
-//! The parts of a migration beyond the VirtualService: the GCPBackend, the verification
-//! Job, header canary stages, and the `init` and `explain` commands.
+//! The parts of a migration beyond the VirtualService: the GCPBackend, header canary
+//! stages, and the `init` and `explain` commands (the verification Job: `verify.rs`).
 //!
 //! Every test runs the binary in its own temporary folder (a repository root: it has a
 //! `.git` folder) and reads back what it wrote, parsed as YAML.
@@ -8,43 +8,31 @@ use crate::test::Test;
 use serde_yaml::Value;
 
 /// A temporary repository holding `plan` as `cutover.yaml`.
-fn repo_with(plan: &str) -> Test {
+pub(crate) fn repo_with(plan: &str) -> Test {
     Test::new().git_folder().file("cutover.yaml", plan)
 }
 
 /// Renders `plan` in a temporary repository; the test folder is returned for reading.
-fn rendered(plan: &str) -> Test {
+pub(crate) fn rendered(plan: &str) -> Test {
     let t = repo_with(plan);
     t.args(["render", "cutover.yaml"]).any_stdout().run();
     t
 }
 
 /// The one YAML document of a file of the test folder.
-fn yaml(t: &Test, path: &str) -> Value {
+pub(crate) fn yaml(t: &Test, path: &str) -> Value {
     let text = t.read(path);
     serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}\n{text}"))
 }
 
 /// The `resources` of a kustomization.yaml, as strings.
-fn resources(t: &Test, path: &str) -> Vec<String> {
+pub(crate) fn resources(t: &Test, path: &str) -> Vec<String> {
     yaml(t, path)["resources"]
         .as_sequence()
         .unwrap_or_else(|| panic!("{path}: no resources"))
         .iter()
         .map(|r| r.as_str().expect("resource is a string").to_owned())
         .collect()
-}
-
-/// The `URL` environment variable of a verification Job file.
-fn job_url(t: &Test, path: &str) -> String {
-    let job = yaml(t, path);
-    assert_eq!(job["kind"].as_str(), Some("Job"), "{path}");
-    let env = &job["spec"]["template"]["spec"]["containers"][0]["env"];
-    let url = env
-        .as_sequence()
-        .and_then(|e| e.iter().find(|v| v["name"].as_str() == Some("URL")))
-        .unwrap_or_else(|| panic!("{path}: no URL variable in {env:?}"));
-    url["value"].as_str().expect("URL value").to_owned()
 }
 
 /// `(host, weight)` of each destination of an HTTP route.
@@ -161,17 +149,28 @@ migrations:
     from: orders-se.example.com
     to: orders-gcp.example.com
     gcpBackend: {service: orders, region: europe-west1}
-    verify: {everyStage: true}
+    verify: {}
     stages: [{weight: 10}, {weight: 100}]
 "#;
     let t = rendered(plan);
     let g = yaml(&t, "out/orders/gcpbackend.yaml");
     assert_eq!(g["kind"].as_str(), Some("GCPBackend"));
     assert_eq!(g["metadata"]["name"].as_str(), Some("orders"));
-    assert_eq!(
-        job_url(&t, "out/orders/verify-job.yaml"),
-        "http://orders-se.example.com/"
-    );
+    // The Job run by hand (the flat layout refuses `everyStage`: verify.rs).
+    let job = yaml(&t, "out/orders/verify-job.yaml");
+    assert_eq!(job["kind"].as_str(), Some("Job"));
+    assert_eq!(job["metadata"]["name"].as_str(), Some("orders-verify"));
+    let env = &job["spec"]["template"]["spec"]["containers"][0]["env"];
+    let var = |key: &str| {
+        env.as_sequence()
+            .and_then(|e| e.iter().find(|v| v["name"].as_str() == Some(key)))
+            .and_then(|v| v["value"].as_str())
+            .unwrap_or_else(|| panic!("no {key} in {env:?}"))
+            .to_owned()
+    };
+    assert_eq!(var("CLIENT_URL"), "http://orders-se.example.com/");
+    assert_eq!(var("BACKEND_URL"), "http://orders-gcp.example.com/");
+    assert_eq!(var("STAGE"), "run by hand");
     for gone in [
         "out/orders/gcpbackend",
         "out/orders/verify",
@@ -197,147 +196,6 @@ migrations:
     t.args(["check"])
         .stdout("ok: 4 generated files up to date\n")
         .run();
-}
-
-// --- verification Job ----------------------------------------------------------------------
-
-#[test]
-fn verify_job_url_follows_scheme_port_path_and_first_host() {
-    // (migration, verify mapping, hosts, the URL the Job requests)
-    let cases = [
-        ("defaults", "{}", None, "http://defaults-se.example.com/"),
-        (
-            "https-port-path",
-            "{scheme: https, port: 8443, path: /healthz}",
-            None,
-            "https://https-port-path-se.example.com:8443/healthz",
-        ),
-        (
-            "https-only",
-            "{scheme: https}",
-            None,
-            "https://https-only-se.example.com/",
-        ),
-        (
-            "http-port",
-            "{scheme: http, port: 8080}",
-            None,
-            "http://http-port-se.example.com:8080/",
-        ),
-        (
-            "path-query",
-            "{path: \"/ready?full=1\"}",
-            None,
-            "http://path-query-se.example.com/ready?full=1",
-        ),
-        (
-            "first-host",
-            "{port: 81}",
-            Some("[api.example.com, first-host-se.example.com]"),
-            "http://api.example.com:81/",
-        ),
-    ];
-    let mut plan = String::from("version: 1\noutput: deploy\nmigrations:\n");
-    for (name, verify, hosts, _) in &cases {
-        plan.push_str(&format!(
-            "  - name: {name}\n    namespace: shop\n    from: {name}-se.example.com\n    \
-             to: {name}-gcp.example.com\n    verify: {verify}\n    stages: [{{weight: 100}}]\n"
-        ));
-        if let Some(h) = hosts {
-            plan.push_str(&format!("    hosts: {h}\n"));
-        }
-    }
-    let t = rendered(&plan);
-    for (name, _, _, url) in cases {
-        let path = format!("deploy/{name}/verify/job.yaml");
-        assert_eq!(job_url(&t, &path), url, "{name}");
-        let job = yaml(&t, &path);
-        assert_eq!(
-            job["metadata"]["name"].as_str(),
-            Some(format!("{name}-verify").as_str())
-        );
-        assert_eq!(job["metadata"]["namespace"].as_str(), Some("shop"));
-        let container = &job["spec"]["template"]["spec"]["containers"][0];
-        assert_eq!(container["image"].as_str(), Some("curlimages/curl"));
-        // The URL is never spliced into the command.
-        let command = serde_yaml::to_string(&container["command"]).unwrap();
-        assert!(!command.contains(url), "{name}: URL in the command");
-        assert!(!command.contains("Authorization"), "{name}: a token header");
-        assert_eq!(
-            resources(&t, &format!("deploy/{name}/verify/kustomization.yaml")),
-            ["job.yaml"]
-        );
-    }
-}
-
-#[test]
-fn verify_name_and_image_can_be_set() {
-    let plan = r#"version: 1
-output: deploy
-migrations:
-  - name: orders
-    namespace: shop
-    from: orders-se.example.com
-    to: orders-gcp.example.com
-    verify: {name: smoke, image: "registry.example.com/tools/curl:8.10"}
-    stages: [{weight: 100}]
-"#;
-    let t = rendered(plan);
-    let job = yaml(&t, "deploy/orders/verify/job.yaml");
-    assert_eq!(job["metadata"]["name"].as_str(), Some("smoke"));
-    assert_eq!(
-        job["spec"]["template"]["spec"]["containers"][0]["image"].as_str(),
-        Some("registry.example.com/tools/curl:8.10")
-    );
-}
-
-#[test]
-fn verify_every_stage_decides_whether_stage_overlays_list_the_job() {
-    let plan = r#"version: 1
-output: deploy
-defaults:
-  namespace: shop
-  stages: [{mirror: 10}, {weight: 50}, {weight: 100}]
-migrations:
-  - name: once
-    from: once-se.example.com
-    to: once-gcp.example.com
-    verify: {everyStage: false}
-  - name: default
-    from: default-se.example.com
-    to: default-gcp.example.com
-    verify: {}
-  - name: always
-    from: always-se.example.com
-    to: always-gcp.example.com
-    gcpBackend: {service: always, region: europe-west1}
-    verify: {everyStage: true}
-"#;
-    let t = rendered(plan);
-    let stages = ["01-mirror-10", "02-weight-50", "03-weight-100"];
-    for m in ["once", "default"] {
-        // The Job has its own folder, applied when wanted ...
-        assert!(t.exists(&format!("deploy/{m}/verify/job.yaml")), "{m}");
-        assert!(
-            t.exists(&format!("deploy/{m}/verify/kustomization.yaml")),
-            "{m}"
-        );
-        // ... and no stage overlay lists it.
-        for s in stages {
-            assert_eq!(
-                resources(&t, &format!("deploy/{m}/stages/{s}/kustomization.yaml")),
-                ["virtualservice.yaml"],
-                "{m}/{s}"
-            );
-        }
-    }
-    for s in stages {
-        assert_eq!(
-            resources(&t, &format!("deploy/always/stages/{s}/kustomization.yaml")),
-            ["virtualservice.yaml", "../../gcpbackend", "../../verify"],
-            "always/{s}"
-        );
-    }
 }
 
 // --- header canary -------------------------------------------------------------------------

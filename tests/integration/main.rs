@@ -29,3 +29,4 @@ mod scenarios;
 mod staging;
 mod usage;
 mod validators;
+mod verify;

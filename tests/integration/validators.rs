@@ -6,8 +6,10 @@
 //!   - `check-jsonschema` against `schemas/istio-virtualservice-v1.schema.json`, on every
 //!     VirtualService file;
 //!   - `kubectl kustomize` on every stage folder, whose output must be the stage's
-//!     `virtualservice.yaml` (both parsed; comments, quoting and key order do not matter),
-//!     and on every environment folder (`<migration>/envs/<env>/`), whose output must be the
+//!     `virtualservice.yaml` plus what its kustomization lists of the GCPBackend folder and
+//!     the stage's verification Job, `verify-job.yaml` (all parsed; comments, quoting and
+//!     key order do not matter), on every `gcpbackend` and `verify` (the Job run by hand)
+//!     folder, and on every environment folder (`<migration>/envs/<env>/`), whose output must be the
 //!     `virtualservice.yaml` of the existing stage folder its one `resources` entry names;
 //!   - flat environment files (`<migration>/envs/<env>.yaml`) must be byte copies of a stage
 //!     file of their migration (and go through yamllint and the schema like any other).
@@ -280,12 +282,13 @@ struct KustomizeFolders {
     stages: Vec<PathBuf>,
     /// Environment folders, `<migration>/envs/<env>`: each points at one stage folder.
     envs: Vec<PathBuf>,
-    /// Migration-level folders, `<migration>/gcpbackend` and `<migration>/verify`: each
-    /// holds one resource file (see [`EXTRAS`]).
+    /// Migration-level folders, `<migration>/gcpbackend` and `<migration>/verify` (the Job
+    /// run by hand): each holds one resource file (see [`EXTRAS`]).
     extras: Vec<PathBuf>,
 }
 
 /// The migration-level kustomize folders: (folder name, its one resource file, its kind).
+/// A stage lists `../../gcpbackend`; nothing lists `verify` (it is applied by hand).
 const EXTRAS: [(&str, &str, &str); 2] = [
     ("gcpbackend", "gcpbackend.yaml", "GCPBackend"),
     ("verify", "job.yaml", "Job"),
@@ -371,9 +374,29 @@ fn extra_document(dir: &Path) -> Result<serde_yaml::Value, String> {
     Ok(doc)
 }
 
+/// The stage's verification Job (`everyStage`): a file of the stage folder.
+const STAGE_JOB: &str = "verify-job.yaml";
+
+/// The one document of a file of a stage folder, which must be of `kind`.
+fn stage_file(stage: &Path, file: &str, kind: &str) -> Result<serde_yaml::Value, String> {
+    let path = stage.join(file);
+    if !path.is_file() {
+        return Err(format!("{}: missing", path.display()));
+    }
+    let doc = read_yaml(&path);
+    if str_field(&doc, "kind") != Some(kind) {
+        return Err(format!(
+            "{}: {file} is not a {kind}",
+            stage.join("kustomization.yaml").display()
+        ));
+    }
+    Ok(doc)
+}
+
 /// The documents a stage folder must build to: its virtualservice.yaml (listed exactly once)
-/// plus the document of each migration-level folder its kustomization lists
-/// (`../../gcpbackend`, `../../verify`). Any other resource is an error.
+/// plus the document of the GCPBackend folder when its kustomization lists `../../gcpbackend`,
+/// and its own Job when it lists `verify-job.yaml` (a file of the stage folder). Any other
+/// resource is an error.
 fn stage_documents(stage: &Path) -> Result<Vec<serde_yaml::Value>, String> {
     let label = stage.join("kustomization.yaml");
     let label = label.display();
@@ -391,26 +414,21 @@ fn stage_documents(stage: &Path) -> Result<Vec<serde_yaml::Value>, String> {
         }
         seen.push(r.clone());
         if r == "virtualservice.yaml" {
-            let doc = read_yaml(&stage.join(r));
-            if str_field(&doc, "kind") != Some("VirtualService") {
-                return Err(format!(
-                    "{label}: virtualservice.yaml is not a VirtualService"
-                ));
-            }
-            docs.push(doc);
+            docs.push(stage_file(stage, r, "VirtualService")?);
             vs += 1;
             continue;
         }
-        let Some((folder, _, _)) = EXTRAS
-            .iter()
-            .find(|(f, _, _)| r.as_str() == format!("../../{f}"))
-        else {
+        if r == STAGE_JOB {
+            docs.push(stage_file(stage, r, "Job")?);
+            continue;
+        }
+        if r != "../../gcpbackend" {
             return Err(format!(
                 "{label}: unexpected resource `{r}` (want virtualservice.yaml, \
-                 ../../gcpbackend or ../../verify)"
+                 ../../gcpbackend or {STAGE_JOB})"
             ));
-        };
-        let target = migration.join(folder);
+        }
+        let target = migration.join("gcpbackend");
         let resolved = stage
             .join(r)
             .canonicalize()
@@ -635,13 +653,14 @@ fn kustomize_one(kubectl: &Path, dir: &Path, want: &[serde_yaml::Value]) -> Resu
 #[derive(Debug, PartialEq, Eq)]
 struct Built {
     stages: usize,
+    /// Stage folders that list their own verification Job.
+    stage_jobs: usize,
     envs: usize,
     extras: usize,
 }
 
 /// Runs `kubectl kustomize` (a few at a time) on every stage folder, whose output must be its
-/// own virtualservice.yaml plus the documents of the migration-level folders it lists (see
-/// [`stage_documents`]); on every environment folder, whose output must be the same as that
+/// own virtualservice.yaml plus the GCPBackend and Job it lists (see [`stage_documents`]); on every environment folder, whose output must be the same as that
 /// of the stage folder it points at (see [`env_target`]); and on every `gcpbackend` and
 /// `verify` folder, whose output must be its one document (see [`extra_document`]).
 fn kustomize_tree(kubectl: &Path, tree: &Path, kustomize_layout: bool) -> Built {
@@ -660,9 +679,13 @@ fn kustomize_tree(kubectl: &Path, tree: &Path, kustomize_layout: bool) -> Built 
     }
     let mut errors = Vec::new();
     let mut jobs: Vec<(PathBuf, Vec<serde_yaml::Value>)> = Vec::new();
+    let mut stage_jobs = 0;
     for stage in &stages {
         match stage_documents(stage) {
-            Ok(docs) => jobs.push((stage.clone(), docs)),
+            Ok(docs) => {
+                stage_jobs += usize::from(docs.iter().any(|d| str_field(d, "kind") == Some("Job")));
+                jobs.push((stage.clone(), docs));
+            }
             Err(e) => errors.push(e),
         }
     }
@@ -700,6 +723,7 @@ fn kustomize_tree(kubectl: &Path, tree: &Path, kustomize_layout: bool) -> Built 
     assert!(errors.is_empty(), "{}", errors.join("\n"));
     Built {
         stages: stages.len(),
+        stage_jobs,
         envs: envs.len(),
         extras: extras.len(),
     }
@@ -718,6 +742,8 @@ struct Counts {
     env_files: usize,
     /// `gcpbackend` and `verify` folders built with `kubectl kustomize`.
     extras: usize,
+    /// Stage folders that list their own verification Job.
+    stage_jobs: usize,
 }
 
 fn counts(vs: usize, stages: usize, env_folders: usize, env_files: usize) -> Counts {
@@ -727,6 +753,7 @@ fn counts(vs: usize, stages: usize, env_folders: usize, env_files: usize) -> Cou
         env_folders,
         env_files,
         extras: 0,
+        stage_jobs: 0,
     }
 }
 
@@ -744,6 +771,7 @@ fn all_validators(r: &Rendered) -> Option<Counts> {
     }
     Some(Counts {
         extras: built.extras,
+        stage_jobs: built.stage_jobs,
         ..counts(vs, built.stages, built.envs, env_files)
     })
 }
@@ -769,26 +797,28 @@ fn rendered_fixtures_match_the_istio_schema() {
 #[test]
 fn rendered_fixture_stages_build_with_kubectl_kustomize() {
     let kc = tool_or_skip!("kubectl");
-    let (mut folders, mut env_folders, mut extras) = (0, 0, 0);
+    let (mut folders, mut env_folders, mut extras, mut stage_jobs) = (0, 0, 0, 0);
     for case in fixture_cases() {
         let r = render_fixture(&case);
         let built = kustomize_tree(&kc, &r.output, r.kustomize);
         folders += built.stages;
         env_folders += built.envs;
         extras += built.extras;
+        stage_jobs += built.stage_jobs;
     }
     // fixtures/golden/example alone has 9 stage folders; fixtures/golden/environments has 5 environments;
-    // fixtures/golden/full-migration has a gcpbackend and a verify folder.
+    // fixtures/golden/full-migration has a gcpbackend folder and a Job in each of its 4 stages.
     assert!(folders >= 9, "only {folders} stage folders built");
     assert!(
         env_folders >= 5,
         "only {env_folders} environment folders built"
     );
-    assert!(extras >= 2, "only {extras} gcpbackend/verify folders built");
+    assert!(extras >= 1, "only {extras} gcpbackend/verify folders built");
+    assert!(stage_jobs >= 4, "only {stage_jobs} stage Jobs built");
 }
 
 /// fixtures/golden/full-migration: every stage folder builds to its VirtualService, the GCPBackend
-/// and the verification Job; so does its environment.
+/// and its own verification Job; so does its environment.
 #[test]
 fn full_migration_stages_build_to_virtualservice_gcpbackend_and_job() {
     let r = render_fixture("full-migration");
@@ -798,11 +828,16 @@ fn full_migration_stages_build_to_virtualservice_gcpbackend_and_job() {
     assert_eq!(
         c,
         Counts {
-            extras: 2,
+            extras: 1,
+            stage_jobs: 4,
             ..counts(4, 4, 1, 0)
         }
     );
     let orders = r.output.join("orders");
+    assert!(
+        !orders.join("verify").exists(),
+        "a verify folder with everyStage"
+    );
     for stage in kustomize_folders(&r.output).stages {
         let docs = stage_documents(&stage).unwrap_or_else(|e| panic!("{e}"));
         let kinds: Vec<&str> = docs.iter().filter_map(|d| str_field(d, "kind")).collect();
@@ -973,8 +1008,10 @@ fn maximum_length_names_pass_all_validators() {
 // --- GCPBackend and verification Job ------------------------------------------------------------
 
 /// Two migrations with a GCPBackend (with and without project, default and explicit name)
-/// and a verification Job (in every stage, and only in its own folder), with environments.
+/// and a verification Job (in every stage with the kustomize layout, which the flat one
+/// refuses; and run by hand), with environments.
 fn extras_plan(layout: &str, api: &str) -> String {
+    let every_stage = layout == "kustomize";
     format!(
         r#"version: 1
 output: out
@@ -988,7 +1025,7 @@ migrations:
     from: orders-se.example.com
     to: orders-gcp.example.com
     gcpBackend: {{service: orders, region: europe-west1, project: shop-prod-123}}
-    verify: {{scheme: https, port: 8443, path: "/healthz?full=1", everyStage: true}}
+    verify: {{scheme: https, port: 8443, path: "/healthz?full=1", everyStage: {every_stage}}}
     environments: {{dev: header-x-canary, prod: mirror-5}}
   - name: "yes"
     from: yes-se.example.com
@@ -1012,18 +1049,24 @@ fn gcpbackend_and_verify_in_both_layouts_pass_all_validators() {
             return;
         };
         let want = if layout == "kustomize" {
+            // Two gcpbackend folders and yes/verify; orders' four stages list their Jobs.
             Counts {
-                extras: 4,
+                extras: 3,
+                stage_jobs: 4,
                 ..counts(8, 8, 3, 0)
             }
         } else {
             counts(11, 0, 0, 3)
         };
         assert_eq!(c, want, "{layout} {api}");
-        let (gcp, job) = if layout == "kustomize" {
-            ("gcpbackend/gcpbackend.yaml", "verify/job.yaml")
+        let (gcp, job, orders_job) = if layout == "kustomize" {
+            (
+                "gcpbackend/gcpbackend.yaml",
+                "verify/job.yaml",
+                "stages/01-mirror-5/verify-job.yaml",
+            )
         } else {
-            ("gcpbackend.yaml", "verify-job.yaml")
+            ("gcpbackend.yaml", "verify-job.yaml", "verify-job.yaml")
         };
         let g = read_yaml(&r.output.join("yes").join(gcp));
         assert_eq!(str_field(&g, "kind"), Some("GCPBackend"));
@@ -1033,11 +1076,21 @@ fn gcpbackend_and_verify_in_both_layouts_pass_all_validators() {
         let j = read_yaml(&r.output.join("yes").join(job));
         assert_eq!(str_field(&j, "kind"), Some("Job"));
         assert_eq!(j["metadata"]["name"].as_str(), Some("no"));
-        let j = read_yaml(&r.output.join("orders").join(job));
-        let env = &j["spec"]["template"]["spec"]["containers"][0]["env"][0];
+        let j = read_yaml(&r.output.join("orders").join(orders_job));
+        let env = |key: &str| {
+            j["spec"]["template"]["spec"]["containers"][0]["env"]
+                .as_sequence()
+                .and_then(|e| e.iter().find(|v| str_field(v, "name") == Some(key)))
+                .and_then(|v| str_field(v, "value"))
+                .map(str::to_owned)
+        };
         assert_eq!(
-            env["value"].as_str(),
+            env("CLIENT_URL").as_deref(),
             Some("https://orders-se.example.com:8443/healthz?full=1")
+        );
+        assert_eq!(
+            env("BACKEND_URL").as_deref(),
+            Some("https://orders-gcp.example.com:8443/healthz?full=1")
         );
         if layout == "kustomize" {
             // `yes` lists its GCPBackend in every stage, but not its Job (no everyStage).
@@ -1055,9 +1108,11 @@ fn gcpbackend_and_verify_in_both_layouts_pass_all_validators() {
     }
 }
 
-/// The stage checks reject a resource that is neither the stage's VirtualService nor a
-/// migration-level folder, the VirtualService listed twice, and a gcpbackend folder whose
-/// kustomization lists another file.
+/// The stage checks reject a resource that is neither the stage's VirtualService, the
+/// GCPBackend folder nor the stage's own Job (another folder, a path out of the migration,
+/// another stage's Job, the folder of the Job run by hand), the VirtualService or the Job
+/// listed twice, a `verify-job.yaml` that is not a Job or is missing, and a gcpbackend
+/// folder whose kustomization lists another file.
 #[test]
 fn stage_checks_reject_unexpected_resources() {
     let r = render_plan(&extras_plan("kustomize", "networking.istio.io/v1"));
@@ -1065,27 +1120,38 @@ fn stage_checks_reject_unexpected_resources() {
     let kustomization = stage.join("kustomization.yaml");
     let original = fs::read_to_string(&kustomization).expect("read kustomization");
     assert_eq!(stage_documents(&stage).map(|d| d.len()), Ok(3));
+    let job = "- verify-job.yaml\n";
     let broken = [
+        ("- \"../../elsewhere\"\n", "unexpected resource"),
+        ("- virtualservice.yaml\n", "listed twice"),
+        ("- verify-job.yaml\n- verify-job.yaml\n", "listed twice"),
+        ("- \"../../../yes/verify\"\n", "unexpected resource"),
+        ("- \"../../verify\"\n", "unexpected resource"),
+        ("- \"./verify-job.yaml\"\n", "unexpected resource"),
         (
-            "\"../../verify\"",
-            "\"../../elsewhere\"",
-            "unexpected resource",
-        ),
-        ("\"../../verify\"", "virtualservice.yaml", "listed twice"),
-        (
-            "\"../../verify\"",
-            "\"../../../yes/verify\"",
+            "- \"../01-mirror-5/verify-job.yaml\"\n",
             "unexpected resource",
         ),
     ];
-    for (from, to, want) in broken {
-        let text = original.replace(from, to);
-        assert_ne!(text, original, "{from}");
+    for (to, want) in broken {
+        let text = original.replace(job, to);
+        assert_ne!(text, original, "{job}");
         fs::write(&kustomization, text).expect("write kustomization");
         let err = stage_documents(&stage).expect_err(to);
         assert!(err.contains(want), "{to}: {err}");
     }
     fs::write(&kustomization, &original).expect("restore kustomization");
+    // A verify-job.yaml that is not a Job, or is missing.
+    let job_file = stage.join("verify-job.yaml");
+    let job_text = fs::read_to_string(&job_file).expect("read the Job");
+    fs::copy(stage.join("virtualservice.yaml"), &job_file).expect("copy");
+    let err = stage_documents(&stage).expect_err("a VirtualService as the Job");
+    assert!(err.contains("verify-job.yaml is not a Job"), "{err}");
+    fs::remove_file(&job_file).expect("remove the Job");
+    let err = stage_documents(&stage).expect_err("no Job");
+    assert!(err.contains("missing"), "{err}");
+    fs::write(&job_file, job_text).expect("restore the Job");
+    assert_eq!(stage_documents(&stage).map(|d| d.len()), Ok(3));
     let gcp = r.output.join("orders/gcpbackend/kustomization.yaml");
     let text = fs::read_to_string(&gcp).expect("read kustomization");
     fs::write(&gcp, text.replace("- gcpbackend.yaml", "- other.yaml")).expect("write");
