@@ -11,6 +11,7 @@ mod lint;
 mod output;
 mod promote;
 mod render;
+mod schema;
 mod stages;
 mod status;
 mod validate;
@@ -116,6 +117,8 @@ pub enum Command {
     Explain(PlanArgs),
     /// Print each migration's rollout: stages, weights and mirroring.
     Stages(stages::StagesArgs),
+    /// Print the JSON Schema of the plan file (for editors: schemas/plan-v1.schema.json).
+    Schema(schema::SchemaArgs),
 }
 
 /// The plan files a command works on.
@@ -284,6 +287,7 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
         Command::Init(args) => init::run(args, &g, out),
         Command::Explain(args) => explain::run(args, &g, out),
         Command::Stages(args) => stages::run(args, &g, out),
+        Command::Schema(args) => schema::run(args, out),
     }
 }
 

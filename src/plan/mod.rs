@@ -10,6 +10,7 @@ pub mod edit;
 pub mod load;
 pub mod names;
 mod parse;
+pub mod schema;
 pub mod stage;
 pub mod starter;
 

@@ -42,7 +42,8 @@ impl Default for Starter {
     }
 }
 
-/// The text of a starter plan.
+/// The text of a starter plan. Its first line gives editors the plan's JSON Schema
+/// ([`crate::plan::schema::modeline`]).
 pub fn text(s: &Starter) -> String {
     let q = escape::scalar;
     let mut stages = String::new();
@@ -62,7 +63,8 @@ pub fn text(s: &Starter) -> String {
         stages.push_str(&format!("      - {{weight: {w}{hold}}}\n"));
     }
     format!(
-        "# cutover migration plan: moves Cloud Run traffic from an Istio ServiceEntry host to a
+        "{modeline}
+# cutover migration plan: moves Cloud Run traffic from an Istio ServiceEntry host to a
 # GCPBackend host, one reviewed stage at a time. Reference: the README's \"The plan file\".
 version: 1
 output: {output}            # generated tree, relative to this file
@@ -82,6 +84,7 @@ migrations:
       staging: {first}
       prod: {first}
 ",
+        modeline = crate::plan::schema::modeline(),
         output = q(&s.output),
         name = q(&s.name),
         namespace = q(&s.namespace),
@@ -333,6 +336,19 @@ mod tests {
             );
             assert!(plan.warnings.is_empty());
         }
+    }
+
+    #[test]
+    fn the_first_line_names_the_schema_for_editors() {
+        let text = text(&Starter::default());
+        let first = text.lines().next().unwrap_or_default();
+        assert_eq!(
+            first,
+            format!(
+                "# yaml-language-server: $schema={}",
+                crate::plan::schema::SCHEMA_URL
+            )
+        );
     }
 
     #[test]

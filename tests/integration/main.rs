@@ -26,6 +26,7 @@ mod references;
 mod review;
 mod rewrite;
 mod scenarios;
+mod schema;
 mod staging;
 mod usage;
 mod validators;

@@ -413,7 +413,7 @@ fn two_plans_writing_one_folder_are_refused_whichever_is_named() {
         2,
         &[
             "error: migrations[0].name: migration `checkout` writes to deploy/cutover/checkout, which migration `checkout` of second.cutover.yaml also writes to",
-            "--> cutover.yaml:9:",
+            "--> cutover.yaml:10:",
         ],
     );
     assert!(!check.stdout.contains("ok"), "{}", check.context());
@@ -422,7 +422,7 @@ fn two_plans_writing_one_folder_are_refused_whichever_is_named() {
         2,
         &[
             "error: migrations[0].name: migration `checkout` writes to deploy/cutover/checkout, which migration `checkout` of cutover.yaml also writes to",
-            "--> second.cutover.yaml:9:",
+            "--> second.cutover.yaml:10:",
         ],
     );
     assert_unchanged(&before, &tree(r.root()));

@@ -5,8 +5,10 @@ use crate::plan::names;
 use crate::plan::{GcpBackend, GitOps, Layout, VerifyJob};
 use crate::yaml::{Node, Resolved, Value};
 
-const GCP_KEYS: &[&str] = &["name", "service", "region", "project"];
-const VERIFY_KEYS: &[&str] = &[
+/// The keys of `gcpBackend`.
+pub(crate) const GCP_KEYS: &[&str] = &["name", "service", "region", "project"];
+/// The keys of `verify`.
+pub(crate) const VERIFY_KEYS: &[&str] = &[
     "name",
     "scheme",
     "port",

@@ -10,7 +10,7 @@ use crate::repo;
 use crate::yaml::{Node, Span, Value};
 
 /// The keys of a migration (and of `defaults`).
-pub(super) const MIGRATION_KEYS: &[&str] = &[
+pub(crate) const MIGRATION_KEYS: &[&str] = &[
     "name",
     "namespace",
     "virtualService",

@@ -21,6 +21,16 @@ use crate::plan::Confinement;
 use crate::plan::{Layout, Plan};
 use crate::yaml::{self, Node, Pos, Resolved, Span, Value};
 
+/// The keys each mapping of a plan takes, which the plan's JSON Schema must list too
+/// (its test, in `plan::schema`).
+#[cfg(test)]
+pub(crate) use self::{
+    extras::{GCP_KEYS, VERIFY_KEYS},
+    fields::MIGRATION_KEYS,
+    stages::{HEADER_KEYS, STAGE_KEYS},
+    top::TOP_KEYS,
+};
+
 /// Validates plan `bytes` as if they were read from `path` (absolute) in repository
 /// `root`; `confinement` says whether `output` and `base` may leave the repository.
 pub(crate) fn parse(

@@ -6,7 +6,10 @@ use crate::plan::names;
 use crate::plan::stage::{parse_duration, Percent, Stage, StageKind};
 use crate::yaml::{Node, Resolved, Span, Style, Value};
 
-const STAGE_KEYS: &[&str] = &["name", "weight", "mirror", "header", "hold", "note"];
+/// The keys of a stage.
+pub(crate) const STAGE_KEYS: &[&str] = &["name", "weight", "mirror", "header", "hold", "note"];
+/// The keys of a stage's `header`.
+pub(crate) const HEADER_KEYS: &[&str] = &["name", "value"];
 
 impl Ctx<'_> {
     /// The list of stages, each valid and none moving traffic back.
@@ -230,7 +233,7 @@ impl Ctx<'_> {
 
     /// `header: {name: x-canary, value: "true"}`.
     fn header(&mut self, v: &Node, field: &str) -> Option<(String, String)> {
-        let entries = self.mapping(v, field, &["name", "value"])?;
+        let entries = self.mapping(v, field, HEADER_KEYS)?;
         let get = |k: &str| lookup(&entries, k);
         let (Some(n), Some(val)) = (get("name"), get("value")) else {
             let d = self.error(field, v.span, "a header canary needs `name` and `value`");

@@ -10,7 +10,8 @@ use crate::plan::{Layout, Migration, Plan, API_VERSIONS};
 use crate::repo;
 use crate::yaml::{Node, Resolved, Span, Value};
 
-const TOP_KEYS: &[&str] = &[
+/// The keys of a plan's top level.
+pub(crate) const TOP_KEYS: &[&str] = &[
     "version",
     "output",
     "layout",
