@@ -297,11 +297,15 @@ fn verify_job(doc: &serde_yaml::Value, m: &Migration, name: &str) -> Result<(), 
         ));
     }
     // Bounded: a Job a GitOps tool runs at every stage must end, and end once.
-    for field in ["backoffLimit", "activeDeadlineSeconds"] {
-        if !at(doc, &["spec", field]).is_some_and(serde_yaml::Value::is_u64) {
+    for (field, min) in [("backoffLimit", 0), ("activeDeadlineSeconds", 1)] {
+        let value = at(doc, &["spec", field]);
+        if value
+            .and_then(serde_yaml::Value::as_u64)
+            .is_none_or(|n| n < min)
+        {
             return Err(format!(
-                "spec.{field} is {}, not a number",
-                describe(at(doc, &["spec", field]))
+                "spec.{field} is {}, not a number of at least {min}",
+                describe(value)
             ));
         }
     }
@@ -480,6 +484,11 @@ mod tests {
                 "activeDeadlineSeconds: 300",
                 "activeDeadlineSeconds: '300'",
                 "spec.activeDeadlineSeconds",
+            ),
+            (
+                "activeDeadlineSeconds: 300",
+                "activeDeadlineSeconds: 0",
+                "at least 1",
             ),
             ("http://t.com/", "http://f.com/", "env BACKEND_URL"),
             (

@@ -56,9 +56,15 @@ pub(crate) fn run(args: &InitArgs, g: &Globals, out: &Output) -> Result<i32, Fai
         output: args.output.clone(),
     };
     let plan = starter::write(g.loader(), &args.file, &starter)?;
-    // What `validate` would warn about, said now (a rollout that never reaches 100%).
+    // What `validate` would warn about, said now (a rollout that never reaches 100%, a
+    // mirror stage).
     for w in &plan.warnings {
         out.diagnostic(w);
+    }
+    for (i, m) in plan.migrations.iter().enumerate() {
+        if let Some(w) = crate::review::explain::mirror_warning(&plan, i, m) {
+            out.diagnostic(&w);
+        }
     }
     let f = args.file.display();
     out.line(

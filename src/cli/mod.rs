@@ -196,20 +196,18 @@ pub fn main() -> i32 {
     }
 }
 
-/// `cutover help -h` (help about `help`) is `cutover help`, as in git and cargo; clap
-/// would take `-h` for a subcommand's name and fail.
+/// `cutover help -h` (help about `help`) is `cutover help`, and `cutover help render -h`
+/// is `cutover help render`, as in git and cargo; clap would take `-h` for a subcommand's
+/// name and fail.
 fn help_of_help(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     use clap::CommandFactory;
     let cmd = Cli::command();
     let is_command =
         |a: &std::ffi::OsString| a == "help" || cmd.get_subcommands().any(|c| a == c.get_name());
-    // The subcommand is the first argument that names one.
+    // The subcommand is the first argument that names one: `help [COMMAND...] -h`.
     let first = args.iter().skip(1).position(is_command).map(|i| i + 1);
-    let n = args.len();
-    if first == Some(n.saturating_sub(2))
-        && args[n - 2] == "help"
-        && (args[n - 1] == "-h" || args[n - 1] == "--help")
-    {
+    let asks_help = args.last().is_some_and(|a| a == "-h" || a == "--help");
+    if asks_help && first.is_some_and(|i| args[i] == "help" && i + 1 < args.len()) {
         args.pop();
     }
     args

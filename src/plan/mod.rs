@@ -167,7 +167,7 @@ impl VerifyJob {
     }
 
     /// `activeDeadlineSeconds`: the proxy's start, the wait, every request at its
-    /// longest, and a minute to spare.
+    /// longest, and a minute to spare (the script's own bounds end it first).
     pub fn deadline_seconds(&self) -> u32 {
         Self::PROXY_SECONDS
             + u32::from(self.wait_seconds)
@@ -182,10 +182,15 @@ impl VerifyJob {
         format!("{}-{number}-{hash}", self.name)
     }
 
-    /// The longest `name` that leaves stage Job names of a migration with `stages`
-    /// stages within 63 characters.
-    pub fn max_name_len(stages: usize) -> usize {
-        63 - 2 - Self::HASH_DIGITS - stages.to_string().len()
+    /// The longest `name` that keeps every Job name of a migration with `stages` stages
+    /// within 63 characters: with `everyStage` and `gitops: none`, each stage's Job adds
+    /// `-<number>-<hash>` to it.
+    pub fn max_name_len(&self, stages: usize) -> usize {
+        if self.every_stage && self.gitops == GitOps::None {
+            63 - 2 - Self::HASH_DIGITS - stages.to_string().len()
+        } else {
+            63
+        }
     }
 }
 

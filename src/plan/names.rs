@@ -359,7 +359,12 @@ pub fn is_project(s: &str) -> bool {
 pub fn is_pinned_image(s: &str) -> bool {
     if let Some((name, digest)) = s.split_once('@') {
         let hex = digest.strip_prefix("sha256:").unwrap_or("");
-        return !name.is_empty()
+        // `name:tag@digest` pins by the digest; the tag is a label.
+        let name = name
+            .rsplit_once(':')
+            .filter(|(_, t)| !t.contains('/'))
+            .map_or(name, |(n, _)| n);
+        return is_image_name(name)
             && hex.len() == 64
             && hex
                 .bytes()
@@ -370,12 +375,45 @@ pub fn is_pinned_image(s: &str) -> bool {
         return false;
     };
     let b = tag.as_bytes();
-    !repo.is_empty()
+    let name = &s[..s.len() - tag.len() - 1];
+    is_image_name(name)
+        && !repo.is_empty()
         && tag != "latest"
         && (1..=128).contains(&b.len())
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+/// A container image reference's name is well formed (see [`is_image_name`]), whatever
+/// its tag or digest.
+pub fn is_image_reference(s: &str) -> bool {
+    let name = s.split_once('@').map_or(s, |(n, _)| n);
+    let name = name
+        .rsplit_once(':')
+        .filter(|(_, t)| !t.contains('/'))
+        .map_or(name, |(n, _)| n);
+    is_image_name(name)
+}
+
+/// An image's name without tag or digest: an optional registry host (`host[:port]/`,
+/// recognised by a `.` or `:` or as `localhost`), then path components of lowercase
+/// letters, digits and the separators `.`, `_`, `-` (as the image reference grammar
+/// has them; the kubelet refuses anything else).
+fn is_image_name(name: &str) -> bool {
+    let mut parts: Vec<&str> = name.split('/').collect();
+    if parts.len() > 1 && (parts[0].contains(['.', ':']) || parts[0] == "localhost") {
+        parts.remove(0);
+    }
+    parts.iter().all(|p| {
+        let b = p.as_bytes();
+        !b.is_empty()
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')
+            })
+    })
 }
 
 /// A lowercase HTTP header name as Istio matches it.
@@ -392,11 +430,13 @@ mod tests {
     #[test]
     fn pinned_images() {
         let digest = format!("curlimages/curl@sha256:{}", "a".repeat(64));
+        let tagged_digest = format!("localhost:5000/curl:8.11.1@sha256:{}", "0".repeat(64));
         for ok in [
             "curlimages/curl:8.11.1",
             "registry.example.com:5000/tools/curl:v1",
             "curl:8",
             digest.as_str(),
+            tagged_digest.as_str(),
         ] {
             assert!(is_pinned_image(ok), "{ok}");
         }
@@ -409,6 +449,9 @@ mod tests {
             ":8",
             "curl@sha256:abc",
             "curl@md5:00",
+            "CURL:8",
+            "curlimages/Curl:8",
+            "-curl:8",
         ] {
             assert!(!is_pinned_image(bad), "{bad}");
         }

@@ -15,7 +15,7 @@ use crate::check::readback::{self, Extra};
 use crate::error::{Error, Result};
 use crate::layout::{self, Kind, Part};
 use crate::plan::stage::Stage;
-use crate::plan::{Layout, Migration, Plan};
+use crate::plan::{GitOps, Layout, Migration, Plan, VerifyJob};
 use crate::repo;
 use crate::vs::VirtualService;
 use templates::{context, Context};
@@ -193,24 +193,33 @@ impl<'a> Renderer<'a> {
             self.kustomization(&ctx, &part)?;
         }
         if ctx.verify.as_ref().is_some_and(|v| v.every_stage) {
-            self.stage_job(ctx, i, stage)?;
+            self.stage_job(ctx, i, stage, &vs)?;
         }
         Ok(())
     }
 
-    /// Stage `i`'s verification Job, named after the digest of its own text (rendered
-    /// with the plan's name), so that each stage and each change of the Job is a new
-    /// object.
-    fn stage_job(&mut self, mut ctx: Context<'_>, i: usize, stage: &Stage) -> Result<()> {
+    /// Stage `i`'s verification Job. It carries a digest of what the stage deploys (the
+    /// Job as the plan gives it, the stage's VirtualService `vs`, the GCPBackend), so
+    /// that any change of the stage makes a new Job: under a new name (`gitops: none`), or
+    /// under the same name with a changed pod template, which Argo CD's hook and Flux's
+    /// `force` replace.
+    fn stage_job(&mut self, mut ctx: Context<'_>, i: usize, stage: &Stage, vs: &str) -> Result<()> {
         let (m, count) = (self.m, self.m.stages.len());
         let (Some(v), Some(job)) = (&m.verify, ctx.verify.as_mut()) else {
             return Ok(());
         };
         job.stage = Some(layout::stage_name(i + 1, count, &stage.name));
         let draft = self.templates.render(VERIFY_JOB, &ctx)?;
-        let name = v.stage_job_name(i + 1, &digest(&draft));
+        let gcp = serde_json::to_string(&m.gcp_backend).unwrap_or_default();
+        let digest = digest(&[draft.as_str(), vs, gcp.as_str()]);
+        let short = &digest[..VerifyJob::HASH_DIGITS];
+        let name = match v.gitops {
+            GitOps::None => v.stage_job_name(i + 1, short),
+            GitOps::ArgoCd | GitOps::Flux => v.name.clone(),
+        };
         if let Some(job) = ctx.verify.as_mut() {
             job.name.clone_from(&name);
+            job.digest = Some(short.to_owned());
         }
         let text = self.templates.render(VERIFY_JOB, &ctx)?;
         let part = Part::StageJob {
@@ -398,10 +407,16 @@ impl<'a> Renderer<'a> {
     }
 }
 
-/// The hex SHA-256 of `text`.
-fn digest(text: &str) -> String {
+/// The hex SHA-256 of `parts`, each followed by a NUL byte (so that no two lists of
+/// texts run together the same way).
+fn digest(parts: &[&str]) -> String {
     use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(text.as_bytes()))
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    format!("{:x}", h.finalize())
 }
 
 #[cfg(test)]

@@ -249,6 +249,8 @@ pub(crate) struct VerifyContext<'a> {
     pub(crate) gitops: crate::plan::GitOps,
     /// The stage's folder name, for a stage's Job.
     pub(crate) stage: Option<String>,
+    /// The start of the digest of what the stage deploys, for a stage's Job.
+    pub(crate) digest: Option<String>,
     pub(crate) every_stage: bool,
 }
 
@@ -269,6 +271,7 @@ impl<'a> VerifyContext<'a> {
             deadline_seconds: v.deadline_seconds(),
             gitops: v.gitops,
             stage: None,
+            digest: None,
             every_stage: v.every_stage,
         }
     }

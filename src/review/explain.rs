@@ -2,7 +2,7 @@
 
 use crate::error::{Diagnostic, Severity};
 use crate::plan::stage::{format_duration, Percent, Stage, StageKind};
-use crate::plan::{Migration, Plan};
+use crate::plan::{GitOps, Migration, Plan};
 
 /// A short plain-language description of every migration of `plans`.
 pub fn text(plans: &[Plan]) -> String {
@@ -66,10 +66,11 @@ fn migration(out: &mut String, plan: &Plan, m: &Migration) {
             v.url(m.hosts.first().unwrap_or(&m.from)),
             v.requests,
             v.url(&m.to),
-            if v.every_stage {
-                "every stage has a Job of its own, run once when the stage is applied"
-            } else {
-                "run it by hand (verify/job.yaml) when you want a check"
+            match (v.every_stage, v.gitops) {
+                (false, _) => "run it by hand (verify/job.yaml) when you want a check",
+                (true, GitOps::None) => "every stage has a Job of its own, run once when the stage is applied and again whenever what the stage deploys changes",
+                (true, GitOps::ArgoCd) => "every stage has a Job of its own, an Argo CD PostSync hook run after every sync",
+                (true, GitOps::Flux) => "every stage has a Job of its own, which Flux replaces and runs again whenever what the stage deploys changes",
             }
         ));
     }
@@ -118,14 +119,17 @@ pub fn mirror_warning(plan: &Plan, index: usize, m: &Migration) -> Option<Diagno
         .find(|s| matches!(s.kind, StageKind::Mirror(_)))?;
     let mut d = Diagnostic::new(
         Severity::Warning,
-        &plan.id,
+        &plan.file,
         format!(
             "stage {} mirrors requests to {}: the copies are sent without waiting for answers, with the Host header suffixed -shadow, and served twice (mirror only requests safe to repeat); mirroring to Cloud Run is not supported everywhere, so check that {} receives the copies",
             stage.name, m.to, m.to
         ),
     )
     .with_field(format!("migrations[{index}]"))
-    .with_help(format!("`cutover explain {}` says what to watch at each stage", plan.id));
+    .with_help(format!(
+        "`cutover explain {}` says what to watch at each stage",
+        plan.file
+    ));
     d.snippet.clone_from(&m.location);
     Some(d)
 }

@@ -399,6 +399,8 @@ fn init_with_options_writes_them_into_the_plan() {
         "overlays/cutover",
     ])
     .stdout_contains("apps/orders/orders.cutover.yaml")
+    // What validate would say about the plan, said when it is written.
+    .stderr_contains("warning: migrations[0]: stage mirror-12-5 mirrors requests")
     .run();
     t.args(["validate", "apps/orders/orders.cutover.yaml"])
         .stdout("ok: 1 plan valid (1 migration, 4 stages)\n")

@@ -126,7 +126,11 @@ fn init_writes_a_plan_that_names_the_schema_and_validates() {
     let v = validator();
     for extra in [&[][..], &["--mirror", "12.5", "--stages", "0,100"][..]] {
         let t = Test::new().git_folder();
-        t.args(["init"].iter().chain(extra)).any_stdout().run();
+        let mut run = t.args(["init"].iter().chain(extra)).any_stdout();
+        if !extra.is_empty() {
+            run = run.stderr_contains("mirrors requests");
+        }
+        run.run();
         let text = t.read("cutover.yaml");
         let first = text.lines().next().unwrap_or_default();
         let url = first

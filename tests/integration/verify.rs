@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use serde_yaml::Value;
-use sha2::Digest;
 
 use crate::extras::{rendered, repo_with, resources, yaml};
 use crate::test::{assert_unchanged, fixtures, Test};
@@ -77,9 +76,10 @@ fn stage_jobs(t: &Test, m: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
-/// Checks that stage `number`'s Job is named `<base>-<number>-<hash>`, where `hash` is the
-/// first 8 hex digits of the SHA-256 of the Job's text as rendered with the name `base`
-/// (the file without its generated header); returns the hash.
+/// Checks that stage `number`'s Job is named `<base>-<number>-<hash>`, where `hash` is 8
+/// lowercase hex digits, the start of the digest of what the stage deploys, which the Job
+/// also logs (`STAGE_DIGEST`); returns the hash. That the digest follows the Job, the
+/// stage's VirtualService and the GCPBackend is [`stage_job_names_are_stable_and_follow_what_the_stage_deploys`]'s.
 #[track_caller]
 fn check_stage_job_name(t: &Test, path: &str, base: &str, number: usize) -> String {
     let text = t.read(path);
@@ -93,18 +93,7 @@ fn check_stage_job_name(t: &Test, path: &str, base: &str, number: usize) -> Stri
         "{path}: `{hash}` is not 8 lowercase hex digits"
     );
     assert!(full.len() <= 63, "{path}: `{full}` is longer than 63");
-    let body: String = text
-        .split_inclusive('\n')
-        .skip_while(|l| l.starts_with('#'))
-        .collect();
-    assert!(body.starts_with("apiVersion: batch/v1\n"), "{path}: {body}");
-    let plain = body.replace(&full, base);
-    let digest = format!("{:x}", sha2::Sha256::digest(plain.as_bytes()));
-    assert_eq!(
-        hash,
-        &digest[..8],
-        "{path}: the hash is not that of the Job's text"
-    );
+    assert_eq!(env(&job, "STAGE_DIGEST"), hash, "{path}");
     hash.to_owned()
 }
 
@@ -188,7 +177,7 @@ fn every_stage_puts_a_job_in_each_stage_folder_listed_by_its_kustomization() {
 }
 
 #[test]
-fn stage_job_names_are_stable_and_follow_the_job_text() {
+fn stage_job_names_are_stable_and_follow_what_the_stage_deploys() {
     let names = |t: &Test| -> Vec<String> {
         stage_jobs(t, "orders")
             .iter()
@@ -208,18 +197,35 @@ fn stage_job_names_are_stable_and_follow_the_job_text() {
         assert_eq!(t.read(&path), other.read(&path), "{path}");
     }
 
-    // What the Job does not hold leaves its name alone ...
-    let with_project = EVERY_STAGE.replace(
+    // A change of what one stage deploys (its VirtualService) is a new Job for that
+    // stage only ...
+    let canary = EVERY_STAGE.replace("value: \"true\"", "value: \"yes\"");
+    assert_ne!(canary, EVERY_STAGE);
+    t.write("cutover.yaml", &canary);
+    t.args(["render", "cutover.yaml"])
+        .stdout_contains("orders: 2 written, 12 unchanged, 0 removed")
+        .run();
+    let after = names(&t);
+    for (i, (old, new)) in first.iter().zip(&after).enumerate() {
+        assert_eq!(old == new, i != 1, "stage {}: {old} -> {new}", i + 1);
+    }
+
+    // ... a change of the GCPBackend, a new Job at every stage ...
+    let with_project = canary.replace(
         "region: europe-west1}",
         "region: europe-west1, project: shop-prod-123}",
     );
     t.write("cutover.yaml", &with_project);
     t.args(["render", "cutover.yaml"])
-        .stdout_contains("orders: 1 written, 13 unchanged, 0 removed")
+        .stdout_contains("orders: 5 written, 9 unchanged, 0 removed")
         .run();
-    assert_eq!(names(&t), first);
+    let projected = names(&t);
+    for (old, new) in after.iter().zip(&projected) {
+        assert_ne!(old, new);
+    }
+    let first = projected;
 
-    // ... and a changed Job is a new object at every stage: same stage numbers, new hashes.
+    // ... and so is a changed Job: same stage numbers, new hashes.
     t.write(
         "cutover.yaml",
         with_project.replace("path: /healthz", "path: /ready"),
@@ -586,7 +592,7 @@ migrations:
 
 /// Settings the plan may not give (the messages: `fixtures/invalid/<case>/expected/`):
 /// (case, the text that breaks it, a text that does not, the field, line:column).
-const REFUSED: [(&str, &str, &str, &str, &str); 8] = [
+const REFUSED: [(&str, &str, &str, &str, &str); 10] = [
     (
         "verify-every-stage-flat",
         "layout: flat",
@@ -640,8 +646,22 @@ const REFUSED: [(&str, &str, &str, &str, &str); 8] = [
         "verify-name-too-long-every-stage",
         "too-long-xx-53",
         "too-long-x-52",
-        "migrations[0].verify",
-        "6:11",
+        "migrations[0].verify.name",
+        "11:13",
+    ),
+    (
+        "verify-image-uppercase",
+        "curlimages/Curl:8.11.1",
+        "curlimages/curl:8.11.1",
+        "migrations[0].verify.image",
+        "9:14",
+    ),
+    (
+        "verify-name-shared",
+        "namespace: shop        #",
+        "namespace: books       #",
+        "migrations[1].verify.name",
+        "11:11",
     ),
 ];
 

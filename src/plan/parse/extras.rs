@@ -3,7 +3,7 @@
 use super::{join, lookup, Ctx, LABEL_HELP};
 use crate::plan::names;
 use crate::plan::{GcpBackend, GitOps, Layout, VerifyJob};
-use crate::yaml::{Node, Resolved, Value};
+use crate::yaml::{Node, Resolved, Span, Value};
 
 /// The keys of `gcpBackend`.
 pub(crate) const GCP_KEYS: &[&str] = &["name", "service", "region", "project"];
@@ -115,8 +115,13 @@ impl Ctx<'_> {
         )
     }
 
-    /// `verify`, with its `name` if set (it defaults to `<migration>-verify`).
-    pub(super) fn verify(&mut self, v: &Node, field: &str) -> Option<(Option<String>, VerifyJob)> {
+    /// `verify`, with its `name` and where it is written, if set (it defaults to
+    /// `<migration>-verify`).
+    pub(super) fn verify(
+        &mut self,
+        v: &Node,
+        field: &str,
+    ) -> Option<(Option<(String, Span)>, VerifyJob)> {
         let entries = self.mapping(v, field, VERIFY_KEYS)?;
         let get = |k: &str| lookup(&entries, k);
         let mut ok = true;
@@ -133,13 +138,15 @@ impl Ctx<'_> {
         };
         let mut name = None;
         if let Some(n) = get("name") {
-            name = self.checked(
-                n,
-                &join(field, "name"),
-                names::is_dns1123_label,
-                |s| format!("`{s}` is not a DNS-1123 label"),
-                LABEL_HELP,
-            );
+            name = self
+                .checked(
+                    n,
+                    &join(field, "name"),
+                    names::is_dns1123_label,
+                    |s| format!("`{s}` is not a DNS-1123 label"),
+                    LABEL_HELP,
+                )
+                .map(|s| (s, n.span));
             ok &= name.is_some();
         }
         if let Some(n) = get("scheme") {
@@ -224,6 +231,14 @@ impl Ctx<'_> {
         let s = self.string(n, &path)?;
         if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             self.error(&path, n.span, "an image reference holds no spaces");
+            return None;
+        }
+        if !names::is_image_reference(&s) {
+            let d = self.error(&path, n.span, format!("`{s}` is not an image reference"));
+            Self::help(
+                d,
+                "its repository path is lowercase letters, digits, `.`, `_` and `-` (after an optional `registry.host[:port]/`), e.g. `curlimages/curl:8.11.1`",
+            );
             return None;
         }
         if !names::is_pinned_image(&s) {

@@ -45,8 +45,8 @@ pub(super) struct Fields {
     pub base: Option<String>,
     /// `gcpBackend`, with `name` possibly left to default.
     pub gcp_backend: Option<(Option<String>, GcpBackend)>,
-    /// `verify`, with `name` possibly left to default.
-    pub verify: Option<(Option<String>, VerifyJob)>,
+    /// `verify`, with `name` (and where it is written) possibly left to default.
+    pub verify: Option<(Option<(String, Span)>, VerifyJob)>,
 }
 
 impl Fields {

@@ -83,6 +83,44 @@ impl Ctx<'_> {
         false
     }
 
+    /// The verification Job with its name: the plan's, or `<migration>-verify`; refused
+    /// when its Job names would exceed Kubernetes' 63 characters (reported where the name
+    /// is written, or at the migration's name when it is the default).
+    fn verify_named(
+        &mut self,
+        field: &str,
+        migration: &str,
+        migration_at: Span,
+        name: Option<(String, Span)>,
+        mut v: VerifyJob,
+        stages: usize,
+    ) -> Option<VerifyJob> {
+        let set = name.is_some();
+        let (name, at) = name.unwrap_or_else(|| (format!("{migration}-verify"), migration_at));
+        v.name = name;
+        let max = v.max_name_len(stages);
+        if v.name.len() <= max {
+            return Some(v);
+        }
+        let (path, fix) = if set {
+            (join(field, "verify.name"), "shorten `verify.name`")
+        } else {
+            (join(field, "verify"), "set `verify.name`")
+        };
+        let d = self.error(
+            &path,
+            at,
+            format!("the Job name `{}` is longer than {max} characters", v.name),
+        );
+        let suffix = if max < 63 {
+            " (each stage's Job adds `-<stage number>-<8-digit hash>` to it, within Kubernetes' 63)"
+        } else {
+            ""
+        };
+        Self::help(d, format!("{fix} to at most {max} characters{suffix}"));
+        None
+    }
+
     /// Warns when the last stage does not send all traffic to `to`.
     fn warn_unfinished(
         &mut self,
@@ -176,36 +214,10 @@ impl Ctx<'_> {
             g.name = n.unwrap_or_else(|| name.clone());
             g
         });
-        let verify = f.verify.map(|(n, mut v)| {
-            v.name = n.unwrap_or_else(|| format!("{name}-verify"));
-            v
-        });
-        if let Some(v) = &verify {
-            let max = if v.every_stage {
-                VerifyJob::max_name_len(stages.len())
-            } else {
-                63
-            };
-            if v.name.len() > max {
-                let d = self.error(
-                    &join(field, "verify"),
-                    name_at,
-                    format!("the Job name `{}` is longer than {max} characters", v.name),
-                );
-                Self::help(
-                    d,
-                    format!(
-                        "set `verify.name` to at most {max} characters{}",
-                        if v.every_stage {
-                            " (each stage's Job adds `-<stage number>-<8-digit hash>` to it, within Kubernetes' 63)"
-                        } else {
-                            ""
-                        }
-                    ),
-                );
-                return None;
-            }
-        }
+        let verify = match f.verify {
+            Some((n, v)) => Some(self.verify_named(field, &name, name_at, n, v, stages.len())?),
+            None => None,
+        };
         let location = self.lines.snippet(self.source, name_at);
         let (from, _) = f.from?;
         let (to, _) = f.to?;

@@ -247,11 +247,13 @@ impl Ctx<'_> {
         }
         let mut migrations = Vec::with_capacity(items.len());
         let mut seen: HashMap<String, usize> = HashMap::with_capacity(items.len());
+        let mut jobs: HashMap<(String, String), usize> = HashMap::new();
         for (i, item) in items.iter().enumerate() {
             let field = format!("migrations[{i}]");
             let Some(m) = self.migration(item, &field, defaults) else {
                 continue;
             };
+            self.distinct_job(&mut jobs, i, item, &m);
             if let Some(first) = seen.get(&m.name) {
                 let span = name_span(item).unwrap_or(item.span);
                 let d = self.error(
@@ -269,6 +271,38 @@ impl Ctx<'_> {
             migrations.push(m);
         }
         migrations
+    }
+}
+
+impl Ctx<'_> {
+    /// Two migrations in one namespace may not give their verification Jobs one name
+    /// (a `defaults.verify.name`, say): they would be one object. Stage Jobs named after
+    /// their content (`everyStage` with `gitops: none`) differ anyway.
+    fn distinct_job(
+        &mut self,
+        jobs: &mut HashMap<(String, String), usize>,
+        i: usize,
+        item: &Node,
+        m: &Migration,
+    ) {
+        let Some(v) = m.verify.as_ref() else { return };
+        if v.every_stage && v.gitops == crate::plan::GitOps::None {
+            return;
+        }
+        let key = (m.namespace.clone(), v.name.clone());
+        if let Some(first) = jobs.get(&key) {
+            let d = self.error(
+                &format!("migrations[{i}].verify.name"),
+                name_span(item).unwrap_or(item.span),
+                format!(
+                    "the verification Job `{}` in namespace `{}` is also migrations[{first}]'s",
+                    v.name, m.namespace
+                ),
+            );
+            Self::help(d, "give each migration's `verify.name` a name of its own");
+        } else {
+            jobs.insert(key, i);
+        }
     }
 }
 
