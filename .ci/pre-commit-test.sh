@@ -24,8 +24,9 @@
 # pre-commit builds cutover with `cargo install --path .` (language: rust) once per
 # (repo, rev): a minute or two on 2 cores. To make reruns fast, PRE_COMMIT_HOME defaults to
 # .ci/tools/pre-commit-home (kept between runs; the environment is reused while the working
-# tree is unchanged) and CARGO_TARGET_DIR to .ci/tools/pre-commit-target (cargo install
-# --path honours it, so a changed tree recompiles only cutover itself, not its dependencies).
+# tree is unchanged) and CARGO_TARGET_DIR to the repository's own target/ (cargo install
+# --path honours it, so only cutover itself is compiled again: the dependencies are those
+# `cargo build --release` built there, on a fresh clone too).
 # Override either through the environment; `rm -rf .ci/tools/pre-commit-*` starts afresh.
 # Needs: cargo on PATH, git, python3 (for the venv), and crates.io (pre-commit's
 # cargo install does not pass --locked, so it resolves dependencies from the registry).
@@ -38,7 +39,7 @@ SRC="$TOOLS/pre-commit-src"
 PLAN_FIXTURE="$REPO_ROOT/fixtures/golden/example/input/cutover.yaml"
 
 export PRE_COMMIT_HOME="${PRE_COMMIT_HOME:-$TOOLS/pre-commit-home}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TOOLS/pre-commit-target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 export PRE_COMMIT_COLOR=never NO_COLOR=1
 # Run as a plain user would: not from inside another repository's hook, no stray git settings.
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES \
