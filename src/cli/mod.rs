@@ -4,10 +4,12 @@
 //! for `check`), 2 error. Errors found before writing leave every file untouched.
 
 mod check;
+mod completions;
 mod diff;
 mod explain;
 mod init;
 mod lint;
+mod man;
 mod output;
 mod promote;
 mod render;
@@ -119,6 +121,10 @@ pub enum Command {
     Stages(stages::StagesArgs),
     /// Print the JSON Schema of the plan file (for editors: schemas/plan-v1.schema.json).
     Schema(schema::SchemaArgs),
+    /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff): `cutover man > ~/.local/share/man/man1/cutover.1`.
+    Man(man::ManArgs),
 }
 
 /// The plan files a command works on.
@@ -286,6 +292,8 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
         Command::Explain(args) => explain::run(args, &g, out),
         Command::Stages(args) => stages::run(args, &g, out),
         Command::Schema(args) => schema::run(args, out),
+        Command::Completions(args) => completions::run(args, out),
+        Command::Man(args) => man::run(args, out),
     }
 }
 

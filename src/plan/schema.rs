@@ -22,9 +22,16 @@ use serde_json::Value;
 use crate::plan::{GitOps, API_VERSIONS};
 
 /// Where the schema of this version is published: the committed file at the release's
-/// tag, which an editor fetches from the plan's first line (see [`modeline`]).
-pub const SCHEMA_URL: &str = concat!(
-    "https://raw.githubusercontent.com/cutover-dev/cutover/v",
+/// tag, which an editor fetches from the plan's first line (see [`modeline`]). The
+/// repository's raw-file address, derived from Cargo.toml's `repository`
+/// (`https://github.com/OWNER/REPO`).
+pub const SCHEMA_URL: &str = const_format::concatcp!(
+    const_format::str_replace!(
+        env!("CARGO_PKG_REPOSITORY"),
+        "https://github.com/",
+        "https://raw.githubusercontent.com/"
+    ),
+    "/v",
     env!("CARGO_PKG_VERSION"),
     "/schemas/plan-v1.schema.json"
 );
@@ -631,6 +638,22 @@ mod tests {
         assert!(jsonschema::meta::is_valid(&s));
         assert!(plan_schema_text().ends_with("}\n"));
         assert!(modeline().ends_with("/schemas/plan-v1.schema.json"));
+    }
+
+    #[test]
+    fn the_schema_url_is_the_repository_s_raw_file_at_the_version_tag() {
+        let repository = env!("CARGO_PKG_REPOSITORY");
+        let owner_repo = repository
+            .strip_prefix("https://github.com/")
+            .expect("Cargo.toml's repository is a GitHub address");
+        assert_eq!(
+            SCHEMA_URL,
+            format!(
+                "https://raw.githubusercontent.com/{owner_repo}/v{}/schemas/plan-v1.schema.json",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+        assert!(!owner_repo.ends_with('/') && !owner_repo.ends_with(".git"));
     }
 
     fn plan(extra: &str) -> String {

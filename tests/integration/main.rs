@@ -17,6 +17,7 @@ mod crash;
 mod extras;
 mod golden;
 mod hostile;
+mod install;
 mod invalid;
 mod lint;
 mod promote;

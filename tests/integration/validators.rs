@@ -37,7 +37,7 @@ fn repo() -> &'static Path {
 // --- tools -----------------------------------------------------------------------------------
 
 /// The first executable `name` in the repository's tool folders, then on `PATH`.
-fn find_tool(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_tool(name: &str) -> Option<PathBuf> {
     let mut dirs = vec![
         repo().join(".ci/tools/bin"),
         repo().join(".ci/tools/venv/bin"),
