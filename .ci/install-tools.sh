@@ -8,7 +8,9 @@
 #     copied to .ci/tools/bin
 #   - the TypeScript compiler and the @kubernetes-models packages of Argo CD and Flux (npm,
 #     pinned, sha256-verified tarballs) in .ci/tools/node/node_modules, read by
-#     .ci/crd-schema.mjs to derive the Argo CD and Flux schemas (needs node)
+#     .ci/crd-schema.mjs to derive the Argo CD and Flux schemas (needs node); beside them
+#     action-validator (run as .ci/tools/bin/action-validator on action.yml and the example
+#     workflow), and mermaid with happy-dom for .ci/mermaid-test.mjs
 # and write .ci/tools/env.sh, which puts .ci/tools/bin and the venv's bin first on PATH.
 #
 # Only package registries are used (PyPI through pip, npm through `npm pack`).
@@ -69,6 +71,14 @@ virtualenv==21.15.11
 # JavaScript compiler API, and the one the packages are built with). apimachinery and base
 # declare ObjectMeta and TypeMeta, kubernetes-models the apiextensions JSON type that
 # HelmRelease and ApplicationSet use.
+# action-validator (cli, its peer core: a WebAssembly build of the Rust validator with the
+# SchemaStore schemas of actions and workflows, and chalk) checks action.yml and the example
+# workflow. mermaid's browser bundle (dist/mermaid.min.js, every dependency inside; only it
+# and package.json are extracted from the 26 MB tarball, as the third column says) parses
+# the charts of `cutover diff --format markdown` in .ci/mermaid-test.mjs; outside a browser
+# its sanitizer needs a DOM: happy-dom and the packages happy-dom loads (entities,
+# whatwg-mimetype, buffer-image-size, ws). mermaid 12 declares node >= 22 for its ES
+# modules; the browser bundle runs on node 20.
 NODE_PACKAGES='
 typescript@6.0.3 33cd0ee1beaa8c9e9d15a9da836c62ddea4c34a42d7c2d349dbc80d94165d22a
 @kubernetes-models/argo-cd@4.0.0 7677e90f5813f4c357bf16f7ef9b65f465b1e156bed999e227292aa0d7515af8
@@ -76,6 +86,15 @@ typescript@6.0.3 33cd0ee1beaa8c9e9d15a9da836c62ddea4c34a42d7c2d349dbc80d94165d22
 @kubernetes-models/apimachinery@3.0.2 c4cbb5e7021158d1279180ccb7abb31ae0467165217eced89a9ec9273362227e
 @kubernetes-models/base@6.0.1 51f7197cfa4e961708b2e04f900a6566e7bbdfa96d4547ad4c848e03ca0cff3c
 kubernetes-models@5.1.0 a7b5c0d34639c52699fc2998879590b20d57558598fb35b219b3e5a5871aa0c0
+@action-validator/cli@0.6.0 06f45621e8de26d44ae4dee5ab4c9db67b3461f5ef70b73628a4cc729f8fb342
+@action-validator/core@0.6.0 a48f55be8d76a1d0e66dd9bbdfdd583c09e2bd5110539f1b4cd9512d442843bd
+chalk@5.2.0 9687d5d17a063e1b2aceaae5b83f8765eaeaf1c4bae8d74a21c1e9aeba1e4862
+mermaid@12.3.0 be0684e8d20bfc874df12c0f04927a5c482f57f2200eec54cca52a4583fd4040 package.json dist/mermaid.min.js
+happy-dom@21.0.4 dab48a6ff5c17c6be99be1ef30ea82caa5f58172d12116413e20878246087109
+entities@7.0.1 554b7e2a79fa9eda0439714011fa42d77c6829842faa91e022070015bfd483a0
+whatwg-mimetype@3.0.0 20a19c2f06097c0dfb55be422996fdc3fb2ff20bb39628621700a39a7f7b17eb
+buffer-image-size@0.6.4 f73cfcb821a2cede2090673c1b533ec18fc8f82afd4e6006ffe538086abb4a2e
+ws@8.23.0 b8bd105a274ae9ca114f8c6ce4d9dbb0c764fe5118ba633c557e1703e297c587
 '
 NODE_MIN_MAJOR=18
 
@@ -195,7 +214,7 @@ else
     printf '%s' "$k_stamp_want" >"$k_stamp_file"
 fi
 
-# --- npm packages for .ci/crd-schema.mjs ----------------------------------------------
+# --- npm packages for the CI scripts ------------------------------------------------------
 node_stamp_want="$(printf '%s\n' "$NODE_PACKAGES" | awk 'NF' | tr '\n' ' ')"
 node_stamp_file="$TOOLS/.stamp-node"
 
@@ -219,15 +238,15 @@ command -v node >/dev/null 2>&1 || die "node not found (apt-get install nodejs n
     || die "node $(node --version 2>&1) is older than $NODE_MIN_MAJOR (.ci/crd-schema.mjs needs it)"
 
 if node_packages_ok; then
-    log "npm packages for .ci/crd-schema.mjs already installed"
+    log "npm packages (crd-schema, action-validator, mermaid) already installed"
 else
     command -v npm >/dev/null 2>&1 || die "npm not found (apt-get install npm)"
-    log "fetching the npm packages for .ci/crd-schema.mjs with npm pack"
+    log "fetching the npm packages (crd-schema, action-validator, mermaid) with npm pack"
     rm -f "$node_stamp_file"
     work="$(mktemp -d)"
     trap 'rm -rf "$work"' EXIT
     staging="$work/node/node_modules"
-    while read -r name_version want_sha; do
+    while read -r name_version want_sha paths; do
         [[ -n "$name_version" ]] || continue
         name="${name_version%@*}"
         version="${name_version##*@}"
@@ -243,7 +262,9 @@ else
         [[ "$got" == "$want_sha" ]] \
             || die "sha256 mismatch for $(basename "${tgzs[0]}"): got $got, want $want_sha"
         mkdir -p "$staging/$name"
-        tar -xzf "${tgzs[0]}" -C "$staging/$name" --strip-components=1
+        members=()
+        for p in $paths; do members+=("package/$p"); done
+        tar -xzf "${tgzs[0]}" -C "$staging/$name" --strip-components=1 ${members[@]+"${members[@]}"}
         [[ "$(node -p 'const p = require(process.argv[1]); p.name + "@" + p.version' "$staging/$name/package.json")" == "$name_version" ]] \
             || die "the tarball of $name_version holds another package"
     done <<<"$NODE_PACKAGES"
@@ -255,6 +276,13 @@ else
     trap - EXIT
     printf '%s' "$node_stamp_want" >"$node_stamp_file"
 fi
+
+# The action-validator command (always rewritten: cheap, and follows the repository if it moved).
+cat >"$BIN/action-validator" <<EOF
+#!/bin/sh
+exec node "$NODE_DIR/node_modules/@action-validator/cli/cli.mjs" "\$@"
+EOF
+chmod 0755 "$BIN/action-validator"
 
 # --- env.sh (always rewritten: cheap, and follows the repository if it moved) -----------
 cat >"$TOOLS/env.sh" <<EOF
@@ -286,6 +314,7 @@ kubernetes-validate --version | grep -qF "$KUBERNETES_VALIDATE_VERSION" \
     || die "unexpected kubernetes-validate version: $(kubernetes-validate --version)"
 node "$REPO_ROOT/.ci/crd-schema.mjs" --check "$NODE_DIR/node_modules" >/dev/null \
     || die "'.ci/crd-schema.mjs --check' failed: the TypeScript compiler does not load"
+action-validator "$REPO_ROOT/action.yml" >/dev/null || die "action-validator does not run (or refuses action.yml)"
 
 echo "tools in $TOOLS (source $TOOLS/env.sh):"
 echo "  $(yamllint --version)"

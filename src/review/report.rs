@@ -301,12 +301,222 @@ fn details(f: &FileChange) -> (String, LineCounts) {
     (body, s)
 }
 
-/// A pull-request comment: a hidden marker, a summary table per changed migration, then
-/// each file's diff in a collapsed `<details>` block. It stays within `limit`
-/// characters: whole file blocks (and, if need be, whole tables) are left out from the
-/// end, and a closing note says what was left out.
-pub fn markdown(r: &Report<'_>, limit: usize) -> String {
+/// Escapes text for a quoted string of a mermaid diagram. Mermaid has no escape inside
+/// quotes, but turns entity codes (`#quot;`, `#35;`) into characters when it draws, for
+/// every diagram type; `#` itself is escaped so that text never reads as a code.
+/// Backticks are escaped too, so the chart never closes its markdown fence.
+fn mermaid_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("#quot;"),
+            '#' => out.push_str("#35;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '&' => out.push_str("#amp;"),
+            '`' => out.push_str("#96;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The x-axis label of a stage: its number after the change and its name, whether it
+/// was added or removed (a removed stage has no number), the environments on it after
+/// the change, and, in parentheses, those that were on it before and moved.
+fn chart_label(m: &MigrationReview, s: &StageReview) -> String {
+    let mut label = match s.number_after {
+        Some(n) if s.number_before.is_none() => format!("{n} {} (added)", s.stage),
+        Some(n) => format!("{n} {}", s.stage),
+        None => format!("{} (removed)", s.stage),
+    };
+    let name_before = s
+        .changes
+        .iter()
+        .find_map(|c| match c {
+            StageChange::RenamedFrom(old) => Some(old.as_str()),
+            _ => None,
+        })
+        .unwrap_or(&s.stage);
+    let after: Vec<&str> = m
+        .standing
+        .iter()
+        .filter(|e| s.number_after.is_some() && e.after.as_deref() == Some(s.stage.as_str()))
+        .map(|e| e.env.as_str())
+        .collect();
+    let before: Vec<&str> = m
+        .standing
+        .iter()
+        .filter(|e| s.number_before.is_some() && e.before.as_deref() == Some(name_before))
+        .filter(|e| !after.contains(&e.env.as_str()))
+        .map(|e| e.env.as_str())
+        .collect();
+    if !after.is_empty() {
+        label.push_str(&format!(": {}", after.join(", ")));
+    }
+    if !before.is_empty() {
+        label.push_str(&format!(" ({} before)", before.join(", ")));
+    }
+    label
+}
+
+/// The GCPBackend's share at each stage on one side of the change, `None` when the
+/// migration has no stage on that side. A stage missing on that side, or whose share
+/// cannot be read, is drawn at the share of the stage before it (0 before the first):
+/// the share the rollout holds at that point.
+fn chart_series(
+    m: &MigrationReview,
+    exists: fn(&StageReview) -> bool,
+    traffic: fn(&StageReview) -> Option<&Traffic>,
+) -> Option<Vec<i64>> {
+    if !m.stages.iter().any(exists) {
+        return None;
+    }
+    let mut last = 0;
+    Some(
+        m.stages
+            .iter()
+            .map(|s| {
+                if let Some(to) = traffic(s).and_then(|t| t.to) {
+                    last = to;
+                }
+                last
+            })
+            .collect(),
+    )
+}
+
+/// A mermaid `xychart-beta` of the share of requests sent to the GCPBackend at each
+/// stage, bars before the change and a line after, with a caption below the fence;
+/// `None` when no share can be read on either side.
+fn chart(m: &MigrationReview) -> Option<String> {
+    let known = |t: &Option<Traffic>| t.as_ref().is_some_and(|t| t.to.is_some());
+    if !m.stages.iter().any(|s| known(&s.before) || known(&s.after)) {
+        return None;
+    }
+    let before = chart_series(m, |s| s.number_before.is_some(), |s| s.before.as_ref());
+    let after = chart_series(m, |s| s.number_after.is_some(), |s| s.after.as_ref());
+    let list = |v: &[i64]| {
+        v.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let labels: Vec<String> = m
+        .stages
+        .iter()
+        .map(|s| format!("\"{}\"", mermaid_text(&chart_label(m, s))))
+        .collect();
+    let mut out = format!(
+        "```mermaid\nxychart-beta\n    title \"{}: % of requests to the GCPBackend\"\n    x-axis [{}]\n    y-axis \"% to GCPBackend\" 0 --> 100\n",
+        mermaid_text(&m.name),
+        labels.join(", ")
+    );
+    if let Some(v) = &before {
+        out.push_str(&format!("    bar [{}]\n", list(v)));
+    }
+    if let Some(v) = &after {
+        out.push_str(&format!("    line [{}]\n", list(v)));
+    }
+    out.push_str("```\n\n");
+    out.push_str(match (&before, &after) {
+        (Some(_), Some(_)) => "<sub>Bars: before the change; line: after.",
+        (None, _) => "<sub>Line: after the change (the migration is new).",
+        (_, None) => "<sub>Bars: before the change (the migration is removed).",
+    });
+    if !m.standing.is_empty() {
+        out.push_str(
+            " Each stage is labelled with the environments on it after the change, and in parentheses those on it before.",
+        );
+    }
+    out.push_str("</sub>\n\n");
+    Some(out)
+}
+
+/// What fits in a comment's budget: how many tables (from the start), how many of
+/// those tables' charts, and how many file blocks.
+struct Fit {
+    tables: usize,
+    charts: usize,
+    files: usize,
+}
+
+/// Fills `budget` characters by priority: tables (the facts), then charts (a few hundred
+/// characters each), then file diffs (the longest, and what the pull request's own diff
+/// shows); each kind from the start, stopping at the first that does not fit, so what
+/// is left out is always a tail.
+fn fit(tables: &[String], charts: &[Option<String>], files: &[String], budget: usize) -> Fit {
     let chars = |s: &str| s.chars().count();
+    let mut used = 0;
+    let mut take = |items: &mut dyn Iterator<Item = usize>| {
+        let mut n = 0;
+        for len in items {
+            if used + len > budget {
+                break;
+            }
+            used += len;
+            n += 1;
+        }
+        n
+    };
+    let tables_kept = take(&mut tables.iter().map(|t| chars(t)));
+    let charts_kept = take(
+        &mut charts[..tables_kept]
+            .iter()
+            .map(|c| c.as_deref().map_or(0, chars)),
+    );
+    let files_kept = take(&mut files.iter().map(|f| chars(f)));
+    Fit {
+        tables: tables_kept,
+        charts: charts_kept,
+        files: files_kept,
+    }
+}
+
+/// The closing note of a comment that left something out.
+fn left_out_note(r: &Report<'_>, tables: usize, charts: usize, files: &[LineCounts]) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut note = String::from("**Left out to stay within GitHub's comment size limit:**");
+    if tables > 0 {
+        note.push_str(&format!(
+            " the summary of {tables} migration{};",
+            plural(tables)
+        ));
+    }
+    if charts > 0 {
+        note.push_str(&format!(
+            " the chart of {charts} migration{};",
+            plural(charts)
+        ));
+    }
+    if !files.is_empty() {
+        let ins: usize = files.iter().map(|s| s.insertions).sum();
+        let del: usize = files.iter().map(|s| s.deletions).sum();
+        note.push_str(&format!(
+            " the diff of {} file{} (+{ins} −{del});",
+            files.len(),
+            plural(files.len())
+        ));
+    }
+    note.pop();
+    let command = match r.rev {
+        Some(base) => format!("cutover diff --base {base}"),
+        None => "cutover diff".to_owned(),
+    };
+    note.push_str(&format!(
+        ". Run <code>{}</code> to see everything.\n",
+        html(&command)
+    ));
+    note
+}
+
+/// A pull-request comment: a hidden marker, per changed migration a summary table and a
+/// mermaid chart of the GCPBackend's share at each stage before and after, then each
+/// file's diff in a collapsed `<details>` block. It stays within `limit` characters:
+/// file blocks are left out from the end first, then charts, then tables (see [`fit`]),
+/// and a closing note says what was left out.
+pub fn markdown(r: &Report<'_>, limit: usize) -> String {
     let mut out = String::new();
     out.push_str(MARKER);
     out.push('\n');
@@ -335,57 +545,32 @@ pub fn markdown(r: &Report<'_>, limit: usize) -> String {
     }
     // Room kept for the closing note.
     let reserve = 400;
-    let budget = limit.saturating_sub(reserve);
-    let mut used = chars(&out);
-    let mut tables_left_out = 0;
-    for m in r.migrations {
-        let t = table(m);
-        let len = chars(&t);
-        if tables_left_out == 0 && used + len <= budget {
-            out.push_str(&t);
-            used += len;
-        } else {
-            tables_left_out += 1;
+    let budget = limit.saturating_sub(reserve + out.chars().count());
+    let tables: Vec<String> = r.migrations.iter().map(table).collect();
+    let charts: Vec<Option<String>> = r.migrations.iter().map(chart).collect();
+    let (files, counts): (Vec<String>, Vec<LineCounts>) = r.files.iter().map(details).unzip();
+    let kept = fit(&tables, &charts, &files, budget);
+    for (i, t) in tables.iter().take(kept.tables).enumerate() {
+        out.push_str(t);
+        if let Some(c) = charts[i].as_deref().filter(|_| i < kept.charts) {
+            out.push_str(c);
         }
     }
-    let mut left_out = 0;
-    let (mut ins_left, mut del_left) = (0, 0);
-    for f in r.files {
-        let (block, s) = details(f);
-        let len = chars(&block);
-        if left_out == 0 && used + len <= budget {
-            out.push_str(&block);
-            used += len;
-        } else {
-            left_out += 1;
-            ins_left += s.insertions;
-            del_left += s.deletions;
-        }
+    for f in files.iter().take(kept.files) {
+        out.push_str(f);
     }
-    if tables_left_out > 0 || left_out > 0 {
-        let mut note = String::from("**Left out to stay within GitHub's comment size limit:**");
-        if tables_left_out > 0 {
-            note.push_str(&format!(
-                " the summary of {tables_left_out} migration{};",
-                if tables_left_out == 1 { "" } else { "s" }
-            ));
-        }
-        if left_out > 0 {
-            note.push_str(&format!(
-                " the diff of {left_out} file{} (+{ins_left} −{del_left});",
-                if left_out == 1 { "" } else { "s" }
-            ));
-        }
-        note.pop();
-        let command = match r.rev {
-            Some(base) => format!("cutover diff --base {base}"),
-            None => "cutover diff".to_owned(),
-        };
-        note.push_str(&format!(
-            ". Run <code>{}</code> to see everything.\n",
-            html(&command)
+    let charts_left_out = charts[..kept.tables]
+        .iter()
+        .skip(kept.charts)
+        .filter(|c| c.is_some())
+        .count();
+    if kept.tables < tables.len() || charts_left_out > 0 || kept.files < files.len() {
+        out.push_str(&left_out_note(
+            r,
+            tables.len() - kept.tables,
+            charts_left_out,
+            &counts[kept.files..],
         ));
-        out.push_str(&note);
     }
     out
 }
@@ -594,6 +779,7 @@ mod tests {
                 before: Some("a".into()),
                 after: None,
             }],
+            standing: Vec::new(),
         }];
         let r = Report {
             files: &files,
@@ -605,6 +791,140 @@ mod tests {
             "::notice file=o/m/envs/renamed.yaml,line=1,title=cutover::removed (renamed: a → (none))\n\
              ::notice file=o/m/01-a.yaml,line=1,title=cutover::moved (renumbered 1 → 2)\n\
              ::notice file=o/m/02-a.yaml,line=1,title=cutover::added (renumbered 1 → 2)\n"
+        );
+    }
+
+    fn weights(to: i64) -> Option<Traffic> {
+        Some(Traffic {
+            to: Some(to),
+            from: Some(100 - to),
+            mirror: None,
+            to_host: Some("t.com".into()),
+            from_host: Some("f.com".into()),
+            hosts: vec!["f.com".into()],
+        })
+    }
+
+    fn stage(name: &str, before: Option<(usize, i64)>, after: Option<(usize, i64)>) -> StageReview {
+        StageReview {
+            stage: name.into(),
+            number_before: before.map(|b| b.0),
+            number_after: after.map(|a| a.0),
+            before: before.and_then(|b| weights(b.1)),
+            after: after.and_then(|a| weights(a.1)),
+            changes: Vec::new(),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn mermaid_text_escapes_quotes_and_entity_codes() {
+        assert_eq!(
+            mermaid_text("a\"b #quot; <c> & `d`\ne"),
+            "a#quot;b #35;quot; #lt;c#gt; #amp; #96;d#96; e"
+        );
+        assert_eq!(mermaid_text("weight-10 · prod"), "weight-10 · prod");
+    }
+
+    #[test]
+    fn chart_draws_both_sides_and_where_environments_stand() {
+        let mut renamed = stage("weight-30", Some((3, 25)), Some((3, 30)));
+        renamed.changes = vec![StageChange::RenamedFrom("weight-25".into())];
+        let m = MigrationReview {
+            folder: "o/we\"ird".into(),
+            name: "we\"ird".into(),
+            stages: vec![
+                stage("gone", Some((1, 5)), None),
+                stage("weight-10", Some((2, 10)), Some((1, 10))),
+                stage("new", None, Some((2, 20))),
+                renamed,
+            ],
+            environments: Vec::new(),
+            standing: vec![
+                EnvReview {
+                    env: "dev".into(),
+                    before: Some("weight-25".into()),
+                    after: Some("weight-30".into()),
+                },
+                EnvReview {
+                    env: "prod".into(),
+                    before: Some("weight-10".into()),
+                    after: Some("new".into()),
+                },
+            ],
+        };
+        let c = chart(&m).expect("a chart");
+        assert_eq!(
+            c.lines().take(7).collect::<Vec<_>>(),
+            [
+                "```mermaid",
+                "xychart-beta",
+                "    title \"we#quot;ird: % of requests to the GCPBackend\"",
+                "    x-axis [\"gone (removed)\", \"1 weight-10 (prod before)\", \"2 new (added): prod\", \"3 weight-30: dev\"]",
+                "    y-axis \"% to GCPBackend\" 0 --> 100",
+                // The stage missing before is drawn at the share before it.
+                "    bar [5, 10, 10, 25]",
+                // And the removed stage after, at 0: nothing before it.
+                "    line [0, 10, 20, 30]",
+            ]
+        );
+        assert!(c.contains("environments on it after the change"));
+        // No share known on either side: no chart.
+        let mut unknown = m.clone();
+        for s in &mut unknown.stages {
+            for t in [&mut s.before, &mut s.after].into_iter().flatten() {
+                t.to = None;
+            }
+        }
+        assert_eq!(chart(&unknown), None);
+    }
+
+    #[test]
+    fn file_diffs_are_left_out_before_charts_and_charts_before_tables() {
+        let t = |n: usize| "t".repeat(n);
+        let tables = [t(100), t(100)];
+        let charts = [Some(t(50)), None, Some(t(50))][..2].to_vec();
+        let files = [t(30), t(30)];
+        let kept = |budget| {
+            let f = fit(&tables, &charts, &files, budget);
+            (f.tables, f.charts, f.files)
+        };
+        assert_eq!(kept(1000), (2, 2, 2));
+        assert_eq!(kept(280), (2, 2, 1));
+        // The second migration has no chart: it costs nothing.
+        assert_eq!(kept(250), (2, 2, 0));
+        // No room for the first chart: none is shown; a file diff that fits still is.
+        assert_eq!(kept(249), (2, 0, 1));
+        assert_eq!(kept(199), (1, 1, 1));
+        assert_eq!(kept(99), (0, 0, 2));
+    }
+
+    #[test]
+    fn markdown_leaves_out_charts_before_tables() {
+        let files = [change("o/m/01-a.yaml", Status::Added, None, Some("x\n"))];
+        let migrations = [MigrationReview {
+            folder: "o/m".into(),
+            name: "m".into(),
+            stages: vec![stage("a", None, Some((1, 10)))],
+            environments: Vec::new(),
+            standing: Vec::new(),
+        }];
+        let r = Report {
+            files: &files,
+            migrations: &migrations,
+            rev: Some("main"),
+        };
+        let full = markdown(&r, GITHUB_COMMENT_LIMIT);
+        assert!(full.contains("```mermaid\n") && !full.contains("Left out"));
+        let chart_len = chart(&migrations[0]).unwrap().chars().count();
+        let short = markdown(&r, full.chars().count() + 400 - chart_len - 1);
+        assert!(
+            short.contains("#### m") && !short.contains("mermaid"),
+            "{short}"
+        );
+        assert!(
+            short.contains("the chart of 1 migration; the diff of 1 file (+1 −0)."),
+            "{short}"
         );
     }
 

@@ -248,6 +248,10 @@ pub struct MigrationReview {
     pub stages: Vec<StageReview>,
     /// Environments whose stage changed (or that were added or removed).
     pub environments: Vec<EnvReview>,
+    /// Every environment of the migration, where it stands before and after (moved or
+    /// not), sorted by name; for the markdown chart, not part of the JSON document.
+    #[serde(skip)]
+    pub standing: Vec<EnvReview>,
 }
 
 /// An environment that moved between stages.
@@ -268,6 +272,39 @@ fn locate_env(rel: &str) -> Option<(String, String)> {
         Part::Env(env) => Some((place.folder, env)),
         _ => None,
     }
+}
+
+/// Every environment of the migration in `folder`, where it stands before and after.
+fn standing(old: &Tree, new: &Tree, folder: &str) -> Vec<EnvReview> {
+    // env -> (its file in the old tree, its file in the new tree)
+    let mut files: BTreeMap<String, (Option<&str>, Option<&str>)> = BTreeMap::new();
+    let prefix = format!("{folder}/");
+    for (side, tree) in [old, new].into_iter().enumerate() {
+        for rel in tree.range(prefix.clone()..).map(|(rel, _)| rel) {
+            if !rel.starts_with(&prefix) {
+                break;
+            }
+            let Some((f, env)) = locate_env(rel) else {
+                continue;
+            };
+            if f == folder {
+                let entry = files.entry(env).or_default();
+                if side == 0 {
+                    entry.0 = Some(rel);
+                } else {
+                    entry.1 = Some(rel);
+                }
+            }
+        }
+    }
+    files
+        .into_iter()
+        .map(|(env, (in_old, in_new))| EnvReview {
+            before: in_old.and_then(|rel| env_stage(old, folder, rel)),
+            after: in_new.and_then(|rel| env_stage(new, folder, rel)),
+            env,
+        })
+        .collect()
 }
 
 /// The stage an environment file points at: the `resources` entry of a kustomization
@@ -404,6 +441,7 @@ pub fn review(old: &Tree, new: &Tree, changed: &[FileChange]) -> Vec<MigrationRe
                 .filter(|e| e.before != e.after)
                 .collect();
             MigrationReview {
+                standing: standing(old, new, &folder),
                 folder,
                 name,
                 stages,

@@ -628,6 +628,7 @@ cases! {
     no_change => "no-change",
     mirror_change => "mirror-change",
     hosts_change => "hosts-change",
+    env_promoted => "env-promoted",
 }
 
 /// `git apply` of the unified diff, for every case with a change.
@@ -660,6 +661,10 @@ mod apply {
     fn hosts_change() {
         super::applies("hosts-change")
     }
+    #[test]
+    fn env_promoted() {
+        super::applies("env-promoted")
+    }
 }
 
 // ---------------------------------------------------------------- markdown
@@ -672,6 +677,8 @@ struct Markdown {
     fences: Vec<usize>,
     /// Migration summary tables shown.
     tables: usize,
+    /// The contents of every mermaid chart, in order (each right after its table).
+    charts: Vec<String>,
 }
 
 /// The opening fence of `line` (its backtick count), if it is one.
@@ -769,15 +776,24 @@ fn check_markdown(md: &str, unified: &str) -> Markdown {
     assert_eq!(files, diffs.len(), "{heading:?}");
     assert!(found.tables <= migrations);
 
+    for c in &found.charts {
+        check_chart(c);
+    }
     let last = md.lines().last().expect("a last line");
-    if shown == diffs.len() && found.tables == migrations {
+    if shown == diffs.len() && found.tables == migrations && found.charts.len() == migrations {
         assert!(
             !md.contains("Left out"),
             "a note though nothing was left out"
         );
         return found;
     }
-    let note = left_out_note(&diffs[shown..], migrations - found.tables, base.as_deref());
+    // Every migration of these tests has a chart.
+    let note = left_out_note(
+        &diffs[shown..],
+        migrations - found.tables,
+        found.tables - found.charts.len(),
+        base.as_deref(),
+    );
     assert_eq!(last, note, "the closing note");
     found
 }
@@ -789,8 +805,10 @@ fn scan_markdown(md: &str) -> (Markdown, Vec<String>) {
         blocks: Vec::new(),
         fences: Vec::new(),
         tables: 0,
+        charts: Vec::new(),
     };
     let mut fence: Option<usize> = None;
+    let mut chart = false;
     let mut block = String::new();
     let mut depth = 0i32;
     let mut summaries: Vec<String> = Vec::new();
@@ -799,12 +817,28 @@ fn scan_markdown(md: &str) -> (Markdown, Vec<String>) {
         if let Some(n) = fence {
             if closes_fence(line, n) {
                 assert_eq!(line, "`".repeat(n), "closing fence as long as the opening");
-                found.blocks.push(std::mem::take(&mut block));
+                if std::mem::take(&mut chart) {
+                    found.charts.push(std::mem::take(&mut block));
+                } else {
+                    found.blocks.push(std::mem::take(&mut block));
+                }
                 fence = None;
             } else {
                 block.push_str(line);
                 block.push('\n');
             }
+            continue;
+        }
+        if let Some(n) = opening_fence(line).filter(|_| line == "```mermaid") {
+            assert_eq!(depth, 0, "a chart inside <details>");
+            assert_eq!(
+                found.charts.len() + 1,
+                found.tables,
+                "one chart after each table, from the first"
+            );
+            assert!(found.blocks.is_empty(), "a chart after a file diff");
+            chart = true;
+            fence = Some(n);
             continue;
         }
         if let Some(n) = opening_fence(line) {
@@ -845,14 +879,25 @@ fn scan_markdown(md: &str) -> (Markdown, Vec<String>) {
     (found, summaries)
 }
 
-/// The closing note of a report that left out `tables_left` summary tables and the diffs
-/// `left_out`.
-fn left_out_note(left_out: &[String], tables_left: usize, base: Option<&str>) -> String {
+/// The closing note of a report that left out `tables_left` summary tables, the charts
+/// of `charts_left` migrations and the diffs `left_out`.
+fn left_out_note(
+    left_out: &[String],
+    tables_left: usize,
+    charts_left: usize,
+    base: Option<&str>,
+) -> String {
     let mut note = "**Left out to stay within GitHub's comment size limit:**".to_owned();
     if tables_left > 0 {
         note.push_str(&format!(
             " the summary of {tables_left} migration{};",
             if tables_left == 1 { "" } else { "s" }
+        ));
+    }
+    if charts_left > 0 {
+        note.push_str(&format!(
+            " the chart of {charts_left} migration{};",
+            if charts_left == 1 { "" } else { "s" }
         ));
     }
     let left = left_out.len();
@@ -872,6 +917,71 @@ fn left_out_note(left_out: &[String], tables_left: usize, base: Option<&str>) ->
         None => ". Run <code>cutover diff</code> to see everything.".to_owned(),
     });
     note
+}
+
+/// The items of a mermaid list `[a, b, ...]`: quoted strings stay quoted; a comma
+/// inside quotes does not split.
+fn mermaid_list(list: &str) -> Vec<String> {
+    let inner = list
+        .strip_prefix('[')
+        .and_then(|l| l.strip_suffix(']'))
+        .unwrap_or_else(|| panic!("not a list: {list:?}"));
+    let mut items = vec![String::new()];
+    let mut quoted = false;
+    for c in inner.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                items.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        items.last_mut().expect("an item").push(c);
+    }
+    assert!(!quoted, "an unterminated string in {list:?}");
+    items.iter().map(|i| i.trim().to_owned()).collect()
+}
+
+/// Checks a chart against mermaid's xychart grammar (the part the report uses): the
+/// `xychart-beta` keyword, a quoted title, a band x-axis of quoted labels (no quote
+/// inside, mermaid has no escape for one), the y-axis range 0 to 100, and bar and line
+/// series of numbers from 0 to 100 as long as the x-axis. CI also parses every chart
+/// of the snapshots with mermaid itself (`.ci/mermaid-test.mjs`).
+fn check_chart(chart: &str) {
+    let lines: Vec<&str> = chart.lines().collect();
+    assert_eq!(lines[0], "xychart-beta", "{chart}");
+    let title = lines[1].strip_prefix("    title ").expect("a title");
+    assert!(
+        title.len() >= 2
+            && title.starts_with('"')
+            && title.ends_with('"')
+            && !title[1..title.len() - 1].contains('"'),
+        "{title}"
+    );
+    let labels = mermaid_list(lines[2].strip_prefix("    x-axis ").expect("an x-axis"));
+    for l in &labels {
+        assert!(
+            l.len() >= 2 && l.starts_with('"') && l.ends_with('"') && l.matches('"').count() == 2,
+            "label {l:?} is one quoted string"
+        );
+    }
+    assert_eq!(lines[3], "    y-axis \"% to GCPBackend\" 0 --> 100");
+    let series: Vec<&str> = lines[4..].to_vec();
+    assert!(
+        (1..=2).contains(&series.len()),
+        "one or two series: {chart}"
+    );
+    for s in series {
+        let (kind, list) = s.trim_start().split_once(' ').expect("a series");
+        assert!(kind == "bar" || kind == "line", "{s}");
+        let values = mermaid_list(list);
+        assert_eq!(values.len(), labels.len(), "{kind} as long as the x-axis");
+        for v in values {
+            let v: i64 = v.parse().unwrap_or_else(|_| panic!("{v:?} is a number"));
+            assert!((0..=100).contains(&v), "{v}");
+        }
+    }
 }
 
 /// A plan of `n` migrations of four stages; the second sends `w`% to `to`.

@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# Tests the GitHub Action (action.yml) without GitHub, from .ci/run after action-validator:
+#   1. action-validator refuses broken copies of action.yml and of the example workflow
+#      (an unknown key, an input without its required description, a step whose `uses:`
+#      is not a reference), so that its passes mean something;
+#   2. every `uses:` of both files is owner/repo[/path]@ref, ./path or docker://image
+#      (action-validator 0.6 accepts any string there), and broken references are refused;
+#   3. the comment step's actions/github-script script against a stub GitHub
+#      (.ci/action-comment-test.mjs);
+#   4. the whole action, step by step (.ci/action-run.py runs its `run:` scripts with bash,
+#      as GitHub's runner does), on small git repositories holding a plan: a rendered
+#      change, a stale tree, no change, a plan in a subfolder, a push without a base, and
+#      hostile inputs; the outputs `changed` and `stale`, the files the steps write (comment,
+#      job summary, PATH) and the comment the stub GitHub ends up with are checked.
+# `cargo` is a stand-in that records its arguments and installs the debug build
+# (target/debug/cutover, built by `cargo test`; CUTOVER_BIN overrides), so the install
+# step's arguments are checked without building a release. Needs .ci/tools (install-tools.sh).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO="$PWD"
+# shellcheck source=/dev/null
+source .ci/tools/env.sh
+# ACTION: the action to test (another copy, to see this test fail on a broken one).
+ACTION="$(realpath "${ACTION:-action.yml}")"
+CUTOVER_BIN="$(realpath "${CUTOVER_BIN:-target/debug/cutover}")"
+[[ -x "$CUTOVER_BIN" ]] || { echo "no cutover binary at $CUTOVER_BIN (run cargo build)" >&2; exit 1; }
+
+WORK="$(mktemp -d)"
+trap '[[ -n "${KEEP:-}" ]] || rm -rf "$WORK"' EXIT
+pass=0
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+ok() { pass=$((pass + 1)); printf 'ok - %s\n' "$*"; }
+
+# --- 1. action-validator on broken copies -----------------------------------------------
+# action-validator takes a file for an action when its name ends in action.yml.
+broken() { # broken NAME SOURCE PYTHON-EXPRESSION-ON-s: writes $WORK/broken/NAME/<file name of SOURCE>
+    mkdir -p "$WORK/broken/$1"
+    python3 - "$2" "$WORK/broken/$1/$(basename "$2")" "$3" <<'EOF'
+import sys
+src, dst, expr = sys.argv[1:]
+s = open(src).read()
+t = eval(expr)
+assert t != s, "the edit changed nothing: " + expr
+open(dst, "w").write(t)
+EOF
+    echo "$WORK/broken/$1/$(basename "$2")"
+}
+refused() { # refused FILE WHAT
+    if action-validator "$1" >"$WORK/av.out" 2>&1; then fail "action-validator accepted $2"; fi
+    grep -q '"errors"' "$WORK/av.out" || fail "action-validator failed without errors on $2: $(head -c 300 "$WORK/av.out")"
+    ok "action-validator refuses $2"
+}
+action-validator "$ACTION" >/dev/null || fail "action-validator refuses $ACTION"
+refused "$(broken key "$ACTION" 's.replace("branding:\n", "brandin:\n", 1)')" "action.yml with an unknown key"
+refused "$(broken desc "$ACTION" 's.replace("    description: The folder the cutover commands run in (the repository root by default).\n", "", 1)')" \
+    "action.yml with an input without its description"
+refused "$(broken uses "$ACTION" 's.replace("uses: actions/cache@v4", "uses: {action: actions/cache}", 1)')" \
+    "action.yml with a uses: that is not a string"
+refused "$(broken wkey examples/github-actions/cutover.yml 's.replace("runs-on:", "run-on:", 1)')" \
+    "the example workflow with an unknown key"
+refused "$(broken wuses examples/github-actions/cutover.yml 's.replace("uses: actions/checkout@v4", "uses:", 1)')" \
+    "the example workflow with an empty uses:"
+
+# --- 2. uses: references ----------------------------------------------------------------------
+check_uses() { # check_uses FILE...: every uses: of steps is a well-formed reference
+    python3 - "$@" <<'EOF'
+import re, sys, yaml
+REF = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[^@\s]+)?@[A-Za-z0-9_./-]+|\./\S*|docker://\S+")
+bad = []
+for path in sys.argv[1:]:
+    doc = yaml.safe_load(open(path))
+    steps = list(doc.get("runs", {}).get("steps", []))
+    for job in (doc.get("jobs") or {}).values():
+        steps += job.get("steps", [])
+        if "uses" in job:
+            steps.append(job)
+    for step in steps:
+        if "uses" in step and not (isinstance(step["uses"], str) and REF.fullmatch(step["uses"])):
+            bad.append(f"{path}: uses: {step['uses']!r} is not owner/repo[/path]@ref, ./path or docker://image")
+for b in bad:
+    print(b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+EOF
+}
+check_uses "$ACTION" examples/github-actions/cutover.yml || fail "uses: references"
+ok "every uses: of action.yml and the example workflow is a reference"
+for bad_ref in "actions/cache" "actions/cache@" "cache@v4" "actions/cache@v4 --x"; do
+    f="$(broken "ref-${bad_ref//[^a-z0-9]/_}" "$ACTION" "s.replace(\"uses: actions/cache@v4\", \"uses: $bad_ref\", 1)")"
+    if check_uses "$f" 2>/dev/null; then fail "the uses: check accepted '$bad_ref'"; fi
+done
+f="$(broken wref examples/github-actions/cutover.yml 's.replace("uses: cutover-dev/cutover@v0.1.0", "uses: cutover-dev/cutover", 1)')"
+if check_uses "$f" 2>/dev/null; then fail "the uses: check accepted the workflow's action without @ref"; fi
+ok "the uses: check refuses references without @ref, or without owner"
+
+# --- 3. the comment script ----------------------------------------------------------------
+python3 -c '
+import sys, yaml
+steps = yaml.safe_load(open(sys.argv[1]))["runs"]["steps"]
+(script,) = [s["with"]["script"] for s in steps if s.get("id") == "comment"]
+sys.stdout.write(script)' "$ACTION" >"$WORK/comment.js"
+node .ci/action-comment-test.mjs "$WORK/comment.js"
+ok "the comment script against a stub GitHub"
+
+# --- 4. the whole action on git repositories ------------------------------------------------
+mkdir -p "$WORK/bin"
+cat >"$WORK/bin/cargo" <<EOF
+#!/usr/bin/env bash
+# Stand-in for cargo install: records the arguments, installs $CUTOVER_BIN into --root.
+printf '%s\n' "\$*" >>"\$CARGO_LOG"
+root=""
+while [[ \$# -gt 0 ]]; do [[ "\$1" == --root ]] && root="\$2"; shift; done
+[[ -n "\$root" ]] || { echo "no --root" >&2; exit 1; }
+mkdir -p "\$root/bin" && cp "$CUTOVER_BIN" "\$root/bin/cutover"
+EOF
+chmod +x "$WORK/bin/cargo"
+# The runs see git, bash, node and python, and no cutover but what the action installs.
+for tool in git node python3 bash; do ln -sf "$(command -v "$tool")" "$WORK/bin/$tool"; done
+BASE_PATH="$WORK/bin:/usr/bin:/bin"
+
+plan() { # plan WEIGHT: a plan of one migration with environments
+    cat <<EOF
+version: 1
+output: deploy
+defaults:
+  namespace: shop
+migrations:
+  - name: checkout
+    from: checkout-se.example.com
+    to: checkout-gcp.example.com
+    stages: [{mirror: 100}, {weight: 10}, {weight: $1}, {weight: 100}]
+    environments: {staging: weight-$1, prod: weight-10}
+EOF
+}
+
+new_repo() { # new_repo DIR [SUBDIR]: a rendered plan committed on main, origin/main at it
+    local dir="$1" sub="${2:-.}"
+    mkdir -p "$dir/$sub"
+    git -C "$dir" init -q -b main
+    plan 50 >"$dir/$sub/cutover.yaml"
+    (cd "$dir/$sub" && "$CUTOVER_BIN" render >/dev/null)
+    git -C "$dir" add -A
+    git -C "$dir" -c user.name=ci -c user.email=ci@example.invalid commit -q -m base
+    git -C "$dir" update-ref refs/remotes/origin/main HEAD
+}
+
+# run_action NAME REPO [--input k=v | --github k=v | --cache-hit x]...: runs the action;
+# leaves $R (the result JSON), $STATE (the stub GitHub), $TEMP (RUNNER_TEMP), $STATUS.
+run_action() {
+    local name="$1" repo="$2"
+    shift 2
+    TEMP="$WORK/$name/temp"
+    mkdir -p "$TEMP" "$WORK/$name/home"
+    R="$WORK/$name/result.json"
+    STATE="$WORK/$name/github.json"
+    [[ -f "$STATE" ]] || echo '{"comments": []}' >"$STATE"
+    echo '{"pull_request": {"number": 7, "head": {"repo": {"full_name": "owner/repo"}}}}' >"$WORK/$name/event.json"
+    STATUS=0
+    env -i PATH="$BASE_PATH" HOME="$WORK/$name/home" CARGO_LOG="$WORK/$name/cargo.log" \
+        STUB_STATE="$STATE" STUB_EVENT="$WORK/$name/event.json" GITHUB_REPOSITORY=owner/repo \
+        python3 .ci/action-run.py "$ACTION" --workspace "$repo" --temp "$TEMP" --result "$R" \
+        --github-script "node $REPO/.ci/action-github-script.mjs" \
+        --github event.pull_request.number=7 "$@" >"$WORK/$name/log" 2>&1 || STATUS=$?
+}
+# j EXPR: a value of the result JSON ($R) or, with --state, of the stub GitHub.
+j() {
+    local file="$R"
+    if [[ "$1" == --state ]]; then file="$STATE"; shift; fi
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$file" "$1"
+}
+expect() { # expect WHAT ACTUAL WANTED
+    [[ "$2" == "$3" ]] || { cat "$WORK/$NAME/log" >&2; fail "$NAME: $1 is '$2', want '$3'"; }
+}
+
+# A change rendered and committed: changed, not stale, one comment created, then updated.
+NAME=change
+new_repo "$WORK/r1"
+plan 40 >"$WORK/r1/cutover.yaml"
+(cd "$WORK/r1" && "$CUTOVER_BIN" render >/dev/null)
+run_action change "$WORK/r1" --github base_ref=main
+expect "exit status" "$STATUS" 0
+expect "changed" "$(j 'd["outputs"]["changed"]')" true
+expect "stale" "$(j 'd["outputs"]["stale"]')" false
+comment="$(j 'd["outputs"]["comment-file"]')"
+expect "comment file" "$comment" "$TEMP/cutover-comment.md"
+expect "comment's first line" "$(head -n 1 "$comment")" "<!-- cutover -->"
+grep -q '^```mermaid$' "$comment" || fail "change: no chart in the comment"
+grep -q '"3 weight-40: staging"' "$comment" || fail "change: the chart does not mark staging"
+expect "comments on the pull request" "$(j --state 'len(d["comments"])')" 1
+expect "the comment's body" "$(j --state 'd["comments"][0]["body"] == open("'"$comment"'").read()')" True
+expect "job summary" "$(cmp -s "$comment" "$TEMP/step-summary.md" && echo same)" same
+expect "cargo install" "$(cat "$WORK/change/cargo.log")" \
+    "install --locked cutover --version =0.1.0 --root $WORK/change/home/.cache/cutover-action/0.1.0"
+expect "GITHUB_PATH" "$(cat "$TEMP/github-path")" "$WORK/change/home/.cache/cutover-action/0.1.0/bin"
+ok "a rendered change: changed=true stale=false, comment created with its chart, job summary, install"
+# The next push: the same comment is updated, the cached binary is used.
+plan 30 >"$WORK/r1/cutover.yaml"
+(cd "$WORK/r1" && "$CUTOVER_BIN" render >/dev/null)
+rm -f "$WORK/change/cargo.log" "$TEMP/step-summary.md"
+run_action change "$WORK/r1" --github base_ref=main --cache-hit true
+expect "exit status" "$STATUS" 0
+expect "comments on the pull request" "$(j --state 'len(d["comments"])')" 1
+expect "calls" "$(j --state '[c[0] for c in d["calls"] if c[0] != "list"]')" "['update']"
+grep -q 'weight-30' "$(j 'd["outputs"]["comment-file"]')" || fail "change: the updated comment is not the new one"
+[[ ! -e "$WORK/change/cargo.log" ]] || fail "change: cargo ran despite the cache hit"
+ok "the next push updates the same comment; a cache hit installs nothing"
+
+# A plan changed without rendering: stale; the comment is still posted, then the action fails.
+NAME=stale
+new_repo "$WORK/r2"
+plan 40 >"$WORK/r2/cutover.yaml"
+run_action stale "$WORK/r2" --github base_ref=main
+expect "exit status" "$STATUS" 1
+expect "stale" "$(j 'd["outputs"]["stale"]')" true
+expect "changed" "$(j 'd["outputs"]["changed"]')" true
+expect "failed step" "$(j 'd["failed"]')" fail
+expect "comment step" "$(j 'd["outcomes"]["comment"]')" success
+expect "comments on the pull request" "$(j --state 'len(d["comments"])')" 1
+grep -q '::error file=deploy/checkout' "$WORK/stale/log" || fail "stale: no annotation"
+rm -f "$STATE"
+run_action stale "$WORK/r2" --github base_ref=main --input fail-on-stale=false --input comment=false
+expect "exit status with fail-on-stale=false" "$STATUS" 0
+expect "stale" "$(j 'd["outputs"]["stale"]')" true
+expect "comment step with comment=false" "$(j 'd["outcomes"]["comment"]')" skipped
+expect "comments with comment=false" "$(j --state 'len(d["comments"])')" 0
+ok "a stale tree: stale=true, annotated, comment first, then fails (or not, with fail-on-stale=false)"
+
+# No change: changed=false, no comment created.
+NAME=same
+new_repo "$WORK/r3"
+run_action same "$WORK/r3" --github base_ref=main
+expect "exit status" "$STATUS" 0
+expect "changed" "$(j 'd["outputs"]["changed"]')" false
+expect "stale" "$(j 'd["outputs"]["stale"]')" false
+expect "comments on the pull request" "$(j --state 'len(d["comments"])')" 0
+grep -q 'cutover: no changes' "$TEMP/cutover-comment.md" || fail "same: the comment file does not say no change"
+ok "no change: changed=false, no comment created"
+
+# A plan in a subfolder, named by `plans`, in `working-directory`; a broken plan beside it
+# is not searched. The base given as an input.
+NAME=subdir
+new_repo "$WORK/r4" gitops/apps
+mkdir -p "$WORK/r4/gitops/other"
+echo 'version: 1' >"$WORK/r4/gitops/other/cutover.yaml"
+plan 40 >"$WORK/r4/gitops/apps/cutover.yaml"
+# (render warns about the broken plan beside it)
+(cd "$WORK/r4/gitops/apps" && "$CUTOVER_BIN" render >/dev/null 2>&1)
+run_action subdir "$WORK/r4" --input working-directory=gitops --input plans="apps/cutover.yaml apps" --input base=main
+expect "exit status" "$STATUS" 0
+expect "changed" "$(j 'd["outputs"]["changed"]')" true
+expect "stale" "$(j 'd["outputs"]["stale"]')" false
+grep -q 'Compared with <code>origin/main</code>' "$TEMP/cutover-comment.md" || fail "subdir: not compared with origin/main"
+ok "plans and working-directory: only the named plans, base from the input"
+
+# A push: no base, so no comparison and no comment; the check still runs.
+NAME=push
+new_repo "$WORK/r5"
+run_action push "$WORK/r5"
+expect "exit status" "$STATUS" 0
+expect "changed" "$(j 'd["outputs"]["changed"]')" ""
+expect "stale" "$(j 'd["outputs"]["stale"]')" false
+expect "comment step" "$(j 'd["outcomes"]["comment"]')" skipped
+ok "a push without base: stale=false, changed empty, no comment"
+
+# version: source builds the action's own checkout.
+NAME=source
+new_repo "$WORK/r6"
+run_action source "$WORK/r6" --input version=source
+expect "exit status" "$STATUS" 0
+expect "cargo install" "$(cat "$WORK/source/cargo.log")" "install --locked --path $(dirname "$ACTION") --root $TEMP/cutover-action/source"
+ok "version: source installs from the action's checkout"
+
+# Hostile inputs reach the commands as words, never as shell code or options.
+NAME=hostile
+new_repo "$WORK/r7"
+# shellcheck disable=SC2016
+for case in 'annotate plans=$(touch injected-1) `touch injected-2`;touch injected-3' 'annotate plans=--help' \
+    'install version=0.1.0;touch injected-4' 'diff base=main$(touch injected-5)' \
+    'annotate working-directory=$(touch injected-6)'; do
+    rm -rf "$WORK/hostile"
+    run_action hostile "$WORK/r7" --github base_ref=main --input "${case#* }"
+    expect "exit status for ${case#* }" "$STATUS" 1
+    expect "failed step for ${case#* }" "$(j 'd["failed"]')" "${case%% *}"
+done
+found="$(find "$WORK" "$REPO" -name 'injected-*' 2>/dev/null)"
+[[ -z "$found" ]] || fail "hostile: an input ran as code: $found"
+ok "hostile plans, version, base and working-directory fail without running anything"
+
+echo "action test: $pass passed, 0 failed"
