@@ -252,6 +252,41 @@ fn the_man_page_is_accepted_by_groff_and_man() {
     }
 }
 
+/// `cutover man --dir DIR` writes the main page and a page for every command it names
+/// (`cutover-render(1)`, ...), each starting with its own title, so no reference dangles.
+#[test]
+fn man_dir_writes_a_page_for_every_page_the_main_one_names() {
+    let t = Test::new();
+    let out = t.args(["man", "--dir", "man1"]).any_stdout().run().stdout;
+    let main = t.read("man1/cutover.1");
+    assert_eq!(main, t.args(["man"]).any_stdout().run().stdout);
+    let named = Regex::new(r"cutover\\-([a-z]+)\(1\)").expect("regex");
+    let names: Vec<String> = named
+        .captures_iter(&main)
+        .map(|c| c[1].to_owned())
+        .collect();
+    assert!(
+        names.len() > subcommands().len(),
+        "every command and help: {names:?}"
+    );
+    assert_eq!(
+        out,
+        format!("wrote {} man pages to man1\n", names.len() + 1)
+    );
+    for name in names {
+        let page = t.read(&format!("man1/cutover-{name}.1"));
+        assert!(
+            page.starts_with(&format!(".TH cutover-{name} 1 ")),
+            "cutover-{name}.1: {}",
+            page.lines().next().unwrap_or_default()
+        );
+        assert!(
+            page.contains(&format!("cutover {name}")),
+            "cutover-{name}.1 lacks its synopsis"
+        );
+    }
+}
+
 // --- the minimum Rust version ----------------------------------------------------------------
 
 /// Cargo.toml's `rust-version`.
