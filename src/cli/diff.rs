@@ -65,7 +65,7 @@ pub(crate) fn run(args: &DiffArgs, g: &Globals, out: &Output) -> Result<i32, Fai
     )?;
     let wanted = tree_of(&std::mem::take(&mut changes.rendered));
     let (old, new) = diff::trees_of(&changes, wanted)?;
-    print_diff(&old, &new, None, &plans, args.format, out)
+    print_diff(&old, &new, None, (&plans, &plans), args.format, out)
 }
 
 /// Every file the plans produce, path relative to its repository root -> contents.
@@ -150,14 +150,16 @@ fn diff_rev(
     let templates = g.templates()?;
     let old = render_all(&old_plans, &templates)?;
     let new = render_all(&new_plans, &templates)?;
-    print_diff(&old, &new, Some(rev), &new_plans, format, out)
+    print_diff(&old, &new, Some(rev), (&old_plans, &new_plans), format, out)
 }
 
+/// Prints the change from `old` to `new` in `format`; `plans` are the plans each side was
+/// rendered from (old, new).
 fn print_diff(
     old: &Tree,
     new: &Tree,
     rev: Option<&str>,
-    plans: &[Plan],
+    plans: (&[Plan], &[Plan]),
     format: Format,
     out: &Output,
 ) -> Result<i32, Failure> {
@@ -167,8 +169,9 @@ fn print_diff(
     } else {
         EXIT_CHANGES
     };
-    let mut migrations = traffic::review(old, new, &files);
-    traffic::attach_notes(&mut migrations, plans);
+    let moves = (traffic::Moves::of(plans.0), traffic::Moves::of(plans.1));
+    let mut migrations = traffic::review(old, new, &files, (&moves.0, &moves.1));
+    traffic::attach_notes(&mut migrations, plans.1);
     let r = report::Report {
         files: &files,
         migrations: &migrations,

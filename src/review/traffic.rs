@@ -35,19 +35,82 @@ pub struct Traffic {
 /// bytes are not a VirtualService. Shares are Istio's reading of the weights
 /// ([`crate::vs::Route::weights`]); weights Istio would refuse leave them unknown.
 pub fn traffic(bytes: &[u8]) -> Option<Traffic> {
+    traffic_between(bytes, None)
+}
+
+/// [`traffic`], for a migration moving from host `from` to host `to` (`moves`), when
+/// known: the route read is then the last HTTP route that sends (or mirrors) to either
+/// (a header canary's route comes before the weighted one),
+/// and each one's share adds up the weights of its destinations (a migrated `base` may
+/// hold other routes, last among them, and other destinations beside the two).
+pub fn traffic_between(bytes: &[u8], moves: Option<(&str, &str)>) -> Option<Traffic> {
     let vs = VirtualService::parse(std::str::from_utf8(bytes).ok()?).ok()?;
     if !VirtualService::is_one(&vs) {
         return None;
     }
     vs.get("spec")?;
+    if let Some(t) = moves.and_then(|(from, to)| shares_of(&vs, from, to)) {
+        return Some(t);
+    }
+    last_route(&vs)
+}
+
+/// The shares of `from` and `to` in the last HTTP route that sends or mirrors to either.
+fn shares_of(vs: &VirtualService, from: &str, to: &str) -> Option<Traffic> {
     let hosts = vs
         .hosts()
         .unwrap_or_default()
         .into_iter()
         .map(str::to_owned)
         .collect();
-    // The weighted route is the last HTTP route with destinations (routes that match
-    // on headers, if any, come before it).
+    let route = vs.http_routes().rev().find(|r| {
+        r.mirror_host() == Some(to)
+            || r.destinations()
+                .into_iter()
+                .flatten()
+                .any(|d| d.host() == Some(from) || d.host() == Some(to))
+    })?;
+    let weights = route.weights().ok();
+    let total: u64 = weights.iter().flatten().sum();
+    let share = |host: &str| -> Option<i64> {
+        let w = weights.as_ref()?;
+        let sum: u64 = route
+            .destinations()
+            .into_iter()
+            .flatten()
+            .zip(w)
+            .filter(|(d, _)| d.host() == Some(host))
+            .map(|(_, w)| *w)
+            .sum();
+        let pct = sum
+            .saturating_mul(100)
+            .saturating_add(total / 2)
+            .checked_div(total)
+            .unwrap_or(0);
+        i64::try_from(pct).ok()
+    };
+    let mirror_host = route.mirror_host().map(str::to_owned);
+    Some(Traffic {
+        to: share(to),
+        from: share(from),
+        mirror: mirror_host
+            .as_ref()
+            .map(|_| route.mirror_percentage().unwrap_or(100.0)),
+        to_host: Some(to.to_owned()),
+        from_host: Some(from.to_owned()),
+        hosts,
+    })
+}
+
+/// The traffic of the last HTTP route with destinations (routes that match on headers,
+/// if any, come before it): how cutover's own templates write a stage.
+fn last_route(vs: &VirtualService) -> Option<Traffic> {
+    let hosts = vs
+        .hosts()
+        .unwrap_or_default()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     let route = vs
         .http_routes()
         .rev()
@@ -364,8 +427,42 @@ fn stages_of<'a>(tree: &'a Tree, folder: &str) -> BTreeMap<String, Side<'a>> {
     out
 }
 
-/// Reviews every migration folder touched by `changed`, comparing `old` and `new`.
-pub fn review(old: &Tree, new: &Tree, changed: &[FileChange]) -> Vec<MigrationReview> {
+/// The hosts each migration folder moves traffic between (`from`, `to`), by folder as
+/// the review names it, from the plans of one side of a review.
+#[derive(Debug, Default)]
+pub struct Moves(HashMap<String, (String, String)>);
+
+impl Moves {
+    /// The moves of every migration of `plans`.
+    pub fn of(plans: &[crate::plan::Plan]) -> Moves {
+        Moves(
+            plans
+                .iter()
+                .flat_map(|p| {
+                    p.migrations.iter().map(move |m| {
+                        let folder = crate::repo::display_rel(&p.root, &p.migration_dir(m));
+                        (folder, (m.from.clone(), m.to.clone()))
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    fn get(&self, folder: &str) -> Option<(&str, &str)> {
+        self.0
+            .get(folder)
+            .map(|(from, to)| (from.as_str(), to.as_str()))
+    }
+}
+
+/// Reviews every migration folder touched by `changed`, comparing `old` and `new`; the
+/// traffic of each side is read for the hosts its plans move between (`moves`: old, new).
+pub fn review(
+    old: &Tree,
+    new: &Tree,
+    changed: &[FileChange],
+    moves: (&Moves, &Moves),
+) -> Vec<MigrationReview> {
     let folders: BTreeSet<String> = changed
         .iter()
         .filter_map(|c| {
@@ -387,6 +484,7 @@ pub fn review(old: &Tree, new: &Tree, changed: &[FileChange]) -> Vec<MigrationRe
         .map(|folder| {
             let before = stages_of(old, &folder);
             let after = stages_of(new, &folder);
+            let hosts = (moves.0.get(&folder), moves.1.get(&folder));
             let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
             // A stage that vanished and one that appeared at the same position are one
             // stage renamed (default names follow the weight: weight-25 → weight-30).
@@ -403,10 +501,11 @@ pub fn review(old: &Tree, new: &Tree, changed: &[FileChange]) -> Vec<MigrationRe
             let mut stages: Vec<StageReview> = names
                 .into_iter()
                 .filter(|n| !renamed.iter().any(|(old, new)| old == n || new == n))
-                .map(|name| stage_review(name, before.get(name), after.get(name)))
+                .map(|name| stage_review(name, before.get(name), after.get(name), hosts))
                 .collect();
             for (old_name, new_name) in renamed {
-                let mut r = stage_review(new_name, before.get(old_name), after.get(new_name));
+                let mut r =
+                    stage_review(new_name, before.get(old_name), after.get(new_name), hosts);
                 r.changes
                     .insert(0, StageChange::RenamedFrom(old_name.clone()));
                 stages.push(r);
@@ -451,9 +550,21 @@ pub fn review(old: &Tree, new: &Tree, changed: &[FileChange]) -> Vec<MigrationRe
         .collect()
 }
 
-fn stage_review(name: &str, before: Option<&Side<'_>>, after: Option<&Side<'_>>) -> StageReview {
-    let t_before = before.and_then(|s| s.manifest).and_then(traffic);
-    let t_after = after.and_then(|s| s.manifest).and_then(traffic);
+/// The hosts a migration moves between, on each side of a review (old, new).
+type Hosts<'a> = (Option<(&'a str, &'a str)>, Option<(&'a str, &'a str)>);
+
+fn stage_review(
+    name: &str,
+    before: Option<&Side<'_>>,
+    after: Option<&Side<'_>>,
+    hosts: Hosts<'_>,
+) -> StageReview {
+    let t_before = before
+        .and_then(|s| s.manifest)
+        .and_then(|b| traffic_between(b, hosts.0));
+    let t_after = after
+        .and_then(|s| s.manifest)
+        .and_then(|b| traffic_between(b, hosts.1));
     let mut changes = Vec::new();
     match (before, after) {
         (None, Some(_)) => changes.push(StageChange::Added),
@@ -619,7 +730,12 @@ mod tests {
             .replace("weight: 90}", "weight: 70}");
         let old = tree(&[("o/m/01-weight-10.yaml", W10)]);
         let new = tree(&[("o/m/01-weight-30.yaml", &w30)]);
-        let r = review(&old, &new, &crate::review::diff::between(&old, &new));
+        let r = review(
+            &old,
+            &new,
+            &crate::review::diff::between(&old, &new),
+            (&Moves::default(), &Moves::default()),
+        );
         assert_eq!(r[0].stages.len(), 1);
         assert_eq!(r[0].stages[0].stage, "weight-30");
         assert_eq!(
@@ -649,7 +765,7 @@ mod tests {
             ("o/m/03-weight-50.yaml", W10),
         ]);
         let changed = crate::review::diff::between(&old, &new);
-        let r = review(&old, &new, &changed);
+        let r = review(&old, &new, &changed, (&Moves::default(), &Moves::default()));
         assert_eq!(r.len(), 1);
         let rows: Vec<_> = r[0]
             .stages

@@ -629,6 +629,7 @@ cases! {
     mirror_change => "mirror-change",
     hosts_change => "hosts-change",
     env_promoted => "env-promoted",
+    base_weight_change => "base-weight-change",
 }
 
 /// `git apply` of the unified diff, for every case with a change.
@@ -664,6 +665,10 @@ mod apply {
     #[test]
     fn env_promoted() {
         super::applies("env-promoted")
+    }
+    #[test]
+    fn base_weight_change() {
+        super::applies("base-weight-change")
     }
 }
 
