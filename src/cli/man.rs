@@ -31,7 +31,8 @@ pub(crate) fn run(args: &ManArgs, out: &Output) -> Result<i32, Failure> {
         let cmd = sub
             .clone()
             .display_name(name.clone())
-            .bin_name(format!("cutover {}", sub.get_name()));
+            .bin_name(format!("cutover {}", sub.get_name()))
+            .version(env!("CARGO_PKG_VERSION"));
         pages.push((format!("{name}.1"), page(cmd)?));
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::Write {

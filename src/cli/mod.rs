@@ -123,7 +123,7 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(completions::CompletionsArgs),
-    /// Print the man page (roff): `cutover man > ~/.local/share/man/man1/cutover.1`.
+    /// Print the man page (roff), or write every page: `cutover man --dir ~/.local/share/man/man1`.
     Man(man::ManArgs),
 }
 
