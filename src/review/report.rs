@@ -543,8 +543,8 @@ pub fn markdown(r: &Report<'_>, limit: usize) -> String {
     if let Some(rev) = r.rev {
         out.push_str(&format!("Compared with <code>{}</code>.\n\n", html(rev)));
     }
-    // Room kept for the closing note.
-    let reserve = 400;
+    // Room kept for the closing note, which names the revision (escaped) once.
+    let reserve = 400 + r.rev.map_or(0, |rev| html(rev).chars().count());
     let budget = limit.saturating_sub(reserve + out.chars().count());
     let tables: Vec<String> = r.migrations.iter().map(table).collect();
     let charts: Vec<Option<String>> = r.migrations.iter().map(chart).collect();
@@ -932,6 +932,27 @@ mod tests {
     fn markdown_fences_outgrow_backticks_in_the_diff() {
         assert_eq!(fence_for("a\n```\nb"), "````");
         assert_eq!(fence_for("plain"), "```");
+    }
+
+    /// The closing note names the revision: a long one (escaped, longer still) must not
+    /// push the comment over the limit, whatever size the files are.
+    #[test]
+    fn markdown_respects_the_limit_with_a_long_revision() {
+        let rev = format!("feature/{}", "a&b<".repeat(60));
+        for lines in [50, 150, 200, 250] {
+            let body = "line\n".repeat(lines);
+            let files: Vec<_> = (0..300)
+                .map(|i| change(&format!("f{i:03}.yaml"), Status::Added, None, Some(&body)))
+                .collect();
+            let r = Report {
+                files: &files,
+                migrations: &[],
+                rev: Some(&rev),
+            };
+            let md = markdown(&r, GITHUB_COMMENT_LIMIT);
+            let n = md.chars().count();
+            assert!(n <= GITHUB_COMMENT_LIMIT, "{lines} lines: {n}");
+        }
     }
 
     #[test]
