@@ -252,6 +252,25 @@ expect "stale" "$(j 'd["outputs"]["stale"]')" false
 grep -q 'Compared with <code>origin/main</code>' "$TEMP/cutover-comment.md" || fail "subdir: not compared with origin/main"
 ok "plans and working-directory: only the named plans, base from the input"
 
+# A multi-line `plans` (a `plans: |` block): every plan named is checked, not only the
+# first line's; the second plan was changed without rendering.
+NAME=lines
+new_repo "$WORK/r8" a
+mkdir -p "$WORK/r8/b"
+plan 50 >"$WORK/r8/b/cutover.yaml"
+(cd "$WORK/r8/b" && "$CUTOVER_BIN" render >/dev/null)
+git -C "$WORK/r8" add -A
+git -C "$WORK/r8" -c user.name=ci -c user.email=ci@example.invalid commit -q -m b
+git -C "$WORK/r8" update-ref refs/remotes/origin/main HEAD
+plan 40 >"$WORK/r8/b/cutover.yaml"
+run_action lines "$WORK/r8" --github base_ref=main --input plans=$'a/cutover.yaml\n  b/cutover.yaml\n'
+expect "exit status" "$STATUS" 1
+expect "stale" "$(j 'd["outputs"]["stale"]')" true
+expect "changed" "$(j 'd["outputs"]["changed"]')" true
+expect "failed step" "$(j 'd["failed"]')" fail
+grep -q '::error file=b/deploy/checkout' "$WORK/lines/log" || fail "lines: the second plan's files are not annotated"
+ok "a multi-line plans input: every line's plan is annotated, checked and compared"
+
 # A push: no base, so no comparison and no comment; the check still runs.
 NAME=push
 new_repo "$WORK/r5"
