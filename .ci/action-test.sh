@@ -249,8 +249,51 @@ run_action subdir "$WORK/r4" --input working-directory=gitops --input plans="app
 expect "exit status" "$STATUS" 0
 expect "changed" "$(j 'd["outputs"]["changed"]')" true
 expect "stale" "$(j 'd["outputs"]["stale"]')" false
-grep -q 'Compared with <code>origin/main</code>' "$TEMP/cutover-comment.md" || fail "subdir: not compared with origin/main"
+grep -q "Compared with <code>$(git -C "$WORK/r4" rev-parse --short main)</code>" "$TEMP/cutover-comment.md" ||
+    fail "subdir: not compared with origin/main's commit"
 ok "plans and working-directory: only the named plans, base from the input"
+
+# The base branch gained a migration after the pull request branched off: the comment
+# compares with the merge base, so that migration does not show as removed by the PR.
+NAME=behind
+new_repo "$WORK/r9"
+git -C "$WORK/r9" checkout -q -b pr
+plan 40 >"$WORK/r9/cutover.yaml"
+(cd "$WORK/r9" && "$CUTOVER_BIN" render >/dev/null)
+git -C "$WORK/r9" add -A
+git -C "$WORK/r9" -c user.name=ci -c user.email=ci@example.invalid commit -q -m "the pull request"
+git -C "$WORK/r9" checkout -q main
+{ plan 50; cat <<EOF
+  - name: payments
+    from: payments-se.example.com
+    to: payments-gcp.example.com
+    stages: [{mirror: 100}, {weight: 100}]
+EOF
+} >"$WORK/r9/cutover.yaml"
+(cd "$WORK/r9" && "$CUTOVER_BIN" render >/dev/null)
+git -C "$WORK/r9" add -A
+git -C "$WORK/r9" -c user.name=ci -c user.email=ci@example.invalid commit -q -m "payments, merged meanwhile"
+git -C "$WORK/r9" update-ref refs/remotes/origin/main HEAD
+git -C "$WORK/r9" checkout -q pr
+run_action behind "$WORK/r9" --github base_ref=main
+expect "exit status" "$STATUS" 0
+expect "changed" "$(j 'd["outputs"]["changed"]')" true
+expect "stale" "$(j 'd["outputs"]["stale"]')" false
+grep -q "Compared with <code>$(git -C "$WORK/r9" rev-parse --short main~1)</code>" "$TEMP/cutover-comment.md" ||
+    fail "behind: not compared with the merge base"
+grep -q 'weight-40' "$TEMP/cutover-comment.md" || fail "behind: the pull request's change is not in the comment"
+if grep -q payments "$TEMP/cutover-comment.md"; then fail "behind: the base branch's new migration shows in the comment"; fi
+ok "a base branch that moved on: compared with the merge base, its new migration not shown"
+# No merge base (unrelated histories): compared with the base's tip, with a warning.
+git -C "$WORK/r9" checkout -q --orphan unrelated
+git -C "$WORK/r9" -c user.name=ci -c user.email=ci@example.invalid commit -q -m unrelated
+git -C "$WORK/r9" checkout -q pr
+run_action behind "$WORK/r9" --input base=unrelated --input comment=false
+expect "exit status without a merge base" "$STATUS" 0
+grep -q '::warning title=cutover action::no merge base of unrelated and HEAD' "$WORK/behind/log" ||
+    fail "behind: no warning without a merge base"
+grep -q '<code>unrelated</code>' "$TEMP/cutover-comment.md" || fail "behind: not compared with the tip"
+ok "no merge base: compared with the base's tip, with a warning"
 
 # A multi-line `plans` (a `plans: |` block): every plan named is checked, not only the
 # first line's; the second plan was changed without rendering.
