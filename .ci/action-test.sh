@@ -295,6 +295,56 @@ grep -q '::warning title=cutover action::no merge base of unrelated and HEAD' "$
 grep -q '<code>unrelated</code>' "$TEMP/cutover-comment.md" || fail "behind: not compared with the tip"
 ok "no merge base: compared with the base's tip, with a warning"
 
+# The base revision's plan is invalid and the pull request fixes it: `diff --base` fails,
+# the plans of the checkout are valid, so the comment says the base could not be read
+# (with cutover's error) and the check decides.
+NAME=badbase
+new_repo "$WORK/r10"
+plan 50 | sed 's/weight: 50}/weight: 150}/' >"$WORK/r10/cutover.yaml"
+git -C "$WORK/r10" -c user.name=ci -c user.email=ci@example.invalid commit -q -am "an invalid weight"
+git -C "$WORK/r10" update-ref refs/remotes/origin/main HEAD
+plan 40 >"$WORK/r10/cutover.yaml"
+(cd "$WORK/r10" && "$CUTOVER_BIN" render >/dev/null)
+run_action badbase "$WORK/r10" --github base_ref=main
+expect "exit status" "$STATUS" 0
+expect "changed" "$(j 'd["outputs"]["changed"]')" true
+expect "stale" "$(j 'd["outputs"]["stale"]')" false
+comment="$TEMP/cutover-comment.md"
+grep -q "cutover: the plans at <code>$(git -C "$WORK/r10" rev-parse --short main)</code> could not be read" "$comment" ||
+    fail "badbase: the comment does not say the base could not be read"
+python3 - "$comment" <<'EOF' || fail "badbase: cutover's error is not in a code block: $(cat "$comment")"
+import re, sys
+assert re.search(r"\n```\nerror: migrations\[0\]\.stages\[2\]\.weight: weight 150 is outside 0\.\.100\n(.*\n)*```\n$",
+                 open(sys.argv[1]).read())
+EOF
+expect "comments on the pull request" "$(j --state 'len(d["comments"])')" 1
+# The same with the tree not rendered: the check's verdict (stale) fails the action.
+plan 30 >"$WORK/r10/cutover.yaml"
+run_action badbase "$WORK/r10" --github base_ref=main
+expect "exit status when stale" "$STATUS" 1
+expect "failed step when stale" "$(j 'd["failed"]')" fail
+expect "comment step when stale" "$(j 'd["outcomes"]["comment"]')" success
+ok "an invalid plan at the base only: the comment says so with cutover's error, the check decides"
+
+# Invalid on both sides: the comparison step fails (seen without the annotate and check
+# steps, which fail first on an invalid plan in the action).
+NAME=badboth
+mkdir -p "$WORK/badboth"
+python3 - "$ACTION" "$WORK/badboth/action.yml" <<'EOF'
+import sys, yaml
+a = yaml.safe_load(open(sys.argv[1]))
+a["runs"]["steps"] = [s for s in a["runs"]["steps"] if s.get("id") not in ("annotate", "check")]
+yaml.safe_dump(a, open(sys.argv[2], "w"), sort_keys=False)
+EOF
+plan 50 | sed 's/weight: 50}/weight: 150}/' >"$WORK/r10/cutover.yaml"
+ACTION="$WORK/badboth/action.yml" run_action badboth "$WORK/r10" --github base_ref=main
+expect "exit status" "$STATUS" 1
+expect "failed step" "$(j 'd["failed"]')" diff
+expect "comment-file" "$(j 'd["outputs"]["comment-file"]')" ""
+expect "comments on the pull request" "$(j --state 'len(d["comments"])')" 0
+grep -q 'weight 150 is outside' "$WORK/badboth/log" || fail "badboth: cutover's error is not in the log"
+ok "an invalid plan on both sides: the comparison step fails, no comment"
+
 # A multi-line `plans` (a `plans: |` block): every plan named is checked, not only the
 # first line's; the second plan was changed without rendering.
 NAME=lines
