@@ -156,7 +156,7 @@ run_action() {
     [[ -f "$STATE" ]] || echo '{"comments": []}' >"$STATE"
     echo '{"pull_request": {"number": 7, "head": {"repo": {"full_name": "owner/repo"}}}}' >"$WORK/$name/event.json"
     STATUS=0
-    env -i PATH="$BASE_PATH" HOME="$WORK/$name/home" CARGO_LOG="$WORK/$name/cargo.log" \
+    env -i PATH="$BASE_PATH" HOME="$WORK/$name/home" CARGO_LOG="$WORK/$name/cargo.log" ImageOS=ubuntu24 \
         STUB_STATE="$STATE" STUB_EVENT="$WORK/$name/event.json" GITHUB_REPOSITORY=owner/repo \
         python3 .ci/action-run.py "$ACTION" --workspace "$repo" --temp "$TEMP" --result "$R" \
         --github-script "node $REPO/.ci/action-github-script.mjs" \
@@ -192,6 +192,7 @@ expect "job summary" "$(cmp -s "$comment" "$TEMP/step-summary.md" && echo same)"
 expect "cargo install" "$(cat "$WORK/change/cargo.log")" \
     "install --locked cutover --version =0.1.0 --root $WORK/change/home/.cache/cutover-action/0.1.0"
 expect "GITHUB_PATH" "$(cat "$TEMP/github-path")" "$WORK/change/home/.cache/cutover-action/0.1.0/bin"
+expect "cache key" "$(j 'd["with"]["cache"]["key"]')" "cutover-Linux-X64-ubuntu24-0.1.0"
 ok "a rendered change: changed=true stale=false, comment created with its chart, job summary, install"
 # The next push: the same comment is updated, the cached binary is used.
 plan 30 >"$WORK/r1/cutover.yaml"
@@ -204,6 +205,17 @@ expect "calls" "$(j --state '[c[0] for c in d["calls"] if c[0] not in ("list", "
 grep -q 'weight-30' "$(j 'd["outputs"]["comment-file"]')" || fail "change: the updated comment is not the new one"
 [[ ! -e "$WORK/change/cargo.log" ]] || fail "change: cargo ran despite the cache hit"
 ok "the next push updates the same comment; a cache hit installs nothing"
+# A restored binary that does not run (built on another image): installed again, forced.
+printf '#!/bin/sh\nexit 127\n' >"$WORK/change/home/.cache/cutover-action/0.1.0/bin/cutover"
+rm -f "$TEMP/github-path"
+run_action change "$WORK/r1" --github base_ref=main --cache-hit true
+expect "exit status" "$STATUS" 0
+expect "cargo install" "$(cat "$WORK/change/cargo.log")" \
+    "install --locked --force cutover --version =0.1.0 --root $WORK/change/home/.cache/cutover-action/0.1.0"
+grep -q '::warning title=cutover action::cutover 0.1.0 restored from the cache does not run' "$WORK/change/log" ||
+    fail "change: no warning on a broken cached binary"
+expect "changed" "$(j 'd["outputs"]["changed"]')" true
+ok "the runner image is in the cache key; a restored binary that does not run is installed again"
 
 # A plan changed without rendering: stale; the comment is still posted, then the action fails.
 NAME=stale
