@@ -93,6 +93,34 @@ f="$(broken wref examples/github-actions/cutover.yml 's.replace("uses: cutover-d
 if check_uses "$f" 2>/dev/null; then fail "the uses: check accepted the workflow's action without @ref"; fi
 ok "the uses: check refuses references without @ref, or without owner"
 
+# --- 2b. one release version ---------------------------------------------------------------
+# A release bumps them together (README, Releasing): action.yml's `version` default, the
+# example workflow's `version:` and its `uses: …@vX.Y.Z`, and the same in the READMEs,
+# all equal to Cargo.toml's version.
+python3 - "$ACTION" examples/github-actions/cutover.yml <<'EOF' || fail "release versions"
+import re, sys, tomllib, yaml
+version = tomllib.load(open("Cargo.toml", "rb"))["package"]["version"]
+action, example = sys.argv[1:]
+found = [(f"{action}: the version input's default", yaml.safe_load(open(action))["inputs"]["version"]["default"])]
+for job in yaml.safe_load(open(example))["jobs"].values():
+    for step in job["steps"]:
+        m = re.fullmatch(r"cutover-dev/cutover@v(.*)", step.get("uses", ""))
+        if m:
+            found.append((f"{example}: uses: {step['uses']}", m.group(1)))
+            found.append((f"{example}: version:", step.get("with", {}).get("version")))
+if len(found) != 3:
+    sys.exit(f"{example}: no step uses cutover-dev/cutover@v…")
+for doc in ("README.md", "examples/github-actions/README.md"):
+    text = open(doc).read()
+    found += [(f"{doc}: cutover-dev/cutover@v{v}", v) for v in re.findall(r"cutover-dev/cutover@v([0-9][^\s`]*)", text)]
+    found += [(f"{doc}: version: \"{v}\"", v) for v in re.findall(r"^\s*version: \"([^\"]*)\"", text, re.M)]
+wrong = [f"{where} is {v!r}" for where, v in found if v != version]
+for w in wrong:
+    print(f"Cargo.toml's version is {version}, but {w}", file=sys.stderr)
+sys.exit(1 if wrong else 0)
+EOF
+ok "action.yml's version default, the example's version: and @v tag, and the READMEs name Cargo.toml's version"
+
 # --- 3. the comment script ----------------------------------------------------------------
 python3 -c '
 import sys, yaml
