@@ -55,11 +55,11 @@ action-validator "$ACTION" >/dev/null || fail "action-validator refuses $ACTION"
 refused "$(broken key "$ACTION" 's.replace("branding:\n", "brandin:\n", 1)')" "action.yml with an unknown key"
 refused "$(broken desc "$ACTION" 's.replace("    description: The folder the cutover commands run in (the repository root by default).\n", "", 1)')" \
     "action.yml with an input without its description"
-refused "$(broken uses "$ACTION" 's.replace("uses: actions/cache@v4", "uses: {action: actions/cache}", 1)')" \
+refused "$(broken uses "$ACTION" 's.replace("uses: actions/cache@v5", "uses: {action: actions/cache}", 1)')" \
     "action.yml with a uses: that is not a string"
 refused "$(broken wkey examples/github-actions/cutover.yml 's.replace("runs-on:", "run-on:", 1)')" \
     "the example workflow with an unknown key"
-refused "$(broken wuses examples/github-actions/cutover.yml 's.replace("uses: actions/checkout@v4", "uses:", 1)')" \
+refused "$(broken wuses examples/github-actions/cutover.yml 's.replace("uses: actions/checkout@v5", "uses:", 1)')" \
     "the example workflow with an empty uses:"
 
 # --- 2. uses: references ----------------------------------------------------------------------
@@ -86,12 +86,27 @@ EOF
 check_uses "$ACTION" examples/github-actions/cutover.yml || fail "uses: references"
 ok "every uses: of action.yml and the example workflow is a reference"
 for bad_ref in "actions/cache" "actions/cache@" "cache@v4" "actions/cache@v4 --x"; do
-    f="$(broken "ref-${bad_ref//[^a-z0-9]/_}" "$ACTION" "s.replace(\"uses: actions/cache@v4\", \"uses: $bad_ref\", 1)")"
+    f="$(broken "ref-${bad_ref//[^a-z0-9]/_}" "$ACTION" "s.replace(\"uses: actions/cache@v5\", \"uses: $bad_ref\", 1)")"
     if check_uses "$f" 2>/dev/null; then fail "the uses: check accepted '$bad_ref'"; fi
 done
 f="$(broken wref examples/github-actions/cutover.yml 's.replace("uses: cutover-dev/cutover@v0.1.0", "uses: cutover-dev/cutover", 1)')"
 if check_uses "$f" 2>/dev/null; then fail "the uses: check accepted the workflow's action without @ref"; fi
 ok "the uses: check refuses references without @ref, or without owner"
+# GitHub's own actions at their Node 24 majors (Node 20 actions are deprecated on runners),
+# in action.yml, the example workflow and the READMEs.
+python3 - "$ACTION" examples/github-actions/cutover.yml README.md examples/github-actions/README.md <<'EOF' ||
+import re, sys
+NODE24 = {"actions/checkout": 5, "actions/github-script": 8, "actions/cache": 5}
+old = [f"{path}: {m.group(0)} (Node 24: @v{NODE24[m.group(1)]})"
+       for path in sys.argv[1:]
+       for m in re.finditer(r"(actions/(?:checkout|github-script|cache))@v([0-9]+)", open(path).read())
+       if int(m.group(2)) < NODE24[m.group(1)]]
+for o in old:
+    print(o, file=sys.stderr)
+sys.exit(1 if old else 0)
+EOF
+    fail "actions before their Node 24 majors"
+ok "actions/checkout, actions/github-script and actions/cache at their Node 24 majors"
 
 # --- 2b. one release version ---------------------------------------------------------------
 # A release bumps them together (README, Releasing): action.yml's `version` default, the
