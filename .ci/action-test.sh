@@ -5,13 +5,17 @@
 #      is not a reference), so that its passes mean something;
 #   2. every `uses:` of both files is owner/repo[/path]@ref, ./path or docker://image
 #      (action-validator 0.6 accepts any string there), and broken references are refused;
+#      GitHub's actions at their Node 24 majors; action.yml, the example workflow and the
+#      READMEs name Cargo.toml's version;
 #   3. the comment step's actions/github-script script against a stub GitHub
 #      (.ci/action-comment-test.mjs);
 #   4. the whole action, step by step (.ci/action-run.py runs its `run:` scripts with bash,
 #      as GitHub's runner does), on small git repositories holding a plan: a rendered
-#      change, a stale tree, no change, a plan in a subfolder, a push without a base, and
-#      hostile inputs; the outputs `changed` and `stale`, the files the steps write (comment,
-#      job summary, PATH) and the comment the stub GitHub ends up with are checked.
+#      change, a stale tree, no change, a plan in a subfolder, a base branch that moved on
+#      since the branch point, plans invalid at the base only or on both sides, a
+#      multi-line `plans`, a push without a base, a broken cached binary, and hostile
+#      inputs; the outputs `changed` and `stale`, the cache key, the files the steps write
+#      (comment, job summary, PATH) and the comment the stub GitHub ends up with are checked.
 # `cargo` is a stand-in that records its arguments and installs the debug build
 # (target/debug/cutover, built by `cargo test`; CUTOVER_BIN overrides), so the install
 # step's arguments are checked without building a release. Needs .ci/tools (install-tools.sh).
