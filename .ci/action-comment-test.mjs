@@ -1,7 +1,8 @@
 // The comment step of action.yml (its actions/github-script script, extracted by
-// .ci/action-test.sh) against a stub GitHub: it updates the bot's own marked comment,
-// creates one when there is none and the rollout changed, never edits a person's
-// comment, and on a fork's read-only token warns instead of failing.
+// .ci/action-test.sh) against a stub GitHub: it updates the bot's own marked comment (or,
+// with a personal access token, its user's), creates one when there is none and the
+// rollout changed, never edits another person's comment, and on a fork's read-only token
+// warns instead of failing.
 //
 //   node .ci/action-comment-test.mjs SCRIPT_FILE
 import assert from "node:assert/strict";
@@ -23,15 +24,17 @@ const person = { login: "someone", type: "User" };
 const event = (fork = false) => ({
   pull_request: { number: 7, head: { repo: { full_name: fork ? "fork/repo" : "owner/repo" } } },
 });
-const run = (comments, { changed = "true", fork = false, failWrites = null, file = commentFile } = {}) =>
+const pat = { login: "ci-user", type: "User" };
+const run = (comments, { changed = "true", fork = false, failWrites = null, file = commentFile, token } = {}) =>
   runScript(script, {
     comments,
     event: event(fork),
     repository: "owner/repo",
     env: { COMMENT_FILE: file, CHANGED: changed },
     failWrites,
+    token,
   });
-const writes = (r) => r.calls.filter(([kind]) => kind !== "list");
+const writes = (r) => r.calls.filter(([kind]) => kind !== "list" && kind !== "user");
 
 const cases = {
   async "creates a comment when there is none and the rollout changed"() {
@@ -74,6 +77,36 @@ const cases = {
   async "any bot's marked comment is the one (the marker is cutover's)"() {
     const r = await run([{ id: 6, body: `${marker}\nold`, user: otherBot }]);
     assert.deepEqual(writes(r), [["update", 6]]);
+  },
+  async "a GITHUB_TOKEN cannot read its user: that is ignored, bots' comments are found"() {
+    const r = await run([{ id: 3, body: `${marker}\nold`, user: bot }]);
+    assert.equal(r.error, null);
+    assert.deepEqual(r.calls.filter(([k]) => k === "user"), [["user"]], "the user was asked for");
+    assert.deepEqual(writes(r), [["update", 3]]);
+  },
+  async "with a personal access token: created as its user, then updated on the next push"() {
+    const first = await run([], { token: pat });
+    assert.equal(first.error, null);
+    assert.deepEqual(writes(first), [["create", 1000]]);
+    assert.deepEqual(first.comments[0].user, pat);
+    const next = await run(first.comments, { token: pat, changed: "false" });
+    assert.equal(next.error, null);
+    assert.deepEqual(writes(next), [["update", 1000]]);
+    assert.equal(next.comments.length, 1);
+  },
+  async "with a personal access token: its user's marked comment, never another person's"() {
+    const comments = [
+      { id: 1, body: `${marker}\nwritten by hand`, user: person },
+      { id: 2, body: "ci-user without the marker", user: pat },
+      { id: 3, body: `${marker}\nold`, user: pat },
+    ];
+    const r = await run(comments, { token: pat });
+    assert.deepEqual(writes(r), [["update", 3]]);
+    assert.deepEqual(r.comments.find((c) => c.id === 1), comments[0]);
+    assert.deepEqual(r.comments.find((c) => c.id === 2), comments[1]);
+    const alone = await run([comments[0]], { token: pat });
+    assert.deepEqual(writes(alone), [["create", 1000]]);
+    assert.deepEqual(alone.comments.find((c) => c.id === 1), comments[0]);
   },
   async "finds its comment on a later page"() {
     const many = Array.from({ length: 150 }, (_, i) => ({ id: 10 + i, body: `comment ${i}`, user: person }));

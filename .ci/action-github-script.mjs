@@ -1,16 +1,19 @@
 // Runs an actions/github-script script against a stub `github` client, for
 // .ci/action-test.sh.
 //
-// As a module: runScript(scriptText, { comments, event, repository, env, failWrites })
+// As a module: runScript(scriptText, { comments, event, repository, env, failWrites, token })
 // resolves to { comments, calls, infos, warnings, error }. The script gets the arguments
 // github-script gives it (require, github, context, core); `github` keeps the issue's
 // comments in memory: rest.issues.listComments (paginated by per_page and page, as the
-// REST API), createComment (as the token's bot), updateComment, and paginate (pages
-// until one comes back short). failWrites: an HTTP status that createComment and
-// updateComment fail with (a read-only token gets 403).
+// REST API), createComment (as the token's user), updateComment, paginate (pages until
+// one comes back short), and rest.users.getAuthenticated. token: the token's user,
+// { login, type }; a Bot (the default, github-actions[bot]: a GITHUB_TOKEN) cannot call
+// getAuthenticated (403, as on GitHub), a User (a personal access token) gets its login.
+// failWrites: an HTTP status that createComment and updateComment fail with (a
+// read-only token gets 403).
 //
 // As a command: node .ci/action-github-script.mjs SCRIPT_FILE, with STUB_STATE (a JSON
-// file { comments, failWrites }, rewritten with the result) and STUB_EVENT (the event
+// file { comments, failWrites, token }, rewritten with the result) and STUB_EVENT (the event
 // payload) in the environment, and GITHUB_REPOSITORY; exits 1 when the script throws.
 import fs from "node:fs";
 import { createRequire } from "node:module";
@@ -24,7 +27,12 @@ function httpError(status, message) {
   return e;
 }
 
-export async function runScript(script, { comments = [], event, repository = "owner/repo", env = {}, failWrites = null }) {
+const GITHUB_TOKEN_USER = { login: "github-actions[bot]", type: "Bot" };
+
+export async function runScript(
+  script,
+  { comments = [], event, repository = "owner/repo", env = {}, failWrites = null, token = GITHUB_TOKEN_USER },
+) {
   const [owner, repo] = repository.split("/");
   const state = { comments: comments.map((c) => ({ ...c })), calls: [], infos: [], warnings: [], error: null };
   let nextId = Math.max(1000, ...state.comments.map((c) => c.id + 1));
@@ -42,7 +50,7 @@ export async function runScript(script, { comments = [], event, repository = "ow
     async createComment({ owner: o, repo: r, issue_number, body }) {
       check(o, r, issue_number);
       if (failWrites) throw httpError(failWrites, "Resource not accessible by integration");
-      const c = { id: nextId++, body, user: { login: "github-actions[bot]", type: "Bot" } };
+      const c = { id: nextId++, body, user: { ...token } };
       c.html_url = `https://example.invalid/${owner}/${repo}/pull/${issue_number}#issuecomment-${c.id}`;
       state.comments.push(c);
       state.calls.push(["create", c.id]);
@@ -58,8 +66,15 @@ export async function runScript(script, { comments = [], event, repository = "ow
       return { data: { ...c } };
     },
   };
+  const users = {
+    async getAuthenticated() {
+      state.calls.push(["user"]);
+      if (token.type === "Bot") throw httpError(403, "Resource not accessible by integration");
+      return { data: { login: token.login, type: token.type } };
+    },
+  };
   const github = {
-    rest: { issues },
+    rest: { issues, users },
     async paginate(method, params) {
       const all = [];
       const perPage = params.per_page || 30;
@@ -73,6 +88,7 @@ export async function runScript(script, { comments = [], event, repository = "ow
   const context = { repo: { owner, repo }, payload: event };
   const core = {
     info: (m) => state.infos.push(String(m)),
+    debug: (m) => state.infos.push(`debug: ${m}`),
     warning: (m) => state.warnings.push(String(m)),
   };
   const saved = { ...process.env };
@@ -101,6 +117,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     event,
     repository: process.env.GITHUB_REPOSITORY,
     failWrites: stub.failWrites || null,
+    token: stub.token || undefined,
   });
   for (const m of result.infos) console.log(m);
   for (const m of result.warnings) console.log(`::warning::${m}`);

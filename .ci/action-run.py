@@ -13,10 +13,12 @@ a step whose condition is false is skipped, and after a failed step the rest are
 the step's `env:` evaluated, GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STEP_SUMMARY,
 GITHUB_ACTION_PATH and RUNNER_TEMP set, and earlier GITHUB_PATH lines put first on PATH.
 A `run:` text holding an expression is refused: inputs reach scripts through `env:` only.
-`uses:` steps: actions/cache only reports `--cache-hit`; actions/github-script runs its
+The `env` context of expressions is empty, as in an action run by a workflow without
+`env:`: it holds what a workflow, job or step declares, never the runner's environment
+(ImageOS and the like). `uses:` steps: actions/cache only reports `--cache-hit`; actions/github-script runs its
 script through COMMAND (script file as last argument, the step's env and
 GITHUB_TOKEN set). Any other `uses:` is refused. The result file gets the action's
-outputs and every step's outcome and outputs, as JSON. Exit 0 when the action succeeded,
+outputs, every step's outcome and outputs, and each `uses:` step's evaluated `with:`, as JSON. Exit 0 when the action succeeded,
 1 when a step failed.
 """
 import argparse
@@ -35,7 +37,7 @@ EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 def lookup(ctx, path):
     """The value of a context path like inputs.plans or steps.diff.outputs.changed ('' when absent)."""
     head, _, rest = path.partition(".")
-    if head not in ("inputs", "steps", "github", "runner"):
+    if head not in ("inputs", "steps", "github", "runner", "env"):
         sys.exit(f"action-run: unsupported context in expression: {path}")
     value = ctx[head]
     if head == "steps":
@@ -125,7 +127,7 @@ def main():
         for p in parents:
             node = node.setdefault(p, {})
         node[last] = value
-    ctx = {"github": github, "runner": {"temp": args.temp, "os": "Linux", "arch": "X64"}, "steps": {}, "inputs": {}}
+    ctx = {"github": github, "runner": {"temp": args.temp, "os": "Linux", "arch": "X64"}, "steps": {}, "inputs": {}, "env": {}}
     for name, spec in action.get("inputs", {}).items():
         ctx["inputs"][name] = given[name] if name in given else substitute(ctx, spec.get("default", ""))
 
@@ -136,6 +138,7 @@ def main():
         open(f, "a").close()
     failed = None
     outcomes = {}
+    withs = {}
     for index, step in enumerate(action["runs"]["steps"]):
         sid = step.get("id", f"step{index}")
         if failed is not None or ("if" in step and not condition(ctx, step["if"])):
@@ -171,6 +174,7 @@ def main():
         else:
             uses = step["uses"]
             with_ = {k: substitute(ctx, v) for k, v in (step.get("with") or {}).items()}
+            withs[sid] = with_
             if uses.startswith("actions/cache@"):
                 with open(output_file, "w") as f:
                     f.write(f"cache-hit={args.cache_hit}\n")
@@ -194,7 +198,7 @@ def main():
     outputs = {name: substitute(ctx, spec["value"]) for name, spec in action.get("outputs", {}).items()}
     with open(args.result, "w", encoding="utf-8") as f:
         json.dump({"outputs": outputs, "outcomes": outcomes, "failed": failed,
-                   "steps": {k: v["outputs"] for k, v in ctx["steps"].items()}}, f, indent=1)
+                   "steps": {k: v["outputs"] for k, v in ctx["steps"].items()}, "with": withs}, f, indent=1)
     return 1 if failed else 0
 
 

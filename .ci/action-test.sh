@@ -5,13 +5,17 @@
 #      is not a reference), so that its passes mean something;
 #   2. every `uses:` of both files is owner/repo[/path]@ref, ./path or docker://image
 #      (action-validator 0.6 accepts any string there), and broken references are refused;
+#      GitHub's actions at their Node 24 majors; action.yml, the example workflow and the
+#      READMEs name Cargo.toml's version;
 #   3. the comment step's actions/github-script script against a stub GitHub
 #      (.ci/action-comment-test.mjs);
 #   4. the whole action, step by step (.ci/action-run.py runs its `run:` scripts with bash,
 #      as GitHub's runner does), on small git repositories holding a plan: a rendered
-#      change, a stale tree, no change, a plan in a subfolder, a push without a base, and
-#      hostile inputs; the outputs `changed` and `stale`, the files the steps write (comment,
-#      job summary, PATH) and the comment the stub GitHub ends up with are checked.
+#      change, a stale tree, no change, a plan in a subfolder, a base branch that moved on
+#      since the branch point, plans invalid at the base only or on both sides, a
+#      multi-line `plans`, a push without a base, a broken cached binary, and hostile
+#      inputs; the outputs `changed` and `stale`, the cache key, the files the steps write
+#      (comment, job summary, PATH) and the comment the stub GitHub ends up with are checked.
 # `cargo` is a stand-in that records its arguments and installs the debug build
 # (target/debug/cutover, built by `cargo test`; CUTOVER_BIN overrides), so the install
 # step's arguments are checked without building a release. Needs .ci/tools (install-tools.sh).
@@ -55,11 +59,11 @@ action-validator "$ACTION" >/dev/null || fail "action-validator refuses $ACTION"
 refused "$(broken key "$ACTION" 's.replace("branding:\n", "brandin:\n", 1)')" "action.yml with an unknown key"
 refused "$(broken desc "$ACTION" 's.replace("    description: The folder the cutover commands run in (the repository root by default).\n", "", 1)')" \
     "action.yml with an input without its description"
-refused "$(broken uses "$ACTION" 's.replace("uses: actions/cache@v4", "uses: {action: actions/cache}", 1)')" \
+refused "$(broken uses "$ACTION" 's.replace("uses: actions/cache@v5", "uses: {action: actions/cache}", 1)')" \
     "action.yml with a uses: that is not a string"
 refused "$(broken wkey examples/github-actions/cutover.yml 's.replace("runs-on:", "run-on:", 1)')" \
     "the example workflow with an unknown key"
-refused "$(broken wuses examples/github-actions/cutover.yml 's.replace("uses: actions/checkout@v4", "uses:", 1)')" \
+refused "$(broken wuses examples/github-actions/cutover.yml 's.replace("uses: actions/checkout@v5", "uses:", 1)')" \
     "the example workflow with an empty uses:"
 
 # --- 2. uses: references ----------------------------------------------------------------------
@@ -86,12 +90,55 @@ EOF
 check_uses "$ACTION" examples/github-actions/cutover.yml || fail "uses: references"
 ok "every uses: of action.yml and the example workflow is a reference"
 for bad_ref in "actions/cache" "actions/cache@" "cache@v4" "actions/cache@v4 --x"; do
-    f="$(broken "ref-${bad_ref//[^a-z0-9]/_}" "$ACTION" "s.replace(\"uses: actions/cache@v4\", \"uses: $bad_ref\", 1)")"
+    f="$(broken "ref-${bad_ref//[^a-z0-9]/_}" "$ACTION" "s.replace(\"uses: actions/cache@v5\", \"uses: $bad_ref\", 1)")"
     if check_uses "$f" 2>/dev/null; then fail "the uses: check accepted '$bad_ref'"; fi
 done
 f="$(broken wref examples/github-actions/cutover.yml 's.replace("uses: cutover-dev/cutover@v0.1.0", "uses: cutover-dev/cutover", 1)')"
 if check_uses "$f" 2>/dev/null; then fail "the uses: check accepted the workflow's action without @ref"; fi
 ok "the uses: check refuses references without @ref, or without owner"
+# GitHub's own actions at their Node 24 majors (Node 20 actions are deprecated on runners),
+# in action.yml, the example workflow and the READMEs.
+python3 - "$ACTION" examples/github-actions/cutover.yml README.md examples/github-actions/README.md <<'EOF' ||
+import re, sys
+NODE24 = {"actions/checkout": 5, "actions/github-script": 8, "actions/cache": 5}
+old = [f"{path}: {m.group(0)} (Node 24: @v{NODE24[m.group(1)]})"
+       for path in sys.argv[1:]
+       for m in re.finditer(r"(actions/(?:checkout|github-script|cache))@v([0-9]+)", open(path).read())
+       if int(m.group(2)) < NODE24[m.group(1)]]
+for o in old:
+    print(o, file=sys.stderr)
+sys.exit(1 if old else 0)
+EOF
+    fail "actions before their Node 24 majors"
+ok "actions/checkout, actions/github-script and actions/cache at their Node 24 majors"
+
+# --- 2b. one release version ---------------------------------------------------------------
+# A release bumps them together (README, Releasing): action.yml's `version` default, the
+# example workflow's `version:` and its `uses: …@vX.Y.Z`, and the same in the READMEs,
+# all equal to Cargo.toml's version.
+python3 - "$ACTION" examples/github-actions/cutover.yml <<'EOF' || fail "release versions"
+import re, sys, tomllib, yaml
+version = tomllib.load(open("Cargo.toml", "rb"))["package"]["version"]
+action, example = sys.argv[1:]
+found = [(f"{action}: the version input's default", yaml.safe_load(open(action))["inputs"]["version"]["default"])]
+for job in yaml.safe_load(open(example))["jobs"].values():
+    for step in job["steps"]:
+        m = re.fullmatch(r"cutover-dev/cutover@v(.*)", step.get("uses", ""))
+        if m:
+            found.append((f"{example}: uses: {step['uses']}", m.group(1)))
+            found.append((f"{example}: version:", step.get("with", {}).get("version")))
+if len(found) != 3:
+    sys.exit(f"{example}: no step uses cutover-dev/cutover@v…")
+for doc in ("README.md", "examples/github-actions/README.md"):
+    text = open(doc).read()
+    found += [(f"{doc}: cutover-dev/cutover@v{v}", v) for v in re.findall(r"cutover-dev/cutover@v([0-9][^\s`]*)", text)]
+    found += [(f"{doc}: version: \"{v}\"", v) for v in re.findall(r"^\s*version: \"([^\"]*)\"", text, re.M)]
+wrong = [f"{where} is {v!r}" for where, v in found if v != version]
+for w in wrong:
+    print(f"Cargo.toml's version is {version}, but {w}", file=sys.stderr)
+sys.exit(1 if wrong else 0)
+EOF
+ok "action.yml's version default, the example's version: and @v tag, and the READMEs name Cargo.toml's version"
 
 # --- 3. the comment script ----------------------------------------------------------------
 python3 -c '
@@ -156,7 +203,7 @@ run_action() {
     [[ -f "$STATE" ]] || echo '{"comments": []}' >"$STATE"
     echo '{"pull_request": {"number": 7, "head": {"repo": {"full_name": "owner/repo"}}}}' >"$WORK/$name/event.json"
     STATUS=0
-    env -i PATH="$BASE_PATH" HOME="$WORK/$name/home" CARGO_LOG="$WORK/$name/cargo.log" \
+    env -i PATH="$BASE_PATH" HOME="$WORK/$name/home" CARGO_LOG="$WORK/$name/cargo.log" ImageOS=ubuntu24 \
         STUB_STATE="$STATE" STUB_EVENT="$WORK/$name/event.json" GITHUB_REPOSITORY=owner/repo \
         python3 .ci/action-run.py "$ACTION" --workspace "$repo" --temp "$TEMP" --result "$R" \
         --github-script "node $REPO/.ci/action-github-script.mjs" \
@@ -192,6 +239,7 @@ expect "job summary" "$(cmp -s "$comment" "$TEMP/step-summary.md" && echo same)"
 expect "cargo install" "$(cat "$WORK/change/cargo.log")" \
     "install --locked cutover --version =0.1.0 --root $WORK/change/home/.cache/cutover-action/0.1.0"
 expect "GITHUB_PATH" "$(cat "$TEMP/github-path")" "$WORK/change/home/.cache/cutover-action/0.1.0/bin"
+expect "cache key" "$(j 'd["with"]["cache"]["key"]')" "cutover-Linux-X64-ubuntu24-0.1.0"
 ok "a rendered change: changed=true stale=false, comment created with its chart, job summary, install"
 # The next push: the same comment is updated, the cached binary is used.
 plan 30 >"$WORK/r1/cutover.yaml"
@@ -200,10 +248,21 @@ rm -f "$WORK/change/cargo.log" "$TEMP/step-summary.md"
 run_action change "$WORK/r1" --github base_ref=main --cache-hit true
 expect "exit status" "$STATUS" 0
 expect "comments on the pull request" "$(j --state 'len(d["comments"])')" 1
-expect "calls" "$(j --state '[c[0] for c in d["calls"] if c[0] != "list"]')" "['update']"
+expect "calls" "$(j --state '[c[0] for c in d["calls"] if c[0] not in ("list", "user")]')" "['update']"
 grep -q 'weight-30' "$(j 'd["outputs"]["comment-file"]')" || fail "change: the updated comment is not the new one"
 [[ ! -e "$WORK/change/cargo.log" ]] || fail "change: cargo ran despite the cache hit"
 ok "the next push updates the same comment; a cache hit installs nothing"
+# A restored binary that does not run (built on another image): installed again, forced.
+printf '#!/bin/sh\nexit 127\n' >"$WORK/change/home/.cache/cutover-action/0.1.0/bin/cutover"
+rm -f "$TEMP/github-path"
+run_action change "$WORK/r1" --github base_ref=main --cache-hit true
+expect "exit status" "$STATUS" 0
+expect "cargo install" "$(cat "$WORK/change/cargo.log")" \
+    "install --locked --force cutover --version =0.1.0 --root $WORK/change/home/.cache/cutover-action/0.1.0"
+grep -q '::warning title=cutover action::cutover 0.1.0 restored from the cache does not run' "$WORK/change/log" ||
+    fail "change: no warning on a broken cached binary"
+expect "changed" "$(j 'd["outputs"]["changed"]')" true
+ok "the runner image is in the cache key; a restored binary that does not run is installed again"
 
 # A plan changed without rendering: stale; the comment is still posted, then the action fails.
 NAME=stale
@@ -249,8 +308,120 @@ run_action subdir "$WORK/r4" --input working-directory=gitops --input plans="app
 expect "exit status" "$STATUS" 0
 expect "changed" "$(j 'd["outputs"]["changed"]')" true
 expect "stale" "$(j 'd["outputs"]["stale"]')" false
-grep -q 'Compared with <code>origin/main</code>' "$TEMP/cutover-comment.md" || fail "subdir: not compared with origin/main"
+grep -q "Compared with <code>$(git -C "$WORK/r4" rev-parse --short main)</code>" "$TEMP/cutover-comment.md" ||
+    fail "subdir: not compared with origin/main's commit"
 ok "plans and working-directory: only the named plans, base from the input"
+
+# The base branch gained a migration after the pull request branched off: the comment
+# compares with the merge base, so that migration does not show as removed by the PR.
+NAME=behind
+new_repo "$WORK/r9"
+git -C "$WORK/r9" checkout -q -b pr
+plan 40 >"$WORK/r9/cutover.yaml"
+(cd "$WORK/r9" && "$CUTOVER_BIN" render >/dev/null)
+git -C "$WORK/r9" add -A
+git -C "$WORK/r9" -c user.name=ci -c user.email=ci@example.invalid commit -q -m "the pull request"
+git -C "$WORK/r9" checkout -q main
+{ plan 50; cat <<EOF
+  - name: payments
+    from: payments-se.example.com
+    to: payments-gcp.example.com
+    stages: [{mirror: 100}, {weight: 100}]
+EOF
+} >"$WORK/r9/cutover.yaml"
+(cd "$WORK/r9" && "$CUTOVER_BIN" render >/dev/null)
+git -C "$WORK/r9" add -A
+git -C "$WORK/r9" -c user.name=ci -c user.email=ci@example.invalid commit -q -m "payments, merged meanwhile"
+git -C "$WORK/r9" update-ref refs/remotes/origin/main HEAD
+git -C "$WORK/r9" checkout -q pr
+run_action behind "$WORK/r9" --github base_ref=main
+expect "exit status" "$STATUS" 0
+expect "changed" "$(j 'd["outputs"]["changed"]')" true
+expect "stale" "$(j 'd["outputs"]["stale"]')" false
+grep -q "Compared with <code>$(git -C "$WORK/r9" rev-parse --short main~1)</code>" "$TEMP/cutover-comment.md" ||
+    fail "behind: not compared with the merge base"
+grep -q 'weight-40' "$TEMP/cutover-comment.md" || fail "behind: the pull request's change is not in the comment"
+if grep -q payments "$TEMP/cutover-comment.md"; then fail "behind: the base branch's new migration shows in the comment"; fi
+ok "a base branch that moved on: compared with the merge base, its new migration not shown"
+# No merge base (unrelated histories): compared with the base's tip, with a warning.
+git -C "$WORK/r9" checkout -q --orphan unrelated
+git -C "$WORK/r9" -c user.name=ci -c user.email=ci@example.invalid commit -q -m unrelated
+git -C "$WORK/r9" checkout -q pr
+run_action behind "$WORK/r9" --input base=unrelated --input comment=false
+expect "exit status without a merge base" "$STATUS" 0
+grep -q '::warning title=cutover action::no merge base of unrelated and HEAD' "$WORK/behind/log" ||
+    fail "behind: no warning without a merge base"
+grep -q '<code>unrelated</code>' "$TEMP/cutover-comment.md" || fail "behind: not compared with the tip"
+ok "no merge base: compared with the base's tip, with a warning"
+
+# The base revision's plan is invalid and the pull request fixes it: `diff --base` fails,
+# the plans of the checkout are valid, so the comment says the base could not be read
+# (with cutover's error) and the check decides.
+NAME=badbase
+new_repo "$WORK/r10"
+plan 50 | sed 's/weight: 50}/weight: 150}/' >"$WORK/r10/cutover.yaml"
+git -C "$WORK/r10" -c user.name=ci -c user.email=ci@example.invalid commit -q -am "an invalid weight"
+git -C "$WORK/r10" update-ref refs/remotes/origin/main HEAD
+plan 40 >"$WORK/r10/cutover.yaml"
+(cd "$WORK/r10" && "$CUTOVER_BIN" render >/dev/null)
+run_action badbase "$WORK/r10" --github base_ref=main
+expect "exit status" "$STATUS" 0
+expect "changed" "$(j 'd["outputs"]["changed"]')" true
+expect "stale" "$(j 'd["outputs"]["stale"]')" false
+comment="$TEMP/cutover-comment.md"
+grep -q "cutover: the plans at <code>$(git -C "$WORK/r10" rev-parse --short main)</code> could not be read" "$comment" ||
+    fail "badbase: the comment does not say the base could not be read"
+python3 - "$comment" <<'EOF' || fail "badbase: cutover's error is not in a code block: $(cat "$comment")"
+import re, sys
+assert re.search(r"\n```\nerror: migrations\[0\]\.stages\[2\]\.weight: weight 150 is outside 0\.\.100\n(.*\n)*```\n$",
+                 open(sys.argv[1]).read())
+EOF
+expect "comments on the pull request" "$(j --state 'len(d["comments"])')" 1
+# The same with the tree not rendered: the check's verdict (stale) fails the action.
+plan 30 >"$WORK/r10/cutover.yaml"
+run_action badbase "$WORK/r10" --github base_ref=main
+expect "exit status when stale" "$STATUS" 1
+expect "failed step when stale" "$(j 'd["failed"]')" fail
+expect "comment step when stale" "$(j 'd["outcomes"]["comment"]')" success
+ok "an invalid plan at the base only: the comment says so with cutover's error, the check decides"
+
+# Invalid on both sides: the comparison step fails (seen without the annotate and check
+# steps, which fail first on an invalid plan in the action).
+NAME=badboth
+mkdir -p "$WORK/badboth"
+python3 - "$ACTION" "$WORK/badboth/action.yml" <<'EOF'
+import sys, yaml
+a = yaml.safe_load(open(sys.argv[1]))
+a["runs"]["steps"] = [s for s in a["runs"]["steps"] if s.get("id") not in ("annotate", "check")]
+yaml.safe_dump(a, open(sys.argv[2], "w"), sort_keys=False)
+EOF
+plan 50 | sed 's/weight: 50}/weight: 150}/' >"$WORK/r10/cutover.yaml"
+ACTION="$WORK/badboth/action.yml" run_action badboth "$WORK/r10" --github base_ref=main
+expect "exit status" "$STATUS" 1
+expect "failed step" "$(j 'd["failed"]')" diff
+expect "comment-file" "$(j 'd["outputs"]["comment-file"]')" ""
+expect "comments on the pull request" "$(j --state 'len(d["comments"])')" 0
+grep -q 'weight 150 is outside' "$WORK/badboth/log" || fail "badboth: cutover's error is not in the log"
+ok "an invalid plan on both sides: the comparison step fails, no comment"
+
+# A multi-line `plans` (a `plans: |` block): every plan named is checked, not only the
+# first line's; the second plan was changed without rendering.
+NAME=lines
+new_repo "$WORK/r8" a
+mkdir -p "$WORK/r8/b"
+plan 50 >"$WORK/r8/b/cutover.yaml"
+(cd "$WORK/r8/b" && "$CUTOVER_BIN" render >/dev/null)
+git -C "$WORK/r8" add -A
+git -C "$WORK/r8" -c user.name=ci -c user.email=ci@example.invalid commit -q -m b
+git -C "$WORK/r8" update-ref refs/remotes/origin/main HEAD
+plan 40 >"$WORK/r8/b/cutover.yaml"
+run_action lines "$WORK/r8" --github base_ref=main --input plans=$'a/cutover.yaml\n  b/cutover.yaml\n'
+expect "exit status" "$STATUS" 1
+expect "stale" "$(j 'd["outputs"]["stale"]')" true
+expect "changed" "$(j 'd["outputs"]["changed"]')" true
+expect "failed step" "$(j 'd["failed"]')" fail
+grep -q '::error file=b/deploy/checkout' "$WORK/lines/log" || fail "lines: the second plan's files are not annotated"
+ok "a multi-line plans input: every line's plan is annotated, checked and compared"
 
 # A push: no base, so no comparison and no comment; the check still runs.
 NAME=push
