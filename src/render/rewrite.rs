@@ -81,6 +81,7 @@ pub fn stage(
     }
     let mut doc = base.clone();
     let mut touched = 0usize;
+    let mut mirrored = 0usize;
     for kind in ROUTE_KINDS {
         let Some(routes) = doc.routes_mut(kind) else {
             continue;
@@ -102,6 +103,7 @@ pub fn stage(
                 StageKind::Mirror(p) if kind == "http" => {
                     if let Some(r) = route.as_mapping_mut() {
                         add_mirror(r, to, p, istio).map_err(at)?;
+                        mirrored += 1;
                     }
                 }
                 StageKind::Mirror(_) => {}
@@ -110,6 +112,12 @@ pub fn stage(
     }
     if touched == 0 {
         return Err(format!("no route sends traffic to `{from}`"));
+    }
+    if matches!(stage.kind, StageKind::Mirror(_)) && mirrored == 0 {
+        // The stage file would be the base itself: a rollout step that does nothing.
+        return Err(format!(
+            "a mirror stage, but no HTTP route sends traffic to `{from}` (only TCP or TLS routes do, and Istio mirrors HTTP only): the stage would change nothing; leave it out"
+        ));
     }
     Ok(doc)
 }

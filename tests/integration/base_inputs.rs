@@ -174,3 +174,34 @@ fn validate_refuses_the_bases_render_refuses() {
     }
     assert_eq!(before, t.tree());
 }
+
+/// Only a TCP route sends to `from`, and Istio mirrors HTTP only: a mirror stage would be
+/// the base itself, so `validate` and `render` refuse it (they rendered it silently).
+#[test]
+fn a_mirror_stage_that_would_mirror_nothing_is_refused() {
+    let t = Test::new()
+        .git_folder()
+        .file(
+            "cutover.yaml",
+            "version: 1\noutput: out\nmigrations:\n  - {name: db, namespace: shop, virtualService: db, base: db.yaml, from: db-se.example.com, to: db-gcp.example.com, stages: [{mirror: 10}, {weight: 100}]}\n",
+        )
+        .file(
+            "db.yaml",
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: db, namespace: shop}\nspec:\n  hosts: [db.example.com]\n  tcp:\n  - match: [{port: 5432}]\n    route: [{destination: {host: db-se.example.com, port: {number: 5432}}}]\n",
+        );
+    let before = t.tree();
+    for cmd in ["validate", "render"] {
+        t.args([cmd])
+            .status(2)
+            .stderr_contains("base VirtualService db.yaml: stage mirror-10: a mirror stage, but no HTTP route sends traffic to `db-se.example.com`")
+            .stderr_contains("Istio mirrors HTTP only")
+            .run();
+    }
+    assert_eq!(before, t.tree());
+    // Without the mirror stage the TCP route is split as usual.
+    t.write(
+        "cutover.yaml",
+        "version: 1\noutput: out\nmigrations:\n  - {name: db, namespace: shop, virtualService: db, base: db.yaml, from: db-se.example.com, to: db-gcp.example.com, stages: [{weight: 10}, {weight: 100}]}\n",
+    );
+    t.args(["render"]).any_stdout().run();
+}

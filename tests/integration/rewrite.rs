@@ -401,6 +401,21 @@ fn destination_hosts(doc: &Value) -> Vec<String> {
     hosts
 }
 
+/// Whether an HTTP route of `doc` sends to `host`.
+fn http_sends_to(doc: &Value, host: &str) -> bool {
+    doc["spec"]["http"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .any(|r| {
+            r["route"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .any(|d| host_of(d) == Some(host))
+        })
+}
+
 fn corpus_stages() -> Vec<Stage> {
     let mut s = vec![mirror(10.0)];
     s.extend([0, 1, 10, 33, 50, 99, 100].map(weight));
@@ -411,6 +426,7 @@ fn corpus_stages() -> Vec<Stage> {
 fn every_corpus_destination_can_be_migrated() {
     let stages = corpus_stages();
     let (mut documents, mut hosts, mut rewrites, mut invalid_before) = (0, 0, 0, 0);
+    let mut refused_mirrors = 0;
     for (file, n, base) in corpus_virtual_services() {
         let targets = destination_hosts(&base);
         if targets.is_empty() {
@@ -423,8 +439,15 @@ fn every_corpus_destination_can_be_migrated() {
             hosts += 1;
             for stage in &stages {
                 let at = format!("{file} (document {n}), from {from}, {}", stage.name);
-                let out = rewrite::stage(&base, from, TO, stage, ISTIO)
-                    .unwrap_or_else(|e| panic!("{at}: {e}"));
+                let result = rewrite::stage(&base, from, TO, stage, ISTIO);
+                if matches!(stage.kind, StageKind::Mirror(_)) && !http_sends_to(&base, from) {
+                    // Only TCP/TLS routes send there, which Istio does not mirror.
+                    let err = result.expect_err(&at);
+                    assert!(err.contains("Istio mirrors HTTP only"), "{at}: {err}");
+                    refused_mirrors += 1;
+                    continue;
+                }
+                let out = result.unwrap_or_else(|e| panic!("{at}: {e}"));
                 rewrite::check(&base, &out, from).unwrap_or_else(|e| panic!("{at}: {e}"));
                 verify(&base, &out, from, stage, ISTIO);
                 let after = violations(&out);
@@ -442,13 +465,13 @@ fn every_corpus_destination_can_be_migrated() {
         }
     }
     println!(
-        "corpus: {documents} VirtualServices with destinations ({invalid_before} invalid before rewriting), {hosts} `from` hosts, {rewrites} rewrites"
+        "corpus: {documents} VirtualServices with destinations ({invalid_before} invalid before rewriting), {hosts} `from` hosts, {rewrites} rewrites, {refused_mirrors} mirror stages refused (TCP/TLS only)"
     );
     // 56 VirtualServices in the corpus, one without route destinations; 2 invalid ones
-    // (`websocketUpgrade`, see tests/corpus.rs).
+    // (`websocketUpgrade`, see tests/corpus.rs); 8 hosts only TCP or TLS routes send to.
     assert_eq!(
-        (documents, invalid_before, hosts, rewrites),
-        (55, 2, 60, 480),
+        (documents, invalid_before, hosts, rewrites, refused_mirrors),
+        (55, 2, 60, 472, 8),
         "the corpus changed"
     );
 }
@@ -742,6 +765,14 @@ fn any_route_sends_to_from(base: &Value) -> bool {
     })
 }
 
+fn any_http_route_sends_to_from(base: &Value) -> bool {
+    base["spec"]["http"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .any(|r| sends_to(r, FROM))
+}
+
 fn any_mirroring_route_sends_to_from(base: &Value) -> bool {
     base["spec"]["http"]
         .as_sequence()
@@ -792,6 +823,12 @@ proptest! {
         if !any_route_sends_to_from(&base) {
             let err = result.unwrap_err();
             prop_assert!(err.contains("no route sends traffic"), "{}", err);
+            return Ok(());
+        }
+        if matches!(stage.kind, StageKind::Mirror(_)) && !any_http_route_sends_to_from(&base) {
+            // Istio mirrors HTTP only: the stage would be the base itself.
+            let err = result.unwrap_err();
+            prop_assert!(err.contains("Istio mirrors HTTP only"), "{}", err);
             return Ok(());
         }
         if matches!(stage.kind, StageKind::Mirror(_))
@@ -1028,8 +1065,9 @@ spec:
         out["spec"]["tls"][0]["route"],
         yaml("[{destination: {host: gcp-backend.example.com}, weight: 25}, {destination: {host: se.example.com, port: {number: 443}}, weight: 75}]")
     );
-    let out = rewritten(&base, &mirror(50.0)).unwrap();
-    assert_eq!(out, base);
+    // Istio mirrors HTTP only: a mirror stage would leave the base as it is, and is refused.
+    let err = rewritten(&base, &mirror(50.0)).unwrap_err();
+    assert!(err.contains("Istio mirrors HTTP only"), "{err}");
 }
 
 #[test]
