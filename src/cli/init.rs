@@ -61,10 +61,8 @@ pub(crate) fn run(args: &InitArgs, g: &Globals, out: &Output) -> Result<i32, Fai
     for w in &plan.warnings {
         out.diagnostic(w);
     }
-    for (i, m) in plan.migrations.iter().enumerate() {
-        if let Some(w) = crate::review::explain::mirror_warning(&plan, i, m) {
-            out.diagnostic(&w);
-        }
+    for w in crate::review::explain::mirror_warnings(&plan) {
+        out.diagnostic(&w);
     }
     let f = args.file.display();
     out.line(

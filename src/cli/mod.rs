@@ -207,13 +207,16 @@ pub fn main() -> i32 {
 /// name and fail.
 fn help_of_help(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     use clap::CommandFactory;
+    // Every run comes here: the command's definition is built only when help is asked.
+    if !args.last().is_some_and(|a| a == "-h" || a == "--help") {
+        return args;
+    }
     let cmd = Cli::command();
     let is_command =
         |a: &std::ffi::OsString| a == "help" || cmd.get_subcommands().any(|c| a == c.get_name());
     // The subcommand is the first argument that names one: `help [COMMAND...] -h`.
     let first = args.iter().skip(1).position(is_command).map(|i| i + 1);
-    let asks_help = args.last().is_some_and(|a| a == "-h" || a == "--help");
-    if asks_help && first.is_some_and(|i| args[i] == "help" && i + 1 < args.len()) {
+    if first.is_some_and(|i| args[i] == "help" && i + 1 < args.len()) {
         args.pop();
     }
     args

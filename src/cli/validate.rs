@@ -13,12 +13,11 @@ pub(crate) fn run(args: &PlanArgs, g: &Globals, out: &Output) -> Result<i32, Fai
         render_plan(plan, &templates)?;
     }
     // Said by `validate` only: other commands would repeat it on every run.
-    for plan in &plans {
-        for (i, m) in plan.migrations.iter().enumerate() {
-            if let Some(w) = crate::review::explain::mirror_warning(plan, i, m) {
-                out.diagnostic(&w);
-            }
-        }
+    for w in plans
+        .iter()
+        .flat_map(crate::review::explain::mirror_warnings)
+    {
+        out.diagnostic(&w);
     }
     let migrations: usize = plans.iter().map(|p| p.migrations.len()).sum();
     let stages: usize = plans

@@ -354,46 +354,46 @@ pub fn is_project(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
-/// A container image reference pinned to a version: a digest (`name@sha256:<64 hex>`)
-/// or a tag other than `latest` (`name:8.11.1`; a registry's `host:port/` is not a tag).
+/// A container image reference pinned to a version: a digest (`name@sha256:<64 hex>`,
+/// also after a tag, which is then a label) or a tag other than `latest` (`name:8.11.1`;
+/// a registry's `host:port/` is not a tag).
 pub fn is_pinned_image(s: &str) -> bool {
-    if let Some((name, digest)) = s.split_once('@') {
-        let hex = digest.strip_prefix("sha256:").unwrap_or("");
-        // `name:tag@digest` pins by the digest; the tag is a label.
-        let name = name
-            .rsplit_once(':')
-            .filter(|(_, t)| !t.contains('/'))
-            .map_or(name, |(n, _)| n);
-        return is_image_name(name)
-            && hex.len() == 64
-            && hex
-                .bytes()
-                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
-    }
-    let last = s.rsplit('/').next().unwrap_or(s);
-    let Some((repo, tag)) = last.rsplit_once(':') else {
+    let (name, tag, digest) = image_parts(s);
+    if !is_image_name(name) {
         return false;
-    };
-    let b = tag.as_bytes();
-    let name = &s[..s.len() - tag.len() - 1];
-    is_image_name(name)
-        && !repo.is_empty()
-        && tag != "latest"
-        && (1..=128).contains(&b.len())
-        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+    }
+    match (tag, digest) {
+        (_, Some(d)) => d.strip_prefix("sha256:").is_some_and(|hex| {
+            hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        }),
+        (Some(tag), None) => {
+            let b = tag.as_bytes();
+            tag != "latest"
+                && (1..=128).contains(&b.len())
+                && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+                && b.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        }
+        (None, None) => false,
+    }
 }
 
 /// A container image reference's name is well formed (see [`is_image_name`]), whatever
 /// its tag or digest.
 pub fn is_image_reference(s: &str) -> bool {
-    let name = s.split_once('@').map_or(s, |(n, _)| n);
-    let name = name
-        .rsplit_once(':')
-        .filter(|(_, t)| !t.contains('/'))
-        .map_or(name, |(n, _)| n);
-    is_image_name(name)
+    is_image_name(image_parts(s).0)
+}
+
+/// An image reference's name, tag and digest: `name[:tag][@digest]`.
+fn image_parts(s: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (rest, digest) = s.split_once('@').map_or((s, None), |(r, d)| (r, Some(d)));
+    match rest.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+        Some((name, tag)) => (name, Some(tag), digest),
+        None => (rest, None, digest),
+    }
 }
 
 /// An image's name without tag or digest: an optional registry host (`host[:port]/`,

@@ -110,9 +110,17 @@ fn mirroring(m: &Migration) -> String {
     )
 }
 
+/// [`mirror_warning`] for every migration of `plan` that has one.
+pub fn mirror_warnings(plan: &Plan) -> impl Iterator<Item = Diagnostic> + '_ {
+    plan.migrations
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| mirror_warning(plan, i, m))
+}
+
 /// `validate`'s warning for a migration with mirror stages: what happens to mirrored
 /// requests and what to watch (`explain` says it at length).
-pub fn mirror_warning(plan: &Plan, index: usize, m: &Migration) -> Option<Diagnostic> {
+fn mirror_warning(plan: &Plan, index: usize, m: &Migration) -> Option<Diagnostic> {
     let stage = m
         .stages
         .iter()

@@ -49,20 +49,21 @@ pub fn traffic_between(bytes: &[u8], moves: Option<(&str, &str)>) -> Option<Traf
         return None;
     }
     vs.get("spec")?;
-    if let Some(t) = moves.and_then(|(from, to)| shares_of(&vs, from, to)) {
-        return Some(t);
-    }
-    last_route(&vs)
-}
-
-/// The shares of `from` and `to` in the last HTTP route that sends or mirrors to either.
-fn shares_of(vs: &VirtualService, from: &str, to: &str) -> Option<Traffic> {
     let hosts = vs
         .hosts()
         .unwrap_or_default()
         .into_iter()
         .map(str::to_owned)
         .collect();
+    match moves.and_then(|(from, to)| shares_of(&vs, from, to)) {
+        Some(t) => Some(Traffic { hosts, ..t }),
+        None => last_route(&vs, hosts),
+    }
+}
+
+/// The shares of `from` and `to` in the last HTTP route that sends or mirrors to either
+/// (`hosts` left empty: the caller's).
+fn shares_of(vs: &VirtualService, from: &str, to: &str) -> Option<Traffic> {
     let route = vs.http_routes().rev().find(|r| {
         r.mirror_host() == Some(to)
             || r.destinations()
@@ -98,19 +99,13 @@ fn shares_of(vs: &VirtualService, from: &str, to: &str) -> Option<Traffic> {
             .map(|_| route.mirror_percentage().unwrap_or(100.0)),
         to_host: Some(to.to_owned()),
         from_host: Some(from.to_owned()),
-        hosts,
+        hosts: Vec::new(),
     })
 }
 
 /// The traffic of the last HTTP route with destinations (routes that match on headers,
 /// if any, come before it): how cutover's own templates write a stage.
-fn last_route(vs: &VirtualService) -> Option<Traffic> {
-    let hosts = vs
-        .hosts()
-        .unwrap_or_default()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+fn last_route(vs: &VirtualService, hosts: Vec<String>) -> Option<Traffic> {
     let route = vs
         .http_routes()
         .rev()
