@@ -8,6 +8,9 @@
 //! - [`documents`] is the one parser (text to YAML documents);
 //! - [`VirtualService`], [`Route`] and [`Destination`] read the fields cutover uses;
 //!   [`Route::weights`] reads weights as Istio does;
+//! - [`HostResolver`] reads destination hosts as Istio does (`reviews` is
+//!   `reviews.<namespace>.svc.cluster.local`): every comparison of a route's hosts with a
+//!   plan's `from` or `to` goes through it;
 //! - [`to_json`] hands a document to the Istio checks (`check::istio`),
 //!   which walk JSON because their schema is a JSON Schema;
 //! - [`VirtualService::to_yaml`] writes a document back as YAML that reads the same in
@@ -18,6 +21,7 @@
 //! as the entries that happen to fit). Reporting wrong types is the job of
 //! the Istio checks (`check::istio`), which every rendered manifest goes through.
 
+use std::borrow::Cow;
 use std::ops::{Deref, DerefMut};
 
 use serde::{Deserialize, Serialize};
@@ -49,6 +53,87 @@ pub const TRAFFIC_FIELDS: [&str; 6] = [
 /// schema), and istiod refuses negative weights: a weight is an integer from 0 to
 /// `i32::MAX`.
 pub const MAX_WEIGHT: u64 = 2_147_483_647;
+
+/// The cluster domain Istio appends to a short host name, after `.<namespace>.svc.`
+/// (istiod's default `cluster.local`).
+pub const CLUSTER_DOMAIN: &str = "cluster.local";
+
+/// Destination hosts as Istio reads them in one VirtualService (istiod's
+/// `ResolveShortnameToFQDN`): a host without any `.` (`reviews`) is a Kubernetes service
+/// of the VirtualService's namespace, `reviews.<namespace>.svc.cluster.local`; `*`, IP
+/// addresses and every host with a dot are taken as written (`reviews.shop` is not
+/// expanded, although Kubernetes DNS would find it). Hosts are then compared as text.
+///
+/// The one place cutover matches a route's destinations (and mirrors) against a plan's
+/// `from` and `to`: rewriting a base, reading back rendered stages, reviewing traffic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostResolver {
+    namespace: String,
+}
+
+impl HostResolver {
+    /// Hosts of a VirtualService in `namespace`.
+    pub fn new(namespace: &str) -> HostResolver {
+        HostResolver {
+            namespace: namespace.to_owned(),
+        }
+    }
+
+    /// Hosts of `vs`: in its `metadata.namespace`, or else in `namespace` (the namespace
+    /// it is applied to: the migration's).
+    pub fn of(vs: &VirtualService, namespace: &str) -> HostResolver {
+        HostResolver::new(vs.namespace().unwrap_or(namespace))
+    }
+
+    /// The namespace short hosts are read in.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// `host` as Istio reads it: `reviews` is `reviews.<namespace>.svc.cluster.local`;
+    /// anything else is as written.
+    pub fn resolve<'h>(&self, host: &'h str) -> Cow<'h, str> {
+        let short = !host.is_empty()
+            && host != "*"
+            && !host.contains('.')
+            && host.parse::<std::net::IpAddr>().is_err();
+        if !short {
+            return Cow::Borrowed(host);
+        }
+        // As istiod: no namespace, no namespace label.
+        let ns = if self.namespace.is_empty() {
+            String::new()
+        } else {
+            format!(".{}", self.namespace)
+        };
+        Cow::Owned(format!("{host}{ns}.svc.{CLUSTER_DOMAIN}"))
+    }
+
+    /// Whether Istio reads `a` and `b` as the same host.
+    pub fn same(&self, a: &str, b: &str) -> bool {
+        a == b || self.resolve(a) == self.resolve(b)
+    }
+
+    /// When `host` is not `target` for Istio but is for Kubernetes DNS: a host with a dot,
+    /// which Istio takes as written, that a pod's DNS search path completes to `target`
+    /// (`reviews.shop` or `reviews.shop.svc` for `reviews.shop.svc.cluster.local`).
+    /// Returns `target` as Istio reads it, the host to write instead.
+    pub fn unexpanded(&self, host: &str, target: &str) -> Option<String> {
+        let target = self.resolve(target);
+        if self.same(host, &target) || !host.contains('.') {
+            return None;
+        }
+        let rest = target.strip_prefix(host)?;
+        let searched = [
+            format!(".svc.{CLUSTER_DOMAIN}"),
+            format!(".{CLUSTER_DOMAIN}"),
+        ];
+        searched
+            .iter()
+            .any(|s| s == rest)
+            .then(|| target.into_owned())
+    }
+}
 
 /// A YAML text that does not parse.
 #[derive(Debug, thiserror::Error)]
@@ -553,10 +638,10 @@ impl<'a> Route<'a> {
         Some(list.iter().map(Destination))
     }
 
-    /// Whether one of its destinations is `host`.
-    pub fn sends_to(&self, host: &str) -> bool {
+    /// Whether one of its destinations is `host`, as Istio reads hosts (`names`).
+    pub fn sends_to(&self, host: &str, names: &HostResolver) -> bool {
         self.destinations()
-            .is_some_and(|mut ds| ds.any(|d| d.host() == Some(host)))
+            .is_some_and(|mut ds| ds.any(|d| d.is(host, names)))
     }
 
     /// Istio's reading of the destinations' weights, in order: a lone destination
@@ -581,6 +666,27 @@ impl<'a> Route<'a> {
     /// `mirror.host`.
     pub fn mirror_host(&self) -> Option<&'a str> {
         self.value.get("mirror")?.get("host")?.as_str()
+    }
+
+    /// The hosts it mirrors to: `mirror.host` and every `mirrors[].destination.host`, in
+    /// order, with their places (`mirror`, `mirrors[1]`).
+    pub fn mirror_hosts(&self) -> Vec<(String, &'a str)> {
+        let mut out: Vec<(String, &'a str)> = self
+            .mirror_host()
+            .map(|h| ("mirror".to_owned(), h))
+            .into_iter()
+            .collect();
+        let list = self.value.get("mirrors").and_then(Value::as_sequence);
+        for (k, m) in list.into_iter().flatten().enumerate() {
+            if let Some(h) = m
+                .get("destination")
+                .and_then(|d| d.get("host"))
+                .and_then(Value::as_str)
+            {
+                out.push((format!("mirrors[{k}]"), h));
+            }
+        }
+        out
     }
 
     /// `mirrorPercentage.value`.
@@ -623,6 +729,16 @@ impl<'a> Destination<'a> {
     /// `destination.host`.
     pub fn host(&self) -> Option<&'a str> {
         self.0.get("destination")?.get("host")?.as_str()
+    }
+
+    /// Whether its host is `host`, as Istio reads hosts (`names`).
+    pub fn is(&self, host: &str, names: &HostResolver) -> bool {
+        self.host().is_some_and(|h| names.same(h, host))
+    }
+
+    /// `headers`, unless absent or `null` (no headers).
+    pub fn headers(&self) -> Option<&'a Value> {
+        present(self.0, "headers")
     }
 
     /// `destination.subset`.
@@ -723,12 +839,89 @@ spec:
                 (Some("gcp.example.com"), None, Some(10))
             ]
         );
-        assert!(last.sends_to("se.example.com") && !last.sends_to("x"));
+        let names = HostResolver::of(&v, "other");
+        assert!(last.sends_to("se.example.com", &names) && !last.sends_to("x", &names));
         assert_eq!(last.mirror_host(), Some("shadow.example.com"));
         assert_eq!(last.mirror_percentage(), Some(12.5));
         assert!(last.mirrors() && !http[0].mirrors());
         assert_eq!(v.routes("tcp").count(), 1);
         assert_eq!(v.routes("tls").count(), 0);
+    }
+
+    #[test]
+    fn hosts_resolve_as_istio_reads_them() {
+        let shop = HostResolver::new("shop");
+        assert_eq!(shop.resolve("reviews"), "reviews.shop.svc.cluster.local");
+        // Taken as written: a host with a dot, `*`, IP addresses, the empty host.
+        for host in [
+            "reviews.shop",
+            "reviews.shop.svc",
+            "reviews.example.com",
+            "*.example.com",
+            "*",
+            "10.0.0.1",
+            "::1",
+            "fe80::1",
+            "",
+        ] {
+            assert_eq!(shop.resolve(host), host, "{host}");
+        }
+        // As istiod, with no namespace.
+        assert_eq!(
+            HostResolver::new("").resolve("reviews"),
+            "reviews.svc.cluster.local"
+        );
+        assert!(shop.same("reviews", "reviews.shop.svc.cluster.local"));
+        assert!(shop.same("reviews.shop.svc.cluster.local", "reviews"));
+        assert!(!shop.same("reviews", "reviews.shop"));
+        assert!(!HostResolver::new("other").same("reviews", "reviews.shop.svc.cluster.local"));
+        // The namespace is the VirtualService's, else the one given.
+        assert_eq!(HostResolver::of(&vs(), "other"), shop);
+        let bare = VirtualService::parse("spec: {}").unwrap();
+        assert_eq!(HostResolver::of(&bare, "other").namespace(), "other");
+    }
+
+    #[test]
+    fn hosts_kubernetes_dns_completes_but_istio_does_not() {
+        let shop = HostResolver::new("shop");
+        let fqdn = "reviews.shop.svc.cluster.local";
+        for target in [fqdn, "reviews"] {
+            assert_eq!(
+                shop.unexpanded("reviews.shop", target).as_deref(),
+                Some(fqdn)
+            );
+            assert_eq!(
+                shop.unexpanded("reviews.shop.svc", target).as_deref(),
+                Some(fqdn)
+            );
+            for host in [
+                "reviews",
+                fqdn,
+                "reviews.other",
+                "views.shop",
+                "reviews.shop.svc.cluster",
+            ] {
+                assert_eq!(shop.unexpanded(host, target), None, "{host}");
+            }
+        }
+        assert_eq!(shop.unexpanded("a.example", "a.example.com"), None);
+    }
+
+    #[test]
+    fn mirror_hosts_are_read_from_mirror_and_mirrors() {
+        let v = VirtualService::parse(
+            "spec: {http: [{mirror: {host: a}, mirrors: [{destination: {host: b}}, {percentage: {value: 1}}, {destination: {host: c}}]}]}",
+        )
+        .unwrap();
+        let r = v.http_routes().next().unwrap();
+        assert_eq!(
+            r.mirror_hosts(),
+            [
+                ("mirror".to_owned(), "a"),
+                ("mirrors[0]".to_owned(), "b"),
+                ("mirrors[2]".to_owned(), "c")
+            ]
+        );
     }
 
     #[test]

@@ -266,21 +266,30 @@ fn check_file(f: &GeneratedFile, out: &mut Vec<Finding>) {
     }
 }
 
-/// A base route's destinations as (host, weight as Istio reads it); `None` when a weight
-/// is not a non-negative integer (the rewrite refuses those).
-fn read_weights(route: &Value) -> Option<Vec<(Option<String>, u64)>> {
+/// A base route's destinations ([`shares::Dest`]), hosts read in namespace `ns`; `None`
+/// when a weight is not a non-negative integer (the rewrite refuses those).
+fn read_weights(route: &Value, ns: &str) -> Option<Vec<shares::Dest>> {
     let dests = route.get("route")?.as_sequence()?;
     let lone = dests.len() == 1;
     dests
         .iter()
         .map(|d| {
             let host = Destination::new(d).host().map(str::to_owned);
-            let w = match d.get("weight") {
+            let weight = match d.get("weight") {
                 _ if lone => 100,
                 None | Some(Value::Null) => 0,
                 Some(v) => v.as_u64()?,
             };
-            Some((host, w))
+            let headers = d
+                .get("headers")
+                .filter(|h| !h.is_null())
+                .and_then(|h| serde_yaml::to_string(h).ok());
+            Some(shares::Dest {
+                name: host.as_deref().map(|h| shares::fqdn(h, ns)),
+                host,
+                headers,
+                weight,
+            })
         })
         .collect()
 }
@@ -311,24 +320,26 @@ fn check_shares(plan: &Plan, m: &Migration, files: &[GeneratedFile], out: &mut V
         else {
             return; // reported by check_file
         };
+        let ns = base.namespace().unwrap_or(&m.namespace);
+        let (from, to) = (shares::fqdn(&m.from, ns), shares::fqdn(&m.to, ns));
         for kind in ROUTE_KINDS {
             let routes = base
                 .spec()
                 .and_then(|s| s.get(kind))
                 .and_then(Value::as_sequence);
             for (r, route) in routes.into_iter().flatten().enumerate() {
-                let Some(dests) = read_weights(route) else {
+                let Some(dests) = read_weights(route, ns) else {
                     continue;
                 };
                 if !dests
                     .iter()
-                    .any(|(h, _)| h.as_deref() == Some(m.from.as_str()))
+                    .any(|d| d.name.as_deref() == Some(from.as_str()))
                 {
                     continue;
                 }
                 if let Some(big) = dests
                     .iter()
-                    .map(|d| d.1)
+                    .map(|d| d.weight)
                     .find(|&w| w > shares::ISTIO_MAX_WEIGHT)
                 {
                     out.push(Finding::new(
@@ -336,7 +347,7 @@ fn check_shares(plan: &Plan, m: &Migration, files: &[GeneratedFile], out: &mut V
                         format!("a base weight Istio refuses ({big}, over 2^31-1) is accepted"),
                     ));
                 }
-                let Some(want) = shares::expected(&dests, &m.from, &m.to, w) else {
+                let Some(want) = shares::expected(&dests, &from, &to, &m.to, w) else {
                     continue;
                 };
                 let got: Option<Vec<(Option<String>, u64)>> =

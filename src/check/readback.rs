@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::plan::stage::Stage;
 use crate::plan::{Migration, Plan};
-use crate::vs::{to_json, Route, VirtualService};
+use crate::vs::{to_json, HostResolver, Route, VirtualService};
 
 /// Checks a rendered VirtualService against the plan, migration and stage it was
 /// rendered for. Returns what is wrong.
@@ -40,6 +40,11 @@ pub fn virtual_service(
             m.gateways
         ));
     }
+    // Hosts as Istio reads them: a template may write `reviews` for
+    // `reviews.<namespace>.svc.cluster.local`.
+    let names = HostResolver::new(&m.namespace);
+    let to = names.resolve(&m.to);
+    let from = names.resolve(&m.from);
     let routes: Vec<Route<'_>> = vs.http_routes().collect();
     if routes.is_empty() {
         return Err("spec.http has no routes".into());
@@ -50,47 +55,58 @@ pub fn virtual_service(
     if let Some((name, value)) = &stage.header {
         let first = routes[0];
         let matched = first.index == 0 && first.matches_header(name, value);
-        if !matched || sends(&first) != [(m.to.as_str(), 100)] {
+        if !matched || sends(&first, &names) != [(to.clone(), 100)] {
             return Err(format!(
                 "stage `{}` needs a first HTTP route sending requests with header {name}: {value} 100% to {}",
                 stage.name, m.to
             ));
         }
     }
-    let expected: Vec<(&str, i64)> = match stage.mirror() {
-        Some(_) => vec![(m.from.as_str(), 100)],
+    // (host as the plan writes it, as Istio reads it, weight)
+    let expected = match stage.mirror() {
+        Some(_) => vec![(&m.from, from, 100)],
         None => vec![
-            (m.to.as_str(), i64::from(stage.to_weight())),
-            (m.from.as_str(), i64::from(stage.from_weight())),
+            (&m.to, to, i64::from(stage.to_weight())),
+            (&m.from, from, i64::from(stage.from_weight())),
         ],
     };
-    let Some(route) = routes.iter().find(|r| sends(r) == expected) else {
+    let resolved: Vec<_> = expected.iter().map(|(_, h, w)| (h.clone(), *w)).collect();
+    let Some(route) = routes.iter().find(|r| sends(r, &names) == resolved) else {
         return Err(format!(
             "no HTTP route sends {} as stage `{}` requires",
             expected
                 .iter()
-                .map(|(h, w)| format!("{w}% to {h}"))
+                .map(|(h, _, w)| format!("{w}% to {h}"))
                 .collect::<Vec<_>>()
                 .join(" and "),
             stage.name
         ));
     };
-    check_mirror(route, m, stage)
+    check_mirror(route, m, stage, &names)
 }
 
-/// Where a route sends requests: each destination's host and weight (100 when unset,
-/// which [`check_weights`] allows only for a lone destination).
-fn sends<'a>(route: &Route<'a>) -> Vec<(&'a str, i64)> {
+/// Where a route sends requests: each destination's host as Istio reads it (`names`)
+/// and weight (100 when unset, which [`check_weights`] allows only for a lone
+/// destination).
+fn sends<'a>(route: &Route<'a>, names: &HostResolver) -> Vec<(std::borrow::Cow<'a, str>, i64)> {
     route
         .destinations()
         .into_iter()
         .flatten()
-        .map(|d| (d.host().unwrap_or_default(), d.weight().unwrap_or(100)))
+        .map(|d| {
+            let host = names.resolve(d.host().unwrap_or_default());
+            (host, d.weight().unwrap_or(100))
+        })
         .collect()
 }
 
 /// The route's mirror is the one the stage asks for, or there is none.
-fn check_mirror(route: &Route<'_>, m: &Migration, stage: &Stage) -> Result<(), String> {
+fn check_mirror(
+    route: &Route<'_>,
+    m: &Migration,
+    stage: &Stage,
+    names: &HostResolver,
+) -> Result<(), String> {
     let mirrored = route.mirrors()
         || route
             .as_value()
@@ -104,7 +120,9 @@ fn check_mirror(route: &Route<'_>, m: &Migration, stage: &Stage) -> Result<(), S
         (None, _, _) if !mirrored => Ok(()),
         (None, _, _) => Err(format!("stage `{}` must not mirror traffic", stage.name)),
         (Some(p), Some(host), Some(pct)) => {
-            expect("mirror.host", Some(host), &m.to)?;
+            if !names.same(host, &m.to) {
+                expect("mirror.host", Some(host), &m.to)?;
+            }
             if pct != p {
                 return Err(format!(
                     "mirrorPercentage.value is {pct}, the plan says {p}"
@@ -431,6 +449,39 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("mirrorPercentage"), "{err}");
+    }
+
+    #[test]
+    fn hosts_are_read_as_istio_reads_them() {
+        let plan = Plan::parse(
+            "p",
+            b"version: 1\noutput: o\nmigrations:\n- {name: a, namespace: n, hosts: [f.com], from: f.n.svc.cluster.local, to: t, stages: [{mirror: 5}, {weight: 10}]}\n",
+            Path::new("/r/p"),
+            Path::new("/r"),
+        )
+        .unwrap();
+        let m = &plan.migrations[0];
+        // A template may write a host short (`f`) or in full (`t.n.svc.cluster.local`).
+        let weighted = GOOD
+            .replace("host: t.com}", "host: t.n.svc.cluster.local}")
+            .replace("host: f.com}", "host: f}");
+        let s = Stage::unnamed(StageKind::Weight(10));
+        virtual_service(&yaml(&weighted), &plan, m, &s).unwrap();
+        // `f.n` is another host for Istio.
+        let err = virtual_service(
+            &yaml(&weighted.replace("host: f}", "host: f.n}")),
+            &plan,
+            m,
+            &s,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "no HTTP route sends 10% to t and 90% to f.n.svc.cluster.local as stage `weight-10` requires"
+        );
+        let mirrored = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: a, namespace: n}\nspec:\n  hosts: [f.com]\n  http:\n  - route:\n    - {destination: {host: f}}\n    mirror: {host: t.n.svc.cluster.local}\n    mirrorPercentage: {value: 5}\n";
+        let s = Stage::unnamed(StageKind::Mirror(5.0));
+        virtual_service(&yaml(mirrored), &plan, m, &s).unwrap();
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub(crate) fn run(args: &InitArgs, g: &Globals, out: &Output) -> Result<i32, Fai
     for w in &plan.warnings {
         out.diagnostic(w);
     }
-    for w in crate::review::explain::mirror_warnings(&plan) {
+    for w in crate::review::explain::warnings(&plan) {
         out.diagnostic(&w);
     }
     let f = args.file.display();

@@ -13,10 +13,7 @@ pub(crate) fn run(args: &PlanArgs, g: &Globals, out: &Output) -> Result<i32, Fai
         render_plan(plan, &templates)?;
     }
     // Said by `validate` only: other commands would repeat it on every run.
-    for w in plans
-        .iter()
-        .flat_map(crate::review::explain::mirror_warnings)
-    {
+    for w in plans.iter().flat_map(crate::review::explain::warnings) {
         out.diagnostic(&w);
     }
     let migrations: usize = plans.iter().map(|p| p.migrations.len()).sum();

@@ -241,9 +241,9 @@ impl<'a> Renderer<'a> {
                 "header canary stages are not supported with `base` yet".to_owned(),
             ));
         }
-        let out =
-            rewrite::stage(doc, &m.from, &m.to, stage, self.plan.istio_version).map_err(err)?;
-        rewrite::check(doc, &out, &m.from).map_err(err)?;
+        let (from, to, ns) = (&m.from, &m.to, &m.namespace);
+        let out = rewrite::stage(doc, from, to, ns, stage, self.plan.istio_version).map_err(err)?;
+        rewrite::check(doc, &out, from, to, ns).map_err(err)?;
         out.to_yaml().map_err(err)
     }
 

@@ -7,14 +7,22 @@
 //! A base is checked first ([`check_base`]): Istio's 32-bit weights only, and no YAML
 //! tags.
 //!
+//! Hosts are compared as Istio reads them ([`HostResolver`]): a destination `reviews` of a
+//! VirtualService in namespace `shop` is `reviews.shop.svc.cluster.local`, so it is `from`
+//! when `from` is that name (and the other way round); `reviews.shop` is taken as written.
+//!
 //! Weight stage `w`: in every HTTP, TCP and TLS route that sends traffic to `from`, each
-//! `from` destination's share is split: `w`% of it moves to `to` (one `to` destination,
-//! placed before the first `from` destination, with that destination's `headers`), the
-//! rest stays on `from` (keeping its `port` and `subset`). Other destinations keep their
-//! share. Shares are then rounded to integers summing to 100 by the largest-remainder
-//! rule: every share is rounded down, and the points left are given one each to the
-//! largest remainders, earlier destinations first on ties. All arithmetic is on
-//! integers, so the result is the same everywhere.
+//! `from` destination's share is split: `w`% of it moves to `to`, the rest stays on
+//! `from` (keeping its `port`, `subset` and `headers`). The `from` destinations are
+//! grouped by their `headers` (identical values, key order included; no headers is a
+//! group too), and each group's moved share goes to a `to` destination with the same
+//! `headers` (but no `port` or `subset`): an existing `to` destination of the route with
+//! those headers, else a new one placed before the group's first `from` destination. So
+//! the requests of every group keep their header rules on `to`. Other destinations keep
+//! their share. Shares are then rounded to integers summing to 100 by the
+//! largest-remainder rule: every share is rounded down, and the points left are given one
+//! each to the largest remainders, earlier destinations first on ties. All arithmetic is
+//! on integers, so the result is the same everywhere.
 //!
 //! Mirror stage `p`: every HTTP route that sends traffic to `from` also mirrors `p`% to
 //! `to` (`mirror` + `mirrorPercentage`). A route that already mirrors gets an entry in
@@ -28,14 +36,12 @@ use std::num::NonZeroU128;
 use serde_yaml::{Mapping, Number, Value};
 
 use crate::plan::stage::{Stage, StageKind};
-use crate::vs::{find_tag, identical, Destination, Route, VirtualService, MAX_WEIGHT, ROUTE_KINDS};
+use crate::vs::{
+    find_tag, identical, Destination, HostResolver, Route, VirtualService, MAX_WEIGHT, ROUTE_KINDS,
+};
 
 fn key(s: &str) -> Value {
     Value::String(s.to_owned())
-}
-
-fn host_of(dest: &Value) -> Option<&str> {
-    Destination::new(dest).host()
 }
 
 fn percent(p: f64) -> Value {
@@ -68,17 +74,25 @@ pub fn check_base(base: &VirtualService) -> Result<(), String> {
     Ok(())
 }
 
-/// The base VirtualService rewritten for `stage`.
+/// The base VirtualService rewritten for `stage`. Its short hosts are read in its own
+/// namespace, or else in `namespace` (the migration's; see [`HostResolver::of`]).
 pub fn stage(
     base: &VirtualService,
     from: &str,
     to: &str,
+    namespace: &str,
     stage: &Stage,
     istio: (u32, u32),
 ) -> Result<VirtualService, String> {
     if base.spec().is_none() {
         return Err("has no `spec` mapping".to_owned());
     }
+    let names = HostResolver::of(base, namespace);
+    let moves = Moves {
+        from,
+        to,
+        names: &names,
+    };
     let mut doc = base.clone();
     let mut touched = 0usize;
     let mut mirrored = 0usize;
@@ -87,7 +101,7 @@ pub fn stage(
             continue;
         };
         for (i, route) in routes.iter_mut().enumerate() {
-            if !route.is_mapping() || !Route::new(i, route).sends_to(from) {
+            if !route.is_mapping() || !Route::new(i, route).sends_to(from, &names) {
                 continue;
             }
             touched += 1;
@@ -97,7 +111,7 @@ pub fn stage(
                     let weights = Route::new(i, route).weights().map_err(at)?;
                     // Always there: the route sends to `from`.
                     if let Some(dests) = route.get_mut("route").and_then(Value::as_sequence_mut) {
-                        *dests = split(dests, &weights, from, to, w).map_err(at)?;
+                        *dests = split(dests, &weights, &moves, w).map_err(at)?;
                     }
                 }
                 StageKind::Mirror(p) if kind == "http" => {
@@ -111,7 +125,18 @@ pub fn stage(
         }
     }
     if touched == 0 {
-        return Err(format!("no route sends traffic to `{from}`"));
+        // A destination Kubernetes DNS would complete to `from` is the likely mistake.
+        let hint = ROUTE_KINDS
+            .iter()
+            .flat_map(|kind| base.routes(kind))
+            .flat_map(|r| r.destinations().into_iter().flatten())
+            .find_map(|d| {
+                let host = d.host()?;
+                let fqdn = names.unexpanded(host, from)?;
+                Some(format!(" (Istio does not expand `{host}`, a host with a dot: write `{fqdn}` to move its traffic)"))
+            })
+            .unwrap_or_default();
+        return Err(format!("no route sends traffic to `{from}`{hint}"));
     }
     if matches!(stage.kind, StageKind::Mirror(_)) && mirrored == 0 {
         // The stage file would be the base itself: a rollout step that does nothing.
@@ -122,6 +147,22 @@ pub fn stage(
     Ok(doc)
 }
 
+/// The hosts a stage moves traffic between, and how the base's hosts read.
+struct Moves<'a> {
+    from: &'a str,
+    to: &'a str,
+    names: &'a HostResolver,
+}
+
+/// Whether two destinations' `headers` ([`Destination::headers`]) are the same set.
+fn same_headers(a: Option<&Value>, b: Option<&Value>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => identical(a, b),
+        _ => false,
+    }
+}
+
 /// Splits every `from` destination of one route; see the module documentation.
 /// `weights` are the destinations' weights as Istio reads them ([`Route::weights`]).
 ///
@@ -129,13 +170,7 @@ pub fn stage(
 /// [`MAX_WEIGHT`] (below 2^31) and a numerator at most a weight times 100 * 100 (below
 /// 2^45), so a sum of fewer than 2^64 of them (more destinations than memory can hold)
 /// stays below 2^109.
-fn split(
-    dests: &[Value],
-    weights: &[u64],
-    from: &str,
-    to: &str,
-    w: u8,
-) -> Result<Vec<Value>, String> {
+fn split(dests: &[Value], weights: &[u64], moves: &Moves<'_>, w: u8) -> Result<Vec<Value>, String> {
     // Both hold for weights read by `Route::weights` and a plan's stages.
     if weights.iter().any(|&wt| wt > MAX_WEIGHT) {
         return Err(format!("a weight is above {MAX_WEIGHT}"));
@@ -149,43 +184,60 @@ fn split(
     let Some(denom) = NonZeroU128::new(total * 100) else {
         return Err("its destinations' weights add up to 0".to_owned());
     };
-    let mut to_numer = 0u128;
-    let mut entries: Vec<(Value, u128)> = Vec::new();
-    let mut to_slot: Option<usize> = None;
-    let mut to_headers: Option<Value> = None;
+    let is_from = |d: &Value| Destination::new(d).is(moves.from, moves.names);
+    // The header sets of the `from` destinations, in order of first appearance, each
+    // with the share that moves to `to`, and each `from` destination's set.
+    let mut sets: Vec<(Option<&Value>, u128)> = Vec::new();
+    let mut set_of: Vec<Option<usize>> = Vec::with_capacity(dests.len());
     for (d, &wt) in dests.iter().zip(weights) {
-        let wt = u128::from(wt);
-        if host_of(d) == Some(from) {
-            to_numer += wt * w * 100;
-            if to_slot.is_none() {
-                to_slot = Some(entries.len());
-                to_headers = d.get("headers").cloned();
-                entries.push((Value::Null, 0)); // the `to` destination goes here
-            }
-            entries.push((d.clone(), wt * (100 - w) * 100));
-        } else {
-            entries.push((d.clone(), wt * 100 * 100));
+        if !is_from(d) {
+            set_of.push(None);
+            continue;
         }
+        let headers = Destination::new(d).headers();
+        let s = match sets.iter().position(|(h, _)| same_headers(*h, headers)) {
+            Some(s) => s,
+            None => {
+                sets.push((headers, 0));
+                sets.len() - 1
+            }
+        };
+        sets[s].1 += u128::from(wt) * w * 100;
+        set_of.push(Some(s));
     }
-    let Some(slot) = to_slot else {
-        return Err(format!("no destination is `{from}`"));
-    };
-    // An existing `to` destination takes the new share instead of a second one.
-    let existing_to = entries.iter().position(|(d, _)| host_of(d) == Some(to));
-    match existing_to {
-        Some(j) => {
-            entries[j].1 += to_numer;
-            entries.remove(slot);
-        }
-        None => {
-            let mut m = Mapping::new();
-            let mut dest = Mapping::new();
-            dest.insert(key("host"), key(to));
-            m.insert(key("destination"), Value::Mapping(dest));
-            if let Some(h) = to_headers {
-                m.insert(key("headers"), h);
+    if sets.is_empty() {
+        return Err(format!("no destination is `{}`", moves.from));
+    }
+    // The existing `to` destination that takes each set's share, if any.
+    let takes: Vec<Option<usize>> = sets
+        .iter()
+        .map(|(h, _)| {
+            dests.iter().position(|d| {
+                !is_from(d)
+                    && Destination::new(d).is(moves.to, moves.names)
+                    && same_headers(Destination::new(d).headers(), *h)
+            })
+        })
+        .collect();
+    let mut entries: Vec<(Value, u128)> = Vec::with_capacity(dests.len() + sets.len());
+    let mut placed = vec![false; sets.len()];
+    for (j, ((d, &wt), set)) in dests.iter().zip(weights).zip(&set_of).enumerate() {
+        let wt = u128::from(wt);
+        match *set {
+            Some(s) => {
+                if takes[s].is_none() && !placed[s] {
+                    placed[s] = true;
+                    entries.push((new_to(moves.to, sets[s].0), sets[s].1));
+                }
+                entries.push((d.clone(), wt * (100 - w) * 100));
             }
-            entries[slot] = (Value::Mapping(m), to_numer);
+            None => {
+                let moved: u128 = (0..sets.len())
+                    .filter(|&s| takes[s] == Some(j))
+                    .map(|s| sets[s].1)
+                    .sum();
+                entries.push((d.clone(), wt * 100 * 100 + moved));
+            }
         }
     }
     let numers: Vec<u128> = entries.iter().map(|(_, n)| *n).collect();
@@ -200,6 +252,18 @@ fn split(
             d
         })
         .collect())
+}
+
+/// A new `to` destination with `headers` (its weight is set later).
+fn new_to(to: &str, headers: Option<&Value>) -> Value {
+    let mut m = Mapping::new();
+    let mut dest = Mapping::new();
+    dest.insert(key("host"), key(to));
+    m.insert(key("destination"), Value::Mapping(dest));
+    if let Some(h) = headers {
+        m.insert(key("headers"), h.clone());
+    }
+    Value::Mapping(m)
 }
 
 /// Rounds `numers / denom` (which add up to exactly 100) to integers adding up to 100.
@@ -267,12 +331,21 @@ fn add_mirror(r: &mut Mapping, to: &str, p: f64, istio: (u32, u32)) -> Result<()
 }
 
 /// Checks a rewritten stage against its base: weights are integers summing to 100 in
-/// every rewritten route, and everything outside route destinations and mirrors is
-/// exactly as in the base, key order included.
-pub fn check(base: &VirtualService, out: &VirtualService, from: &str) -> Result<(), String> {
+/// every rewritten route, every header set of a rewritten route's `from` destinations
+/// is carried by one of its `to` destinations (so no header rule is lost for the traffic
+/// that moves), and everything outside route destinations and mirrors is exactly as in
+/// the base, key order included. Hosts are read as in [`stage`].
+pub fn check(
+    base: &VirtualService,
+    out: &VirtualService,
+    from: &str,
+    to: &str,
+    namespace: &str,
+) -> Result<(), String> {
     if !identical(&base.without_traffic(), &out.without_traffic()) {
         return Err("fields outside route destinations and mirrors changed".to_owned());
     }
+    let names = HostResolver::of(base, namespace);
     // The same routes at the same places: only their traffic fields may differ.
     for kind in ROUTE_KINDS {
         for (br, or) in base.routes(kind).zip(out.routes(kind)) {
@@ -280,7 +353,7 @@ pub fn check(base: &VirtualService, out: &VirtualService, from: &str) -> Result<
             if br.destinations().is_none() {
                 continue;
             }
-            if !br.sends_to(from) {
+            if !br.sends_to(from, &names) {
                 if !identical(br.as_value(), or.as_value()) {
                     return Err(format!(
                         "spec.{kind}[{i}] does not send to `from` but changed"
@@ -297,7 +370,7 @@ pub fn check(base: &VirtualService, out: &VirtualService, from: &str) -> Result<
                 continue;
             }
             let mut sum = 0u64;
-            for d in new {
+            for d in new.clone() {
                 let w = d.weight_value().and_then(Value::as_u64).ok_or(format!(
                     "spec.{kind}[{i}]: a destination has no integer weight"
                 ))?;
@@ -305,6 +378,20 @@ pub fn check(base: &VirtualService, out: &VirtualService, from: &str) -> Result<
             }
             if sum != 100 {
                 return Err(format!("spec.{kind}[{i}]: weights sum to {sum}, not 100"));
+            }
+            let carried = |h: Option<&Value>| {
+                new.clone().any(|o| {
+                    o.is(to, &names) && !o.is(from, &names) && same_headers(o.headers(), h)
+                })
+            };
+            let from_dests = br.destinations().into_iter().flatten().enumerate();
+            if let Some((j, _)) = from_dests
+                .filter(|(_, d)| d.is(from, &names))
+                .find(|(_, d)| !carried(d.headers()))
+            {
+                return Err(format!(
+                    "spec.{kind}[{i}]: no `to` destination has the headers of the base's `from` destination route[{j}]"
+                ));
             }
         }
     }
@@ -314,6 +401,10 @@ pub fn check(base: &VirtualService, out: &VirtualService, from: &str) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn host_of(dest: &Value) -> Option<&str> {
+        Destination::new(dest).host()
+    }
 
     fn yaml(s: &str) -> Value {
         serde_yaml::from_str(s).unwrap()
@@ -373,6 +464,7 @@ spec:
             &base,
             "se.example.com",
             "gcp.example.com",
+            "shop",
             &weight_stage(10),
             (1, 22),
         )
@@ -409,7 +501,7 @@ spec:
         );
         // The redirect route and everything else is untouched.
         assert_eq!(out["spec"]["http"][1], base["spec"]["http"][1]);
-        check(&base, &out, "se.example.com").unwrap();
+        check(&base, &out, "se.example.com", "gcp.example.com", "shop").unwrap();
         // Key order follows the base.
         let keys: Vec<_> = out["spec"]["http"][0]
             .as_mapping()
@@ -429,13 +521,14 @@ spec:
                 &base,
                 "se.example.com",
                 "gcp.example.com",
+                "shop",
                 &weight_stage(w),
                 (1, 22),
             )
             .unwrap();
             let sum: u64 = weights(&out, "http", 0).iter().map(|(_, w)| w).sum();
             assert_eq!(sum, 100, "w = {w}");
-            check(&base, &out, "se.example.com").unwrap();
+            check(&base, &out, "se.example.com", "gcp.example.com", "shop").unwrap();
         }
         let three = NonZeroU128::new(3).unwrap();
         assert_eq!(largest_remainder(&[100, 100, 100], three), [34, 33, 33]);
@@ -445,7 +538,15 @@ spec:
     fn mirrors_once_or_through_mirrors() {
         let base = base();
         let m = Stage::unnamed(StageKind::Mirror(12.5));
-        let out = stage(&base, "se.example.com", "gcp.example.com", &m, (1, 22)).unwrap();
+        let out = stage(
+            &base,
+            "se.example.com",
+            "gcp.example.com",
+            "shop",
+            &m,
+            (1, 22),
+        )
+        .unwrap();
         assert_eq!(
             out["spec"]["http"][0]["mirror"],
             yaml("{host: gcp.example.com}")
@@ -457,9 +558,25 @@ spec:
         assert_eq!(weights(&out, "http", 0), weights(&base, "http", 0));
         // Already mirrored: `mirrors` from 1.19, an error before.
         let mirrored = VirtualService::from(yaml(&BASE.replace("    timeout: 5s\n", "    timeout: 5s\n    mirror: {host: shadow.example.com}\n    mirrorPercentage: {value: 5}\n")));
-        let err = stage(&mirrored, "se.example.com", "gcp.example.com", &m, (1, 18)).unwrap_err();
+        let err = stage(
+            &mirrored,
+            "se.example.com",
+            "gcp.example.com",
+            "shop",
+            &m,
+            (1, 18),
+        )
+        .unwrap_err();
         assert!(err.contains("already mirrors"), "{err}");
-        let out = stage(&mirrored, "se.example.com", "gcp.example.com", &m, (1, 22)).unwrap();
+        let out = stage(
+            &mirrored,
+            "se.example.com",
+            "gcp.example.com",
+            "shop",
+            &m,
+            (1, 22),
+        )
+        .unwrap();
         assert_eq!(
             out["spec"]["http"][0]["mirrors"],
             yaml("[{destination: {host: shadow.example.com}, percentage: {value: 5}}, {destination: {host: gcp.example.com}, percentage: {value: 12.5}}]")
@@ -474,7 +591,15 @@ spec:
         )
         .unwrap();
         let m = Stage::unnamed(StageKind::Mirror(10.0));
-        let out = stage(&base, "se.example.com", "gcp.example.com", &m, (1, 22)).unwrap();
+        let out = stage(
+            &base,
+            "se.example.com",
+            "gcp.example.com",
+            "shop",
+            &m,
+            (1, 22),
+        )
+        .unwrap();
         let keys: Vec<_> = out["spec"]["http"][0]
             .as_mapping()
             .unwrap()
@@ -482,7 +607,7 @@ spec:
             .map(|k| k.as_str().unwrap().to_owned())
             .collect();
         assert_eq!(keys, ["name", "timeout", "retries", "route", "mirrors"]);
-        check(&base, &out, "se.example.com").unwrap();
+        check(&base, &out, "se.example.com", "gcp.example.com", "shop").unwrap();
     }
 
     #[test]
@@ -492,6 +617,7 @@ spec:
             &base,
             "se.example.com",
             "gcp.example.com",
+            "shop",
             &weight_stage(10),
             (1, 22),
         )
@@ -499,8 +625,38 @@ spec:
         let route = out["spec"]["http"][0].as_mapping_mut().unwrap();
         let timeout = route.shift_remove("timeout").unwrap();
         route.insert("timeout".into(), timeout);
-        let err = check(&base, &out, "se.example.com").unwrap_err();
+        let err = check(&base, &out, "se.example.com", "gcp.example.com", "shop").unwrap_err();
         assert!(err.contains("outside route destinations"), "{err}");
+    }
+
+    #[test]
+    fn check_notices_a_lost_header_set() {
+        let base = one_route(
+            "[{destination: {host: se.example.com, subset: a}, weight: 50, headers: {request: {set: {x-sub: a}}}}, {destination: {host: se.example.com, subset: b}, weight: 50, headers: {request: {set: {x-sub: b}}}}]",
+        );
+        let (from, to) = ("se.example.com", "gcp.example.com");
+        let mut out = stage(&base, from, to, "shop", &weight_stage(100), (1, 22)).unwrap();
+        check(&base, &out, from, to, "shop").unwrap();
+        let dests = out["spec"]["http"][0]["route"].as_sequence().unwrap();
+        let to_headers: Vec<&Value> = dests
+            .iter()
+            .filter(|d| host_of(d) == Some(to))
+            .map(|d| &d["headers"])
+            .collect();
+        assert_eq!(
+            to_headers,
+            [
+                &yaml("{request: {set: {x-sub: a}}}"),
+                &yaml("{request: {set: {x-sub: b}}}")
+            ]
+        );
+        // The second `to` destination with the first one's headers: `x-sub: b` is lost.
+        out["spec"]["http"][0]["route"][2]["headers"] = yaml("{request: {set: {x-sub: a}}}");
+        let err = check(&base, &out, from, to, "shop").unwrap_err();
+        assert_eq!(
+            err,
+            "spec.http[0]: no `to` destination has the headers of the base's `from` destination route[1]"
+        );
     }
 
     fn one_route(route: &str) -> VirtualService {
@@ -532,7 +688,7 @@ spec:
                 format!("{at}: {weight} is out of range (Istio weights are 32-bit integers, from 0 to 2147483647)")
             );
             // `stage` refuses it too, on its own.
-            let e = stage(&base, "se.example.com", "gcp.example.com", &weight_stage(10), (1, 22))
+            let e = stage(&base, "se.example.com", "gcp.example.com", "shop", &weight_stage(10), (1, 22))
                 .unwrap_err();
             assert!(e.contains("out of range"), "{e}");
         }
@@ -558,6 +714,7 @@ spec:
             &base,
             "se.example.com",
             "gcp.example.com",
+            "shop",
             &weight_stage(33),
             (1, 22),
         )
@@ -588,6 +745,7 @@ spec:
             &base(),
             "se.example.com",
             "gcp.example.com",
+            "shop",
             &weight_stage(101),
             (1, 22),
         )
@@ -637,7 +795,7 @@ spec:
                 })
                 .collect();
             let base = one_route(&format!("[{}]", route.join(", ")));
-            let out = stage(&base, "se.example.com", "gcp.example.com", &weight_stage(w), (1, 22)).unwrap();
+            let out = stage(&base, "se.example.com", "gcp.example.com", "shop", &weight_stage(w), (1, 22)).unwrap();
             let got: Vec<u64> = weights(&out, "http", 0).into_iter().map(|(_, s)| s).collect();
             proptest::prop_assert_eq!(got.iter().sum::<u64>(), 100);
             // Exact shares (as f64, good to far better than one point here).
@@ -651,12 +809,31 @@ spec:
     }
 
     #[test]
+    fn a_base_whose_from_is_only_unexpanded_names_the_host() {
+        let base = one_route("[{destination: {host: reviews.shop}}]");
+        let e = stage(
+            &base,
+            "reviews.shop.svc.cluster.local",
+            "gcp.example.com",
+            "shop",
+            &weight_stage(10),
+            (1, 22),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "no route sends traffic to `reviews.shop.svc.cluster.local` (Istio does not expand `reviews.shop`, a host with a dot: write `reviews.shop.svc.cluster.local` to move its traffic)"
+        );
+    }
+
+    #[test]
     fn a_base_without_from_is_an_error() {
         let base = base();
         let err = stage(
             &base,
             "nope.example.com",
             "gcp.example.com",
+            "shop",
             &weight_stage(10),
             (1, 22),
         )

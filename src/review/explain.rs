@@ -1,8 +1,12 @@
 //! `cutover explain`: the rollout in plain words.
 
+use std::collections::HashMap;
+
 use crate::error::{Diagnostic, Severity};
 use crate::plan::stage::{format_duration, Percent, Stage, StageKind};
 use crate::plan::{GitOps, Migration, Plan};
+use crate::vs::{self, HostResolver, VirtualService, ROUTE_KINDS};
+use crate::yaml::{locate, Pos, Span};
 
 /// A short plain-language description of every migration of `plans`.
 pub fn text(plans: &[Plan]) -> String {
@@ -140,6 +144,127 @@ fn mirror_warning(plan: &Plan, index: usize, m: &Migration) -> Option<Diagnostic
     ));
     d.snippet.clone_from(&m.location);
     Some(d)
+}
+
+/// Every warning `validate` gives about `plan` beyond the plan's own ([`mirror_warnings`]
+/// and [`base_warnings`]); `init` says them too.
+pub fn warnings(plan: &Plan) -> impl Iterator<Item = Diagnostic> + '_ {
+    mirror_warnings(plan).chain(base_warnings(plan))
+}
+
+/// `validate`'s warnings about the base VirtualService of each migration with `base`,
+/// each naming the base file and the place in it:
+///
+/// - a destination host with a dot that Kubernetes DNS completes to `from` but Istio
+///   takes as written (`reviews.shop` for `reviews.shop.svc.cluster.local`): it is not
+///   `from`, so its share never moves;
+/// - an HTTP route that mirrors to `from`: every stage keeps the mirror, so `from`
+///   still receives copies after the 100% stage.
+///
+/// A base that cannot be read gives none (rendering reports it).
+pub fn base_warnings(plan: &Plan) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for m in &plan.migrations {
+        let Some((rel, text)) = m
+            .base
+            .as_ref()
+            .and_then(|rel| Some((rel, plan.bases.get(rel)?)))
+        else {
+            continue;
+        };
+        let Ok(docs) = vs::documents(text) else {
+            continue;
+        };
+        let Some(n) = docs.iter().position(|d| {
+            VirtualService::is_one(d)
+                && d.get("metadata")
+                    .and_then(|x| x.get("name"))
+                    .and_then(|x| x.as_str())
+                    == Some(m.virtual_service.as_str())
+        }) else {
+            continue;
+        };
+        let places = locate::documents(text);
+        let at = BaseFile {
+            rel,
+            text,
+            places: places.get(n).filter(|_| places.len() == docs.len()),
+            migration: m,
+        };
+        let base = VirtualService::from(docs[n].clone());
+        host_warnings(&base, &at, &mut out);
+    }
+    out
+}
+
+/// A base file being warned about, and where its VirtualService's fields are written.
+struct BaseFile<'a> {
+    rel: &'a str,
+    text: &'a str,
+    places: Option<&'a HashMap<String, Pos>>,
+    migration: &'a Migration,
+}
+
+impl BaseFile<'_> {
+    /// A warning about `host` at `path` of the base.
+    fn warning(&self, path: &str, field: String, host: &str, message: String) -> Diagnostic {
+        let m = self.migration;
+        let mut d = Diagnostic::new(Severity::Warning, self.rel, message)
+            .with_field(field)
+            .with_help(format!(
+                "migration {} moves `from` {} (namespace {}); Istio reads a host without a dot, `name`, as `name.<namespace>.svc.cluster.local`, and every other host as written",
+                m.name, m.from, m.namespace
+            ));
+        if let Some(start) = self.places.and_then(|p| locate::nearest(p, path)) {
+            let width = host.chars().count();
+            let end = Pos {
+                col: start.col + width,
+                index: start.index + width,
+                ..start
+            };
+            d = d.with_span(self.text, Span { start, end });
+        }
+        d
+    }
+}
+
+/// The warnings of [`base_warnings`] for one base VirtualService.
+fn host_warnings(base: &VirtualService, at: &BaseFile<'_>, out: &mut Vec<Diagnostic>) {
+    let from = &at.migration.from;
+    let names = HostResolver::of(base, &at.migration.namespace);
+    for kind in ROUTE_KINDS {
+        for route in base.routes(kind) {
+            let i = route.index;
+            for (j, d) in route.destinations().into_iter().flatten().enumerate() {
+                let Some(host) = d.host() else { continue };
+                if let Some(fqdn) = names.unexpanded(host, from) {
+                    out.push(at.warning(
+                        &format!("spec.{kind}[{i}].route[{j}].destination.host"),
+                        format!("spec.{kind}[{i}].route[{j}]"),
+                        host,
+                        format!("Istio does not expand `{host}`; it is not `from` and keeps its share; write `{fqdn}` if it is meant to move"),
+                    ));
+                }
+            }
+            if kind != "http" {
+                continue;
+            }
+            for (place, host) in route.mirror_hosts() {
+                if names.same(host, from) {
+                    let path = match place.as_str() {
+                        "mirror" => format!("spec.http[{i}].mirror.host"),
+                        p => format!("spec.http[{i}].{p}.destination.host"),
+                    };
+                    out.push(at.warning(
+                        &path,
+                        format!("spec.http[{i}]"),
+                        host,
+                        format!("the route mirrors to `{host}`, which is `from` (`{place}`): every stage keeps this mirror, so `from` still receives copies of the requests after the 100% stage; remove the mirror from the base if `from` is to go"),
+                    ));
+                }
+            }
+        }
+    }
 }
 
 /// One numbered line for stage `i` (0-based): where requests go, its hold and its note.

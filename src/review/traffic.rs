@@ -11,7 +11,7 @@ use serde_yaml::Value;
 use crate::layout::{self, Kind, Part};
 use crate::plan::stage::Percent;
 use crate::review::diff::{FileChange, Tree};
-use crate::vs::VirtualService;
+use crate::vs::{HostResolver, VirtualService};
 
 /// What one stage's VirtualService does with traffic.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -38,12 +38,26 @@ pub fn traffic(bytes: &[u8]) -> Option<Traffic> {
     traffic_between(bytes, None)
 }
 
-/// [`traffic`], for a migration moving from host `from` to host `to` (`moves`), when
-/// known: the route read is then the last HTTP route that sends (or mirrors) to either
-/// (a header canary's route comes before the weighted one),
-/// and each one's share adds up the weights of its destinations (a migrated `base` may
-/// hold other routes, last among them, and other destinations beside the two).
-pub fn traffic_between(bytes: &[u8], moves: Option<(&str, &str)>) -> Option<Traffic> {
+/// What a migration moves: from host `from` to host `to`, in `namespace` (where the
+/// short hosts of a VirtualService without one are read, [`HostResolver::of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Move<'a> {
+    /// The ServiceEntry host.
+    pub from: &'a str,
+    /// The GCPBackend host.
+    pub to: &'a str,
+    /// The migration's namespace.
+    pub namespace: &'a str,
+}
+
+/// [`traffic`], for a migration's [`Move`], when known: the route read is then the last
+/// HTTP route that sends (or mirrors) to either host (a header canary's route comes
+/// before the weighted one), and each one's share adds up the weights of its
+/// destinations (a migrated `base` may hold other routes, last among them, other
+/// destinations beside the two, and one `to` destination per header set). Hosts are
+/// compared as Istio reads them ([`HostResolver`]: `reviews` is `from` when `from` is
+/// `reviews.<namespace>.svc.cluster.local`).
+pub fn traffic_between(bytes: &[u8], moves: Option<Move<'_>>) -> Option<Traffic> {
     let vs = VirtualService::parse(std::str::from_utf8(bytes).ok()?).ok()?;
     if !VirtualService::is_one(&vs) {
         return None;
@@ -55,7 +69,7 @@ pub fn traffic_between(bytes: &[u8], moves: Option<(&str, &str)>) -> Option<Traf
         .into_iter()
         .map(str::to_owned)
         .collect();
-    match moves.and_then(|(from, to)| shares_of(&vs, from, to)) {
+    match moves.and_then(|m| shares_of(&vs, m)) {
         Some(t) => Some(Traffic { hosts, ..t }),
         None => last_route(&vs, hosts),
     }
@@ -63,13 +77,13 @@ pub fn traffic_between(bytes: &[u8], moves: Option<(&str, &str)>) -> Option<Traf
 
 /// The shares of `from` and `to` in the last HTTP route that sends or mirrors to either
 /// (`hosts` left empty: the caller's).
-fn shares_of(vs: &VirtualService, from: &str, to: &str) -> Option<Traffic> {
+fn shares_of(vs: &VirtualService, m: Move<'_>) -> Option<Traffic> {
+    let (from, to) = (m.from, m.to);
+    let names = HostResolver::of(vs, m.namespace);
     let route = vs.http_routes().rev().find(|r| {
-        r.mirror_host() == Some(to)
-            || r.destinations()
-                .into_iter()
-                .flatten()
-                .any(|d| d.host() == Some(from) || d.host() == Some(to))
+        r.mirror_host().is_some_and(|h| names.same(h, to))
+            || r.sends_to(from, &names)
+            || r.sends_to(to, &names)
     })?;
     let weights = route.weights().ok();
     let total: u64 = weights.iter().flatten().sum();
@@ -80,7 +94,7 @@ fn shares_of(vs: &VirtualService, from: &str, to: &str) -> Option<Traffic> {
             .into_iter()
             .flatten()
             .zip(w)
-            .filter(|(d, _)| d.host() == Some(host))
+            .filter(|(d, _)| d.is(host, &names))
             .map(|(_, w)| *w)
             .sum();
         let pct = sum
@@ -422,10 +436,11 @@ fn stages_of<'a>(tree: &'a Tree, folder: &str) -> BTreeMap<String, Side<'a>> {
     out
 }
 
-/// The hosts each migration folder moves traffic between (`from`, `to`), by folder as
-/// the review names it, from the plans of one side of a review.
+/// The hosts each migration folder moves traffic between (`from`, `to`, and the
+/// migration's namespace: see [`Move`]), by folder as the review names it, from the
+/// plans of one side of a review.
 #[derive(Debug, Default)]
-pub struct Moves(HashMap<String, (String, String)>);
+pub struct Moves(HashMap<String, (String, String, String)>);
 
 impl Moves {
     /// The moves of every migration of `plans`.
@@ -436,17 +451,20 @@ impl Moves {
                 .flat_map(|p| {
                     p.migrations.iter().map(move |m| {
                         let folder = crate::repo::display_rel(&p.root, &p.migration_dir(m));
-                        (folder, (m.from.clone(), m.to.clone()))
+                        let hosts = (m.from.clone(), m.to.clone(), m.namespace.clone());
+                        (folder, hosts)
                     })
                 })
                 .collect(),
         )
     }
 
-    fn get(&self, folder: &str) -> Option<(&str, &str)> {
-        self.0
-            .get(folder)
-            .map(|(from, to)| (from.as_str(), to.as_str()))
+    fn get(&self, folder: &str) -> Option<Move<'_>> {
+        self.0.get(folder).map(|(from, to, namespace)| Move {
+            from,
+            to,
+            namespace,
+        })
     }
 }
 
@@ -546,7 +564,7 @@ pub fn review(
 }
 
 /// The hosts a migration moves between, on each side of a review (old, new).
-type Hosts<'a> = (Option<(&'a str, &'a str)>, Option<(&'a str, &'a str)>);
+type Hosts<'a> = (Option<Move<'a>>, Option<Move<'a>>);
 
 fn stage_review(
     name: &str,
@@ -692,6 +710,34 @@ mod tests {
         let bad = traffic(W10.replace("weight: 90", "weight: -90").as_bytes()).unwrap();
         assert_eq!((bad.to, bad.from), (None, None));
         assert_eq!(bad.to_host.as_deref(), Some("t.com"));
+    }
+
+    #[test]
+    fn shares_add_up_every_destination_of_a_host_as_istio_reads_it() {
+        // A rewritten base at 30%: a `to` destination per header set, `from` written
+        // short (`f`) and in full, another host, and `f.n` (not `from`: not expanded).
+        let vs = "kind: VirtualService\nmetadata: {name: a, namespace: n}\nspec:\n  hosts: [f.com]\n  http:\n  - route:\n    - {destination: {host: t.com}, headers: {request: {set: {x: a}}}, weight: 12}\n    - {destination: {host: f, subset: a}, headers: {request: {set: {x: a}}}, weight: 28}\n    - {destination: {host: t.com}, headers: {request: {set: {x: b}}}, weight: 12}\n    - {destination: {host: f.n.svc.cluster.local, subset: b}, headers: {request: {set: {x: b}}}, weight: 28}\n    - {destination: {host: f.n}, weight: 20}\n";
+        let m = Move {
+            from: "f.n.svc.cluster.local",
+            to: "t.com",
+            namespace: "other",
+        };
+        let t = traffic_between(vs.as_bytes(), Some(m)).unwrap();
+        assert_eq!((t.to, t.from), (Some(24), Some(56)));
+        // Short hosts are read in the VirtualService's namespace, else the migration's.
+        let bare = vs.replace("metadata: {name: a, namespace: n}", "metadata: {name: a}");
+        let t = traffic_between(bare.as_bytes(), Some(m)).unwrap();
+        assert_eq!((t.to, t.from), (Some(24), Some(28)));
+        let here = Move {
+            namespace: "n",
+            ..m
+        };
+        let t = traffic_between(bare.as_bytes(), Some(here)).unwrap();
+        assert_eq!((t.to, t.from), (Some(24), Some(56)));
+        // `from` written short finds the full name too.
+        let short = Move { from: "f", ..here };
+        let t = traffic_between(vs.as_bytes(), Some(short)).unwrap();
+        assert_eq!((t.to, t.from), (Some(24), Some(56)));
     }
 
     #[test]

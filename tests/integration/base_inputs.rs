@@ -205,3 +205,205 @@ fn a_mirror_stage_that_would_mirror_nothing_is_refused() {
     );
     t.args(["render"]).any_stdout().run();
 }
+
+/// A plan moving `from` to `gcp.example.com` in namespace `shop` with stages 10% and
+/// 100%, the base `vs.yaml` (VirtualService `reviews`).
+fn shop_plan(from: &str) -> String {
+    format!(
+        "version: 1\noutput: out\nmigrations:\n  - {{name: m, namespace: shop, virtualService: reviews, base: vs.yaml, from: {from}, to: gcp.example.com, stages: [{{weight: 10}}, {{weight: 100}}]}}\n"
+    )
+}
+
+/// A base VirtualService `reviews` in namespace `shop` whose HTTP route is `route` (the
+/// lines under `- `, indented by 4).
+fn shop_base(route: &str) -> String {
+    format!(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: reviews\n  namespace: shop\nspec:\n  hosts: [reviews.example.com]\n  http:\n  - {route}"
+    )
+}
+
+/// The destinations of the first HTTP route of a stage file, as (host, `x-sub` header,
+/// weight).
+fn stage_dests(t: &Test, stage: &str) -> Vec<(String, Option<String>, u64)> {
+    let text = t.read(&format!("out/m/stages/{stage}/virtualservice.yaml"));
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    doc["spec"]["http"][0]["route"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["destination"]["host"].as_str().unwrap().to_owned(),
+                d["headers"]["request"]["set"]["x-sub"]
+                    .as_str()
+                    .map(str::to_owned),
+                d["weight"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn dests(list: &[(&str, Option<&str>, u64)]) -> Vec<(String, Option<String>, u64)> {
+    list.iter()
+        .map(|(h, x, w)| (h.to_string(), x.map(str::to_owned), *w))
+        .collect()
+}
+
+/// Two subsets of `from` set different headers: the traffic of each reaches `to` with its
+/// own headers (it once reached `to` with the first subset's only, losing `x-sub: b`).
+#[test]
+fn every_header_set_of_from_reaches_to() {
+    let t = Test::new()
+        .git_folder()
+        .file("cutover.yaml", shop_plan("se.example.com"))
+        .file(
+            "vs.yaml",
+            shop_base(
+                "route:\n    - destination: {host: se.example.com, subset: a}\n      headers: {request: {set: {x-sub: a}}}\n      weight: 50\n    - destination: {host: se.example.com, subset: b}\n      headers: {request: {set: {x-sub: b}}}\n      weight: 50\n",
+            ),
+        );
+    t.args(["render", "-q", "cutover.yaml"]).run();
+    assert_eq!(
+        stage_dests(&t, "02-weight-100"),
+        dests(&[
+            ("gcp.example.com", Some("a"), 50),
+            ("se.example.com", Some("a"), 0),
+            ("gcp.example.com", Some("b"), 50),
+            ("se.example.com", Some("b"), 0),
+        ])
+    );
+    assert_eq!(
+        stage_dests(&t, "01-weight-10"),
+        dests(&[
+            ("gcp.example.com", Some("a"), 5),
+            ("se.example.com", Some("a"), 45),
+            ("gcp.example.com", Some("b"), 5),
+            ("se.example.com", Some("b"), 45),
+        ])
+    );
+    t.args(["check", "cutover.yaml"]).any_stdout().run();
+}
+
+/// Istio reads the destination `reviews` of a VirtualService in namespace `shop` as
+/// `reviews.shop.svc.cluster.local`: with that `from`, it is rewritten like one (it was
+/// left alone, and the base refused as not sending to `from`). `stages` and `diff` read
+/// its share as `from`'s.
+#[test]
+fn a_short_destination_host_is_from() {
+    let base = shop_base(
+        "route:\n    - destination: {host: reviews, subset: v1}\n      weight: 70\n    - destination: {host: reviews.shop.svc.cluster.local, subset: v2}\n      weight: 20\n    - destination: {host: ratings.example.com}\n      weight: 10\n",
+    );
+    for from in ["reviews.shop.svc.cluster.local", "reviews"] {
+        let t = Test::new()
+            .git_folder()
+            .file("cutover.yaml", shop_plan(from))
+            .file("vs.yaml", &base);
+        t.args(["render", "-q", "cutover.yaml"]).run();
+        assert_eq!(
+            stage_dests(&t, "02-weight-100"),
+            dests(&[
+                ("gcp.example.com", None, 90),
+                ("reviews", None, 0),
+                ("reviews.shop.svc.cluster.local", None, 0),
+                ("ratings.example.com", None, 10),
+            ]),
+            "from {from}"
+        );
+        t.args(["check", "cutover.yaml"]).any_stdout().run();
+        // The review reads every destination of `from` as `from`'s: 9% and 81% at 10%.
+        t.write(
+            "cutover.yaml",
+            shop_plan(from).replace("{weight: 10}", "{weight: 50}"),
+        );
+        let out = t
+            .args(["diff", "--format", "json"])
+            .status(1)
+            .any_stdout()
+            .run();
+        let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let stage = json["migrations"][0]["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == "weight-50")
+            .unwrap_or_else(|| panic!("{}", out.stdout));
+        assert_eq!(
+            (&stage["after"]["to"], &stage["after"]["from"]),
+            (&serde_json::json!(45), &serde_json::json!(45)),
+            "{}",
+            out.stdout
+        );
+    }
+}
+
+/// `reviews.shop` is not expanded by Istio: it is not `from`, keeps its share, and
+/// `validate` says so, naming the base file, the route and the destination.
+#[test]
+fn validate_warns_of_a_host_istio_does_not_expand() {
+    let t = Test::new()
+        .git_folder()
+        .file("cutover.yaml", shop_plan("reviews.shop.svc.cluster.local"))
+        .file(
+            "vs.yaml",
+            shop_base(
+                "route:\n    - destination: {host: reviews}\n      weight: 80\n    - destination: {host: reviews.shop}\n      weight: 20\n",
+            ),
+        );
+    t.args(["validate", "cutover.yaml"])
+        .stdout("ok: 1 plan valid (1 migration, 2 stages)\n")
+        .stderr(
+            "warning: spec.http[0].route[1]: Istio does not expand `reviews.shop`; it is not `from` and keeps its share; write `reviews.shop.svc.cluster.local` if it is meant to move
+  --> vs.yaml:12:27
+   |
+12 |     - destination: {host: reviews.shop}
+   |                           ^^^^^^^^^^^^
+   = help: migration m moves `from` reviews.shop.svc.cluster.local (namespace shop); Istio reads a host without a dot, `name`, as `name.<namespace>.svc.cluster.local`, and every other host as written
+
+",
+        )
+        .run();
+    t.args(["render", "-q", "cutover.yaml"]).run();
+    assert_eq!(
+        stage_dests(&t, "02-weight-100"),
+        dests(&[
+            ("gcp.example.com", None, 80),
+            ("reviews", None, 0),
+            ("reviews.shop", None, 20),
+        ])
+    );
+    // With only `reviews.shop`, no route sends to `from`: the error names the host.
+    t.write(
+        "vs.yaml",
+        shop_base("route:\n    - destination: {host: reviews.shop}\n"),
+    );
+    t.args(["validate", "cutover.yaml"])
+        .status(2)
+        .stderr_contains("no route sends traffic to `reviews.shop.svc.cluster.local` (Istio does not expand `reviews.shop`, a host with a dot: write `reviews.shop.svc.cluster.local` to move its traffic)")
+        .run();
+}
+
+/// A base route that mirrors to `from` still mirrors to it after the 100% stage:
+/// `validate` says so, naming the base file, the route and the host.
+#[test]
+fn validate_warns_of_a_base_mirror_to_from() {
+    let t = Test::new()
+        .git_folder()
+        .file("cutover.yaml", shop_plan("reviews.shop.svc.cluster.local"))
+        .file(
+            "vs.yaml",
+            shop_base(
+                "route:\n    - destination: {host: reviews.shop.svc.cluster.local, subset: v1}\n    mirror: {host: reviews, subset: v2}\n    mirrorPercentage: {value: 5}\n  - route:\n    - destination: {host: ratings.example.com}\n    mirrors:\n    - destination: {host: reviews.shop.svc.cluster.local}\n",
+            ),
+        );
+    t.args(["validate", "cutover.yaml"])
+        .stdout("ok: 1 plan valid (1 migration, 2 stages)\n")
+        .stderr_contains(
+            "warning: spec.http[0]: the route mirrors to `reviews`, which is `from` (`mirror`): every stage keeps this mirror, so `from` still receives copies of the requests after the 100% stage; remove the mirror from the base if `from` is to go\n  --> vs.yaml:11:20\n",
+        )
+        .stderr_contains(
+            "warning: spec.http[1]: the route mirrors to `reviews.shop.svc.cluster.local`, which is `from` (`mirrors[0]`)",
+        )
+        .run();
+    // Said by `validate` only.
+    t.args(["render", "-q", "cutover.yaml"]).run();
+}

@@ -6,10 +6,12 @@
 //! - properties of random base VirtualServices (shares, rounding, untouched fields,
 //!   determinism, validity);
 //! - a table of edge cases (weights not adding up to 100, an existing `to`, several `from`
-//!   subsets, zero weights).
+//!   subsets, zero weights), `from` destinations with different `headers`, and short hosts
+//!   (`reviews` for `reviews.<namespace>.svc.cluster.local`).
 //!
 //! Every rewritten stage is checked independently of `rewrite::check` by [`verify`], which
-//! recomputes the exact shares of the README's "Migrating an existing VirtualService".
+//! recomputes the exact shares of the README's "Migrating an existing VirtualService",
+//! reading hosts as Istio does ([`fqdn`], written here independently of the model's).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -103,11 +105,58 @@ fn host_of(d: &Value) -> Option<&str> {
     d.get("destination")?.get("host")?.as_str()
 }
 
-fn sends_to(route: &Value, host: &str) -> bool {
+/// The namespace short hosts of a base without `metadata.namespace` are read in: the
+/// migration's, as `render` passes it.
+const NS: &str = "default";
+
+/// `host` as Istio reads it in namespace `ns` (istiod's `ResolveShortnameToFQDN`): a host
+/// without a dot is a service of the namespace; `*`, IP addresses and hosts with a dot
+/// are taken as written.
+fn fqdn(host: &str, ns: &str) -> String {
+    if host.is_empty()
+        || host == "*"
+        || host.contains('.')
+        || host.parse::<std::net::IpAddr>().is_ok()
+    {
+        return host.to_owned();
+    }
+    if ns.is_empty() {
+        format!("{host}.svc.cluster.local")
+    } else {
+        format!("{host}.{ns}.svc.cluster.local")
+    }
+}
+
+/// The namespace a document's short hosts are read in: its own, else [`NS`].
+fn ns_of(doc: &Value) -> &str {
+    doc["metadata"]["namespace"].as_str().unwrap_or(NS)
+}
+
+/// Whether destination `d` is `host`, as Istio reads hosts in namespace `ns`.
+fn is_host(d: &Value, host: &str, ns: &str) -> bool {
+    host_of(d).is_some_and(|h| fqdn(h, ns) == fqdn(host, ns))
+}
+
+fn sends_to(route: &Value, host: &str, ns: &str) -> bool {
     route
         .get("route")
         .and_then(Value::as_sequence)
-        .is_some_and(|ds| ds.iter().any(|d| host_of(d) == Some(host)))
+        .is_some_and(|ds| ds.iter().any(|d| is_host(d, host, ns)))
+}
+
+/// `headers` of a destination, unless absent or `null`.
+fn headers_of(d: &Value) -> Option<&Value> {
+    d.get("headers").filter(|h| !h.is_null())
+}
+
+/// Whether two destinations' headers are the same set (key order included).
+fn same_headers(a: Option<&Value>, b: Option<&Value>) -> bool {
+    let text = |v: &Value| serde_yaml::to_string(v).unwrap();
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => text(a) == text(b),
+        _ => false,
+    }
 }
 
 /// The violations of a document, as `path: message` with route destination indices
@@ -173,42 +222,69 @@ fn strip(doc: &Value) -> Value {
     d
 }
 
-/// Checks one rewritten weight-stage route against its base: the destinations are the
-/// base's with one `to` destination before the first `from` one (or the base's own `to`
-/// destination taking the moved share), and every weight is the floor or ceiling of its
-/// exact share, rounded by the largest-remainder rule, adding up to 100.
-fn verify_split(base: &[Value], out: &[Value], from: &str, w: u64, at: &str) {
+/// The destinations a weight stage `w` should give a base route, each without its weight
+/// and with its exact share as a numerator over `total weight * 100`: the `from`
+/// destinations grouped by `headers` (first appearance first), each group's moved share
+/// on a `to` destination with its headers: the base's own (not also `from`), or a new one
+/// before the group's first `from` destination.
+fn expected_split(base: &[Value], from: &str, w: u64, ns: &str) -> Vec<(Value, u64)> {
     let weights = base_weights(base);
-    let total: u64 = weights.iter().sum();
-    assert!(total > 0, "{at}: the base's weights add up to 0");
-    let denom = total * 100;
-    let existing_to = base.iter().any(|d| host_of(d) == Some(TO));
-    let to_numer: u64 = base
-        .iter()
-        .zip(&weights)
-        .filter(|(d, _)| host_of(d) == Some(from))
-        .map(|(_, wt)| wt * w * 100)
-        .sum();
-    // (destination without weight, exact share as a numerator over `denom`)
-    let mut expected: Vec<(Value, u64)> = Vec::new();
-    for (d, wt) in base.iter().zip(&weights) {
-        let host = host_of(d);
-        if host == Some(from) {
-            if !existing_to && !expected.iter().any(|(e, _)| host_of(e) == Some(TO)) {
-                let mut m = Mapping::new();
-                m.insert("destination".into(), yaml(&format!("{{host: {TO}}}")));
-                if let Some(h) = d.get("headers") {
-                    m.insert("headers".into(), h.clone());
-                }
-                expected.push((Value::Mapping(m), to_numer));
-            }
-            expected.push((unweighted(d), wt * (100 - w) * 100));
-        } else if host == Some(TO) && !expected.iter().any(|(e, _)| host_of(e) == Some(TO)) {
-            expected.push((unweighted(d), wt * 100 * 100 + to_numer));
-        } else {
-            expected.push((unweighted(d), wt * 100 * 100));
+    let is_from = |d: &Value| is_host(d, from, ns);
+    let mut sets: Vec<(Option<&Value>, u64)> = Vec::new();
+    for (d, wt) in base.iter().zip(&weights).filter(|(d, _)| is_from(d)) {
+        match sets
+            .iter_mut()
+            .find(|(h, _)| same_headers(*h, headers_of(d)))
+        {
+            Some(set) => set.1 += wt * w * 100,
+            None => sets.push((headers_of(d), wt * w * 100)),
         }
     }
+    let takes: Vec<Option<usize>> = sets
+        .iter()
+        .map(|(h, _)| {
+            base.iter()
+                .position(|d| !is_from(d) && is_host(d, TO, ns) && same_headers(headers_of(d), *h))
+        })
+        .collect();
+    let mut placed = vec![false; sets.len()];
+    let mut expected: Vec<(Value, u64)> = Vec::new();
+    for (j, (d, wt)) in base.iter().zip(&weights).enumerate() {
+        if !is_from(d) {
+            let moved: u64 = (0..sets.len())
+                .filter(|&s| takes[s] == Some(j))
+                .map(|s| sets[s].1)
+                .sum();
+            expected.push((unweighted(d), wt * 100 * 100 + moved));
+            continue;
+        }
+        let s = sets
+            .iter()
+            .position(|(h, _)| same_headers(*h, headers_of(d)))
+            .unwrap();
+        if takes[s].is_none() && !placed[s] {
+            placed[s] = true;
+            let mut m = Mapping::new();
+            m.insert("destination".into(), yaml(&format!("{{host: {TO}}}")));
+            if let Some(h) = sets[s].0 {
+                m.insert("headers".into(), h.clone());
+            }
+            expected.push((Value::Mapping(m), sets[s].1));
+        }
+        expected.push((unweighted(d), wt * (100 - w) * 100));
+    }
+    expected
+}
+
+/// Checks one rewritten weight-stage route against its base: the destinations are the
+/// base's with the `to` destinations of [`expected_split`], every header set of the
+/// `from` destinations reaches a `to` destination, and every weight is the floor or
+/// ceiling of its exact share, rounded by the largest-remainder rule, adding up to 100.
+fn verify_split(base: &[Value], out: &[Value], from: &str, w: u64, ns: &str, at: &str) {
+    let total: u64 = base_weights(base).iter().sum();
+    assert!(total > 0, "{at}: the base's weights add up to 0");
+    let denom = total * 100;
+    let expected = expected_split(base, from, w, ns);
     assert_eq!(
         expected.iter().map(|(_, n)| n).sum::<u64>(),
         100 * denom,
@@ -219,11 +295,15 @@ fn verify_split(base: &[Value], out: &[Value], from: &str, w: u64, at: &str) {
         expected.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>(),
         "{at}: destinations"
     );
-    assert_eq!(
-        out.iter().filter(|d| host_of(d) == Some(TO)).count(),
-        1,
-        "{at}: exactly one `to` destination"
-    );
+    for d in base.iter().filter(|d| is_host(d, from, ns)) {
+        assert!(
+            out.iter().any(|o| is_host(o, TO, ns)
+                && !is_host(o, from, ns)
+                && same_headers(headers_of(o), headers_of(d))),
+            "{at}: the headers {:?} of a `from` destination reach no `to` destination",
+            headers_of(d)
+        );
+    }
     let got: Vec<u64> = out
         .iter()
         .map(|d| {
@@ -260,6 +340,7 @@ fn verify_split(base: &[Value], out: &[Value], from: &str, w: u64, at: &str) {
 
 /// Checks a rewritten stage against its base (see the README).
 fn verify(base: &Value, out: &Value, from: &str, stage: &Stage, istio: (u32, u32)) {
+    let ns = ns_of(base);
     assert_eq!(
         strip(base),
         strip(out),
@@ -274,7 +355,7 @@ fn verify(base: &Value, out: &Value, from: &str, stage: &Stage, istio: (u32, u32
         assert_eq!(b.len(), o.len());
         for (i, (br, or)) in b.iter().zip(&o).enumerate() {
             let at = format!("spec.{kind}[{i}]");
-            if !sends_to(br, from) {
+            if !sends_to(br, from, ns) {
                 assert_eq!(br, or, "{at} does not send to `from` but changed");
                 continue;
             }
@@ -288,6 +369,7 @@ fn verify(base: &Value, out: &Value, from: &str, stage: &Stage, istio: (u32, u32
                         or["route"].as_sequence().unwrap(),
                         from,
                         u64::from(w),
+                        ns,
                         &at,
                     );
                 }
@@ -384,15 +466,18 @@ fn corpus_virtual_services() -> Vec<(String, usize, VirtualService)> {
     out
 }
 
-/// The distinct route destination hosts of a VirtualService, in document order.
+/// The distinct route destination hosts of a VirtualService, in document order, each
+/// short one (`reviews`) followed by the name Istio reads it as
+/// (`reviews.<namespace>.svc.cluster.local`), as a plan's `from` may write either.
 fn destination_hosts(doc: &Value) -> Vec<String> {
     let mut hosts: Vec<String> = Vec::new();
     for kind in kinds() {
         for r in doc["spec"][kind].as_sequence().into_iter().flatten() {
             for d in r["route"].as_sequence().into_iter().flatten() {
-                if let Some(h) = host_of(d) {
-                    if !hosts.iter().any(|x| x == h) {
-                        hosts.push(h.to_owned());
+                let Some(h) = host_of(d) else { continue };
+                for h in [h.to_owned(), fqdn(h, ns_of(doc))] {
+                    if !hosts.contains(&h) {
+                        hosts.push(h);
                     }
                 }
             }
@@ -407,13 +492,43 @@ fn http_sends_to(doc: &Value, host: &str) -> bool {
         .as_sequence()
         .into_iter()
         .flatten()
-        .any(|r| {
-            r["route"]
-                .as_sequence()
-                .into_iter()
-                .flatten()
-                .any(|d| host_of(d) == Some(host))
-        })
+        .any(|r| sends_to(r, host, ns_of(doc)))
+}
+
+/// The invariants of a 100% stage: no destination that is `from`, however it is written
+/// (`reviews` or `reviews.<namespace>.svc.cluster.local`), keeps a share, and every header
+/// set of the base's `from` destinations reaches a `to` destination.
+fn verify_all_moved(base: &Value, out: &Value, from: &str, at: &str) {
+    let ns = ns_of(base);
+    for kind in kinds() {
+        let routes = base["spec"][kind].as_sequence().into_iter().flatten();
+        for (i, br) in routes.enumerate() {
+            if !sends_to(br, from, ns) {
+                continue;
+            }
+            let or = &out["spec"][kind][i];
+            let dests = or["route"].as_sequence().unwrap();
+            for d in dests.iter().filter(|d| is_host(d, from, ns)) {
+                assert_eq!(
+                    d["weight"].as_u64(),
+                    Some(0),
+                    "{at}: spec.{kind}[{i}]: `from` destination {d:?} keeps a share at 100%"
+                );
+            }
+            for d in br["route"].as_sequence().unwrap() {
+                if !is_host(d, from, ns) {
+                    continue;
+                }
+                assert!(
+                    dests.iter().any(|o| is_host(o, TO, ns)
+                        && !is_host(o, from, ns)
+                        && same_headers(headers_of(o), headers_of(d))),
+                    "{at}: spec.{kind}[{i}]: the headers {:?} of `from` are lost at 100%",
+                    headers_of(d)
+                );
+            }
+        }
+    }
 }
 
 fn corpus_stages() -> Vec<Stage> {
@@ -439,7 +554,7 @@ fn every_corpus_destination_can_be_migrated() {
             hosts += 1;
             for stage in &stages {
                 let at = format!("{file} (document {n}), from {from}, {}", stage.name);
-                let result = rewrite::stage(&base, from, TO, stage, ISTIO);
+                let result = rewrite::stage(&base, from, TO, NS, stage, ISTIO);
                 if matches!(stage.kind, StageKind::Mirror(_)) && !http_sends_to(&base, from) {
                     // Only TCP/TLS routes send there, which Istio does not mirror.
                     let err = result.expect_err(&at);
@@ -448,15 +563,18 @@ fn every_corpus_destination_can_be_migrated() {
                     continue;
                 }
                 let out = result.unwrap_or_else(|e| panic!("{at}: {e}"));
-                rewrite::check(&base, &out, from).unwrap_or_else(|e| panic!("{at}: {e}"));
+                rewrite::check(&base, &out, from, TO, NS).unwrap_or_else(|e| panic!("{at}: {e}"));
                 verify(&base, &out, from, stage, ISTIO);
+                if matches!(stage.kind, StageKind::Weight(100)) {
+                    verify_all_moved(&base, &out, from, &at);
+                }
                 let after = violations(&out);
                 let new: Vec<_> = after.iter().filter(|v| !before.contains(v)).collect();
                 assert!(new.is_empty(), "{at}: new violations {new:?}");
                 assert!(after.len() <= before.len(), "{at}: {before:?} -> {after:?}");
                 // Deterministic.
                 assert_eq!(
-                    rewrite::stage(&base, from, TO, stage, ISTIO).unwrap(),
+                    rewrite::stage(&base, from, TO, NS, stage, ISTIO).unwrap(),
                     out,
                     "{at}"
                 );
@@ -468,10 +586,13 @@ fn every_corpus_destination_can_be_migrated() {
         "corpus: {documents} VirtualServices with destinations ({invalid_before} invalid before rewriting), {hosts} `from` hosts, {rewrites} rewrites, {refused_mirrors} mirror stages refused (TCP/TLS only)"
     );
     // 56 VirtualServices in the corpus, one without route destinations; 2 invalid ones
-    // (`websocketUpgrade`, see tests/corpus.rs); 8 hosts only TCP or TLS routes send to.
+    // (`websocketUpgrade`, see tests/corpus.rs); 60 destination hosts, 37 of them short
+    // (`reviews`), each also tried as Istio reads it (`reviews.default.svc.cluster.local`);
+    // 10 `from` hosts (8 as written, 2 short ones' full names) only TCP or TLS routes
+    // send to.
     assert_eq!(
         (documents, invalid_before, hosts, rewrites, refused_mirrors),
-        (55, 2, 60, 472, 8),
+        (55, 2, 97, 766, 10),
         "the corpus changed"
     );
 }
@@ -487,14 +608,14 @@ fn corpus_routes_that_already_mirror_need_istio_1_19() {
             for d in r["route"].as_sequence().into_iter().flatten() {
                 let from = host_of(d).unwrap();
                 let at = format!("{file} (document {n}), from {from}");
-                let err = rewrite::stage(&base, from, TO, &mirror(10.0), (1, 18)).unwrap_err();
+                let err = rewrite::stage(&base, from, TO, NS, &mirror(10.0), (1, 18)).unwrap_err();
                 assert!(err.contains("already mirrors"), "{at}: {err}");
                 refused += 1;
                 // Weight stages do not mirror, so 1.18 is fine for them.
-                let out = rewrite::stage(&base, from, TO, &weight(10), (1, 18)).unwrap();
-                rewrite::check(&base, &out, from).unwrap_or_else(|e| panic!("{at}: {e}"));
+                let out = rewrite::stage(&base, from, TO, NS, &weight(10), (1, 18)).unwrap();
+                rewrite::check(&base, &out, from, TO, NS).unwrap_or_else(|e| panic!("{at}: {e}"));
                 // From 1.19 the mirror moves into `mirrors`.
-                let out = rewrite::stage(&base, from, TO, &mirror(10.0), (1, 19)).unwrap();
+                let out = rewrite::stage(&base, from, TO, NS, &mirror(10.0), (1, 19)).unwrap();
                 verify(&base, &out, from, &mirror(10.0), (1, 19));
                 assert_eq!(violations(&out), Vec::<String>::new(), "{at}");
             }
@@ -507,7 +628,10 @@ fn corpus_routes_that_already_mirror_need_istio_1_19() {
 // ---------------------------------------------------------------------------------------
 // Properties of random base VirtualServices.
 
-const FROM: &str = "legacy.example.com";
+/// `from` of the generated bases (in namespace `shop`), which also send to it as
+/// `legacy` (Istio's reading of a short host: the same service), and to `legacy.shop`
+/// (taken as written: another host).
+const FROM: &str = "legacy.shop.svc.cluster.local";
 
 #[derive(Clone, Copy, Debug)]
 enum Dest {
@@ -515,6 +639,9 @@ enum Dest {
     Other1,
     Other2,
     FromSubset,
+    FromShort,
+    NotExpanded,
+    To,
 }
 
 #[derive(Clone, Debug)]
@@ -535,6 +662,9 @@ fn gen_route() -> impl Strategy<Value = GenRoute> {
         Dest::Other1,
         Dest::Other2,
         Dest::FromSubset,
+        Dest::FromShort,
+        Dest::NotExpanded,
+        Dest::To,
     ]);
     (
         any::<(bool, bool, bool, bool, bool)>(),
@@ -577,12 +707,22 @@ fn dest_json(d: Dest, w: Option<u32>, headers: bool, port: u32) -> serde_json::V
         Dest::FromSubset => json!({"host": FROM, "subset": "v2", "port": {"number": port}}),
         Dest::Other1 => json!({"host": "other1.example.com"}),
         Dest::Other2 => json!({"host": "other2.shop.svc.cluster.local", "subset": "stable"}),
+        Dest::FromShort => json!({"host": "legacy", "subset": "v3"}),
+        Dest::NotExpanded => json!({"host": "legacy.shop"}),
+        Dest::To => json!({"host": TO}),
     };
     m.insert("destination".into(), destination);
-    if headers && matches!(d, Dest::From | Dest::FromSubset) {
+    // Header sets: one per kind of `from` destination; `to` has the first one's.
+    let set = match d {
+        Dest::From | Dest::To => Some("From"),
+        Dest::FromSubset => Some("FromSubset"),
+        Dest::FromShort => Some("FromShort"),
+        _ => None,
+    };
+    if let Some(set) = set.filter(|_| headers) {
         m.insert(
             "headers".into(),
-            json!({"request": {"set": {"x-route": format!("{d:?}")}}}),
+            json!({"request": {"set": {"x-route": set}}}),
         );
     }
     if let Some(w) = w {
@@ -603,7 +743,7 @@ struct GenVs {
 fn gen_vs() -> impl Strategy<Value = GenVs> {
     let tcp_dests = prop::collection::vec(
         (
-            prop::sample::select(vec![Dest::From, Dest::Other1]),
+            prop::sample::select(vec![Dest::From, Dest::Other1, Dest::FromShort]),
             1u32..=100,
         ),
         1..=3,
@@ -761,7 +901,7 @@ fn any_route_sends_to_from(base: &Value) -> bool {
             .as_sequence()
             .into_iter()
             .flatten()
-            .any(|r| sends_to(r, FROM))
+            .any(|r| sends_to(r, FROM, ns_of(base)))
     })
 }
 
@@ -770,7 +910,7 @@ fn any_http_route_sends_to_from(base: &Value) -> bool {
         .as_sequence()
         .into_iter()
         .flatten()
-        .any(|r| sends_to(r, FROM))
+        .any(|r| sends_to(r, FROM, ns_of(base)))
 }
 
 fn any_mirroring_route_sends_to_from(base: &Value) -> bool {
@@ -778,7 +918,10 @@ fn any_mirroring_route_sends_to_from(base: &Value) -> bool {
         .as_sequence()
         .into_iter()
         .flatten()
-        .any(|r| sends_to(r, FROM) && (r.get("mirror").is_some() || r.get("mirrors").is_some()))
+        .any(|r| {
+            sends_to(r, FROM, ns_of(base))
+                && (r.get("mirror").is_some() || r.get("mirrors").is_some())
+        })
 }
 
 /// Whether every route that sends to `from` has integer weights adding up to 100 (see
@@ -789,7 +932,7 @@ fn from_routes_add_up_to_100(base: &Value) -> bool {
             .as_sequence()
             .into_iter()
             .flatten()
-            .filter(|r| sends_to(r, FROM))
+            .filter(|r| sends_to(r, FROM, ns_of(base)))
             .all(|r| {
                 let ds = r["route"].as_sequence().unwrap();
                 ds.len() == 1
@@ -819,7 +962,7 @@ proptest! {
         let istio = if old_istio { (1, 18) } else { ISTIO };
         let before = violations(&base);
         prop_assert_eq!(&before, &Vec::<String>::new(), "the generator made an invalid base");
-        let result = rewrite::stage(&base, FROM, TO, &stage, istio);
+        let result = rewrite::stage(&base, FROM, TO, NS, &stage, istio);
         if !any_route_sends_to_from(&base) {
             let err = result.unwrap_err();
             prop_assert!(err.contains("no route sends traffic"), "{}", err);
@@ -842,11 +985,11 @@ proptest! {
         let out = result.map_err(TestCaseError::fail)?;
         verify(&base, &out, FROM, &stage, istio);
         if matches!(stage.kind, StageKind::Weight(_)) || from_routes_add_up_to_100(&base) {
-            rewrite::check(&base, &out, FROM).map_err(TestCaseError::fail)?;
+            rewrite::check(&base, &out, FROM, TO, NS).map_err(TestCaseError::fail)?;
         }
         prop_assert_eq!(violations(&out), Vec::<String>::new());
         // Deterministic, down to the bytes.
-        let again = rewrite::stage(&base, FROM, TO, &stage, istio).unwrap();
+        let again = rewrite::stage(&base, FROM, TO, NS, &stage, istio).unwrap();
         prop_assert_eq!(serde_yaml::to_string(&again).unwrap(), serde_yaml::to_string(&out).unwrap());
         prop_assert_eq!(again, out);
     }
@@ -889,8 +1032,8 @@ fn weights_of(doc: &Value) -> Vec<(String, Option<String>, u64)> {
 }
 
 fn rewritten(base: &VirtualService, stage: &Stage) -> Result<VirtualService, String> {
-    let out = rewrite::stage(base, "se.example.com", TO, stage, ISTIO)?;
-    rewrite::check(base, &out, "se.example.com")?;
+    let out = rewrite::stage(base, "se.example.com", TO, NS, stage, ISTIO)?;
+    rewrite::check(base, &out, "se.example.com", TO, NS)?;
     verify(base, &out, "se.example.com", stage, ISTIO);
     assert_eq!(violations(&out), violations(base), "new violations");
     Ok(out)
@@ -959,7 +1102,8 @@ const WEIGHT_CASES: &[(&str, &str, u8, Expected)] = &[
         "several `from` destinations with different subsets",
         "[{destination: {host: se.example.com, subset: v1}, weight: 50, headers: {request: {set: {x-v: '1'}}}}, {destination: {host: other.example.com}, weight: 20}, {destination: {host: se.example.com, subset: v2, port: {number: 8080}}, weight: 30}]",
         10,
-        Ok(&[(TO, None, 8), (SE_HOST, Some("v1"), 45), (OTHER_HOST, None, 20), (SE_HOST, Some("v2"), 27)]),
+        // Two header sets (`x-v: '1'` and none): a `to` destination for each.
+        Ok(&[(TO, None, 5), (SE_HOST, Some("v1"), 45), (OTHER_HOST, None, 20), (TO, None, 3), (SE_HOST, Some("v2"), 27)]),
     ),
     (
         "several `from` destinations, rounding",
@@ -1028,15 +1172,161 @@ fn weight_edge_cases() {
     }
 }
 
+/// Each header set of the `from` destinations reaches `to` on a `to` destination of its
+/// own, placed before the set's first `from` destination (it once reached `to` with the
+/// first `from` destination's headers only: the traffic of subset v2 lost `x-sub: b`).
 #[test]
-fn the_to_destination_carries_the_first_from_headers_only() {
+fn every_header_set_of_from_reaches_to() {
     let base = one_route(
-        "[{destination: {host: other.example.com}, weight: 10}, {destination: {host: se.example.com, subset: v1, port: {number: 443}}, weight: 45, headers: {request: {set: {x-a: b}}}}, {destination: {host: se.example.com, subset: v2}, weight: 45, headers: {response: {remove: [x-c]}}}]",
+        "[{destination: {host: other.example.com}, weight: 10}, {destination: {host: se.example.com, subset: v1, port: {number: 443}}, weight: 45, headers: {request: {set: {x-sub: a}}}}, {destination: {host: se.example.com, subset: v2}, weight: 45, headers: {request: {set: {x-sub: b}}}}]",
     );
     let out = rewritten(&base, &weight(50)).unwrap();
+    // Exact: 10 / 22.5 / 22.5 / 22.5 / 22.5; the two points left go to the earliest ties.
     assert_eq!(
-        out["spec"]["http"][0]["route"][1],
-        yaml("{destination: {host: gcp-backend.example.com}, headers: {request: {set: {x-a: b}}}, weight: 45}")
+        out["spec"]["http"][0]["route"],
+        yaml(
+            "[{destination: {host: other.example.com}, weight: 10},
+              {destination: {host: gcp-backend.example.com}, headers: {request: {set: {x-sub: a}}}, weight: 23},
+              {destination: {host: se.example.com, subset: v1, port: {number: 443}}, weight: 23, headers: {request: {set: {x-sub: a}}}},
+              {destination: {host: gcp-backend.example.com}, headers: {request: {set: {x-sub: b}}}, weight: 22},
+              {destination: {host: se.example.com, subset: v2}, weight: 22, headers: {request: {set: {x-sub: b}}}}]"
+        )
+    );
+    let out = rewritten(&base, &weight(100)).unwrap();
+    let to: Vec<_> = out["spec"]["http"][0]["route"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|d| host_of(d) == Some(TO))
+        .map(|d| {
+            (
+                d["headers"]["request"]["set"]["x-sub"].as_str().unwrap(),
+                d["weight"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(to, [("a", 45), ("b", 45)]);
+}
+
+/// Header sets are compared as values: the same headers (and no headers) are one set, and
+/// an existing `to` destination takes the share of the set whose headers it has, only.
+#[test]
+fn header_sets_and_existing_to_destinations() {
+    // (what, the route, its destinations at 50%: host, `x-a` header, weight)
+    type Want = &'static [(&'static str, Option<&'static str>, u64)];
+    let cases: [(&str, &str, Want); 4] = [
+        (
+            "the same headers twice, and none",
+            "[{destination: {host: se.example.com, subset: v1}, weight: 40, headers: {request: {set: {x-a: b}}}}, {destination: {host: se.example.com}, weight: 20}, {destination: {host: se.example.com, subset: v2}, weight: 40, headers: {request: {set: {x-a: b}}}}]",
+            &[(TO, Some("b"), 40), (SE_HOST, Some("b"), 20), (TO, None, 10), (SE_HOST, None, 10), (SE_HOST, Some("b"), 20)],
+        ),
+        (
+            "an existing `to` without headers takes the share of the set without headers",
+            "[{destination: {host: se.example.com}, weight: 50}, {destination: {host: gcp-backend.example.com}, weight: 10}, {destination: {host: se.example.com, subset: v2}, weight: 40, headers: {request: {set: {x-a: b}}}}]",
+            &[(SE_HOST, None, 25), (TO, None, 35), (TO, Some("b"), 20), (SE_HOST, Some("b"), 20)],
+        ),
+        (
+            "an existing `to` with other headers takes no share",
+            "[{destination: {host: gcp-backend.example.com}, weight: 10, headers: {request: {set: {x-a: c}}}}, {destination: {host: se.example.com}, weight: 90}]",
+            &[(TO, Some("c"), 10), (TO, None, 45), (SE_HOST, None, 45)],
+        ),
+        (
+            "an existing `to` with the set's headers takes it",
+            "[{destination: {host: gcp-backend.example.com}, weight: 10, headers: {request: {set: {x-a: b}}}}, {destination: {host: se.example.com}, weight: 90, headers: {request: {set: {x-a: b}}}}]",
+            &[(TO, Some("b"), 55), (SE_HOST, Some("b"), 45)],
+        ),
+    ];
+    for (what, route, want) in cases {
+        let base = one_route(route);
+        let out = rewritten(&base, &weight(50)).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let got: Vec<(String, Option<String>, u64)> = out["spec"]["http"][0]["route"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    host_of(d).unwrap().to_owned(),
+                    d["headers"]["request"]["set"]["x-a"]
+                        .as_str()
+                        .map(str::to_owned),
+                    d["weight"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let want: Vec<_> = want
+            .iter()
+            .map(|(h, x, w)| (h.to_string(), x.map(str::to_owned), *w))
+            .collect();
+        assert_eq!(got, want, "{what}");
+    }
+}
+
+/// Istio reads a destination host without a dot in the VirtualService's namespace
+/// (`reviews` in `shop` is `reviews.shop.svc.cluster.local`), so such a destination is
+/// `from` (or `to`) when the plan writes the full name, and the other way round; a host
+/// with a dot (`reviews.shop`) is taken as written and is not.
+#[test]
+fn short_hosts_are_read_in_the_namespace() {
+    let fq = "reviews.shop.svc.cluster.local";
+    let base = one_route(
+        "[{destination: {host: reviews, subset: v1}, weight: 60}, {destination: {host: reviews.shop.svc.cluster.local, subset: v2}, weight: 30}, {destination: {host: reviews.shop}, weight: 10}]",
+    );
+    for from in [fq, "reviews"] {
+        let out = rewrite::stage(&base, from, TO, NS, &weight(100), ISTIO).unwrap();
+        rewrite::check(&base, &out, from, TO, NS).unwrap();
+        verify(&base, &out, from, &weight(100), ISTIO);
+        assert_eq!(
+            weights_of(&out),
+            [
+                (TO.to_owned(), None, 90),
+                ("reviews".to_owned(), Some("v1".to_owned()), 0),
+                (fq.to_owned(), Some("v2".to_owned()), 0),
+                ("reviews.shop".to_owned(), None, 10)
+            ],
+            "from {from}"
+        );
+    }
+    // In another namespace `reviews` is another service.
+    let other = VirtualService::from(yaml(
+        &serde_yaml::to_string(&*base)
+            .unwrap()
+            .replace("namespace: shop", "namespace: books"),
+    ));
+    let to_share = |out: &Value| -> u64 {
+        weights_of(out)
+            .iter()
+            .filter(|(h, ..)| h == TO)
+            .map(|(.., w)| w)
+            .sum()
+    };
+    let out = rewrite::stage(&other, fq, TO, NS, &weight(100), ISTIO).unwrap();
+    assert_eq!(to_share(&out), 30, "{out:?}");
+    // Without `metadata.namespace`, short hosts are read in the namespace given.
+    let mut bare = base.clone();
+    bare["metadata"]
+        .as_mapping_mut()
+        .unwrap()
+        .remove("namespace");
+    let out = rewrite::stage(&bare, fq, TO, "shop", &weight(100), ISTIO).unwrap();
+    assert_eq!(to_share(&out), 90);
+    let out = rewrite::stage(&bare, fq, TO, "books", &weight(100), ISTIO).unwrap();
+    assert_eq!(to_share(&out), 30);
+    // `to` too: an existing short `to` destination takes the share.
+    let base = one_route(
+        "[{destination: {host: gcp}, weight: 10}, {destination: {host: se.example.com}, weight: 90}]",
+    );
+    let out = rewrite::stage(
+        &base,
+        "se.example.com",
+        "gcp.shop.svc.cluster.local",
+        NS,
+        &weight(50),
+        ISTIO,
+    )
+    .unwrap();
+    assert_eq!(
+        out["spec"]["http"][0]["route"],
+        yaml("[{destination: {host: gcp}, weight: 55}, {destination: {host: se.example.com}, weight: 45}]")
     );
 }
 
@@ -1095,10 +1385,11 @@ fn mirror_stages() {
         ("mirror".into(), yaml("{host: shadow.example.com}")),
         ("mirrorPercent".into(), yaml("50")),
     ]);
-    let err = rewrite::stage(&legacy, "se.example.com", TO, &mirror(10.0), (1, 18)).unwrap_err();
+    let err =
+        rewrite::stage(&legacy, "se.example.com", TO, NS, &mirror(10.0), (1, 18)).unwrap_err();
     assert!(err.contains("already mirrors"), "{err}");
     assert!(err.starts_with("spec.http[0]: "), "{err}");
-    let out = rewrite::stage(&legacy, "se.example.com", TO, &mirror(10.0), (1, 19)).unwrap();
+    let out = rewrite::stage(&legacy, "se.example.com", TO, NS, &mirror(10.0), (1, 19)).unwrap();
     assert_eq!(
         out["spec"]["http"][0]["mirrors"],
         yaml("[{destination: {host: shadow.example.com}, percentage: {value: 50}}, {destination: {host: gcp-backend.example.com}, percentage: {value: 10}}]")
@@ -1106,7 +1397,7 @@ fn mirror_stages() {
     assert!(out["spec"]["http"][0].get("mirrorPercent").is_none());
     assert_eq!(violations(&out), Vec::<String>::new());
     let mut two = out.clone();
-    let out = rewrite::stage(&two, "se.example.com", TO, &mirror(20.0), (1, 19)).unwrap();
+    let out = rewrite::stage(&two, "se.example.com", TO, NS, &mirror(20.0), (1, 19)).unwrap();
     assert_eq!(
         out["spec"]["http"][0]["mirrors"]
             .as_sequence()
@@ -1120,7 +1411,7 @@ fn mirror_stages() {
         .as_sequence_mut()
         .unwrap()
         .push(yaml("{route: [{destination: {host: se.example.com}}]}"));
-    let out = rewrite::stage(&two, "se.example.com", TO, &mirror(20.0), (1, 18)).unwrap();
+    let out = rewrite::stage(&two, "se.example.com", TO, NS, &mirror(20.0), (1, 18)).unwrap();
     verify(&two, &out, "se.example.com", &mirror(20.0), (1, 18));
 }
 
@@ -1146,7 +1437,7 @@ spec:
         assert_eq!(out["spec"]["http"][0], base["spec"]["http"][0]);
         assert_eq!(out["spec"]["http"][1], base["spec"]["http"][1]);
     }
-    let err = rewrite::stage(&base, "nope.example.com", TO, &weight(10), ISTIO).unwrap_err();
+    let err = rewrite::stage(&base, "nope.example.com", TO, NS, &weight(10), ISTIO).unwrap_err();
     assert!(err.contains("no route sends traffic"), "{err}");
 }
 
