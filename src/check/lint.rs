@@ -11,15 +11,25 @@
 //!
 //! (LINE:COLUMN: where PATH is written, or the nearest field above it that is), then a
 //! summary line. A file that cannot be read or is not valid YAML is an error.
+//!
+//! A manifest is checked as YAML 1.2 reads it ([`resolve::yaml12`]: a plain `012` is the
+//! integer 12, which the schema refuses where a string belongs, although the YAML reader
+//! cutover uses takes it for the string "012"), and every plain scalar that YAML 1.1,
+//! as kubectl reads manifests ([`resolve::kubectl`]), reads otherwise is a violation of
+//! its own (`exact: yes` is a string in YAML 1.2 and the boolean true to kubectl, which
+//! the API server refuses): one file, one meaning, for every reader.
 
 use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 
+use serde_json::Value as Json;
+
 use crate::check::istio;
 use crate::error::{Error, Result};
 use crate::vs::{self, VirtualService};
-use crate::yaml::locate;
+use crate::yaml::locate::{self, Plain};
+use crate::yaml::resolve;
 
 /// The lint report for `paths`, and the number of violations found.
 pub fn report(paths: &[PathBuf]) -> Result<(String, usize)> {
@@ -40,9 +50,10 @@ pub fn report(paths: &[PathBuf]) -> Result<(String, usize)> {
                 format!("not valid YAML: {e}"),
             ))
         })?;
-        // Where each violation's field is written (best effort: none when the
-        // documents do not line up, which they do for any file serde_yaml reads).
-        let mut places = locate::documents(&text);
+        // Where each violation's field is written, and the plain scalars (best effort:
+        // none when the documents do not line up, which they do for any file serde_yaml
+        // reads).
+        let mut places = locate::documents_and_plain_scalars(&text);
         if places.len() != docs.len() {
             places.clear();
         }
@@ -57,23 +68,28 @@ pub fn report(paths: &[PathBuf]) -> Result<(String, usize)> {
             checked += 1;
             let doc = VirtualService::from(doc);
             let name = doc.name().unwrap_or("<unnamed>").to_owned();
-            for v in istio::virtual_service(&doc.into_json()) {
+            let (starts, plain) = match places.get(i) {
+                Some((starts, plain)) => (Some(starts), plain.as_slice()),
+                None => (None, &[][..]),
+            };
+            let mut json = doc.into_json();
+            as_yaml_1_2_reads(&mut json, plain);
+            let mut found: Vec<(String, String)> = istio::virtual_service(&json)
+                .into_iter()
+                .map(|v| (v.path, v.message))
+                .collect();
+            found.extend(readers_disagree(plain));
+            for (path, message) in found {
                 violations += 1;
-                let path = if v.path.is_empty() {
-                    "(document)"
-                } else {
-                    &v.path
-                };
-                let at = places
-                    .get(i)
-                    .and_then(|d| locate::nearest(d, &v.path))
+                let at = starts
+                    .and_then(|d| locate::nearest(d, &path))
                     .map(|p| format!(":{}:{}", p.line, p.col))
                     .unwrap_or_default();
+                let path = if path.is_empty() { "(document)" } else { &path };
                 let _ = writeln!(
                     out,
-                    "{file}{at}: VirtualService {name} (document {}): {path}: {}",
-                    i + 1,
-                    v.message
+                    "{file}{at}: VirtualService {name} (document {}): {path}: {message}",
+                    i + 1
                 );
             }
         }
@@ -94,6 +110,84 @@ pub fn report(paths: &[PathBuf]) -> Result<(String, usize)> {
     }
     out.push('\n');
     Ok((out, violations))
+}
+
+/// Gives every plain scalar of `json` (a document as `serde_yaml` read it) the value YAML
+/// 1.2 reads: `serde_yaml` takes `012` for the string "012", YAML 1.2 for the integer 12.
+fn as_yaml_1_2_reads(json: &mut Json, plain: &[Plain]) {
+    for p in plain {
+        let want = resolve::yaml12(&p.text).to_json(&p.text);
+        if let Some(v) = at_path(json, "", &p.path) {
+            if !same_json(v, &want) {
+                *v = want;
+            }
+        }
+    }
+}
+
+/// Whether two JSON values are the same, numbers compared by value (12 and 12.0).
+fn same_json(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::Number(x), Json::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => x.as_u64() == y.as_u64() && x.as_f64() == y.as_f64(),
+        },
+        _ => a == b,
+    }
+}
+
+/// The value at `path` ([`locate::documents`]'s names) of `json`, whose own path is `here`.
+fn at_path<'a>(json: &'a mut Json, here: &str, path: &str) -> Option<&'a mut Json> {
+    if here == path {
+        return Some(json);
+    }
+    // Only a child whose path starts `path` can hold it.
+    let leads = |p: &str| {
+        path.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+    };
+    match json {
+        Json::Object(m) => m.iter_mut().find_map(|(k, v)| {
+            let p = if here.is_empty() {
+                k.clone()
+            } else {
+                format!("{here}.{k}")
+            };
+            if leads(&p) {
+                at_path(v, &p, path)
+            } else {
+                None
+            }
+        }),
+        Json::Array(items) => items.iter_mut().enumerate().find_map(|(i, v)| {
+            let p = format!("{here}[{i}]");
+            if leads(&p) {
+                at_path(v, &p, path)
+            } else {
+                None
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// A (path, message) for every plain scalar YAML 1.2 and kubectl read differently.
+fn readers_disagree(plain: &[Plain]) -> impl Iterator<Item = (String, String)> + '_ {
+    plain.iter().filter_map(|p| {
+        let (v12, v11) = (resolve::yaml12(&p.text), resolve::kubectl(&p.text));
+        (!v12.same(&v11)).then(|| {
+            (
+                p.path.clone(),
+                format!(
+                    "plain `{}` is {} in YAML 1.2 but {} in YAML 1.1, as kubectl reads it; quote it ('{}') if a string is meant",
+                    p.text,
+                    v12.describe(&p.text),
+                    v11.describe(&p.text),
+                    p.text
+                ),
+            )
+        })
+    })
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -7,25 +7,59 @@
 
 use std::collections::HashMap;
 
-use saphyr_parser::{Event, Parser};
+use saphyr_parser::{Event, Parser, ScalarStyle};
 
 use super::{Pos, Span};
 
 /// For each document of `source`, in order, the start of every node reachable by a
 /// path of string keys and sequence indexes. The document's root is at the empty path.
 pub fn documents(source: &str) -> Vec<HashMap<String, Pos>> {
+    walk(source).into_iter().map(|w| w.found).collect()
+}
+
+/// A plain scalar value (unquoted, untagged, not a mapping key): where it is and how it
+/// is written. The text decides what it reads as, which YAML versions disagree on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plain {
+    /// Its path, as [`documents`] names nodes.
+    pub path: String,
+    /// Where it starts (for an alias of a plain scalar, where the alias is).
+    pub pos: Pos,
+    /// Its text.
+    pub text: String,
+}
+
+/// [`documents`], and for each document its plain scalar values ([`Plain`]) in order.
+pub fn documents_and_plain_scalars(source: &str) -> Vec<(HashMap<String, Pos>, Vec<Plain>)> {
+    walk(source)
+        .into_iter()
+        .map(|w| (w.found, w.plain))
+        .collect()
+}
+
+/// Walks every document of `source`.
+fn walk(source: &str) -> Vec<Walk> {
     let mut docs = Vec::new();
     let mut walk = Walk::default();
+    // The text of each anchored plain scalar, by anchor id, for its aliases.
+    let mut anchored: HashMap<usize, String> = HashMap::new();
     for event in Parser::new_from_str(source) {
         let Ok((event, span)) = event else { break };
         let start = Span::from_saphyr(span).start;
         match event {
             Event::DocumentStart(_) => walk = Walk::default(),
-            Event::DocumentEnd => docs.push(std::mem::take(&mut walk.found)),
-            Event::Scalar(text, ..) => walk.node(start, Some(text.into_owned()), None),
-            Event::Alias(_) => walk.node(start, None, None),
-            Event::SequenceStart(..) => walk.node(start, None, Some(Open::Seq(0))),
-            Event::MappingStart(..) => walk.node(start, None, Some(Open::Map(None))),
+            Event::DocumentEnd => docs.push(std::mem::take(&mut walk)),
+            Event::Scalar(text, style, anchor, tag) => {
+                let plain = style == ScalarStyle::Plain && tag.is_none();
+                if plain && anchor != 0 {
+                    anchored.insert(anchor, text.to_string());
+                }
+                let plain = plain.then(|| text.to_string());
+                walk.node(start, Some(text.into_owned()), None, plain);
+            }
+            Event::Alias(id) => walk.node(start, None, None, anchored.get(&id).cloned()),
+            Event::SequenceStart(..) => walk.node(start, None, Some(Open::Seq(0)), None),
+            Event::MappingStart(..) => walk.node(start, None, Some(Open::Map(None)), None),
             Event::SequenceEnd | Event::MappingEnd => {
                 walk.stack.pop();
             }
@@ -62,12 +96,19 @@ struct Walk {
     /// Open collections and their paths.
     stack: Vec<(String, Open)>,
     found: HashMap<String, Pos>,
+    plain: Vec<Plain>,
 }
 
 impl Walk {
     /// A node starting at `start`: a scalar (`text`), an alias, or a collection that
-    /// opens (`open`).
-    fn node(&mut self, start: Pos, text: Option<String>, open: Option<Open>) {
+    /// opens (`open`); `plain`: the text of a plain scalar (or of an alias of one).
+    fn node(
+        &mut self,
+        start: Pos,
+        text: Option<String>,
+        open: Option<Open>,
+        plain: Option<String>,
+    ) {
         let path = match self.stack.last_mut() {
             None => Some(String::new()),
             Some((parent, Open::Seq(i))) => {
@@ -91,6 +132,13 @@ impl Walk {
         };
         let Some(path) = path else { return };
         self.found.entry(path.clone()).or_insert(start);
+        if let Some(text) = plain {
+            self.plain.push(Plain {
+                path: path.clone(),
+                pos: start,
+                text,
+            });
+        }
         if let Some(open) = open {
             self.stack.push((path, open));
         }
@@ -123,6 +171,29 @@ mod tests {
         let near = nearest(&docs[1], "spec.http[0].route[0].destination.port.number");
         assert_eq!(near.map(|p| p.line), Some(7));
         assert_eq!(nearest(&docs[1], "nope").map(|p| p.line), Some(3));
+    }
+
+    #[test]
+    fn plain_scalar_values_are_listed_with_their_text() {
+        let src =
+            "a: 012\nb: '012'\nc: !!str 012\n012: x\nd: [yes, \"no\", &n 07]\ne: *n\nf: {g: 1e3}\n";
+        let docs = documents_and_plain_scalars(src);
+        let plain: Vec<(&str, &str, usize)> = docs[0]
+            .1
+            .iter()
+            .map(|p| (p.path.as_str(), p.text.as_str(), p.pos.line))
+            .collect();
+        assert_eq!(
+            plain,
+            [
+                ("a", "012", 1),
+                ("012", "x", 4),
+                ("d[0]", "yes", 5),
+                ("d[2]", "07", 5),
+                ("e", "07", 6),
+                ("f.g", "1e3", 7)
+            ]
+        );
     }
 
     #[test]

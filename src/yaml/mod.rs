@@ -10,6 +10,7 @@
 
 pub mod escape;
 pub mod locate;
+pub mod resolve;
 
 use std::collections::HashMap;
 

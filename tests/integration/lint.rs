@@ -157,6 +157,53 @@ fn istio_samples_lint_clean_but_for_the_known_ones() {
         .run();
 }
 
+/// YAML 1.2 reads a plain `012` as the integer 12 (YAML 1.1, as kubectl reads it, as the
+/// octal 10): not the string `exact` must be, yet lint passed it (its YAML reader takes
+/// `012` for the string "012"). A plain `yes` is a string in YAML 1.2 and a boolean to
+/// kubectl: reported too. Quoted, both are strings for every reader.
+#[test]
+fn plain_scalars_are_read_as_yaml_1_2_and_kubectl_read_them() {
+    let with = |exact: &str| {
+        VALID.replace(
+            "  - route:\n",
+            &format!("  - match:\n    - headers:\n        x-id: {{exact: {exact}}}\n    route:\n"),
+        )
+    };
+    let prefix = "VirtualService cr-gcpbackend-migration (document 1): spec.http[0].match[0].headers.x-id.exact";
+    let t = Test::new().file("vs.yaml", with("012"));
+    lint(&t, &["vs.yaml"])
+        .status(1)
+        .stdout(format!(
+            "vs.yaml:12:23: {prefix}: 12 is not of type \"string\"\n\
+             vs.yaml:12:23: {prefix}: plain `012` is the integer 12 in YAML 1.2 but the integer 10 in YAML 1.1, as kubectl reads it; quote it ('012') if a string is meant\n\
+             1 VirtualService checked in 1 file: 2 violations\n"
+        ))
+        .run();
+    t.write("vs.yaml", with("yes"));
+    lint(&t, &["vs.yaml"])
+        .status(1)
+        .stdout(format!(
+            "vs.yaml:12:23: {prefix}: plain `yes` is the string \"yes\" in YAML 1.2 but the boolean true in YAML 1.1, as kubectl reads it; quote it ('yes') if a string is meant\n\
+             1 VirtualService checked in 1 file: 1 violation\n"
+        ))
+        .run();
+    // `00` is the integer 0 for both.
+    t.write("vs.yaml", with("00"));
+    lint(&t, &["vs.yaml"])
+        .status(1)
+        .stdout(format!(
+            "vs.yaml:12:23: {prefix}: 0 is not of type \"string\"\n\
+             1 VirtualService checked in 1 file: 1 violation\n"
+        ))
+        .run();
+    for quoted in ["'012'", "\"yes\"", "'00'", "v012"] {
+        t.write("vs.yaml", with(quoted));
+        lint(&t, &["vs.yaml"])
+            .stdout("1 VirtualService checked in 1 file: 0 violations\n")
+            .run();
+    }
+}
+
 /// `LINE:COLUMN` of `needle` in file `path` of the test folder: the line holding `line`,
 /// the column where `needle` starts on it.
 fn at(t: &Test, path: &str, line: &str, needle: &str) -> String {
