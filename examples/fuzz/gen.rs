@@ -618,7 +618,7 @@ fn migration(rng: &mut Rng, t: f64, i: usize, base: Option<(&str, &str, &str)>) 
     );
     e.push(("from".into(), from));
     e.push(("to".into(), to));
-    let (stage_list, names) = stages(rng, t, base.is_none());
+    let (stage_list, names) = stages(rng, t, true);
     e.push(("stages".into(), stage_list));
     if let Some(envs) = environments(rng, t, &names) {
         e.push(("environments".into(), envs));

@@ -8,7 +8,8 @@
 //! - it renders byte-identically twice;
 //! - every rendered file re-parses, reads the same to a YAML 1.1 and a YAML 1.2 reader
 //!   ([`crate::readers`]), and its VirtualServices pass `check::istio::virtual_service`;
-//! - every rewritten base route has the exact largest-remainder weights
+//! - every rewritten base route (and a header canary stage's canary route before it, at
+//!   100%) has the exact largest-remainder weights
 //!   ([`crate::shares`]), and no base weight Istio refuses (over 2^31 − 1) is accepted;
 //! - promote then rollback (the one-value edit, `plan::edit::replace_value`) gives back
 //!   the plan's bytes, and the edited plan is valid and says what was asked.
@@ -327,6 +328,8 @@ fn check_shares(plan: &Plan, m: &Migration, files: &[GeneratedFile], out: &mut V
                 .spec()
                 .and_then(|s| s.get(kind))
                 .and_then(Value::as_sequence);
+            // A header canary stage puts a canary route before each HTTP route to `from`.
+            let mut canaries = 0;
             for (r, route) in routes.into_iter().flatten().enumerate() {
                 let Some(dests) = read_weights(route, ns) else {
                     continue;
@@ -337,6 +340,18 @@ fn check_shares(plan: &Plan, m: &Migration, files: &[GeneratedFile], out: &mut V
                 {
                     continue;
                 }
+                if stage.header.is_some() && kind == "http" {
+                    canaries += 1;
+                    let canary = &doc["spec"][kind][r + canaries - 1]["route"];
+                    compare(
+                        canary,
+                        &dests,
+                        (m, &from, &to, 100),
+                        &format!("the canary route before spec.{kind}[{r}]"),
+                        out,
+                    );
+                }
+                let r = if kind == "http" { r + canaries } else { r };
                 if let Some(big) = dests
                     .iter()
                     .map(|d| d.weight)
@@ -347,33 +362,50 @@ fn check_shares(plan: &Plan, m: &Migration, files: &[GeneratedFile], out: &mut V
                         format!("a base weight Istio refuses ({big}, over 2^31-1) is accepted"),
                     ));
                 }
-                let Some(want) = shares::expected(&dests, &from, &to, &m.to, w) else {
-                    continue;
-                };
-                let got: Option<Vec<(Option<String>, u64)>> =
-                    doc["spec"][kind][r]["route"].as_sequence().map(|ds| {
-                        ds.iter()
-                            .map(|d| {
-                                let h = Destination::new(d).host().map(str::to_owned);
-                                (
-                                    h,
-                                    d.get("weight").and_then(Value::as_u64).unwrap_or(u64::MAX),
-                                )
-                            })
-                            .collect()
-                    });
-                if got.as_ref() != Some(&want) {
-                    out.push(Finding::new(
-                        "shares",
-                        format!(
-                            "spec.{kind}[{r}] at weight {w}: rendered {} but the exact largest-remainder shares are {}",
-                            show_weights(got.as_deref().unwrap_or_default()),
-                            show_weights(&want)
-                        ),
-                    ));
-                }
+                compare(
+                    &doc["spec"][kind][r]["route"],
+                    &dests,
+                    (m, &from, &to, w),
+                    &format!("spec.{kind}[{r}]"),
+                    out,
+                );
             }
         }
+    }
+}
+
+/// Compares a rendered route list with the exact largest-remainder shares of the base
+/// route's `dests` at weight `w`; `from` and `to` as Istio reads them.
+fn compare(
+    got: &Value,
+    dests: &[shares::Dest],
+    (m, from, to, w): (&Migration, &str, &str, u8),
+    at: &str,
+    out: &mut Vec<Finding>,
+) {
+    let Some(want) = shares::expected(dests, from, to, &m.to, w) else {
+        return;
+    };
+    let got: Option<Vec<(Option<String>, u64)>> = got.as_sequence().map(|ds| {
+        ds.iter()
+            .map(|d| {
+                let h = Destination::new(d).host().map(str::to_owned);
+                (
+                    h,
+                    d.get("weight").and_then(Value::as_u64).unwrap_or(u64::MAX),
+                )
+            })
+            .collect()
+    });
+    if got.as_ref() != Some(&want) {
+        out.push(Finding::new(
+            "shares",
+            format!(
+                "{at} at weight {w}: rendered {} but the exact largest-remainder shares are {}",
+                show_weights(got.as_deref().unwrap_or_default()),
+                show_weights(&want)
+            ),
+        ));
     }
 }
 

@@ -5,6 +5,7 @@
 //! ([`rewrite`]). Every rendered manifest is read back and checked ([`crate::check`])
 //! before it can be written; paths come from [`crate::layout`].
 
+pub mod canary;
 pub mod header;
 pub mod rewrite;
 pub mod templates;
@@ -236,14 +237,12 @@ impl<'a> Renderer<'a> {
             file: (*file).to_owned(),
             message: format!("stage {}: {message}", stage.name),
         };
-        if stage.header.is_some() {
-            return Err(err(
-                "header canary stages are not supported with `base` yet".to_owned(),
-            ));
-        }
-        let (from, to, ns) = (&m.from, &m.to, &m.namespace);
-        let out = rewrite::stage(doc, from, to, ns, stage, self.plan.istio_version).map_err(err)?;
-        rewrite::check(doc, &out, from, to, ns).map_err(err)?;
+        let istio = self.plan.istio_version;
+        let (from, to, ns) = (m.from.as_str(), m.to.as_str(), m.namespace.as_str());
+        let mut out = rewrite::stage(doc, from, to, ns, stage, istio).map_err(err)?;
+        canary::insert(&mut out, doc, (from, to), ns, stage, istio).map_err(err)?;
+        let weighted = canary::strip(&out, doc, from, ns, stage).map_err(err)?;
+        rewrite::check(doc, &weighted, from, to, ns).map_err(err)?;
         out.to_yaml().map_err(err)
     }
 

@@ -287,6 +287,19 @@ fn stage(out: &mut String, m: &Migration, i: usize, s: &Stage) {
     out.push('\n');
 }
 
+/// The requests a header canary stage sends to `to`, in words: with a base, only those
+/// its routes send to `from`.
+fn canaries(m: &Migration, h: &str, v: &str) -> String {
+    if m.base.is_some() {
+        format!(
+            "requests with the header {h}: {v} that a route sends to {}",
+            m.from
+        )
+    } else {
+        format!("requests with the header {h}: {v}")
+    }
+}
+
 /// Where the requests of stage `s` go, in words.
 fn routing(m: &Migration, s: &Stage) -> String {
     match (s.kind, &s.header) {
@@ -297,11 +310,14 @@ fn routing(m: &Migration, s: &Stage) -> String {
             m.to
         ),
         (StageKind::Weight(0), Some((h, v))) => format!(
-            "requests with the header {h}: {v} go to {}; all others still go to {}",
-            m.to, m.from
+            "{} go to {}; all others still go to {}",
+            canaries(m, h, v),
+            m.to,
+            m.from
         ),
         (StageKind::Weight(w), Some((h, v))) => format!(
-            "requests with the header {h}: {v} go to {}; of the others, {w}% go to {} and {}% to {}",
+            "{} go to {}; of the others, {w}% go to {} and {}% to {}",
+            canaries(m, h, v),
             m.to,
             m.to,
             100 - w,

@@ -293,65 +293,84 @@ fn header_canary_default_stage_names() {
     );
 }
 
+/// A header canary with `base`: a canary route before each route that sends to `from`
+/// (the `/admin` route to another host is left alone), with that route's conditions plus
+/// the header; validate, render and check agree.
 #[test]
-fn header_canary_with_base_is_refused() {
-    let base = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/golden/base-routes/input/istio/reviews.yaml"),
-    )
-    .expect("read the base fixture");
+fn header_canary_with_base_goes_before_each_route_to_from() {
     let plan = r#"version: 1
 output: generated
 migrations:
-  - name: reviews
+  - name: orders
     namespace: shop
-    base: istio/reviews.yaml
-    from: reviews-se.example.com
-    to: reviews-gcp.example.com
+    base: istio/orders.yaml
+    from: orders-se.example.com
+    to: orders-gcp.example.com
     stages:
       - header: {name: x-canary, value: "true"}
       - weight: 100
 "#;
-    let t = repo_with(plan).file("istio/reviews.yaml", base);
-    let before = t.tree();
-    t.args(["render", "cutover.yaml"])
-        .status(2)
-        .stderr_contains("not supported with `base`")
-        .stderr_contains("header-x-canary")
-        .run();
-    assert_eq!(t.tree(), before, "render wrote files");
-    t.args(["diff", "cutover.yaml"])
-        .status(2)
-        .stderr_contains("not supported with `base`")
-        .run();
+    let base = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: orders, namespace: shop}\nspec:\n  hosts: [orders.example.com]\n  http:\n  - name: admin\n    match: [{uri: {prefix: /admin}}]\n    route: [{destination: {host: admin.example.com}}]\n  - name: api\n    match: [{uri: {prefix: /api}}, {uri: {prefix: /v2}}]\n    route: [{destination: {host: orders-se.example.com}}]\n  tcp:\n  - route: [{destination: {host: orders-se.example.com}}]\n";
+    let t = repo_with(plan).file("istio/orders.yaml", base);
+    t.args(["validate", "cutover.yaml"]).any_stdout().run();
+    t.args(["render", "cutover.yaml"]).any_stdout().run();
+    t.args(["check", "cutover.yaml"]).any_stdout().run();
+    let text = t.read("generated/orders/stages/01-header-x-canary/virtualservice.yaml");
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("YAML");
+    let http = doc["spec"]["http"].as_sequence().expect("http routes");
+    let names: Vec<_> = http.iter().map(|r| r["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        [Some("admin"), Some("api-header-x-canary"), Some("api")],
+        "{text}"
+    );
+    let canary: serde_yaml::Value = serde_yaml::from_str(
+        "- {headers: {x-canary: {exact: 'true'}}, uri: {prefix: /api}}\n- {headers: {x-canary: {exact: 'true'}}, uri: {prefix: /v2}}",
+    )
+    .expect("YAML");
+    assert_eq!(http[1]["match"], canary, "{text}");
+    assert_eq!(
+        http[1]["route"][0]["destination"]["host"],
+        "orders-gcp.example.com"
+    );
+    assert_eq!(http[1]["route"][0]["weight"], 100);
+    // Everyone else stays on `from`.
+    assert_eq!(http[2]["route"][0]["weight"], 0);
+    assert_eq!(http[2]["route"][1]["weight"], 100);
+    assert_eq!(doc["spec"]["tcp"][0]["route"][1]["weight"], 100);
 }
 
-/// `validate` accepts a header canary stage with `base`, which `render` then refuses: the
-/// plan is reported valid but cannot be rendered.
+/// A header canary needs an HTTP route to `from`: TCP and TLS routes have no headers.
+/// A route that excludes the header (`withoutHeaders`) cannot get a canary either.
 #[test]
-fn header_canary_with_base_is_refused_by_validate() {
-    let base = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/golden/base-routes/input/istio/reviews.yaml"),
-    )
-    .expect("read the base fixture");
-    let plan = r#"version: 1
-output: generated
-migrations:
-  - name: reviews
-    namespace: shop
-    base: istio/reviews.yaml
-    from: reviews-se.example.com
-    to: reviews-gcp.example.com
-    stages:
-      - header: {name: x-canary, value: "true"}
-      - weight: 100
-"#;
-    let t = repo_with(plan).file("istio/reviews.yaml", base);
-    t.args(["validate", "cutover.yaml"])
-        .status(2)
-        .stderr_contains("not supported with `base`")
-        .run();
+fn header_canary_with_base_is_refused_where_it_cannot_match() {
+    let plan = "version: 1\noutput: generated\nmigrations:\n  - {name: db, namespace: shop, base: db.yaml, from: db-se.example.com, to: db-gcp.example.com, stages: [{header: {name: x-canary, value: \"true\"}}, {weight: 100}]}\n";
+    for (routes, message) in [
+        (
+            "  tcp:\n  - route: [{destination: {host: db-se.example.com}}]\n",
+            "a header canary stage, but no HTTP route sends traffic to `db-se.example.com`",
+        ),
+        (
+            "  http:\n  - match: [{withoutHeaders: {x-canary: {exact: \"true\"}}}]\n    route: [{destination: {host: db-se.example.com}}]\n",
+            "spec.http[0]: match[0]: requires header `x-canary` to be absent",
+        ),
+        (
+            "  http:\n  - match: [{headers: {x-canary: {exact: beta}}}]\n    route: [{destination: {host: db-se.example.com}}]\n",
+            "spec.http[0]: match[0]: already matches header `x-canary` otherwise",
+        ),
+    ] {
+        let base = format!("apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: db, namespace: shop}}\nspec:\n  hosts: [db.example.com]\n{routes}");
+        let t = repo_with(plan).file("db.yaml", &base);
+        let before = t.tree();
+        for cmd in ["validate", "render"] {
+            t.args([cmd, "cutover.yaml"])
+                .status(2)
+                .stderr_contains("base VirtualService db.yaml: stage header-x-canary: ")
+                .stderr_contains(message)
+                .run();
+        }
+        assert_eq!(t.tree(), before, "files were written");
+    }
 }
 
 // --- init ----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ mod lint;
 mod promote;
 mod properties;
 mod readme;
+mod real_world;
 mod references;
 mod review;
 mod rewrite;

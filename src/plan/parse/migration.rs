@@ -24,7 +24,6 @@ impl Ctx<'_> {
         complete &= self.distinct_hosts(&f, field);
         let (stages, stages_field, stages_span) = f.stages.clone()?;
         self.warn_unfinished(&f, field, &stages, &stages_field, stages_span);
-        complete &= self.base_without_header(&f, &stages, &stages_field, stages_span);
         let mut environments = f.environments.clone().unwrap_or_default();
         complete &= self.environment_stages(&f, field, &environments, &stages);
         environments.sort_by(|a, b| a.name.cmp(&b.name));
@@ -145,32 +144,6 @@ impl Ctx<'_> {
             );
             Self::help(d, "end the rollout with `weight: 100`");
         }
-    }
-
-    /// A migration with `base` has no header canary stage (not supported yet).
-    fn base_without_header(
-        &mut self,
-        f: &Fields,
-        stages: &[Stage],
-        stages_field: &str,
-        stages_span: Span,
-    ) -> bool {
-        if f.base.is_none() {
-            return true;
-        }
-        let Some(s) = stages.iter().find(|s| s.header.is_some()) else {
-            return true;
-        };
-        let d = self.error(
-            stages_field,
-            stages_span,
-            format!(
-                "stage `{}` is a header canary, which is not supported with `base` yet",
-                s.name
-            ),
-        );
-        Self::help(d, "drop the header stage, or the `base`");
-        false
     }
 
     /// Every environment runs a stage the migration has.
