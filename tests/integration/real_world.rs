@@ -70,14 +70,18 @@ fn host(dest: &Value) -> Option<&str> {
     dest["destination"]["host"].as_str()
 }
 
-/// The distinct destination hosts, as written, in document order.
-fn destination_hosts(doc: &Value) -> Vec<String> {
+/// The distinct destination hosts, as written, in document order, each short one
+/// (`reviews`) followed by the name Istio reads it as (`reviews.<ns>.svc.cluster.local`):
+/// a plan's `from` may be written either way, and both must move every destination
+/// Istio resolves to it.
+fn destination_hosts(doc: &Value, ns: &str) -> Vec<String> {
     let mut hosts: Vec<String> = Vec::new();
     for kind in ["http", "tcp", "tls"] {
         for d in routes(doc, kind).flat_map(destinations) {
-            if let Some(h) = host(d) {
-                if !hosts.iter().any(|x| x == h) {
-                    hosts.push(h.to_owned());
+            let Some(h) = host(d) else { continue };
+            for h in [h.to_owned(), resolve(h, ns)] {
+                if !hosts.contains(&h) {
+                    hosts.push(h);
                 }
             }
         }
@@ -237,10 +241,12 @@ impl Case<'_> {
                     if host(d).map(|h| resolve(h, self.ns)).as_deref() != Some(from.as_str()) {
                         continue;
                     }
-                    let headers = d.get("headers");
+                    // No headers (absent or null) is a header set too.
+                    let headers_of = |d: &Value| d.get("headers").filter(|h| !h.is_null()).cloned();
+                    let headers = headers_of(d);
                     assert!(
                         ds.iter()
-                            .any(|t| host(t) == Some(TO) && t.get("headers") == headers),
+                            .any(|t| host(t) == Some(TO) && headers_of(t) == headers),
                         "{at}: spec.{kind}[{i}]: the headers {headers:?} do not reach `to`"
                     );
                 }
@@ -297,7 +303,7 @@ fn real_world_virtual_services_migrate_with_their_invariants() {
         counts.documents += 1;
         let ns = base["metadata"]["namespace"].as_str().unwrap_or("default");
         let t = Test::new().git_folder().file(&file, &text);
-        for from in destination_hosts(base) {
+        for from in destination_hosts(base, ns) {
             let case = Case {
                 file: &file,
                 text: &text,
@@ -305,8 +311,8 @@ fn real_world_virtual_services_migrate_with_their_invariants() {
                 ns,
                 from: &from,
             };
-            let http =
-                routes(base, "http").any(|r| destinations(r).any(|d| host(d) == Some(&*from)));
+            let is_from = |d: &Value| host(d).map(|h| resolve(h, ns)) == Some(resolve(&from, ns));
+            let http = routes(base, "http").any(|r| destinations(r).any(is_from));
             t.write("cutover.yaml", case.plan(http));
             let at = format!("{file}, from {from}");
             let out = crate::test::run(t.args(["render"]).command(), "render");
@@ -351,13 +357,17 @@ fn real_world_virtual_services_migrate_with_their_invariants() {
         "broken invariants: {:?}",
         found.0.keys().collect::<Vec<_>>()
     );
+    // 80 VirtualServices; 166 `from` hosts: 112 as written and 54 short ones' full
+    // names; 20 refused, all of 8 bases Istio itself refuses (SNI hosts outside `hosts`,
+    // unknown fields, ...) or whose host is no DNS name: 13 hosts as written, 7 full
+    // names.
     assert_eq!(
         counts,
         Counts {
-            documents: 0,
-            rendered: 0,
-            refused: 0,
-            stages: 0
+            documents: 80,
+            rendered: 146,
+            refused: 20,
+            stages: 664
         }
     );
 }
