@@ -88,6 +88,12 @@ pub fn stage(
         return Err("has no `spec` mapping".to_owned());
     }
     let names = HostResolver::of(base, namespace);
+    if names.same(from, to) {
+        return Err(format!(
+            "`from` ({from}) and `to` ({to}) are one host as Istio reads the base's hosts, in namespace {}: nothing would move",
+            names.namespace()
+        ));
+    }
     let moves = Moves {
         from,
         to,
@@ -824,6 +830,21 @@ spec:
             e,
             "no route sends traffic to `reviews.shop.svc.cluster.local` (Istio does not expand `reviews.shop`, a host with a dot: write `reviews.shop.svc.cluster.local` to move its traffic)"
         );
+    }
+
+    #[test]
+    fn from_and_to_naming_one_host_for_istio_is_an_error() {
+        let base = one_route("[{destination: {host: reviews}}]");
+        let e = stage(
+            &base,
+            "reviews",
+            "reviews.shop.svc.cluster.local",
+            "shop",
+            &weight_stage(10),
+            (1, 22),
+        )
+        .unwrap_err();
+        assert_eq!(e, "`from` (reviews) and `to` (reviews.shop.svc.cluster.local) are one host as Istio reads the base's hosts, in namespace shop: nothing would move");
     }
 
     #[test]
