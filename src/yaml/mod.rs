@@ -10,6 +10,7 @@
 
 pub mod escape;
 pub mod locate;
+pub mod splice;
 
 use std::collections::HashMap;
 
@@ -121,8 +122,25 @@ pub enum Value {
 pub struct Node {
     /// The node's content.
     pub value: Value,
-    /// Where it was written.
+    /// Where it was written: from its anchor or tag if it has one, to its last
+    /// character (a flow collection's closing bracket; a block collection's span runs on
+    /// to where the next token starts).
     pub span: Span,
+    /// How it is written, beyond its value.
+    pub form: Form,
+}
+
+/// How a node is written, beyond its value and style: what editing its text needs
+/// ([`splice`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Form {
+    /// A flow collection (`[a, b]`, `{a: b}`) rather than a block one.
+    pub flow: bool,
+    /// The id of its anchor (`&a`), when it has one; ids count from 1 in document order.
+    pub anchor: Option<usize>,
+    /// For an alias (`*a`), the id of its anchor: the node is a copy of the anchored one,
+    /// whose descendants keep the spans of the anchored text.
+    pub alias: Option<usize>,
 }
 
 /// A fatal problem reading a YAML document.
@@ -389,6 +407,16 @@ pub fn scalar_at(source: &str, index: usize) -> Option<SourceScalar> {
     None
 }
 
+/// The byte offset of each character of `source`, and of its end (the parser counts
+/// characters).
+pub(crate) fn byte_offsets(source: &str) -> Vec<usize> {
+    source
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(source.len()))
+        .collect()
+}
+
 /// Walks the source forward to turn the parser's scalar spans into exact ones: the
 /// parser ends a quoted scalar's span where the next token starts (after spaces and a
 /// comment), and a block scalar's after its trailing line breaks.
@@ -545,7 +573,11 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let span = cursor.scalar_span(span, style);
+                let mut span = cursor.scalar_span(span, style);
+                if text.is_empty() && style == ScalarStyle::Plain && anchor == 0 && tag.is_none() {
+                    // An empty value: the parser spans the token after it.
+                    span.end = span.start;
+                }
                 let tag = check_tag(tag.as_deref(), &text, span)?;
                 let style = match style {
                     ScalarStyle::Plain => Style::Plain,
@@ -558,6 +590,10 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
                         tag,
                     }),
                     span,
+                    form: Form {
+                        anchor: (anchor > 0).then_some(anchor),
+                        ..Form::default()
+                    },
                 };
                 builder.count(1, span)?;
                 if anchor > 0 {
@@ -569,6 +605,20 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
             }
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "seq", span)?;
+                // The parser starts a block sequence written at its key's indentation
+                // (`key:\n- a`) at its first item: the span starts at the `-`.
+                let at = cursor.byte_at(span.start.index);
+                let before = source[..at].trim_end_matches(' ');
+                let mut span = span;
+                if anchor == 0
+                    && tag.is_none()
+                    && !source[at..].starts_with(['-', '['])
+                    && before.ends_with('-')
+                {
+                    let back = at + 1 - before.len();
+                    span.start.index -= back;
+                    span.start.col = span.start.col.saturating_sub(back);
+                }
                 builder.open(Frame::Seq(Vec::new()), anchor, span)?;
             }
             Event::MappingStart(anchor, tag) => {
@@ -576,7 +626,19 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
                 builder.open(Frame::Map(Vec::new(), None, HashMap::new()), anchor, span)?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some(done) = builder.close(span)? {
+                // A flow collection ends with its bracket (the parser spans the comment
+                // after it too); a block one with no token of its own.
+                let at = cursor.byte_at(span.start.index);
+                let flow = source[at..].starts_with([']', '}']);
+                let span = if flow {
+                    Span {
+                        start: span.start,
+                        end: end_pos(span.start, &source[at..at + 1]),
+                    }
+                } else {
+                    span
+                };
+                if let Some(done) = builder.close(span, flow)? {
                     root = Some(done);
                 }
             }
@@ -744,7 +806,7 @@ impl Builder {
         Ok(())
     }
 
-    fn close(&mut self, end: Span) -> Result<Option<Node>, YamlError> {
+    fn close(&mut self, end: Span, flow: bool) -> Result<Option<Node>, YamlError> {
         let Some((frame, anchor, start, nodes_at_open)) = self.stack.pop() else {
             return Err(YamlError::at(end, "unbalanced YAML collection"));
         };
@@ -761,7 +823,12 @@ impl Builder {
             start: start.start,
             end: end.end,
         };
-        let node = Node { value, span };
+        let form = Form {
+            flow,
+            anchor: (anchor > 0).then_some(anchor),
+            alias: None,
+        };
+        let node = Node { value, span, form };
         if anchor > 0 {
             let size = self.nodes - nodes_at_open + 1;
             self.anchors.insert(anchor, (node.clone(), size));
@@ -777,6 +844,8 @@ impl Builder {
         self.count(size, span)?;
         // Report problems inside an alias at the alias itself.
         node.span = span;
+        node.form.anchor = None;
+        node.form.alias = Some(id);
         Ok(node)
     }
 
