@@ -452,6 +452,39 @@ impl<'a> Cursor<'a> {
         self.bytes
     }
 
+    /// The span of a sequence the parser starts at `span`: it starts a block sequence
+    /// written at its key's indentation (`key:\n- a`) at its first item; the span starts
+    /// at the `-` (or at the anchor or tag, with `properties`).
+    fn sequence_span(&mut self, span: Span, properties: bool) -> Span {
+        let at = self.byte_at(span.start.index);
+        let before = self.source[..at].trim_end_matches(' ');
+        let mut span = span;
+        if !properties && !self.source[at..].starts_with(['-', '[']) && before.ends_with('-') {
+            let back = at + 1 - before.len();
+            span.start.index -= back;
+            span.start.col = span.start.col.saturating_sub(back);
+        }
+        span
+    }
+
+    /// The span of the end of a collection, which the parser spans as `span`, and whether
+    /// it is a flow collection: that ends with its bracket (the parser spans the comment
+    /// after it too), a block one with no token of its own.
+    fn end_span(&mut self, span: Span) -> (Span, bool) {
+        let at = self.byte_at(span.start.index);
+        if !self.source[at..].starts_with([']', '}']) {
+            return (span, false);
+        }
+        let end = end_pos(span.start, &self.source[at..at + 1]);
+        (
+            Span {
+                start: span.start,
+                end,
+            },
+            true,
+        )
+    }
+
     /// The exact span of a scalar written in `style` that the parser spans as `span`.
     fn scalar_span(&mut self, span: Span, style: ScalarStyle) -> Span {
         let start = self.byte_at(span.start.index);
@@ -534,6 +567,35 @@ fn end_pos(start: Pos, text: &str) -> Pos {
     end
 }
 
+/// A scalar's node, from its event.
+fn scalar_node(
+    cursor: &mut Cursor<'_>,
+    span: Span,
+    text: String,
+    style: ScalarStyle,
+    anchor: usize,
+    tag: Option<std::borrow::Cow<'_, saphyr_parser::Tag>>,
+) -> Result<Node, YamlError> {
+    let mut span = cursor.scalar_span(span, style);
+    if text.is_empty() && style == ScalarStyle::Plain && anchor == 0 && tag.is_none() {
+        // An empty value: the parser spans the token after it.
+        span.end = span.start;
+    }
+    let tag = check_tag(tag.as_deref(), &text, span)?;
+    let style = match style {
+        ScalarStyle::Plain => Style::Plain,
+        _ => Style::Quoted,
+    };
+    Ok(Node {
+        value: Value::Scalar(Scalar { text, style, tag }),
+        span,
+        form: Form {
+            anchor: (anchor > 0).then_some(anchor),
+            ..Form::default()
+        },
+    })
+}
+
 fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, YamlError> {
     let mut documents = 0usize;
     let mut root: Option<Node> = None;
@@ -573,29 +635,8 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let mut span = cursor.scalar_span(span, style);
-                if text.is_empty() && style == ScalarStyle::Plain && anchor == 0 && tag.is_none() {
-                    // An empty value: the parser spans the token after it.
-                    span.end = span.start;
-                }
-                let tag = check_tag(tag.as_deref(), &text, span)?;
-                let style = match style {
-                    ScalarStyle::Plain => Style::Plain,
-                    _ => Style::Quoted,
-                };
-                let node = Node {
-                    value: Value::Scalar(Scalar {
-                        text: text.into_owned(),
-                        style,
-                        tag,
-                    }),
-                    span,
-                    form: Form {
-                        anchor: (anchor > 0).then_some(anchor),
-                        ..Form::default()
-                    },
-                };
-                builder.count(1, span)?;
+                let node = scalar_node(&mut cursor, span, text.into_owned(), style, anchor, tag)?;
+                builder.count(1, node.span)?;
                 if anchor > 0 {
                     builder.anchors.insert(anchor, (node.clone(), 1));
                 }
@@ -605,20 +646,7 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
             }
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "seq", span)?;
-                // The parser starts a block sequence written at its key's indentation
-                // (`key:\n- a`) at its first item: the span starts at the `-`.
-                let at = cursor.byte_at(span.start.index);
-                let before = source[..at].trim_end_matches(' ');
-                let mut span = span;
-                if anchor == 0
-                    && tag.is_none()
-                    && !source[at..].starts_with(['-', '['])
-                    && before.ends_with('-')
-                {
-                    let back = at + 1 - before.len();
-                    span.start.index -= back;
-                    span.start.col = span.start.col.saturating_sub(back);
-                }
+                let span = cursor.sequence_span(span, anchor > 0 || tag.is_some());
                 builder.open(Frame::Seq(Vec::new()), anchor, span)?;
             }
             Event::MappingStart(anchor, tag) => {
@@ -626,18 +654,7 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
                 builder.open(Frame::Map(Vec::new(), None, HashMap::new()), anchor, span)?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                // A flow collection ends with its bracket (the parser spans the comment
-                // after it too); a block one with no token of its own.
-                let at = cursor.byte_at(span.start.index);
-                let flow = source[at..].starts_with([']', '}']);
-                let span = if flow {
-                    Span {
-                        start: span.start,
-                        end: end_pos(span.start, &source[at..at + 1]),
-                    }
-                } else {
-                    span
-                };
+                let (span, flow) = cursor.end_span(span);
                 if let Some(done) = builder.close(span, flow)? {
                     root = Some(done);
                 }

@@ -262,6 +262,19 @@ impl<'a> Splice<'a> {
         self.src[self.line_start(at)..at].chars().count()
     }
 
+    /// Inserts `lines` (indented) on new lines after the line that holds `at`: at the start
+    /// of the next line, so that an edit that removes lines up to there (the end of the
+    /// node before) comes first.
+    fn insert_lines_after(&mut self, at: usize, lines: String) {
+        let end = self.line_end(at);
+        if end == self.src.len() {
+            self.edit(end..end, format!("{}{lines}", self.eol));
+        } else {
+            let next = self.next_line(at);
+            self.edit(next..next, format!("{lines}{}", self.eol));
+        }
+    }
+
     fn edit(&mut self, range: Range<usize>, text: String) {
         self.edits.push((range.start, range.end, text));
     }
@@ -489,7 +502,7 @@ impl<'a> Splice<'a> {
         let keys: Vec<&Value> = base.keys().collect();
         // New entries, by the kept entry they follow (`None`: before the first).
         let mut before = String::new();
-        let mut after = vec![String::new(); entries.len()];
+        let mut after: Vec<Vec<String>> = vec![Vec::new(); entries.len()];
         let mut last = None;
         for (k, v) in target {
             match keys.iter().position(|b| *b == k) {
@@ -498,9 +511,7 @@ impl<'a> Splice<'a> {
                     let text = self.entry(k, v, key_col)?;
                     match last {
                         None => before.push_str(&format!("{text}{}{}", self.eol, spaces(key_col))),
-                        Some(i) => {
-                            after[i].push_str(&format!("{}{}{text}", self.eol, spaces(key_col)))
-                        }
+                        Some(i) => after[i].push(format!("{}{text}", spaces(key_col))),
                     }
                 }
             }
@@ -529,8 +540,8 @@ impl<'a> Splice<'a> {
             };
             self.node(vn, base.get(keys[i]).ok_or(GiveUp)?, t, place)?;
             if !after[i].is_empty() {
-                let at = self.line_end(self.entry_end(kn, vn)?);
-                self.edit(at..at, std::mem::take(&mut after[i]));
+                let lines = after[i].join(self.eol);
+                self.insert_lines_after(self.entry_end(kn, vn)?, lines);
             }
             i += 1;
         }
@@ -577,6 +588,15 @@ impl<'a> Splice<'a> {
             return self.replace(node, &Value::Sequence(target.to_vec()), place);
         }
         if !node.form.flow {
+            // An item removed by its lines has its `-` first on its line (not the inner
+            // one of `- - a`).
+            let by_lines = steps.iter().all(|s| match s {
+                Align::Delete(i) => self.dash(&items[*i]).is_ok_and(|d| self.first_on_line(d)),
+                _ => true,
+            });
+            if !by_lines {
+                return self.replace(node, &Value::Sequence(target.to_vec()), place);
+            }
             return self.block_sequence(items, base, target, &steps);
         }
         let in_place = steps
@@ -642,8 +662,8 @@ impl<'a> Splice<'a> {
                     match previous {
                         None => before.push_str(&format!("{text}{}{}", self.eol, spaces(indent))),
                         Some(p) => {
-                            let at = self.line_end(self.end(&items[p])?);
-                            self.edit(at..at, format!("{}{}{text}", self.eol, spaces(indent)));
+                            let end = self.end(&items[p])?;
+                            self.insert_lines_after(end, format!("{}{text}", spaces(indent)));
                         }
                     }
                 }
@@ -777,13 +797,13 @@ fn spaces(n: usize) -> String {
 }
 
 /// The text of `range` of `src` with `edits` made (each inside it, none overlapping
-/// another; several at one place in the order they were made).
+/// another; at one place, insertions first, in the order they were made).
 fn apply(
     src: &str,
     range: Range<usize>,
     mut edits: Vec<(usize, usize, String)>,
 ) -> Result<String, GiveUp> {
-    edits.sort_by_key(|e| e.0);
+    edits.sort_by_key(|e| (e.0, e.1));
     let mut out = String::with_capacity(range.len());
     let mut at = range.start;
     for (start, end, text) in edits {
@@ -949,14 +969,16 @@ fn pair(base: &[Value], old: Range<usize>, target: &[Value], new: Range<usize>) 
     out
 }
 
-/// How alike two items are, 0 for items not worth editing one into the other (scalars:
-/// a new one is as short as an edit). Two collections of a kind are worth it (what they
-/// share deeper down stays as written); two mappings more so for each entry they share
-/// (same key, identical value), and most when they share their first entry (the first
-/// entry of a list item usually names it: `name`, `destination`, `uri`).
+/// How alike two items are, 0 for items not worth editing one into the other. Two
+/// scalars or two collections of a kind are worth it (a scalar is replaced where it
+/// stands; what two collections share deeper down stays as written); two mappings more
+/// so for each entry they share (same key, identical value), and most when they share
+/// their first entry (the first entry of a list item usually names it: `name`,
+/// `destination`, `uri`).
 fn shared(a: &Value, b: &Value) -> usize {
     let (Value::Mapping(a), Value::Mapping(b)) = (a, b) else {
-        return usize::from(a.is_sequence() && b.is_sequence());
+        let scalar = |v: &Value| !v.is_sequence() && !v.is_mapping();
+        return usize::from((a.is_sequence() && b.is_sequence()) || (scalar(a) && scalar(b)));
     };
     let same = |(k, v): (&Value, &Value)| b.get(k).is_some_and(|w| vs::identical(v, w));
     let first = match (a.iter().next(), b.iter().next()) {
@@ -1175,5 +1197,289 @@ spec:
         // them).
         assert_eq!(edit("012: a\n12: b\n", &value("{'012': a, 12: c}")), None);
         assert_eq!(edit("# only a comment\n", &value("a")), None);
+    }
+
+    /// Random small documents written in random styles, and random edits of them.
+    mod random {
+        use super::*;
+        use proptest::prelude::*;
+
+        const STRINGS: [&str; 16] = [
+            "a",
+            "b c",
+            "x: y",
+            "yes",
+            "on",
+            "012",
+            "1e3",
+            "10.0.0.1",
+            "",
+            "#x",
+            "- z",
+            "se.example.com",
+            "it's",
+            "q\"r",
+            "[1]",
+            "2001-12-14",
+        ];
+        const KEYS: [&str; 8] = ["a", "b", "c", "host", "weight", "route", "on", "x y"];
+
+        fn scalar_value() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                4 => proptest::sample::select(STRINGS.to_vec()).prop_map(|s| Value::String(s.into())),
+                2 => (0u64..200).prop_map(|n| Value::Number(n.into())),
+                1 => Just(Value::Number(1.5.into())),
+                1 => any::<bool>().prop_map(Value::Bool),
+                1 => Just(Value::Null),
+            ]
+        }
+
+        fn mapping(inner: impl Strategy<Value = Value>) -> impl Strategy<Value = Value> {
+            proptest::collection::vec((proptest::sample::select(KEYS.to_vec()), inner), 1..5)
+                .prop_map(|es| {
+                    Value::Mapping(es.into_iter().map(|(k, v)| (Value::from(k), v)).collect())
+                })
+        }
+
+        fn document() -> impl Strategy<Value = Value> {
+            let value = scalar_value().prop_recursive(3, 30, 4, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Sequence),
+                    mapping(inner),
+                ]
+            });
+            mapping(value)
+        }
+
+        /// A small deterministic generator for styles and edits.
+        struct Rng(u64);
+
+        impl Rng {
+            fn below(&mut self, n: usize) -> usize {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                (self.0 % n.max(1) as u64) as usize
+            }
+
+            fn coin(&mut self, percent: usize) -> bool {
+                self.below(100) < percent
+            }
+
+            fn value(&mut self, depth: usize) -> Value {
+                match self.below(if depth > 1 { 3 } else { 5 }) {
+                    0 => Value::from(STRINGS[self.below(STRINGS.len())]),
+                    1 => Value::from(self.below(300) as u64),
+                    2 => Value::Bool(self.coin(50)),
+                    3 => {
+                        Value::Sequence((0..self.below(3)).map(|_| self.value(depth + 1)).collect())
+                    }
+                    _ => Value::Mapping(
+                        (0..1 + self.below(2))
+                            .map(|i| (Value::from(format!("k{i}")), self.value(depth + 1)))
+                            .collect(),
+                    ),
+                }
+            }
+
+            /// `v` with a few random edits: values changed, keys and items added or
+            /// removed, keys swapped.
+            fn edit(&mut self, v: &Value, depth: usize) -> Value {
+                match v {
+                    Value::Mapping(m) if !m.is_empty() => {
+                        let mut entries: Vec<(Value, Value)> = m.clone().into_iter().collect();
+                        let i = self.below(entries.len());
+                        match self.below(7) {
+                            0 if entries.len() > 1 => {
+                                entries.remove(i);
+                            }
+                            1 => {
+                                let key = Value::from(format!("new{}", self.below(3)));
+                                if !m.contains_key(&key) {
+                                    entries.insert(
+                                        self.below(entries.len() + 1),
+                                        (key, self.value(depth)),
+                                    );
+                                }
+                            }
+                            2 if entries.len() > 1 && self.coin(30) => {
+                                let last = entries.len() - 1;
+                                entries.swap(0, last);
+                            }
+                            3 => entries[i].1 = self.value(depth),
+                            _ => {
+                                for e in &mut entries {
+                                    if self.coin(50) {
+                                        e.1 = self.edit(&e.1, depth + 1);
+                                    }
+                                }
+                            }
+                        }
+                        Value::Mapping(entries.into_iter().collect())
+                    }
+                    Value::Sequence(items) if !items.is_empty() => {
+                        let mut items = items.clone();
+                        let i = self.below(items.len());
+                        match self.below(5) {
+                            0 => {
+                                items.remove(i);
+                            }
+                            1 => items.insert(self.below(items.len() + 1), self.value(depth)),
+                            2 => items[i] = self.edit(&items[i], depth + 1),
+                            _ => {
+                                let new = self.value(depth);
+                                items.insert(i, new);
+                                let j = self.below(items.len());
+                                items[j] = self.edit(&items[j], depth + 1);
+                            }
+                        }
+                        Value::Sequence(items)
+                    }
+                    _ => self.value(depth),
+                }
+            }
+        }
+
+        /// Writes a value in random styles: plain or quoted scalars, flow or block
+        /// collections, sequences indented or not, comments between entries and after
+        /// values.
+        struct Writer {
+            rng: Rng,
+            seq_indent: usize,
+            out: String,
+        }
+
+        impl Writer {
+            fn scalar(&mut self, v: &Value, flow: bool) -> String {
+                match v {
+                    Value::String(s) => {
+                        let plain = escape::is_plain_safe_in_1_2(s)
+                            && !(flow && s.contains(['[', ']', '{', '}', ',']));
+                        if plain && self.rng.coin(60) {
+                            s.clone()
+                        } else if self.rng.coin(50) {
+                            escape::single_quoted(s).unwrap_or_else(|| escape::double_quoted(s))
+                        } else {
+                            escape::double_quoted(s)
+                        }
+                    }
+                    Value::Null if self.rng.coin(50) => "~".to_owned(),
+                    Value::Null => "null".to_owned(),
+                    Value::Sequence(_) => "[]".to_owned(),
+                    Value::Mapping(_) => "{}".to_owned(),
+                    v => serde_yaml::to_string(v).unwrap().trim_end().to_owned(),
+                }
+            }
+
+            fn flow(&mut self, v: &Value) -> String {
+                match v {
+                    Value::Mapping(m) if !m.is_empty() => {
+                        let parts: Vec<String> = m
+                            .iter()
+                            .map(|(k, v)| format!("{}: {}", self.scalar(k, true), self.flow(v)))
+                            .collect();
+                        format!("{{{}}}", parts.join(", "))
+                    }
+                    Value::Sequence(s) if !s.is_empty() => {
+                        let parts: Vec<String> = s.iter().map(|v| self.flow(v)).collect();
+                        format!("[{}]", parts.join(", "))
+                    }
+                    v => self.scalar(v, true),
+                }
+            }
+
+            fn line_end(&mut self) {
+                if self.rng.coin(15) {
+                    self.out.push_str("  # after");
+                }
+                self.out.push('\n');
+            }
+
+            /// Entries of a block mapping; the first one's indentation is written.
+            fn mapping(&mut self, m: &Mapping, indent: usize) {
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        if self.rng.coin(20) {
+                            self.out.push_str(&format!("{}# before\n", spaces(indent)));
+                        }
+                        self.out.push_str(&spaces(indent));
+                    }
+                    let key = self.scalar(k, false);
+                    self.out.push_str(&format!("{key}:"));
+                    match v {
+                        Value::Null if self.rng.coin(30) => self.line_end(),
+                        v if !is_block(v) || self.rng.coin(25) => {
+                            let text = self.flow(v);
+                            self.out.push_str(&format!(" {text}"));
+                            self.line_end();
+                        }
+                        Value::Mapping(m) => {
+                            self.out.push_str(&format!("\n{}", spaces(indent + 2)));
+                            self.mapping(m, indent + 2);
+                        }
+                        Value::Sequence(s) => {
+                            let at = indent + self.seq_indent;
+                            self.out.push_str(&format!("\n{}", spaces(at)));
+                            self.sequence(s, at);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+
+            /// Items of a block sequence; the first one's indentation is written.
+            fn sequence(&mut self, s: &[Value], indent: usize) {
+                for (i, v) in s.iter().enumerate() {
+                    if i > 0 {
+                        if self.rng.coin(20) {
+                            self.out.push_str(&format!("{}# between\n", spaces(indent)));
+                        }
+                        self.out.push_str(&spaces(indent));
+                    }
+                    self.out.push_str("- ");
+                    match v {
+                        v if !is_block(v) || self.rng.coin(25) => {
+                            let text = self.flow(v);
+                            self.out.push_str(&text);
+                            self.line_end();
+                        }
+                        Value::Mapping(m) => self.mapping(m, indent + 2),
+                        Value::Sequence(s) => self.sequence(s, indent + 2),
+                        _ => {}
+                    }
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+            #[test]
+            fn random_edits_of_random_documents_read_as_their_target(
+                base in document(),
+                seed in 1u64..,
+                crlf in any::<bool>(),
+            ) {
+                let mut rng = Rng(seed);
+                let seq_indent = 2 * rng.below(2);
+                let mut w = Writer { rng, seq_indent, out: String::from("# top\n") };
+                if let Value::Mapping(m) = &base {
+                    w.mapping(m, 0);
+                }
+                let mut text = w.out;
+                if crlf {
+                    text = text.replace('\n', "\r\n");
+                }
+                prop_assert!(reads_as(&text, &base), "the writer wrote\n{}", text);
+                let target = w.rng.edit(&base, 0);
+                let out = edit(&text, &target);
+                prop_assert!(out.is_some(), "no splice of\n{}\ninto {:?}", text, target);
+                let out = out.unwrap();
+                prop_assert!(reads_as(&out, &target), "\n{}\nreads as\n{:?}\nnot\n{:?}", out, one_document(&out), target);
+                prop_assert!(out.starts_with("# top"));
+                prop_assert_eq!(out.contains("\r\n"), crlf);
+                prop_assert!(!crlf || !out.replace("\r\n", "").contains('\n'), "a lone line feed:\n{:?}", out);
+            }
+        }
     }
 }
