@@ -27,6 +27,9 @@
 //! returns `None` when it is not, and when an edit cannot be made in the text: a change
 //! under an anchor that an alias repeats, a character only YAML 1.1 takes for a line
 //! break, a document [`super::parse`] refuses. The caller then writes the target afresh.
+//!
+//! [`document_text`] cuts the text of one document out of a file of several
+//! ([`locate::texts`]), as the source of a splice.
 
 use std::collections::HashSet;
 use std::ops::Range;

@@ -72,12 +72,15 @@ fn the_largest_32_bit_weights_render_exactly() {
     let t = with_base(&base("[{destination: {host: a.example.com}, weight: 2147483647}, {destination: {host: c.example.com}, weight: 2147483647}]"));
     t.args(["render", "-q", "cutover.yaml"]).run();
     let stage = t.read("out/m/stages/01-weight-10/virtualservice.yaml");
-    // Exact: 5 / 45 / 50.
-    let weights: Vec<&str> = stage
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("weight: "))
+    // Exact: 5 / 45 / 50 (in the base's flow style).
+    let doc: serde_yaml::Value = serde_yaml::from_str(&stage).unwrap();
+    let weights: Vec<u64> = doc["spec"]["http"][0]["route"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|d| d["weight"].as_u64().unwrap())
         .collect();
-    assert_eq!(weights, ["5", "45", "50"], "{stage}");
+    assert_eq!(weights, [5, 45, 50], "{stage}");
 }
 
 #[test]
