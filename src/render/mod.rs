@@ -2,7 +2,8 @@
 //!
 //! Templates ([`templates`]) are minijinja templates, compiled once per run. A migration
 //! with a `base` has its stage VirtualServices rewritten from that file instead
-//! ([`rewrite`]). Every rendered manifest is read back and checked ([`crate::check`])
+//! ([`rewrite`]), each written as the base document's own text edited where the stage
+//! differs ([`crate::yaml::splice`]). Every rendered manifest is read back and checked ([`crate::check`])
 //! before it can be written; paths come from [`crate::layout`].
 
 pub mod header;
