@@ -275,7 +275,7 @@ fn mark(v: Value, marker: &str, texts: &mut Vec<String>) -> Value {
 
 /// The text a scalar must be written as, when `serde_yaml` writes it in a way YAML 1.1
 /// and YAML 1.2 read differently (see [`VirtualService::to_yaml`]); `None` otherwise.
-fn portable_scalar(v: &Value) -> Option<String> {
+pub(crate) fn portable_scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s)
             if s.contains(['\u{85}', '\u{2028}', '\u{2029}'])
@@ -308,7 +308,7 @@ fn written_plain(s: &str) -> bool {
 /// YAML 1.2: a superset of their nulls, booleans, numbers ([`number_like`]) and
 /// timestamps, and YAML 1.1's `<<` and `=`. A string that did not need its quotes reads
 /// the same with them.
-fn maybe_not_a_string(s: &str) -> bool {
+pub(crate) fn maybe_not_a_string(s: &str) -> bool {
     const WORDS: [&str; 12] = [
         "", "~", "y", "yes", "n", "no", "true", "false", "on", "off", "null", "<<",
     ];

@@ -2,7 +2,8 @@
 //!
 //! Templates ([`templates`]) are minijinja templates, compiled once per run. A migration
 //! with a `base` has its stage VirtualServices rewritten from that file instead
-//! ([`rewrite`]). Every rendered manifest is read back and checked ([`crate::check`])
+//! ([`rewrite`]), each written as the base document's own text edited where the stage
+//! differs ([`crate::yaml::splice`]). Every rendered manifest is read back and checked ([`crate::check`])
 //! before it can be written; paths come from [`crate::layout`].
 
 pub mod canary;
@@ -19,6 +20,7 @@ use crate::plan::stage::Stage;
 use crate::plan::{GitOps, Layout, Migration, Plan, VerifyJob};
 use crate::repo;
 use crate::vs::VirtualService;
+use crate::yaml;
 use templates::{context, Context};
 pub use templates::{
     Templates, ENVIRONMENT, GCPBACKEND, KUSTOMIZATION, MAX_TEMPLATE_BYTES, VERIFY_JOB,
@@ -106,8 +108,16 @@ fn render_migration(
     Ok(r.files)
 }
 
-/// A migration's base VirtualService: its path and the document the migration names.
-type Base<'a> = (&'a str, VirtualService);
+/// A migration's base VirtualService.
+struct Base<'a> {
+    /// The file's path, relative to the root.
+    file: &'a str,
+    /// The document the migration names.
+    doc: VirtualService,
+    /// Its text ([`yaml::splice::document_text`]), which stage files are edited from;
+    /// `None` when it cannot be cut from the file.
+    text: Option<String>,
+}
 
 /// Renders the files of one migration into `files`.
 struct Renderer<'a> {
@@ -168,7 +178,11 @@ impl<'a> Renderer<'a> {
             )));
         }
         rewrite::check_base(&doc).map_err(error)?;
-        Ok(Some((rel.as_str(), doc)))
+        Ok(Some(Base {
+            file: rel.as_str(),
+            text: yaml::splice::document_text(text, &doc),
+            doc,
+        }))
     }
 
     /// Stage `i`: its VirtualService and (kustomize layout) the kustomization beside it.
@@ -185,7 +199,7 @@ impl<'a> Renderer<'a> {
         let path = self.path(&part, Kind::Manifest);
         let rel = self.rel(&path);
         let origin = match base {
-            Some((file, _)) => format!("{file} (base)"),
+            Some(base) => format!("{} (base)", base.file),
             None => self.templates.origin(VIRTUALSERVICE).to_owned(),
         };
         self.check_virtual_service(&vs, &rel, &origin, stage, base.is_none())?;
@@ -230,11 +244,13 @@ impl<'a> Renderer<'a> {
         self.checked_extra(&text, part, Extra::VerifyJob(&name))
     }
 
-    /// A stage's VirtualService rewritten from the base document.
-    fn rewrite(&self, stage: &Stage, (file, doc): &Base<'_>) -> Result<String> {
-        let m = self.m;
+    /// A stage's VirtualService rewritten from the base document: the base's own text,
+    /// edited where the stage differs ([`yaml::splice`]), or when that cannot be done,
+    /// the rewritten document written afresh (without the base's comments).
+    fn rewrite(&self, stage: &Stage, base: &Base<'_>) -> Result<String> {
+        let (m, doc) = (self.m, &base.doc);
         let err = |message: String| Error::Base {
-            file: (*file).to_owned(),
+            file: base.file.to_owned(),
             message: format!("stage {}: {message}", stage.name),
         };
         let istio = self.plan.istio_version;
@@ -243,7 +259,14 @@ impl<'a> Renderer<'a> {
         canary::insert(&mut out, doc, (from, to), ns, stage, istio).map_err(err)?;
         let weighted = canary::strip(&out, doc, from, ns, stage).map_err(err)?;
         rewrite::check(doc, &weighted, from, to, ns).map_err(err)?;
-        out.to_yaml().map_err(err)
+        match base
+            .text
+            .as_deref()
+            .and_then(|t| yaml::splice::splice(t, &out))
+        {
+            Some(text) => Ok(text),
+            None => out.to_yaml().map_err(err),
+        }
     }
 
     /// Reads a rendered VirtualService back: against the plan (when a template made it),

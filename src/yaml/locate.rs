@@ -4,8 +4,12 @@
 //!
 //! Lenient where [`super::parse`] is strict: several documents, any tag, duplicate keys
 //! (the first one is kept); a syntax error ends the walk with the positions found so far.
+//!
+//! [`texts`] cuts a file of several documents into the text of each (a stage file is
+//! spliced from its base document's own text, [`super::splice`]).
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
@@ -67,6 +71,54 @@ fn walk(source: &str) -> Vec<Walk> {
         }
     }
     docs
+}
+
+/// For each document of `source`, in order, the byte range of its text: from the start of
+/// the line after the `---` that opens it (the start of the source, or the line after the
+/// previous document's `...`, for a document without one) to the start of the line of the
+/// marker that closes it (the next document's `---`, or `...`), or to the end of the
+/// source. So it holds the comments written between the markers and no marker line. A
+/// document whose content starts on its `---` line loses that content: a reader of the
+/// range must check that it reads as the document. A syntax error ends the list with the
+/// documents before it.
+pub fn texts(source: &str) -> Vec<Range<usize>> {
+    let bytes = super::byte_offsets(source);
+    let byte = |index: usize| bytes.get(index).copied().unwrap_or(source.len());
+    let line_start = |at: usize| source[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let next_line = |at: usize| {
+        source[at..]
+            .find('\n')
+            .or_else(|| source[at..].find('\r'))
+            .map_or(source.len(), |i| at + i + 1)
+    };
+    let marker = |at: usize| source[at..].starts_with("---") || source[at..].starts_with("...");
+    let mut out = Vec::new();
+    let (mut from, mut open) = (0, None);
+    for event in Parser::new_from_str(source) {
+        let Ok((event, span)) = event else { break };
+        let at = byte(span.start.index());
+        match event {
+            Event::DocumentStart(explicit) => {
+                open = Some(if explicit && marker(at) {
+                    next_line(at)
+                } else {
+                    from
+                });
+            }
+            Event::DocumentEnd => {
+                let Some(start) = open.take() else { continue };
+                let end = if marker(at) { line_start(at) } else { at };
+                out.push(start..end.max(start));
+                from = if source[at..].starts_with("...") {
+                    next_line(at)
+                } else {
+                    end
+                };
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The start of `path`, or of its nearest ancestor found in `doc` (at worst the
@@ -194,6 +246,18 @@ mod tests {
                 ("f.g", "1e3", 7)
             ]
         );
+    }
+
+    #[test]
+    fn texts_hold_the_comments_between_markers_and_no_marker() {
+        let src = "# file\n---\n# one\na: 1\n\n---\nb: 2\n# after b\n...\n# between\n--- # c\nc: 3";
+        let docs: Vec<&str> = texts(src).into_iter().map(|r| &src[r]).collect();
+        assert_eq!(docs, ["# one\na: 1\n\n", "b: 2\n# after b\n", "c: 3"]);
+        let src = "# top\na: 1\r\n---\r\nb: 2\r\n";
+        let docs: Vec<&str> = texts(src).into_iter().map(|r| &src[r]).collect();
+        assert_eq!(docs, ["# top\na: 1\r\n", "b: 2\r\n"]);
+        assert_eq!(texts("a: é\n"), vec![0..6]);
+        assert!(texts("a: [\n").is_empty());
     }
 
     #[test]

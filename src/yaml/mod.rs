@@ -11,6 +11,7 @@
 pub mod escape;
 pub mod locate;
 pub mod resolve;
+pub mod splice;
 
 use std::collections::HashMap;
 
@@ -122,8 +123,25 @@ pub enum Value {
 pub struct Node {
     /// The node's content.
     pub value: Value,
-    /// Where it was written.
+    /// Where it was written: from its anchor or tag if it has one, to its last
+    /// character (a flow collection's closing bracket; a block collection's span runs on
+    /// to where the next token starts).
     pub span: Span,
+    /// How it is written, beyond its value.
+    pub form: Form,
+}
+
+/// How a node is written, beyond its value and style: what editing its text needs
+/// ([`splice`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Form {
+    /// A flow collection (`[a, b]`, `{a: b}`) rather than a block one.
+    pub flow: bool,
+    /// The id of its anchor (`&a`), when it has one; ids count from 1 in document order.
+    pub anchor: Option<usize>,
+    /// For an alias (`*a`), the id of its anchor: the node is a copy of the anchored one,
+    /// whose descendants keep the spans of the anchored text.
+    pub alias: Option<usize>,
 }
 
 /// A fatal problem reading a YAML document.
@@ -390,6 +408,16 @@ pub fn scalar_at(source: &str, index: usize) -> Option<SourceScalar> {
     None
 }
 
+/// The byte offset of each character of `source`, and of its end (the parser counts
+/// characters).
+pub(crate) fn byte_offsets(source: &str) -> Vec<usize> {
+    source
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(source.len()))
+        .collect()
+}
+
 /// Walks the source forward to turn the parser's scalar spans into exact ones: the
 /// parser ends a quoted scalar's span where the next token starts (after spaces and a
 /// comment), and a block scalar's after its trailing line breaks.
@@ -423,6 +451,39 @@ impl<'a> Cursor<'a> {
             self.bytes += c.len_utf8();
         }
         self.bytes
+    }
+
+    /// The span of a sequence the parser starts at `span`: it starts a block sequence
+    /// written at its key's indentation (`key:\n- a`) at its first item; the span starts
+    /// at the `-` (or at the anchor or tag, with `properties`).
+    fn sequence_span(&mut self, span: Span, properties: bool) -> Span {
+        let at = self.byte_at(span.start.index);
+        let before = self.source[..at].trim_end_matches(' ');
+        let mut span = span;
+        if !properties && !self.source[at..].starts_with(['-', '[']) && before.ends_with('-') {
+            let back = at + 1 - before.len();
+            span.start.index -= back;
+            span.start.col = span.start.col.saturating_sub(back);
+        }
+        span
+    }
+
+    /// The span of the end of a collection, which the parser spans as `span`, and whether
+    /// it is a flow collection: that ends with its bracket (the parser spans the comment
+    /// after it too), a block one with no token of its own.
+    fn end_span(&mut self, span: Span) -> (Span, bool) {
+        let at = self.byte_at(span.start.index);
+        if !self.source[at..].starts_with([']', '}']) {
+            return (span, false);
+        }
+        let end = end_pos(span.start, &self.source[at..at + 1]);
+        (
+            Span {
+                start: span.start,
+                end,
+            },
+            true,
+        )
     }
 
     /// The exact span of a scalar written in `style` that the parser spans as `span`.
@@ -507,6 +568,35 @@ fn end_pos(start: Pos, text: &str) -> Pos {
     end
 }
 
+/// A scalar's node, from its event.
+fn scalar_node(
+    cursor: &mut Cursor<'_>,
+    span: Span,
+    text: String,
+    style: ScalarStyle,
+    anchor: usize,
+    tag: Option<std::borrow::Cow<'_, saphyr_parser::Tag>>,
+) -> Result<Node, YamlError> {
+    let mut span = cursor.scalar_span(span, style);
+    if text.is_empty() && style == ScalarStyle::Plain && anchor == 0 && tag.is_none() {
+        // An empty value: the parser spans the token after it.
+        span.end = span.start;
+    }
+    let tag = check_tag(tag.as_deref(), &text, span)?;
+    let style = match style {
+        ScalarStyle::Plain => Style::Plain,
+        _ => Style::Quoted,
+    };
+    Ok(Node {
+        value: Value::Scalar(Scalar { text, style, tag }),
+        span,
+        form: Form {
+            anchor: (anchor > 0).then_some(anchor),
+            ..Form::default()
+        },
+    })
+}
+
 fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, YamlError> {
     let mut documents = 0usize;
     let mut root: Option<Node> = None;
@@ -546,21 +636,8 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let span = cursor.scalar_span(span, style);
-                let tag = check_tag(tag.as_deref(), &text, span)?;
-                let style = match style {
-                    ScalarStyle::Plain => Style::Plain,
-                    _ => Style::Quoted,
-                };
-                let node = Node {
-                    value: Value::Scalar(Scalar {
-                        text: text.into_owned(),
-                        style,
-                        tag,
-                    }),
-                    span,
-                };
-                builder.count(1, span)?;
+                let node = scalar_node(&mut cursor, span, text.into_owned(), style, anchor, tag)?;
+                builder.count(1, node.span)?;
                 if anchor > 0 {
                     builder.anchors.insert(anchor, (node.clone(), 1));
                 }
@@ -570,6 +647,7 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
             }
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "seq", span)?;
+                let span = cursor.sequence_span(span, anchor > 0 || tag.is_some());
                 builder.open(Frame::Seq(Vec::new()), anchor, span)?;
             }
             Event::MappingStart(anchor, tag) => {
@@ -577,7 +655,8 @@ fn parse_events(source: &str, builder: &mut Builder) -> Result<Option<Node>, Yam
                 builder.open(Frame::Map(Vec::new(), None, HashMap::new()), anchor, span)?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some(done) = builder.close(span)? {
+                let (span, flow) = cursor.end_span(span);
+                if let Some(done) = builder.close(span, flow)? {
                     root = Some(done);
                 }
             }
@@ -745,7 +824,7 @@ impl Builder {
         Ok(())
     }
 
-    fn close(&mut self, end: Span) -> Result<Option<Node>, YamlError> {
+    fn close(&mut self, end: Span, flow: bool) -> Result<Option<Node>, YamlError> {
         let Some((frame, anchor, start, nodes_at_open)) = self.stack.pop() else {
             return Err(YamlError::at(end, "unbalanced YAML collection"));
         };
@@ -762,7 +841,12 @@ impl Builder {
             start: start.start,
             end: end.end,
         };
-        let node = Node { value, span };
+        let form = Form {
+            flow,
+            anchor: (anchor > 0).then_some(anchor),
+            alias: None,
+        };
+        let node = Node { value, span, form };
         if anchor > 0 {
             let size = self.nodes - nodes_at_open + 1;
             self.anchors.insert(anchor, (node.clone(), size));
@@ -778,6 +862,8 @@ impl Builder {
         self.count(size, span)?;
         // Report problems inside an alias at the alias itself.
         node.span = span;
+        node.form.anchor = None;
+        node.form.alias = Some(id);
         Ok(node)
     }
 

@@ -11,6 +11,7 @@ mod test;
 
 mod agreement;
 mod base_inputs;
+mod base_text;
 mod cli;
 mod corpus;
 mod crash;
