@@ -12,6 +12,7 @@ mod test;
 mod agreement;
 mod base_inputs;
 mod cli;
+mod controllers;
 mod corpus;
 mod crash;
 mod extras;
