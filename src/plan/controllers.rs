@@ -10,9 +10,10 @@
 //! migration unless it sets `allowManagedBase: true`.
 //!
 //! The repository's YAML files are those the plan search walks ([`Survey::yaml`]), less
-//! the files git ignores. The scan runs only for plans with such a migration, and reads
-//! a file into YAML only when its text names `argoproj.io` or `flagger.app`. Files that
-//! are not YAML, and Helm templates, are passed over: they are not cutover's to judge.
+//! the folders the plans generate and the files git ignores. The scan runs only for plans
+//! with such a migration, and parses a file only when its text names `argoproj.io` and
+//! `Rollout`, or `flagger.app` and `Canary`. Files that are not YAML, and Helm templates,
+//! are passed over: they are not cutover's to judge.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -80,9 +81,11 @@ impl Claim {
 pub const GROUPS: [&str; 2] = ["argoproj.io", "flagger.app"];
 
 /// Whether the text may hold a `Rollout` or a `Canary`: the test every file passes before
-/// it is parsed.
+/// it is parsed (its group and its kind; Argo CD's `argocd.argoproj.io` annotations alone
+/// do not make a file worth parsing).
 pub fn may_claim(text: &str) -> bool {
-    GROUPS.iter().any(|g| text.contains(g))
+    (text.contains(GROUPS[0]) && text.contains("Rollout"))
+        || (text.contains(GROUPS[1]) && text.contains("Canary"))
 }
 
 /// The VirtualServices the `Rollout`s and `Canary`s of a YAML file's `text` name. Nothing
@@ -199,9 +202,13 @@ struct Found {
 
 /// Refuses every migration of `plans` with a `base` (and no `allowManagedBase: true`)
 /// whose VirtualService a `Rollout` or `Canary` of its repository names. `surveys` are
-/// the walks of the plans' repositories (by root). Scans nothing when no migration has
-/// such a base.
-pub fn refuse_managed(plans: &[Plan], surveys: &[(PathBuf, Survey)]) -> Result<()> {
+/// the walks of the plans' repositories (by root); the folders the migrations of `plans`
+/// and `others` write are not read. Scans nothing when no migration has such a base.
+pub fn refuse_managed(
+    plans: &[Plan],
+    others: &[Plan],
+    surveys: &[(PathBuf, Survey)],
+) -> Result<()> {
     let checked = |m: &Migration| m.base.is_some() && !m.allow_managed_base;
     let mut roots: Vec<&Path> = plans
         .iter()
@@ -210,12 +217,28 @@ pub fn refuse_managed(plans: &[Plan], surveys: &[(PathBuf, Survey)]) -> Result<(
         .collect();
     roots.sort();
     roots.dedup();
+    let mut generated: Vec<PathBuf> = plans
+        .iter()
+        .chain(others)
+        .flat_map(Plan::migration_dirs)
+        .collect();
+    generated.sort();
+    generated.dedup();
+    let generated: Vec<&Path> = generated.iter().map(PathBuf::as_path).collect();
     let mut diags = Vec::new();
     for root in roots {
         let Some((_, survey)) = surveys.iter().find(|(r, _)| r == root) else {
             continue;
         };
-        let found = scan(root, &survey.yaml);
+        let held = repo::first_folder_holding(&survey.yaml, &generated);
+        let files: Vec<&PathBuf> = survey
+            .yaml
+            .iter()
+            .zip(held)
+            .filter(|(_, h)| h.is_none())
+            .map(|(p, _)| p)
+            .collect();
+        let found = scan(root, &files);
         if found.is_empty() {
             continue;
         }
@@ -236,7 +259,7 @@ pub fn refuse_managed(plans: &[Plan], surveys: &[(PathBuf, Survey)]) -> Result<(
 
 /// The files among `yaml` (files of the repository at `root`) with claims, less those
 /// git ignores and Helm chart templates.
-fn scan(root: &Path, yaml: &[PathBuf]) -> Vec<Found> {
+fn scan(root: &Path, yaml: &[&PathBuf]) -> Vec<Found> {
     use rayon::prelude::*;
     let mut found: Vec<Found> = yaml
         .par_iter()
@@ -244,7 +267,7 @@ fn scan(root: &Path, yaml: &[PathBuf]) -> Vec<Found> {
             let text = read_small(path)?;
             let claims = claims(&text);
             (!claims.is_empty()).then(|| Found {
-                path: path.clone(),
+                path: (*path).clone(),
                 text,
                 claims,
             })
@@ -461,6 +484,10 @@ mod tests {
         ] {
             assert_eq!(claims(text), [], "{text}");
         }
+        // Argo CD's annotations are not worth parsing.
+        assert!(!may_claim(
+            "kind: Service\nmetadata: {annotations: {argocd.argoproj.io/sync-wave: '1'}}\n"
+        ));
         // A `{{` inside a value is not a template.
         let analysis = format!("{ROLLOUT}---\napiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nspec:\n  args: [{{name: x, value: '{{{{args.service}}}}'}}]\n");
         assert_eq!(one(&analysis).virtual_service, "reviews-vs");
@@ -492,7 +519,7 @@ mod tests {
         .iter()
         .map(|r| root.join(r))
         .collect();
-        let found = scan(root, &yaml);
+        let found = scan(root, &yaml.iter().collect::<Vec<_>>());
         assert_eq!(
             names_of(root, &found),
             HashSet::from([

@@ -161,7 +161,7 @@ impl Loader {
             return Err(Error::Invalid(Diagnostics(conflicts)));
         }
         let others = all.split_off(selected);
-        controllers::refuse_managed(&all, &surveys)?;
+        controllers::refuse_managed(&all, &others, &surveys)?;
         Ok(Selection {
             plans: all,
             others,
