@@ -300,8 +300,11 @@ fn read_small(path: &Path) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+/// The file that makes a folder a Helm chart.
+pub const CHART: &str = "Chart.yaml";
+
 /// Whether `path` lies in the `templates` folder of a Helm chart (a folder holding
-/// `Chart.yaml`) inside `root`.
+/// [`CHART`]) inside `root`.
 fn in_chart_templates(root: &Path, path: &Path) -> bool {
     path.ancestors()
         .skip(1)

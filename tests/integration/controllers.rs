@@ -189,7 +189,7 @@ fn an_ignored_rollout_is_not_read() {
 }
 
 #[test]
-fn objects_naming_other_virtual_services_are_fine() {
+fn objects_naming_other_virtual_services_and_chart_templates_are_fine() {
     let other_namespace = CANARY.replace("namespace: shop", "namespace: books");
     let t = repo(
         PLAN,
@@ -197,6 +197,12 @@ fn objects_naming_other_virtual_services_are_fine() {
             ("rollouts/ratings.yaml", &rollout("ratings")),
             ("rollouts/elsewhere.yaml", &rollout("reviews.books")),
             ("canaries/reviews.yaml", &other_namespace),
+            // A Helm chart's template: what it renders is the chart's business.
+            (
+                "charts/reviews/Chart.yaml",
+                "apiVersion: v2\nname: reviews\nversion: 1.0.0\n",
+            ),
+            ("charts/reviews/templates/rollout.yaml", &rollout("reviews")),
             // Not Argo's: another group's `Rollout`.
             (
                 "other/rollout.yaml",
@@ -209,4 +215,25 @@ fn objects_naming_other_virtual_services_are_fine() {
         .run();
     t.args(["render"]).any_stdout().run();
     t.args(["check", "--staged"]).status(1).any_stdout().run();
+}
+
+#[test]
+fn check_staged_reads_the_rollouts_of_the_next_commit() {
+    let t = repo(PLAN, &[("rollouts/reviews.yaml", &rollout("reviews"))]);
+    // Deleted from the work tree, not from the index: the next commit still holds it.
+    std::fs::remove_file(t.path().join("rollouts/reviews.yaml")).expect("remove the Rollout");
+    t.args(["validate"])
+        .stdout_contains("ok: 1 plan valid")
+        .run();
+    t.args(["check", "--staged"])
+        .status(2)
+        .stderr_contains("managed by Rollout `reviews` (rollouts/reviews.yaml:15)")
+        .run();
+    // Staged too: the next commit does not hold it.
+    t.git(&["rm", "-q", "--cached", "rollouts/reviews.yaml"]);
+    t.args(["check", "--staged"])
+        .status(1)
+        .any_stdout()
+        .stderr_lacks("managed by")
+        .run();
 }
