@@ -215,6 +215,9 @@ pub fn refuse_managed(
         .filter(|p| p.migrations.iter().any(checked))
         .map(|p| p.root.as_path())
         .collect();
+    if roots.is_empty() {
+        return Ok(());
+    }
     roots.sort();
     roots.dedup();
     let mut generated: Vec<PathBuf> = plans
