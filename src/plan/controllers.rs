@@ -241,16 +241,23 @@ pub fn refuse_managed(
             .filter(|(_, h)| h.is_none())
             .map(|(p, _)| p)
             .collect();
-        let found = scan(root, &files);
+        let checked_here: Vec<(&Plan, usize, &Migration)> = plans
+            .iter()
+            .filter(|p| p.root == root)
+            .flat_map(|p| p.migrations.iter().enumerate().map(move |(i, m)| (p, i, m)))
+            .filter(|(_, _, m)| checked(m))
+            .collect();
+        let wanted = |c: &Claim| {
+            checked_here
+                .iter()
+                .any(|(_, _, m)| c.names(&m.virtual_service, &m.namespace))
+        };
+        let found = scan(root, &files, &wanted);
         if found.is_empty() {
             continue;
         }
-        for plan in plans.iter().filter(|p| p.root == root) {
-            for (i, m) in plan.migrations.iter().enumerate() {
-                if checked(m) {
-                    diags.extend(refusal(plan, i, m, &found));
-                }
-            }
+        for (plan, i, m) in checked_here {
+            diags.extend(refusal(plan, i, m, &found));
         }
     }
     if diags.is_empty() {
@@ -260,15 +267,17 @@ pub fn refuse_managed(
     }
 }
 
-/// The files among `yaml` (files of the repository at `root`) with claims, less those
-/// git ignores and Helm chart templates.
-fn scan(root: &Path, yaml: &[&PathBuf]) -> Vec<Found> {
+/// The files among `yaml` (files of the repository at `root`) with claims that are
+/// `wanted`, less Helm chart templates and the files git ignores (asked of git only for
+/// such files: most scans find none).
+fn scan(root: &Path, yaml: &[&PathBuf], wanted: &(dyn Fn(&Claim) -> bool + Sync)) -> Vec<Found> {
     use rayon::prelude::*;
     let mut found: Vec<Found> = yaml
         .par_iter()
         .filter_map(|path| {
             let text = read_small(path)?;
-            let claims = claims(&text);
+            let mut claims = claims(&text);
+            claims.retain(|c| wanted(c));
             (!claims.is_empty()).then(|| Found {
                 path: (*path).clone(),
                 text,
@@ -525,7 +534,7 @@ mod tests {
         .iter()
         .map(|r| root.join(r))
         .collect();
-        let found = scan(root, &yaml.iter().collect::<Vec<_>>());
+        let found = scan(root, &yaml.iter().collect::<Vec<_>>(), &|_| true);
         assert_eq!(
             names_of(root, &found),
             HashSet::from([
