@@ -300,7 +300,8 @@ fn scan(root: &Path, yaml: &[&PathBuf], wanted: &(dyn Fn(&Claim) -> bool + Sync)
 /// The text of the file at `path`, unless it cannot be read, is larger than a plan may
 /// be, or is not UTF-8.
 fn read_small(path: &Path) -> Option<String> {
-    let mut bytes = Vec::new();
+    // Room for a typical manifest: one read takes it whole, the next says it ended.
+    let mut bytes = Vec::with_capacity(16 * 1024);
     std::fs::File::open(path)
         .ok()?
         .take(MAX_PLAN_BYTES as u64 + 1)
