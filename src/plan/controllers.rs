@@ -12,8 +12,9 @@
 //! The repository's YAML files are those the plan search walks ([`Survey::yaml`]), less
 //! the folders the plans generate and the files git ignores. The scan runs only for plans
 //! with such a migration, and parses a file only when its text names `argoproj.io` and
-//! `Rollout`, or `flagger.app` and `Canary`. Files that are not YAML, and Helm templates,
-//! are passed over: they are not cutover's to judge.
+//! `Rollout`, or `flagger.app` and `Canary`. Files that are not YAML, and the templates of
+//! Helm charts (under the `templates` folder beside a `Chart.yaml`), are passed over: they
+//! are not cutover's to judge.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -89,10 +90,10 @@ pub fn may_claim(text: &str) -> bool {
 }
 
 /// The VirtualServices the `Rollout`s and `Canary`s of a YAML file's `text` name. Nothing
-/// for a text that is not YAML, or is a template (a line starting with `{{`: Helm's
-/// actions).
+/// for a text that is not YAML (most templates with `{{ }}` actions are not; in one that
+/// is, a templated name is a mapping or a `{{ }}` string, which names no VirtualService).
 pub fn claims(text: &str) -> Vec<Claim> {
-    if !may_claim(text) || is_template(text) {
+    if !may_claim(text) {
         return Vec::new();
     }
     let Ok(docs) = vs::documents(text) else {
@@ -102,12 +103,6 @@ pub fn claims(text: &str) -> Vec<Claim> {
         .enumerate()
         .flat_map(|(i, doc)| document_claims(doc, i))
         .collect()
-}
-
-/// Whether a line of `text` starts (after blanks) with a template action: `{{ if }}`,
-/// `{{- include }}`. A `{{` inside a value (an Argo Rollouts analysis argument) is not.
-fn is_template(text: &str) -> bool {
-    text.lines().any(|l| l.trim_start().starts_with("{{"))
 }
 
 /// The claims of one document.
@@ -489,7 +484,7 @@ mod tests {
         for text in [
             // Not YAML.
             "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nspec: [\n",
-            // A Helm template.
+            // A Helm template, which is not YAML.
             "{{- if .Values.rollout }}\napiVersion: argoproj.io/v1alpha1\nkind: Rollout\nspec:\n  strategy:\n    canary:\n      trafficRouting:\n        istio:\n          virtualService: {name: reviews-vs}\n{{- end }}\n",
             // Another kind of the group, a blue-green Rollout.
             "apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nspec:\n  metrics: [{name: x, provider: {prometheus: {query: '{{args.service}}'}}}]\n",
@@ -504,7 +499,7 @@ mod tests {
         assert!(!may_claim(
             "kind: Service\nmetadata: {annotations: {argocd.argoproj.io/sync-wave: '1'}}\n"
         ));
-        // A `{{` inside a value is not a template.
+        // A `{{` inside a value (an analysis argument) is no reason to pass a file over.
         let analysis = format!("{ROLLOUT}---\napiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nspec:\n  args: [{{name: x, value: '{{{{args.service}}}}'}}]\n");
         assert_eq!(one(&analysis).virtual_service, "reviews-vs");
     }
