@@ -50,9 +50,13 @@ fn run<A: AsRef<OsStr>>(dir: &Path, args: &[A]) -> std::result::Result<Vec<u8>, 
 
 /// Runs git with `args` in `dir`, writing `input` to its stdin: its stdout.
 fn run_with_input(dir: &Path, args: &[&str], input: &[u8]) -> Result<Vec<u8>> {
+    run_input(dir, args, input).map_err(|f| base_error(f, args))
+}
+
+/// [`run_with_input`], saying how git failed.
+fn run_input(dir: &Path, args: &[&str], input: &[u8]) -> std::result::Result<Vec<u8>, Failed> {
     use std::io::Write;
     use std::process::Stdio;
-    let spawn = |e: std::io::Error| base_error(Failed::Spawn(e), args);
     let mut child = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -60,21 +64,21 @@ fn run_with_input(dir: &Path, args: &[&str], input: &[u8]) -> Result<Vec<u8>> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(spawn)?;
+        .map_err(Failed::Spawn)?;
     let mut stdin = child
         .stdin
         .take()
-        .ok_or_else(|| Error::Git("no stdin".into()))?;
+        .ok_or_else(|| Failed::Exit("no stdin".into()))?;
     // Written on another thread: git may fill its stdout pipe before reading all input.
     let input = input.to_vec();
     let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().map_err(spawn)?;
+    let out = child.wait_with_output().map_err(Failed::Spawn)?;
     let written = writer.join().unwrap_or(Ok(()));
     if !out.status.success() {
         let msg = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        return Err(base_error(Failed::Exit(msg), args));
+        return Err(Failed::Exit(msg));
     }
-    written.map_err(spawn)?;
+    written.map_err(Failed::Spawn)?;
     Ok(out.stdout)
 }
 
@@ -217,6 +221,29 @@ impl Index {
             .collect())
     }
 
+    /// The index's `.yaml` and `.yml` files whose text holds one of `words`
+    /// (`git grep --cached -l`), sorted.
+    pub fn grep_yaml_files(&self, words: &[&str]) -> Result<Vec<String>> {
+        let mut args = vec!["grep", "--cached", "-a", "-l", "-z", "-F"];
+        for w in words {
+            args.extend(["-e", w]);
+        }
+        args.extend(["--", "*.yaml", "*.yml"]);
+        let out = match run(&self.root, &args) {
+            Ok(out) => out,
+            Err(Failed::Exit(msg)) if msg.is_empty() => return Ok(Vec::new()),
+            Err(f) => return Err(base_error(f, &args)),
+        };
+        let mut files: Vec<String> = out
+            .split(|b| *b == 0)
+            .filter_map(|p| std::str::from_utf8(p).ok())
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
     /// Writes the index's version of each of `paths` (relative to the root) under the
     /// folder `into`, as `git checkout-index` does for a clean checkout (filters and
     /// line-ending conversion applied).
@@ -249,6 +276,29 @@ impl Index {
 /// when `root` is not a git work tree git can read.
 pub fn tracked_files(root: &Path) -> Option<std::collections::HashSet<String>> {
     let out = run(root, &["ls-files", "-z"]).ok()?;
+    Some(
+        out.split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect(),
+    )
+}
+
+/// Which of `paths` (relative to the work tree root `root`) git ignores
+/// (`git check-ignore`; a tracked file never is); `None` when git cannot tell (not a work
+/// tree, git missing).
+pub fn ignored_among(root: &Path, paths: &[String]) -> Option<std::collections::HashSet<String>> {
+    let mut input = Vec::new();
+    for p in paths {
+        input.extend_from_slice(p.as_bytes());
+        input.push(0);
+    }
+    let out = match run_input(root, &["check-ignore", "--stdin", "-z"], &input) {
+        Ok(out) => out,
+        // Exit 1 with nothing said: none of them is ignored.
+        Err(Failed::Exit(msg)) if msg.is_empty() => Vec::new(),
+        Err(_) => return None,
+    };
     Some(
         out.split(|b| *b == 0)
             .filter(|p| !p.is_empty())

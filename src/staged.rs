@@ -5,7 +5,8 @@
 //!
 //! The copy holds the files cutover reads: plans, kustomizations, files with a cutover
 //! header (found with `git grep --cached`), symbolic links, the `--templates` folder,
-//! and the base files and output folders the plans name; not the rest of the repository.
+//! and the base files and output folders the plans name (with a base, the YAML files that
+//! may name its VirtualService: `plan::controllers`); not the rest of the repository.
 //! It lives in a temporary folder inside the repository's git folder (never part of a
 //! commit) and is removed when dropped (copies a killed run left are removed an hour
 //! later).
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::git::Index;
-use crate::plan::{discover, Loader};
+use crate::plan::{controllers, discover, Loader};
 use crate::render::header;
 use crate::repo;
 
@@ -104,13 +105,26 @@ impl Staged {
         index.checkout(&first, &copy)?;
         let extra: Vec<&str> = named.iter().chain(&owners).map(String::as_str).collect();
         let (bases, outputs) = named_by_plans(&copy, loader, &extra)?;
+        // With a base, the files that may name its VirtualService, and the charts whose
+        // templates are passed over (see `plan::controllers`).
+        let claiming = if bases.is_empty() {
+            Vec::new()
+        } else {
+            index.grep_yaml_files(&controllers::GROUPS)?
+        };
+        let chart =
+            |p: &str| !claiming.is_empty() && p.rsplit('/').next() == Some(controllers::CHART);
+        let listed =
+            |list: &[String], p: &str| list.binary_search_by(|b| b.as_str().cmp(p)).is_ok();
         let more: Vec<&str> = index
             .paths
             .iter()
             .map(String::as_str)
             .filter(|p| first.binary_search(p).is_err() && !intended.contains(p))
             .filter(|p| {
-                bases.binary_search_by(|b| b.as_str().cmp(p)).is_ok()
+                listed(&bases, p)
+                    || listed(&claiming, p)
+                    || chart(p)
                     || outputs.iter().any(|o| under(p, o))
             })
             .collect();

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Diagnostics, Error, Result, Severity};
 use crate::git::Revision;
+use crate::plan::controllers;
 use crate::plan::discover::{self, Survey};
 use crate::plan::{parse, Confinement, Plan, MAX_PLAN_BYTES};
 use crate::repo;
@@ -101,7 +102,9 @@ impl Loader {
     /// Loads the plans at `paths` (see [`Loader::load_all`]) and parses every other plan
     /// of their repositories, found by walking each repository (`surveys` already made
     /// are reused). Fails when a migration of a loaded plan writes the folder of any
-    /// other plan's migration, whether that plan was named or not.
+    /// other plan's migration, whether that plan was named or not, and when its base
+    /// VirtualService is one a `Rollout` or `Canary` of the repository names
+    /// ([`controllers::refuse_managed`]).
     pub fn load_selection(
         &self,
         paths: &[(PathBuf, String)],
@@ -158,6 +161,7 @@ impl Loader {
             return Err(Error::Invalid(Diagnostics(conflicts)));
         }
         let others = all.split_off(selected);
+        controllers::refuse_managed(&all, &others, &surveys)?;
         Ok(Selection {
             plans: all,
             others,

@@ -5,6 +5,7 @@
 //! Validation never stops at the first problem: every error in the file is collected,
 //! each with its field path (`migrations[0].stages[2].weight`) and source location.
 
+pub mod controllers;
 pub mod discover;
 pub mod edit;
 pub mod load;
@@ -72,6 +73,10 @@ pub struct Migration {
     pub environments: Vec<Environment>,
     /// The existing VirtualService to rewrite, as a path relative to the repository root.
     pub base: Option<String>,
+    /// `allowManagedBase`: the base VirtualService may be one an Argo Rollouts `Rollout`
+    /// or a Flagger `Canary` of the repository names ([`controllers`] refuses it
+    /// otherwise).
+    pub allow_managed_base: bool,
     /// The GCPBackend resource to render beside the stages.
     pub gcp_backend: Option<GcpBackend>,
     /// The verification Job to render.

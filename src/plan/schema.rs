@@ -243,6 +243,10 @@ struct MigrationFields {
     /// is used). Not with a header canary stage.
     #[schemars(length(min = 1))]
     base: Option<String>,
+    /// Render from `base` even when an Argo Rollouts `Rollout` or a Flagger `Canary` of the
+    /// repository names its VirtualService (refused otherwise: the controller and the
+    /// stages would both set its weights). Default false.
+    allow_managed_base: Option<bool>,
     /// Also render a GCPBackend for the Cloud Run service.
     gcp_backend: Option<GcpBackend>,
     /// Also render a Job that checks, from inside the mesh, that both hosts answer 200.

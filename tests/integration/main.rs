@@ -13,6 +13,7 @@ mod agreement;
 mod base_inputs;
 mod base_text;
 mod cli;
+mod controllers;
 mod corpus;
 mod crash;
 mod extras;

@@ -300,30 +300,21 @@ impl Ctx<'_> {
     }
 
     fn every_stage(&mut self, n: &Node, field: &str) -> Option<bool> {
-        match n.resolve() {
-            Some(Resolved::Bool(true)) if self.layout == Some(Layout::Flat) => {
-                let d = self.error(
-                    &join(field, "everyStage"),
-                    n.span,
-                    "the flat layout has no stage overlay to put a Job in",
-                );
-                Self::help(
-                    d,
-                    "use `layout: kustomize`, or leave `everyStage` out and apply verify-job.yaml by hand",
-                );
-                None
-            }
-            Some(Resolved::Bool(b)) => Some(b),
-            _ => {
-                let found = n.type_name();
-                self.error(
-                    &join(field, "everyStage"),
-                    n.span,
-                    format!("expected true or false, found {found}"),
-                );
-                None
-            }
+        let path = join(field, "everyStage");
+        let every = self.boolean(n, &path)?;
+        if every && self.layout == Some(Layout::Flat) {
+            let d = self.error(
+                &path,
+                n.span,
+                "the flat layout has no stage overlay to put a Job in",
+            );
+            Self::help(
+                d,
+                "use `layout: kustomize`, or leave `everyStage` out and apply verify-job.yaml by hand",
+            );
+            return None;
         }
+        Some(every)
     }
 }
 

@@ -21,6 +21,7 @@ pub(crate) const MIGRATION_KEYS: &[&str] = &[
     "stages",
     "environments",
     "base",
+    "allowManagedBase",
     "gcpBackend",
     "verify",
 ];
@@ -43,6 +44,8 @@ pub(super) struct Fields {
     pub environments: Option<Vec<Environment>>,
     /// The base VirtualService path, relative to the root.
     pub base: Option<String>,
+    /// `allowManagedBase`: the base may be a VirtualService another controller names.
+    pub allow_managed_base: Option<bool>,
     /// `gcpBackend`, with `name` possibly left to default.
     pub gcp_backend: Option<(Option<String>, GcpBackend)>,
     /// `verify`, with `name` (and where it is written) possibly left to default.
@@ -75,6 +78,7 @@ impl Fields {
         take!(stages, "stages");
         take!(environments, "environments");
         take!(base, "base");
+        take!(allow_managed_base, "allowManagedBase");
         take!(gcp_backend, "gcpBackend");
         take!(verify, "verify");
         self
@@ -137,6 +141,7 @@ impl Ctx<'_> {
             }
             "environments" => f.environments = self.environments(v, path),
             "base" => f.base = self.base(v, path),
+            "allowManagedBase" => f.allow_managed_base = self.boolean(v, path),
             "gcpBackend" => f.gcp_backend = self.gcp_backend(v, path),
             "verify" => f.verify = self.verify(v, path),
             // mapping() only returns the known keys.

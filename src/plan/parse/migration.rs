@@ -206,6 +206,7 @@ impl Ctx<'_> {
             stages,
             environments,
             base: f.base,
+            allow_managed_base: f.allow_managed_base.unwrap_or(false),
             gcp_backend,
             verify,
             location,

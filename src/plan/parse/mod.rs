@@ -323,6 +323,20 @@ impl Ctx<'_> {
         }
     }
 
+    /// `true` or `false`.
+    fn boolean(&mut self, node: &Node, field: &str) -> Option<bool> {
+        if let Some(Resolved::Bool(b)) = node.resolve() {
+            return Some(b);
+        }
+        let found = node.type_name();
+        self.error(
+            field,
+            node.span,
+            format!("expected true or false, found {found}"),
+        );
+        None
+    }
+
     fn string_list(&mut self, node: &Node, field: &str) -> Option<Vec<(String, Span)>> {
         let Value::Seq(items) = &node.value else {
             let found = node.type_name();
