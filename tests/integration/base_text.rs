@@ -2,7 +2,7 @@
 //! where the stage changes traffic (`yaml::splice`).
 //!
 //! - the corpus: every VirtualService of `fixtures/istio-samples/` and of the shared
-//!   real-world corpus (`../shared/corpus/virtualservices`, when present), every `from`
+//!   real-world corpus (`../shared/corpus/virtualservices`, see `real_world.rs`), every `from`
 //!   host, weight stages 0, 10, 50, 100 and a mirror stage: the stage is spliced from the
 //!   base's text (never written afresh), except the documents listed in
 //!   [`WRITTEN_AFRESH`];
@@ -38,20 +38,12 @@ const ISTIO: (u32, u32) = (1, 22);
 // ---------------------------------------------------------------------------------------
 // The corpus.
 
-/// The corpora: Istio's samples (in the repository) and the shared real-world one (beside
-/// the repository, in CI too; skipped when absent).
+/// The corpora: Istio's samples (in the repository) and the real-world one (beside the
+/// repository: [`crate::real_world::corpus`], required in CI).
 fn corpora() -> Vec<PathBuf> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = vec![repo.join("fixtures/istio-samples")];
-    let shared = repo.join("../shared/corpus/virtualservices");
-    if shared.is_dir() {
-        out.push(shared);
-    } else {
-        eprintln!(
-            "skipped: the shared corpus ({}) is absent",
-            shared.display()
-        );
-    }
+    out.extend(crate::real_world::corpus());
     out
 }
 
