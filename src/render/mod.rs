@@ -108,6 +108,15 @@ fn render_migration(
     Ok(r.files)
 }
 
+/// The Istio schema and rules violations of `doc`, as one line; `None` when there are none.
+fn istio_violations(doc: VirtualService) -> Option<String> {
+    let list: Vec<String> = crate::check::istio::virtual_service(&doc.into_json())
+        .iter()
+        .map(|v| format!("{}: {}", v.path, v.message))
+        .collect();
+    (!list.is_empty()).then(|| list.join("; "))
+}
+
 /// A migration's base VirtualService.
 struct Base<'a> {
     /// The file's path, relative to the root.
@@ -178,6 +187,12 @@ impl<'a> Renderer<'a> {
             )));
         }
         rewrite::check_base(&doc).map_err(error)?;
+        // Said of the base itself: no stage of it could be valid.
+        if let Some(list) = istio_violations(doc.clone()) {
+            return Err(error(format!(
+                "is not a valid Istio VirtualService, so no stage of it would be: {list}; fix the base first"
+            )));
+        }
         Ok(Some(Base {
             file: rel.as_str(),
             text: yaml::splice::document_text(text, &doc),
@@ -290,18 +305,9 @@ impl<'a> Renderer<'a> {
         if templated {
             readback::virtual_service(&doc, self.plan, self.m, stage).map_err(failed)?;
         }
-        let violations = crate::check::istio::virtual_service(&doc.into_json());
-        if violations.is_empty() {
-            return Ok(());
-        }
-        let list: Vec<String> = violations
-            .iter()
-            .map(|v| format!("{}: {}", v.path, v.message))
-            .collect();
-        Err(failed(format!(
-            "not a valid Istio VirtualService: {}",
-            list.join("; ")
-        )))
+        istio_violations(doc)
+            .map(|list| failed(format!("not a valid Istio VirtualService: {list}")))
+            .map_or(Ok(()), Err)
     }
 
     /// The files of each environment: a kustomization pointing at the stage overlay

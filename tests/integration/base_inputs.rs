@@ -412,3 +412,26 @@ fn validate_warns_of_a_base_mirror_to_from() {
     // Said by `validate` only.
     t.args(["render", "-q", "cutover.yaml"]).run();
 }
+
+/// A base that Istio itself refuses is named as the problem (not the stage rendered from it).
+#[test]
+fn a_base_istio_refuses_is_said_to_be_the_problem() {
+    let t = Test::new()
+        .git_folder()
+        .file(
+            "cutover.yaml",
+            "version: 1\noutput: out\nmigrations:\n  - {name: db, namespace: shop, base: db.yaml, from: db-se.example.com, to: db-gcp.example.com, stages: [{weight: 100}]}\n",
+        )
+        .file(
+            "db.yaml",
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: db, namespace: shop}\nspec:\n  hosts: db.example.com\n  http:\n  - route: [{destination: {host: db-se.example.com}}]\n",
+        );
+    let before = t.tree();
+    for cmd in ["validate", "render"] {
+        t.args([cmd])
+            .status(2)
+            .stderr_contains("base VirtualService db.yaml: is not a valid Istio VirtualService, so no stage of it would be: spec.hosts: \"db.example.com\" is not of type \"array\"; fix the base first")
+            .run();
+    }
+    assert_eq!(before, t.tree());
+}
