@@ -285,11 +285,16 @@ fn read_weights(route: &Value, ns: &str) -> Option<Vec<shares::Dest>> {
                 .get("headers")
                 .filter(|h| !h.is_null())
                 .and_then(|h| serde_yaml::to_string(h).ok());
+            let plain = d
+                .get("destination")
+                .and_then(Value::as_mapping)
+                .is_some_and(|m| m.len() == 1);
             Some(shares::Dest {
                 name: host.as_deref().map(|h| shares::fqdn(h, ns)),
                 host,
                 headers,
                 weight,
+                plain,
             })
         })
         .collect()

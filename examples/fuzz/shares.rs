@@ -8,7 +8,7 @@
 //! destination's share is split: `w`% of it to `to`, the rest stays; other destinations
 //! keep theirs. The `from` destinations are grouped by `headers` (first appearance
 //! first); each group's moved share goes to an existing `to` destination with the same
-//! headers, else to a new `to` destination before the group's first `from` destination.
+//! headers and no `subset` or `port`, else to a new `to` destination before the group's first `from` destination.
 //! Shares are then rounded by the largest-remainder rule: each rounded down, the points
 //! left one each to the largest remainders, earlier destinations first on ties.
 
@@ -44,6 +44,9 @@ pub struct Dest {
     pub headers: Option<String>,
     /// Its weight as Istio reads it.
     pub weight: u64,
+    /// Whether its `destination` is only a `host` (no `subset`, no `port`): only such a
+    /// `to` destination takes a moved share.
+    pub plain: bool,
 }
 
 /// The destinations of a route after weight stage `w`, as (host, weight), from the base
@@ -81,7 +84,7 @@ pub fn expected(
         .map(|(h, _)| {
             dests
                 .iter()
-                .position(|d| is_to(d) && d.headers.as_ref() == *h)
+                .position(|d| is_to(d) && d.plain && d.headers.as_ref() == *h)
         })
         .collect();
     let mut placed = vec![false; sets.len()];
@@ -138,6 +141,7 @@ mod tests {
                 name: Some(fqdn(h, "ns")),
                 headers: None,
                 weight: *w,
+                plain: true,
             })
             .collect()
     }

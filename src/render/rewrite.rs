@@ -17,7 +17,8 @@
 //! grouped by their `headers` (identical values, key order included; no headers is a
 //! group too), and each group's moved share goes to a `to` destination with the same
 //! `headers` (but no `port` or `subset`): an existing `to` destination of the route with
-//! those headers, else a new one placed before the group's first `from` destination. So
+//! those headers and no `port` or `subset`, else a new one placed before the group's
+//! first `from` destination. So
 //! the requests of every group keep their header rules on `to`. Other destinations keep
 //! their share. Shares are then rounded to integers summing to 100 by the
 //! largest-remainder rule: every share is rounded down, and the points left are given one
@@ -221,6 +222,7 @@ fn split(dests: &[Value], weights: &[u64], moves: &Moves<'_>, w: u8) -> Result<V
             dests.iter().position(|d| {
                 !is_from(d)
                     && Destination::new(d).is(moves.to, moves.names)
+                    && plain(d)
                     && same_headers(Destination::new(d).headers(), *h)
             })
         })
@@ -270,6 +272,15 @@ fn new_to(to: &str, headers: Option<&Value>) -> Value {
         m.insert(key("headers"), h.clone());
     }
     Value::Mapping(m)
+}
+
+/// Whether a destination names only a `host` (no `subset`, no `port`): an existing `to`
+/// destination takes a moved share only then, so that moved traffic never lands on a
+/// subset or port the plan did not choose.
+fn plain(d: &Value) -> bool {
+    d.get("destination")
+        .and_then(Value::as_mapping)
+        .is_some_and(|m| m.len() == 1)
 }
 
 /// Rounds `numers / denom` (which add up to exactly 100) to integers adding up to 100.
@@ -742,6 +753,58 @@ spec:
         assert_eq!(
             largest_remainder(&[u128::MAX, 1], NonZeroU128::MIN),
             [u64::MAX, 1]
+        );
+    }
+
+    #[test]
+    fn an_existing_to_destination_with_a_subset_or_port_keeps_its_own_share() {
+        for dest in [
+            "{host: gcp.example.com, subset: experimental}",
+            "{host: gcp.example.com, port: {number: 8443}}",
+        ] {
+            let base = one_route(&format!(
+                "[{{destination: {{host: se.example.com}}, weight: 90}}, {{destination: {dest}, weight: 10}}]"
+            ));
+            let out = stage(
+                &base,
+                "se.example.com",
+                "gcp.example.com",
+                "shop",
+                &weight_stage(50),
+                (1, 22),
+            )
+            .unwrap();
+            assert_eq!(
+                weights(&out, "http", 0),
+                [
+                    ("gcp.example.com".into(), 45),
+                    ("se.example.com".into(), 45),
+                    ("gcp.example.com".into(), 10)
+                ],
+                "{dest}"
+            );
+            assert_eq!(
+                out["spec"]["http"][0]["route"][0]["destination"],
+                yaml("{host: gcp.example.com}")
+            );
+        }
+        // A plain one takes it.
+        let base = one_route("[{destination: {host: se.example.com}, weight: 90}, {destination: {host: gcp.example.com}, weight: 10}]");
+        let out = stage(
+            &base,
+            "se.example.com",
+            "gcp.example.com",
+            "shop",
+            &weight_stage(50),
+            (1, 22),
+        )
+        .unwrap();
+        assert_eq!(
+            weights(&out, "http", 0),
+            [
+                ("se.example.com".into(), 45),
+                ("gcp.example.com".into(), 55)
+            ]
         );
     }
 

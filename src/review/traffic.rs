@@ -11,7 +11,7 @@ use serde_yaml::Value;
 use crate::layout::{self, Kind, Part};
 use crate::plan::stage::Percent;
 use crate::review::diff::{FileChange, Tree};
-use crate::vs::{HostResolver, VirtualService};
+use crate::vs::{HostResolver, Route, VirtualService};
 
 /// What one stage's VirtualService does with traffic.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -80,11 +80,18 @@ pub fn traffic_between(bytes: &[u8], moves: Option<Move<'_>>) -> Option<Traffic>
 fn shares_of(vs: &VirtualService, m: Move<'_>) -> Option<Traffic> {
     let (from, to) = (m.from, m.to);
     let names = HostResolver::of(vs, m.namespace);
-    let route = vs.http_routes().rev().find(|r| {
-        r.mirror_host().is_some_and(|h| names.same(h, to))
-            || r.sends_to(from, &names)
-            || r.sends_to(to, &names)
-    })?;
+    // The last route that sends to `from` (a stage keeps `from` in every route it
+    // rewrites, at weight 0 when done); else the last that sends or mirrors to `to`. A base
+    // may end with its own route to `to`, which says nothing about the stage.
+    let route = vs
+        .http_routes()
+        .rev()
+        .find(|r| r.sends_to(from, &names))
+        .or_else(|| {
+            vs.http_routes()
+                .rev()
+                .find(|r| mirror_to(r, to, &names).is_some() || r.sends_to(to, &names))
+        })?;
     let weights = route.weights().ok();
     let total: u64 = weights.iter().flatten().sum();
     let share = |host: &str| -> Option<i64> {
@@ -104,16 +111,32 @@ fn shares_of(vs: &VirtualService, m: Move<'_>) -> Option<Traffic> {
             .unwrap_or(0);
         i64::try_from(pct).ok()
     };
-    let mirror_host = route.mirror_host().map(str::to_owned);
     Some(Traffic {
         to: share(to),
         from: share(from),
-        mirror: mirror_host
-            .as_ref()
-            .map(|_| route.mirror_percentage().unwrap_or(100.0)),
+        mirror: mirror_to(&route, to, &names),
         to_host: Some(to.to_owned()),
         from_host: Some(from.to_owned()),
         hosts: Vec::new(),
+    })
+}
+
+/// The percentage of its requests `route` mirrors to `to` (`mirror` with
+/// `mirrorPercentage`, or an entry of `mirrors` with its `percentage`; 100 when not
+/// given), or `None`: mirrors to other hosts do not count.
+fn mirror_to(route: &Route<'_>, to: &str, names: &HostResolver) -> Option<f64> {
+    let pct = |v: Option<&Value>| {
+        v.and_then(|p| p.get("value"))
+            .and_then(Value::as_f64)
+            .unwrap_or(100.0)
+    };
+    if route.mirror_host().is_some_and(|h| names.same(h, to)) {
+        return Some(route.mirror_percentage().unwrap_or(100.0));
+    }
+    let mirrors = route.as_value().get("mirrors")?.as_sequence()?;
+    mirrors.iter().find_map(|m| {
+        let host = m.get("destination")?.get("host")?.as_str()?;
+        names.same(host, to).then(|| pct(m.get("percentage")))
     })
 }
 
@@ -738,6 +761,32 @@ mod tests {
         let short = Move { from: "f", ..here };
         let t = traffic_between(vs.as_bytes(), Some(short)).unwrap();
         assert_eq!((t.to, t.from), (Some(24), Some(56)));
+    }
+
+    #[test]
+    fn a_base_route_to_to_or_a_mirror_elsewhere_is_not_the_stage() {
+        let m = Move {
+            from: "f.com",
+            to: "t.com",
+            namespace: "n",
+        };
+        // The base's last route already sends to `to` only: the stage is the route to `from`.
+        let vs = format!("{W10}  - match: [{{uri: {{prefix: /beta}}}}]\n    route: [{{destination: {{host: t.com}}}}]\n");
+        let t = traffic_between(vs.as_bytes(), Some(m)).unwrap();
+        assert_eq!((t.to, t.from, t.mirror), (Some(10), Some(90), None));
+        // A mirror to another host is no mirror to `to`; one in `mirrors` is.
+        let audit = W10.replace(
+            "  - route:\n",
+            "  - mirror: {host: audit.com}\n    route:\n",
+        );
+        let t = traffic_between(audit.as_bytes(), Some(m)).unwrap();
+        assert_eq!(t.mirror, None);
+        let both = W10.replace(
+            "  - route:\n",
+            "  - mirrors: [{destination: {host: audit.com}}, {destination: {host: t.com}, percentage: {value: 20}}]\n    route:\n",
+        );
+        let t = traffic_between(both.as_bytes(), Some(m)).unwrap();
+        assert_eq!(t.mirror, Some(20.0));
     }
 
     #[test]

@@ -243,8 +243,12 @@ fn expected_split(base: &[Value], from: &str, w: u64, ns: &str) -> Vec<(Value, u
     let takes: Vec<Option<usize>> = sets
         .iter()
         .map(|(h, _)| {
-            base.iter()
-                .position(|d| !is_from(d) && is_host(d, TO, ns) && same_headers(headers_of(d), *h))
+            base.iter().position(|d| {
+                !is_from(d)
+                    && is_host(d, TO, ns)
+                    && d["destination"].as_mapping().is_some_and(|m| m.len() == 1)
+                    && same_headers(headers_of(d), *h)
+            })
         })
         .collect();
     let mut placed = vec![false; sets.len()];
@@ -1070,9 +1074,15 @@ const WEIGHT_CASES: &[(&str, &str, u8, Expected)] = &[
     ),
     (
         "the route already splits to `to` (after `from`)",
+        "[{destination: {host: se.example.com}, weight: 70}, {destination: {host: gcp-backend.example.com}, weight: 30}]",
+        50,
+        Ok(&[(SE_HOST, None, 35), (TO, None, 65)]),
+    ),
+    (
+        "the route already splits to a subset of `to`, which keeps its own share",
         "[{destination: {host: se.example.com}, weight: 70}, {destination: {host: gcp-backend.example.com, subset: gcp}, weight: 30}]",
         50,
-        Ok(&[(SE_HOST, None, 35), (TO, Some("gcp"), 65)]),
+        Ok(&[(TO, None, 35), (SE_HOST, None, 35), (TO, Some("gcp"), 30)]),
     ),
     (
         "the route already splits to `to` (before `from`)",
