@@ -42,16 +42,23 @@ pub fn insert(
         istio,
     )?;
     let names = HostResolver::of(base, namespace);
+    // Route names in use: a canary route's name is made unique among them.
+    let mut taken: Vec<String> = base
+        .http_routes()
+        .filter_map(|r| r.as_value().get("name")?.as_str().map(str::to_owned))
+        .collect();
     let mut canaries = Vec::new();
     for (i, route) in full.http_routes().enumerate() {
         if !sending(base, i, from, &names) {
             continue;
         }
         let at = |e: String| format!("spec.http[{i}]: {e}");
-        canaries.push((
-            i,
-            canary(route.as_value(), name, value, &stage.name).map_err(at)?,
-        ));
+        let mut c = canary(route.as_value(), name, value, &stage.name).map_err(at)?;
+        if let Some(Value::String(n)) = c.get_mut("name") {
+            unique(n, &taken);
+            taken.push(n.clone());
+        }
+        canaries.push((i, c));
     }
     if canaries.is_empty() {
         return Err(format!(
@@ -66,6 +73,17 @@ pub fn insert(
         routes.insert(i, c);
     }
     Ok(())
+}
+
+/// `name`, or `name-2`, `name-3`, ...: the first not in `taken` (Istio reports route names
+/// in metrics and access logs, where two routes of one name could not be told apart).
+fn unique(name: &mut String, taken: &[String]) {
+    let stem = name.clone();
+    let mut n = 1;
+    while taken.contains(name) {
+        n += 1;
+        *name = format!("{stem}-{n}");
+    }
 }
 
 /// Whether the base's HTTP route `i` sends to `from`.
@@ -107,9 +125,7 @@ fn canary(full: &Value, name: &str, value: &str, stage: &str) -> Result<Value, S
         r.insert("match".into(), only);
         r.extend(rest.into_iter().skip(at));
     } else if let Some(Value::Sequence(conditions)) = r.get_mut("match") {
-        for (j, c) in conditions.iter_mut().enumerate() {
-            with_header(c, name, &header).map_err(|e| format!("match[{j}]: {e}"))?;
-        }
+        *conditions = with_headers(conditions, name, &header)?;
     } else {
         return Err("`match` is not a list".to_owned());
     }
@@ -120,23 +136,48 @@ fn canary(full: &Value, name: &str, value: &str, stage: &str) -> Result<Value, S
     Ok(route)
 }
 
-/// Adds `name: header` to one match condition's `headers`.
-fn with_header(condition: &mut Value, name: &str, header: &Value) -> Result<(), String> {
+/// The match conditions a canary request (one whose header `name` is exactly the value
+/// in `header`) can meet, each with the header added: see [`with_header`]. Refused when
+/// none is left.
+fn with_headers(conditions: &[Value], name: &str, header: &Value) -> Result<Vec<Value>, String> {
+    let mut kept = Vec::with_capacity(conditions.len());
+    for (j, c) in conditions.iter().enumerate() {
+        let mut c = c.clone();
+        if with_header(&mut c, name, header).map_err(|e| format!("match[{j}]: {e}"))? {
+            kept.push(c);
+        }
+    }
+    if kept.is_empty() {
+        return Err(format!(
+            "no match condition of the route can match a request with header `{name}` set to the canary's value (`headers` or `withoutHeaders` rule it out): drop the header stage or change the value"
+        ));
+    }
+    Ok(kept)
+}
+
+/// Adds `name: header` to one match condition's `headers`. `false` when no request with
+/// that header can meet the condition: it already requires another value of the header,
+/// or `withoutHeaders` excludes this one. A condition on the header that the value meets
+/// (`prefix: t` for `true`, a `regex`, presence `{}`) is narrowed to the exact value.
+fn with_header(condition: &mut Value, name: &str, header: &Value) -> Result<bool, String> {
+    let value = header
+        .get("exact")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let c = condition
         .as_mapping_mut()
         .ok_or("is not a mapping".to_owned())?;
     let named = |m: Option<&Value>| {
-        m.and_then(Value::as_mapping)
-            .and_then(|h| {
-                h.keys()
-                    .find(|k| k.as_str().is_some_and(|k| k.eq_ignore_ascii_case(name)))
-            })
-            .cloned()
+        m.and_then(Value::as_mapping).and_then(|h| {
+            h.iter()
+                .find(|(k, _)| k.as_str().is_some_and(|k| k.eq_ignore_ascii_case(name)))
+                .map(|(k, v)| (k.clone(), v.clone()))
+        })
     };
-    if named(c.get("withoutHeaders")).is_some() {
-        return Err(format!(
-            "requires header `{name}` to be absent (`withoutHeaders`): no canary request could match it; drop the header stage or that condition"
-        ));
+    if let Some((_, rule)) = named(c.get("withoutHeaders")) {
+        if accepts(&rule, value).map_err(|e| format!("withoutHeaders.{name}: {e}"))? {
+            return Ok(false);
+        }
     }
     match c.get_mut("headers") {
         None | Some(Value::Null) => {
@@ -144,11 +185,12 @@ fn with_header(condition: &mut Value, name: &str, header: &Value) -> Result<(), 
             c.insert("headers".into(), Value::Mapping(headers));
         }
         Some(Value::Mapping(headers)) => match named(Some(&Value::Mapping(headers.clone()))) {
-            Some(k) if identical(&headers[&k], header) => {}
-            Some(_) => {
-                return Err(format!(
-                    "already matches header `{name}` otherwise: the canary's condition would contradict it"
-                ))
+            Some((_, rule)) if identical(&rule, header) => {}
+            Some((k, rule)) => {
+                if !accepts(&rule, value).map_err(|e| format!("headers.{name}: {e}"))? {
+                    return Ok(false);
+                }
+                headers.insert(k, header.clone());
             }
             None => {
                 headers.insert(Value::from(name), header.clone());
@@ -156,7 +198,23 @@ fn with_header(condition: &mut Value, name: &str, header: &Value) -> Result<(), 
         },
         Some(_) => return Err("`headers` is not a mapping".to_owned()),
     }
-    Ok(())
+    Ok(true)
+}
+
+/// Whether Istio's string match `rule` (`exact`, `prefix`, `regex`: RE2, matching the
+/// whole value; `{}`: the header is present) accepts `value`.
+fn accepts(rule: &Value, value: &str) -> Result<bool, String> {
+    let m = rule.as_mapping().ok_or("is not a string match")?;
+    let one = |k: &str| m.get(k).and_then(Value::as_str);
+    match (m.len(), one("exact"), one("prefix"), one("regex")) {
+        (0, ..) => Ok(true),
+        (1, Some(e), ..) => Ok(e == value),
+        (1, _, Some(p), _) => Ok(value.starts_with(p)),
+        (1, _, _, Some(r)) => regex::Regex::new(&format!("^(?:{r})$"))
+            .map(|re| re.is_match(value))
+            .map_err(|e| format!("`regex` is not a regular expression cutover can read: {e}")),
+        _ => Err("is not a string match cutover knows (`exact`, `prefix` or `regex`)".to_owned()),
+    }
 }
 
 /// `out` without the canary routes [`insert`] put there, each checked against the
@@ -215,7 +273,7 @@ fn check_canary(
         .get("match")
         .and_then(Value::as_sequence)
         .ok_or("has no match list")?;
-    let mut expected = match base.get("match").and_then(Value::as_sequence) {
+    let conditions_of_base = match base.get("match").and_then(Value::as_sequence) {
         Some(b) if !b.is_empty() => b.clone(),
         _ => vec![Value::Mapping(Mapping::new())],
     };
@@ -223,9 +281,7 @@ fn check_canary(
         Value::from("exact"),
         Value::from(value),
     )]));
-    for e in &mut expected {
-        with_header(e, name, &header)?;
-    }
+    let expected = with_headers(&conditions_of_base, name, &header)?;
     if conditions.len() != expected.len()
         || !conditions
             .iter()
@@ -357,6 +413,51 @@ mod tests {
         let mut bad = out.clone();
         bad.routes_mut("http").unwrap().remove(0);
         assert!(strip(&bad, &base, FROM, NS, &stage).is_err());
+    }
+
+    #[test]
+    fn conditions_on_the_header_are_narrowed_kept_or_dropped_as_a_canary_request_meets_them() {
+        let base = VirtualService::parse(
+            "spec: {http: [{name: api, match: [
+              {uri: {prefix: /a}, headers: {x-canary: {prefix: t}}},
+              {uri: {prefix: /b}, headers: {x-canary: {exact: 'false'}}},
+              {uri: {prefix: /c}, withoutHeaders: {x-canary: {exact: 'false'}}},
+              {uri: {prefix: /d}, withoutHeaders: {x-canary: {regex: 'tr.e'}}},
+              {uri: {prefix: /e}, headers: {x-canary: {regex: 't.*|yes'}}},
+              {uri: {prefix: /f}, headers: {x-canary: {}}}
+            ], route: [{destination: {host: se.example.com}}]}, {name: api-header-x-canary-0, route: [{destination: {host: other.example.com}}]}]}",
+        )
+        .unwrap();
+        let stage = header_stage(0);
+        let out = staged(&base, &stage).unwrap();
+        let canary = &out["spec"]["http"][0];
+        assert_eq!(
+            canary["match"],
+            yaml("[{uri: {prefix: /a}, headers: {x-canary: {exact: 'true'}}}, {uri: {prefix: /c}, withoutHeaders: {x-canary: {exact: 'false'}}, headers: {x-canary: {exact: 'true'}}}, {uri: {prefix: /e}, headers: {x-canary: {exact: 'true'}}}, {uri: {prefix: /f}, headers: {x-canary: {exact: 'true'}}}]")
+        );
+        // The name is made unique among the base's route names.
+        assert_eq!(canary["name"], "api-header-x-canary-0-2");
+        let weighted = strip(&out, &base, FROM, "shop", &stage).unwrap();
+        rewrite::check(&base, &weighted, FROM, TO, "shop").unwrap();
+        // Nothing left: refused.
+        let none = VirtualService::parse(
+            "spec: {http: [{match: [{headers: {x-canary: {prefix: f}}}, {withoutHeaders: {x-canary: {}}}], route: [{destination: {host: se.example.com}}]}]}",
+        )
+        .unwrap();
+        let e = staged(&none, &stage).unwrap_err();
+        assert!(
+            e.contains("spec.http[0]: no match condition of the route can match"),
+            "{e}"
+        );
+        let bad = VirtualService::parse(
+            "spec: {http: [{match: [{headers: {x-canary: {regex: '('}}}], route: [{destination: {host: se.example.com}}]}]}",
+        )
+        .unwrap();
+        let e = staged(&bad, &stage).unwrap_err();
+        assert!(
+            e.contains("match[0]: headers.x-canary: `regex` is not a regular expression"),
+            "{e}"
+        );
     }
 
     #[test]

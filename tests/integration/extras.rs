@@ -341,7 +341,8 @@ migrations:
 }
 
 /// A header canary needs an HTTP route to `from`: TCP and TLS routes have no headers.
-/// A route that excludes the header (`withoutHeaders`) cannot get a canary either.
+/// A route whose conditions all exclude the canary's value (`withoutHeaders`, another
+/// value) cannot get a canary either.
 #[test]
 fn header_canary_with_base_is_refused_where_it_cannot_match() {
     let plan = "version: 1\noutput: generated\nmigrations:\n  - {name: db, namespace: shop, base: db.yaml, from: db-se.example.com, to: db-gcp.example.com, stages: [{header: {name: x-canary, value: \"true\"}}, {weight: 100}]}\n";
@@ -352,11 +353,11 @@ fn header_canary_with_base_is_refused_where_it_cannot_match() {
         ),
         (
             "  http:\n  - match: [{withoutHeaders: {x-canary: {exact: \"true\"}}}]\n    route: [{destination: {host: db-se.example.com}}]\n",
-            "spec.http[0]: match[0]: requires header `x-canary` to be absent",
+            "spec.http[0]: no match condition of the route can match a request with header `x-canary`",
         ),
         (
             "  http:\n  - match: [{headers: {x-canary: {exact: beta}}}]\n    route: [{destination: {host: db-se.example.com}}]\n",
-            "spec.http[0]: match[0]: already matches header `x-canary` otherwise",
+            "spec.http[0]: no match condition of the route can match a request with header `x-canary`",
         ),
     ] {
         let base = format!("apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: db, namespace: shop}}\nspec:\n  hosts: [db.example.com]\n{routes}");
