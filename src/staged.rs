@@ -105,15 +105,12 @@ impl Staged {
         index.checkout(&first, &copy)?;
         let extra: Vec<&str> = named.iter().chain(&owners).map(String::as_str).collect();
         let (bases, outputs) = named_by_plans(&copy, loader, &extra)?;
-        // With a base, the files that may name its VirtualService, and the charts whose
-        // templates are passed over (see `plan::controllers`).
+        // With a base, the files that may name its VirtualService (see `plan::controllers`).
         let claiming = if bases.is_empty() {
             Vec::new()
         } else {
             index.grep_yaml_files(&controllers::GROUPS)?
         };
-        let chart =
-            |p: &str| !claiming.is_empty() && p.rsplit('/').next() == Some(controllers::CHART);
         let listed =
             |list: &[String], p: &str| list.binary_search_by(|b| b.as_str().cmp(p)).is_ok();
         let more: Vec<&str> = index
@@ -122,10 +119,7 @@ impl Staged {
             .map(String::as_str)
             .filter(|p| first.binary_search(p).is_err() && !intended.contains(p))
             .filter(|p| {
-                listed(&bases, p)
-                    || listed(&claiming, p)
-                    || chart(p)
-                    || outputs.iter().any(|o| under(p, o))
+                listed(&bases, p) || listed(&claiming, p) || outputs.iter().any(|o| under(p, o))
             })
             .collect();
         index.checkout(&more, &copy)?;

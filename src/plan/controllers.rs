@@ -12,9 +12,10 @@
 //! The repository's YAML files are those the plan search walks ([`Survey::yaml`]), less
 //! the folders the plans generate and the files git ignores. The scan runs only for plans
 //! with such a migration, and parses a file only when its text names `argoproj.io` and
-//! `Rollout`, or `flagger.app` and `Canary`. Files that are not YAML, and the templates of
-//! Helm charts (under the `templates` folder beside a `Chart.yaml`), are passed over: they
-//! are not cutover's to judge.
+//! `Rollout`, or `flagger.app` and `Canary`. Files that are not YAML are passed over: that
+//! is most Helm chart templates (`{{ ... }}` in a value), whose objects only exist once the
+//! chart is rendered; a template written as literal YAML is read like any file (the
+//! controller it declares is deployed as written).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -263,7 +264,7 @@ pub fn refuse_managed(
 }
 
 /// The files among `yaml` (files of the repository at `root`) with claims that are
-/// `wanted`, less Helm chart templates and the files git ignores (asked of git only for
+/// `wanted`, less the files git ignores (asked of git only for
 /// such files: most scans find none).
 fn scan(root: &Path, yaml: &[&PathBuf], wanted: &(dyn Fn(&Claim) -> bool + Sync)) -> Vec<Found> {
     use rayon::prelude::*;
@@ -280,7 +281,6 @@ fn scan(root: &Path, yaml: &[&PathBuf], wanted: &(dyn Fn(&Claim) -> bool + Sync)
             })
         })
         .collect();
-    found.retain(|f| !in_chart_templates(root, &f.path));
     if root.join(".git").exists() && !found.is_empty() {
         let rels: Vec<String> = found
             .iter()
@@ -306,22 +306,6 @@ fn read_small(path: &Path) -> Option<String> {
         return None;
     }
     String::from_utf8(bytes).ok()
-}
-
-/// The file that makes a folder a Helm chart.
-pub const CHART: &str = "Chart.yaml";
-
-/// Whether `path` lies in the `templates` folder of a Helm chart (a folder holding
-/// [`CHART`]) inside `root`.
-fn in_chart_templates(root: &Path, path: &Path) -> bool {
-    path.ancestors()
-        .skip(1)
-        .take_while(|d| d.starts_with(root) && *d != root)
-        .any(|d| {
-            d.file_name().is_some_and(|n| n == "templates")
-                && d.parent()
-                    .is_some_and(|chart| chart.join("Chart.yaml").is_file())
-        })
 }
 
 /// The error for migration `i` of `plan` when a claim of `found` names its VirtualService.
@@ -505,12 +489,16 @@ mod tests {
     }
 
     #[test]
-    fn chart_templates_are_passed_over() {
+    fn literal_chart_templates_are_read_and_templated_ones_passed_over() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
         for (rel, text) in [
             ("charts/app/Chart.yaml", "name: app\n"),
             ("charts/app/templates/rollout.yaml", ROLLOUT),
+            (
+                "charts/app/templates/templated.yaml",
+                "{{- if .Values.rollout }}\napiVersion: argoproj.io/v1alpha1\nkind: Rollout\n{{- end }}\n",
+            ),
             ("plain/templates/rollout.yaml", ROLLOUT),
             ("deploy/rollout.yaml", ROLLOUT),
             ("deploy/other.yaml", "kind: Service\n"),
@@ -522,6 +510,7 @@ mod tests {
         }
         let yaml: Vec<PathBuf> = [
             "charts/app/templates/rollout.yaml",
+            "charts/app/templates/templated.yaml",
             "deploy/broken.yaml",
             "deploy/other.yaml",
             "deploy/rollout.yaml",
@@ -534,12 +523,17 @@ mod tests {
         assert_eq!(
             names_of(root, &found),
             HashSet::from([
+                "charts/app/templates/rollout.yaml".to_owned(),
                 "deploy/rollout.yaml".to_owned(),
                 "plain/templates/rollout.yaml".to_owned()
             ])
         );
+        let deploy = found
+            .iter()
+            .find(|f| f.path.ends_with("deploy/rollout.yaml"))
+            .unwrap();
         assert_eq!(
-            place(root, &found[0], &found[0].claims[0]),
+            place(root, deploy, &deploy.claims[0]),
             "deploy/rollout.yaml:12"
         );
     }

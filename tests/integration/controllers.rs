@@ -189,7 +189,7 @@ fn an_ignored_rollout_is_not_read() {
 }
 
 #[test]
-fn objects_naming_other_virtual_services_and_chart_templates_are_fine() {
+fn objects_naming_other_virtual_services_and_templated_charts_are_fine() {
     let other_namespace = CANARY.replace("namespace: shop", "namespace: books");
     let t = repo(
         PLAN,
@@ -197,12 +197,16 @@ fn objects_naming_other_virtual_services_and_chart_templates_are_fine() {
             ("rollouts/ratings.yaml", &rollout("ratings")),
             ("rollouts/elsewhere.yaml", &rollout("reviews.books")),
             ("canaries/reviews.yaml", &other_namespace),
-            // A Helm chart's template: what it renders is the chart's business.
+            // A Helm chart's template naming its VirtualService from values: only known once
+            // rendered.
             (
                 "charts/reviews/Chart.yaml",
                 "apiVersion: v2\nname: reviews\nversion: 1.0.0\n",
             ),
-            ("charts/reviews/templates/rollout.yaml", &rollout("reviews")),
+            (
+                "charts/reviews/templates/rollout.yaml",
+                &rollout("{{ .Values.virtualService }}"),
+            ),
             // Not Argo's: another group's `Rollout`.
             (
                 "other/rollout.yaml",
@@ -236,4 +240,27 @@ fn check_staged_reads_the_rollouts_of_the_next_commit() {
         .any_stdout()
         .stderr_lacks("managed by")
         .run();
+}
+
+/// A Helm chart's template written as literal YAML deploys the Rollout as written: it is read.
+#[test]
+fn a_literal_chart_template_rollout_is_refused() {
+    let t = repo(
+        PLAN,
+        &[
+            (
+                "charts/reviews/Chart.yaml",
+                "apiVersion: v2\nname: reviews\nversion: 1.0.0\n",
+            ),
+            ("charts/reviews/templates/rollout.yaml", &rollout("reviews")),
+        ],
+    );
+    for args in [&["validate"][..], &["check", "--staged"]] {
+        t.args(args)
+            .status(2)
+            .stderr_contains(
+                "managed by Rollout `reviews` (charts/reviews/templates/rollout.yaml:15)",
+            )
+            .run();
+    }
 }
