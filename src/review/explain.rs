@@ -208,13 +208,7 @@ struct BaseFile<'a> {
 impl BaseFile<'_> {
     /// A warning about `host` at `path` of the base.
     fn warning(&self, path: &str, field: String, host: &str, message: String) -> Diagnostic {
-        let m = self.migration;
-        let mut d = Diagnostic::new(Severity::Warning, self.rel, message)
-            .with_field(field)
-            .with_help(format!(
-                "migration {} moves `from` {} (namespace {}); Istio reads a host without a dot, `name`, as `name.<namespace>.svc.cluster.local`, and every other host as written",
-                m.name, m.from, m.namespace
-            ));
+        let mut d = Diagnostic::new(Severity::Warning, self.rel, message).with_field(field);
         if let Some(start) = self.places.and_then(|p| locate::nearest(p, path)) {
             let width = host.chars().count();
             let end = Pos {
@@ -243,7 +237,10 @@ fn host_warnings(base: &VirtualService, at: &BaseFile<'_>, out: &mut Vec<Diagnos
                         format!("spec.{kind}[{i}].route[{j}]"),
                         host,
                         format!("Istio does not expand `{host}`; it is not `from` and keeps its share; write `{fqdn}` if it is meant to move"),
-                    ));
+                    ).with_help(format!(
+                        "migration {} moves `from` {} (namespace {}); Istio reads a host without a dot, `name`, as `name.<namespace>.svc.cluster.local`, and every other host as written",
+                        at.migration.name, from, at.migration.namespace
+                    )));
                 }
             }
             if kind != "http" {
