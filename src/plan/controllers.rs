@@ -16,14 +16,13 @@
 //! Helm charts (under the `templates` folder beside a `Chart.yaml`), are passed over: they
 //! are not cutover's to judge.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
 use crate::error::{Diagnostic, Diagnostics, Error, Result, Severity};
-use crate::plan::discover::Survey;
-use crate::plan::{Migration, Plan, MAX_PLAN_BYTES};
+use crate::plan::discover::{self, Survey};
+use crate::plan::{Migration, Plan};
 use crate::{git, repo, vs, yaml};
 
 /// A controller that may set a VirtualService's weights.
@@ -270,7 +269,7 @@ fn scan(root: &Path, yaml: &[&PathBuf], wanted: &(dyn Fn(&Claim) -> bool + Sync)
     let mut found: Vec<Found> = yaml
         .par_iter()
         .filter_map(|path| {
-            let text = read_small(path)?;
+            let text = discover::read_small(path)?;
             let mut claims = claims(&text);
             claims.retain(|c| wanted(c));
             (!claims.is_empty()).then(|| Found {
@@ -280,7 +279,7 @@ fn scan(root: &Path, yaml: &[&PathBuf], wanted: &(dyn Fn(&Claim) -> bool + Sync)
             })
         })
         .collect();
-    found.retain(|f| !in_chart_templates(root, &f.path));
+    found.retain(|f| !discover::in_chart_templates(root, &f.path));
     if root.join(".git").exists() && !found.is_empty() {
         let rels: Vec<String> = found
             .iter()
@@ -290,38 +289,6 @@ fn scan(root: &Path, yaml: &[&PathBuf], wanted: &(dyn Fn(&Claim) -> bool + Sync)
         found.retain(|f| repo::relative(root, &f.path).is_none_or(|r| !ignored.contains(&r)));
     }
     found
-}
-
-/// The text of the file at `path`, unless it cannot be read, is larger than a plan may
-/// be, or is not UTF-8.
-fn read_small(path: &Path) -> Option<String> {
-    // Room for a typical manifest: one read takes it whole, the next says it ended.
-    let mut bytes = Vec::with_capacity(16 * 1024);
-    std::fs::File::open(path)
-        .ok()?
-        .take(MAX_PLAN_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .ok()?;
-    if bytes.len() > MAX_PLAN_BYTES {
-        return None;
-    }
-    String::from_utf8(bytes).ok()
-}
-
-/// The file that makes a folder a Helm chart.
-pub const CHART: &str = "Chart.yaml";
-
-/// Whether `path` lies in the `templates` folder of a Helm chart (a folder holding
-/// [`CHART`]) inside `root`.
-fn in_chart_templates(root: &Path, path: &Path) -> bool {
-    path.ancestors()
-        .skip(1)
-        .take_while(|d| d.starts_with(root) && *d != root)
-        .any(|d| {
-            d.file_name().is_some_and(|n| n == "templates")
-                && d.parent()
-                    .is_some_and(|chart| chart.join("Chart.yaml").is_file())
-        })
 }
 
 /// The error for migration `i` of `plan` when a claim of `found` names its VirtualService.
