@@ -112,8 +112,7 @@ impl Staged {
         } else {
             index.grep_yaml_files(&controllers::GROUPS)?
         };
-        let chart =
-            |p: &str| !claiming.is_empty() && p.rsplit('/').next() == Some(discover::CHART);
+        let chart = |p: &str| !claiming.is_empty() && p.rsplit('/').next() == Some(discover::CHART);
         let listed =
             |list: &[String], p: &str| list.binary_search_by(|b| b.as_str().cmp(p)).is_ok();
         let more: Vec<&str> = index

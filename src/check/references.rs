@@ -375,9 +375,7 @@ pub fn patch_files(file: &Path, source: &str) -> Vec<PathBuf> {
     };
     entries(&root)
         .into_iter()
-        .filter(|(field, _, entry)| {
-            field.starts_with("patches") && !is_remote(entry)
-        })
+        .filter(|(field, _, entry)| field.starts_with("patches") && !is_remote(entry))
         .filter_map(|(_, _, entry)| repo::normalize(&folder.join(entry)))
         .collect()
 }

@@ -32,7 +32,7 @@ const TO: &str = "cutover-gcp.example.com";
 const CANARY: &str = "x-cutover-canary";
 
 /// The corpus folder, or `None` (after a note) when it is absent and not required.
-fn corpus() -> Option<PathBuf> {
+pub(crate) fn corpus() -> Option<PathBuf> {
     let dir = std::env::var_os("CUTOVER_CORPUS").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/virtualservices"),
         PathBuf::from,

@@ -207,7 +207,10 @@ mod tests {
         let p = Patterns::new(&["*.internal".into(), "api.{a,b}.example.com".into()]).unwrap();
         assert_eq!(p.matching("x.y.RUN.app"), Some("*.run.app"));
         assert_eq!(p.matching("orders.internal"), Some("*.internal"));
-        assert_eq!(p.matching("api.b.example.com"), Some("api.{a,b}.example.com"));
+        assert_eq!(
+            p.matching("api.b.example.com"),
+            Some("api.{a,b}.example.com")
+        );
         assert_eq!(p.matching("run.app.example.com"), None);
         assert!(Patterns::new(&["[".into()]).is_err());
     }

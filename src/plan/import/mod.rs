@@ -258,13 +258,15 @@ fn files(opts: &Options, notes: &mut Vec<Note>) -> Result<(Vec<PathBuf>, Vec<Pat
             notes.push(chart_note(&opts.root, chart));
             continue;
         }
+        let text = discover::read_small(k).unwrap_or_default();
+        if header::plan_of(text.as_bytes()).is_some() {
+            continue;
+        }
         notes.push(Note {
             file: rel(k),
             why: "a kustomize source: not read (its resources are read where they are)".into(),
         });
-        if let Some(text) = discover::read_small(k) {
-            patched.extend(crate::check::references::patch_files(k, &text));
-        }
+        patched.extend(crate::check::references::patch_files(k, &text));
     }
     let mut out = Vec::new();
     for p in yaml {
@@ -409,7 +411,9 @@ fn read_file(
 fn already_migrated(opts: &Options, plans: &[PathBuf]) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for p in plans {
-        let Ok(bytes) = std::fs::read(p) else { continue };
+        let Ok(bytes) = std::fs::read(p) else {
+            continue;
+        };
         let file = repo::display_rel(&opts.root, p);
         if let Ok(plan) = crate::plan::Plan::parse(&file, &bytes, p, &opts.root) {
             for m in &plan.migrations {
@@ -433,7 +437,10 @@ fn propose(
     // declares it, in file order.
     let mut hosts: BTreeMap<String, Vec<EntryHost>> = BTreeMap::new();
     for e in entries {
-        hosts.entry(e.host.to_ascii_lowercase()).or_default().push(e);
+        hosts
+            .entry(e.host.to_ascii_lowercase())
+            .or_default()
+            .push(e);
     }
     let mut cloud_run: Vec<(Vec<EntryHost>, String)> = Vec::new();
     for (_, group) in hosts {
@@ -443,7 +450,9 @@ fn propose(
         }
     }
     cloud_run.sort_by(|a, b| (&a.0[0].place, &a.0[0].host).cmp(&(&b.0[0].place, &b.0[0].host)));
-    import.others.sort_by(|a, b| (&a.place, &a.host).cmp(&(&b.place, &b.host)));
+    import
+        .others
+        .sort_by(|a, b| (&a.place, &a.host).cmp(&(&b.place, &b.host)));
     // Which Cloud Run hosts each VirtualService sends to.
     let senders: Vec<Vec<&VsDoc>> = cloud_run
         .iter()
@@ -466,7 +475,10 @@ fn propose(
         }
         if let Err(e) = names::plan_destination(&entry.host) {
             import.refusals.push(refuse(
-                format!("{}; a migration's `from` names one host", e.message("host", &entry.host)),
+                format!(
+                    "{}; a migration's `from` names one host",
+                    e.message("host", &entry.host)
+                ),
                 Vec::new(),
             ));
             continue;
@@ -478,7 +490,9 @@ fn propose(
                 let shared: Vec<&str> = cloud_run
                     .iter()
                     .zip(&senders)
-                    .filter(|((g, _), s)| g[0].host != entry.host && s.iter().any(|d| std::ptr::eq(*d, *one)))
+                    .filter(|((g, _), s)| {
+                        g[0].host != entry.host && s.iter().any(|d| std::ptr::eq(*d, *one))
+                    })
                     .map(|((g, _), _)| g[0].host.as_str())
                     .collect();
                 if let Some(why) = unusable(one, &shared) {
@@ -497,7 +511,14 @@ fn propose(
                 continue;
             }
         }
-        let proposal = proposal(opts, group, pattern, found.first().copied(), docs, &mut taken);
+        let proposal = proposal(
+            opts,
+            group,
+            pattern,
+            found.first().copied(),
+            docs,
+            &mut taken,
+        );
         import.proposals.push(proposal);
     }
 }
@@ -521,7 +542,18 @@ fn unusable(doc: &VsDoc, shared: &[&str]) -> Option<String> {
         ));
     }
     if !names::is_dns1123_subdomain(&doc.name) {
-        return Some("its VirtualService has no `metadata.name` that is a DNS-1123 subdomain".into());
+        return Some(
+            "its VirtualService has no `metadata.name` that is a DNS-1123 subdomain".into(),
+        );
+    }
+    // A base Istio refuses would be refused by `validate`: said here, with the reason.
+    if let Some(v) =
+        crate::check::istio::virtual_service(&vs::to_json(doc.doc.as_value().clone())).first()
+    {
+        return Some(format!(
+            "its VirtualService is not one Istio accepts ({}: {}); fix it first",
+            v.path, v.message
+        ));
     }
     if doc.same_name_in_file > 1 {
         return Some(format!(
@@ -545,7 +577,11 @@ fn proposal(
     let url = Url::parse(&entry.host);
     let namespace = base
         .and_then(|b| b.namespace.as_ref().map(|n| (n, b.source())))
-        .or_else(|| group.iter().find_map(|e| e.namespace.as_ref().map(|n| (n, e.source()))))
+        .or_else(|| {
+            group
+                .iter()
+                .find_map(|e| e.namespace.as_ref().map(|n| (n, e.source())))
+        })
         .filter(|(n, _)| names::is_dns1123_label(n))
         .map_or_else(
             || Sourced {
@@ -594,7 +630,11 @@ fn migration_name(url: &Url, host: &str) -> String {
     if let Some(s) = url.service() {
         return s.to_owned();
     }
-    let first = host.split('.').next().unwrap_or_default().to_ascii_lowercase();
+    let first = host
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let cleaned: String = first
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })

@@ -15,11 +15,11 @@ impl Import {
         let mut out = format!(
             "{modeline}
 # Migration plan proposed by `cutover import` from the repository's ServiceEntries whose
-# hosts are Cloud Run hosts ({patterns}). Review every value: the comment beside it
-# says where it came from. `cutover validate` refuses every `<...>` placeholder until it
-# is replaced. Every migration moves {steps} of requests to the GCPBackend, one
-# reviewed stage at a time: check the error rate of requests to `from` between stages
-# (`cutover explain`).
+# hosts are Cloud Run hosts, matching: {patterns}
+# Review every value: the comment beside it says where it came from. `cutover validate`
+# refuses every `<...>` placeholder until it is replaced. Every migration moves {steps}
+# of requests to the GCPBackend, one reviewed stage at a time: check the error rate of
+# requests to `from` between stages (`cutover explain`).
 version: 1
 output: {output}            # the generated tree, relative to this file
 defaults:
@@ -85,12 +85,7 @@ fn migration(out: &mut String, p: &Proposal) {
     let c = |s: &str| escape::comment(s);
     let host = p.host();
     let entry = &p.entries[0];
-    let _ = writeln!(
-        out,
-        "  # {}: matches {}",
-        c(host),
-        c(&p.pattern)
-    );
+    let _ = writeln!(out, "  # {}: matches {}", c(host), c(&p.pattern));
     let name_from = match p.url.service() {
         Some(_) => "the Cloud Run service name in the host",
         None => "the host's first label",
@@ -127,7 +122,12 @@ fn migration(out: &mut String, p: &Proposal) {
             );
         }
     }
-    let _ = writeln!(out, "    from: {}    # from: {}", q(host), c(&entry.source()));
+    let _ = writeln!(
+        out,
+        "    from: {}    # from: {}",
+        q(host),
+        c(&entry.source())
+    );
     for also in &p.entries[1..] {
         let _ = writeln!(out, "    # also declared by {}", c(&also.source()));
     }
@@ -147,7 +147,10 @@ fn gcp_backend(out: &mut String, p: &Proposal) {
     };
     let (region, region_from) = match p.url.region() {
         Some(r) => (r, "from the host".to_owned()),
-        None => ("<region>", format!("the host does not say: {}", p.url.describe())),
+        None => (
+            "<region>",
+            format!("the host does not say: {}", p.url.describe()),
+        ),
     };
     let _ = writeln!(out, "    gcpBackend:");
     let _ = writeln!(

@@ -304,7 +304,10 @@ impl Ctx<'_> {
                             p.token, p.replace_with
                         ),
                     );
-                    Self::help(d, "fill in every `<...>` value `cutover import` could not know");
+                    Self::help(
+                        d,
+                        "fill in every `<...>` value `cutover import` could not know",
+                    );
                     None
                 } else {
                     Some(s.to_owned())
