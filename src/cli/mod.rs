@@ -116,8 +116,8 @@ pub enum Command {
     Lint(lint::LintArgs),
     /// Write a commented starter plan (never overwrites a file) and print what to run next.
     Init(init::InitArgs),
-    /// Propose a plan for every Cloud Run host of the repository's ServiceEntries, each
-    /// with the VirtualService that routes to it (printed, or --write FILE).
+    /// Propose a plan migrating every Cloud Run host of the repository's ServiceEntries
+    /// (printed, or --write FILE).
     Import(import::ImportArgs),
     /// Describe each migration's rollout in plain words.
     Explain(PlanArgs),

@@ -297,7 +297,7 @@ fn refusals_of_the_command_line() {
 fn no_cloud_run_host_is_said_and_writes_nothing() {
     let t = Test::new()
         .git_init()
-        .file("se.yaml", &SE.replace(".run.app", ".example.com"));
+        .file("se.yaml", SE.replace(".run.app", ".example.com"));
     t.args(["import", "--write", "cutover.yaml"])
         .stderr("note: no ServiceEntry with a Cloud Run host (*.run.app) among 2 ServiceEntry hosts read; no plan written\n")
         .run();
