@@ -330,9 +330,35 @@ pub enum Error {
     #[error("{}", .0.join("\n"))]
     Conflicts(Vec<String>),
 
+    /// `cutover import` cannot run as asked.
+    #[error("{0}")]
+    Import(ImportError),
+
     /// A broken invariant: a bug in cutover, never the user's input.
     #[error("internal error: {0} (a bug in cutover; please report it)")]
     Internal(String),
+}
+
+/// Why `cutover import` cannot run as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// A path to read lies outside the repository the plan is for.
+    #[error("{} is outside the repository {} that the plan is for; run cutover import inside it", .path.display(), .root.display())]
+    Outside {
+        /// The path as given.
+        path: PathBuf,
+        /// The repository root.
+        root: PathBuf,
+    },
+    /// A path to read does not exist.
+    #[error("{}: no such file or folder", .0.display())]
+    Missing(PathBuf),
+    /// `--to` is not a host name template.
+    #[error("--to {0}")]
+    To(String),
+    /// A `--host-pattern` is not a glob.
+    #[error("{0}")]
+    HostPattern(String),
 }
 
 impl Error {

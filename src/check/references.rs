@@ -366,6 +366,20 @@ pub fn broken_in(file: &Path, source: &str, trees: &[Tree]) -> Vec<Broken> {
     out
 }
 
+/// The local files a kustomization (the file `file`, whose text is `source`) patches:
+/// the entries of `patchesStrategicMerge` and the `path` of `patches` and
+/// `patchesJson6902`, resolved from its folder. A patch is part of an object, not one.
+pub fn patch_files(file: &Path, source: &str) -> Vec<PathBuf> {
+    let (Some(folder), Ok(Some(root))) = (file.parent(), yaml::parse(source)) else {
+        return Vec::new();
+    };
+    entries(&root)
+        .into_iter()
+        .filter(|(field, _, entry)| field.starts_with("patches") && !is_remote(entry))
+        .filter_map(|(_, _, entry)| repo::normalize(&folder.join(entry)))
+        .collect()
+}
+
 /// Every kustomization file under `root` (see [`KUSTOMIZATION_NAMES`]), sorted, except
 /// those at places cutover generates in `trees`: the walk of [`discover::survey`] (hidden
 /// folders, `target` and `node_modules` skipped, symbolic links not followed).

@@ -7,6 +7,7 @@ mod check;
 mod completions;
 mod diff;
 mod explain;
+mod import;
 mod init;
 mod lint;
 mod man;
@@ -115,6 +116,9 @@ pub enum Command {
     Lint(lint::LintArgs),
     /// Write a commented starter plan (never overwrites a file) and print what to run next.
     Init(init::InitArgs),
+    /// Propose a plan migrating every Cloud Run host of the repository's ServiceEntries
+    /// (printed, or --write FILE).
+    Import(import::ImportArgs),
     /// Describe each migration's rollout in plain words.
     Explain(PlanArgs),
     /// Print each migration's rollout: stages, weights and mirroring.
@@ -226,7 +230,11 @@ fn help_of_help(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
 pub fn run(cli: &Cli) -> i32 {
     let writes = matches!(
         cli.command,
-        Command::Render(_) | Command::Promote(_) | Command::Rollback(_) | Command::Init(_)
+        Command::Render(_)
+            | Command::Promote(_)
+            | Command::Rollback(_)
+            | Command::Init(_)
+            | Command::Import(_)
     );
     let mut out = Output::new(cli.color, writes);
     out.verbose = cli.verbose;
@@ -292,6 +300,7 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
         Command::Status(args) => status::run(args, &g, out),
         Command::Lint(args) => lint::run(args, out),
         Command::Init(args) => init::run(args, &g, out),
+        Command::Import(args) => import::run(args, out),
         Command::Explain(args) => explain::run(args, &g, out),
         Command::Stages(args) => stages::run(args, &g, out),
         Command::Schema(args) => schema::run(args, out),

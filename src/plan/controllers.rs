@@ -17,14 +17,13 @@
 //! chart is rendered; a template written as literal YAML is read like any file (the
 //! controller it declares is deployed as written).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
 use crate::error::{Diagnostic, Diagnostics, Error, Result, Severity};
-use crate::plan::discover::Survey;
-use crate::plan::{Migration, Plan, MAX_PLAN_BYTES};
+use crate::plan::discover::{self, Survey};
+use crate::plan::{Migration, Plan};
 use crate::{git, repo, vs, yaml};
 
 /// A controller that may set a VirtualService's weights.
@@ -271,7 +270,7 @@ fn scan(root: &Path, yaml: &[&PathBuf], wanted: &(dyn Fn(&Claim) -> bool + Sync)
     let mut found: Vec<Found> = yaml
         .par_iter()
         .filter_map(|path| {
-            let text = read_small(path)?;
+            let text = discover::read_small(path)?;
             let mut claims = claims(&text);
             claims.retain(|c| wanted(c));
             (!claims.is_empty()).then(|| Found {
@@ -290,22 +289,6 @@ fn scan(root: &Path, yaml: &[&PathBuf], wanted: &(dyn Fn(&Claim) -> bool + Sync)
         found.retain(|f| repo::relative(root, &f.path).is_none_or(|r| !ignored.contains(&r)));
     }
     found
-}
-
-/// The text of the file at `path`, unless it cannot be read, is larger than a plan may
-/// be, or is not UTF-8.
-fn read_small(path: &Path) -> Option<String> {
-    // Room for a typical manifest: one read takes it whole, the next says it ended.
-    let mut bytes = Vec::with_capacity(16 * 1024);
-    std::fs::File::open(path)
-        .ok()?
-        .take(MAX_PLAN_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .ok()?;
-    if bytes.len() > MAX_PLAN_BYTES {
-        return None;
-    }
-    String::from_utf8(bytes).ok()
 }
 
 /// The error for migration `i` of `plan` when a claim of `found` names its VirtualService.

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::git::Revision;
+use crate::plan::MAX_PLAN_BYTES;
 
 /// Folders never searched, besides hidden ones.
 const SKIP: &[&str] = &["target", "node_modules"];
@@ -160,6 +161,36 @@ fn walk(
         };
         list.push(path);
     }
+}
+
+/// The text of the file at `path`, unless it cannot be read, is larger than a plan may
+/// be, or is not UTF-8: how the repository's manifests are read when cutover looks into
+/// them (controllers naming a base, `import`).
+pub fn read_small(path: &Path) -> Option<String> {
+    use std::io::Read;
+    // Room for a typical manifest: one read takes it whole, the next says it ended.
+    let mut bytes = Vec::with_capacity(16 * 1024);
+    std::fs::File::open(path)
+        .ok()?
+        .take(MAX_PLAN_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    if bytes.len() > MAX_PLAN_BYTES {
+        return None;
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// The file that makes a folder a Helm chart.
+pub const CHART: &str = "Chart.yaml";
+
+/// The Helm chart (a folder holding [`CHART`]) inside `root` that `path` lies in, the
+/// innermost one; `root` itself counts.
+pub fn chart_folder<'p>(root: &Path, path: &'p Path) -> Option<&'p Path> {
+    path.ancestors()
+        .skip(1)
+        .take_while(|d| d.starts_with(root))
+        .find(|d| d.join(CHART).is_file())
 }
 
 /// Plan files at git revision `rev` under `dir` (relative to the root; `""` or `.` for

@@ -8,6 +8,7 @@
 pub mod controllers;
 pub mod discover;
 pub mod edit;
+pub mod import;
 pub mod load;
 pub mod names;
 mod parse;

@@ -425,6 +425,44 @@ pub fn is_header_name(s: &str) -> bool {
         && !s.starts_with('-')
 }
 
+/// A value `cutover import` could not know, written into the plan it proposes so that
+/// nothing is rendered by accident: `validate` refuses any string holding one, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placeholder {
+    /// As written in the plan, e.g. `<gcp-backend-host>`.
+    pub token: &'static str,
+    /// What to write instead.
+    pub replace_with: &'static str,
+}
+
+/// Every placeholder `cutover import` writes.
+pub const PLACEHOLDERS: [Placeholder; 4] = [
+    Placeholder {
+        token: "<gcp-backend-host>",
+        replace_with: "the GCPBackend host traffic moves to (or run `cutover import --to HOST`, where HOST may hold {service}, {namespace} and {region})",
+    },
+    Placeholder {
+        token: "<cloud-run-service>",
+        replace_with: "the Cloud Run service's name (`gcloud run services list`)",
+    },
+    Placeholder {
+        token: "<region>",
+        replace_with: "the Cloud Run service's region, e.g. europe-west1 (`gcloud run services list`)",
+    },
+    Placeholder {
+        token: "<namespace>",
+        replace_with: "the namespace of the VirtualService (a DNS-1123 label)",
+    },
+];
+
+/// The first placeholder `s` holds, if any (see [`PLACEHOLDERS`]).
+pub fn placeholder_in(s: &str) -> Option<&'static Placeholder> {
+    if !s.contains('<') {
+        return None;
+    }
+    PLACEHOLDERS.iter().find(|p| s.contains(p.token))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -103,38 +103,103 @@ migrations:
 }
 
 /// Writes the starter plan to `path`, refusing to overwrite anything, and refusing a
-/// path the plan search would not find (see [`unfound`]). The text is validated as a
+/// path the plan search would not find (see [`NewPlan::at`]). The text is validated as a
 /// plan (with `loader`'s confinement) before anything is created, so bad values are
 /// reported like any plan error; a refused or failed `init` leaves nothing.
 pub fn write(loader: &Loader, path: &Path, s: &Starter) -> Result<crate::plan::Plan> {
-    let shown = path.display().to_string();
-    let write_error = |e| Error::Write {
-        path: path.to_path_buf(),
-        source: e,
-    };
-    let abs = std::path::absolute(path).map_err(write_error)?;
-    let dir = abs.parent().unwrap_or(Path::new("/"));
-    // Where the plan will be, as the loader will see it: `..` and symlinks resolved as
-    // far as folders exist. Folders that do not exist yet hold no `.git`: the root is
-    // the same before and after they are created.
-    let real_dir = crate::repo::canonical_existing_prefix(dir).map_err(write_error)?;
-    let real = real_dir.join(abs.file_name().unwrap_or_default());
-    let root = crate::repo::find_root(&real_dir);
-    if let Some(e) = unfound(path, &real, &root) {
-        return Err(e);
-    }
-    if std::fs::symlink_metadata(path).is_ok() {
-        return Err(exists(&shown));
-    }
+    let target = NewPlan::at(path, "init")?;
     check_flags(s)?;
     let text = text(s);
-    let plan = loader.parse(&shown, text.as_bytes(), &real, &root)?;
-    let created = create_folders(dir)?;
-    let written = create_file(&abs, path, &shown, &text);
-    if written.is_err() {
-        remove_folders(&created);
+    let plan = loader.parse(&target.shown, text.as_bytes(), &target.real, &target.root)?;
+    target.create(&text)?;
+    Ok(plan)
+}
+
+/// A plan file about to be written (by `init` or `import`): a path the plan search finds,
+/// where no file is.
+#[derive(Debug)]
+pub struct NewPlan {
+    /// The path as given.
+    path: PathBuf,
+    /// How messages name it.
+    pub shown: String,
+    /// The path, absolute (`..` not resolved).
+    abs: PathBuf,
+    /// Where the plan will be, as the loader will see it: `..` and symlinks resolved as
+    /// far as folders exist.
+    pub real: PathBuf,
+    /// Its repository root.
+    pub root: PathBuf,
+    /// The command writing it (for messages).
+    command: &'static str,
+}
+
+impl NewPlan {
+    /// Checks `path` for `command`: refuses a path the plan search would not find (so
+    /// that `check` sees the plan), and one where a file already is.
+    pub fn at(path: &Path, command: &'static str) -> Result<NewPlan> {
+        let shown = path.display().to_string();
+        let write_error = |e| Error::Write {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        let abs = std::path::absolute(path).map_err(write_error)?;
+        let dir = abs.parent().unwrap_or(Path::new("/"));
+        // Folders that do not exist yet hold no `.git`: the root is the same before and
+        // after they are created.
+        let real_dir = crate::repo::canonical_existing_prefix(dir).map_err(write_error)?;
+        let real = real_dir.join(abs.file_name().unwrap_or_default());
+        let root = crate::repo::find_root(&real_dir);
+        if let Some(e) = unfound(path, &real, &root) {
+            return Err(e);
+        }
+        if std::fs::symlink_metadata(path).is_ok() {
+            return Err(exists(&shown, command));
+        }
+        Ok(NewPlan {
+            path: path.to_path_buf(),
+            shown,
+            abs,
+            real,
+            root,
+            command,
+        })
     }
-    written.map(|()| plan)
+
+    /// Creates the file with `text`, and the folders it needs, atomically: the text is
+    /// written to a temporary file beside it, flushed, then linked into place only if no
+    /// file is there (never over one that appeared meanwhile). A failure leaves nothing.
+    pub fn create(&self, text: &str) -> Result<()> {
+        let dir = self.abs.parent().unwrap_or(Path::new("/"));
+        let created = create_folders(dir)?;
+        let written = self.create_file(dir, text);
+        if written.is_err() {
+            remove_folders(&created);
+        }
+        written
+    }
+
+    fn create_file(&self, dir: &Path, text: &str) -> Result<()> {
+        let write_error = |e| Error::Write {
+            path: self.path.clone(),
+            source: e,
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".cutover-").suffix(".tmp");
+        // As any new file: 0666 less the umask (a temporary file is 0600 by default).
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let mut tmp = builder.tempfile_in(dir).map_err(write_error)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(write_error)?;
+        tmp.as_file().sync_all().map_err(write_error)?;
+        match tmp.persist_noclobber(&self.abs) {
+            Ok(_) => Ok(()),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(exists(&self.shown, self.command))
+            }
+            Err(e) => Err(write_error(e.error)),
+        }
+    }
 }
 
 /// The refusal of a plan at `path` (`real` where it will be, in repository `root`) that
@@ -181,9 +246,9 @@ fn unfound(path: &Path, real: &Path, root: &Path) -> Option<Error> {
     )))
 }
 
-fn exists(shown: &str) -> Error {
+fn exists(shown: &str, command: &str) -> Error {
     Error::Refused(format!(
-        "{shown} already exists; cutover init never overwrites a file (choose another name, or delete it)"
+        "{shown} already exists; cutover {command} never overwrites a file (choose another name, or delete it)"
     ))
 }
 
@@ -218,32 +283,6 @@ fn remove_folders(created: &[PathBuf]) {
         // Best effort: the write already failed, and that error is the one to report.
         let _ = std::fs::remove_dir(folder);
     }
-}
-
-/// Creates the plan file `abs` (`path` as given) with `text`; removes it again when
-/// writing fails.
-fn create_file(abs: &Path, path: &Path, shown: &str, text: &str) -> Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(abs)
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                exists(shown)
-            } else {
-                Error::Write {
-                    path: path.to_path_buf(),
-                    source: e,
-                }
-            }
-        })?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| {
-        let _ = std::fs::remove_file(abs);
-        Error::Write {
-            path: path.to_path_buf(),
-            source: e,
-        }
-    })
 }
 
 /// Checks the values given on the command line, naming the flag of a bad one.

@@ -87,6 +87,15 @@ pub fn fits_block_line(s: &str) -> bool {
         && !s.chars().any(|c| c == '\n' || c == '\r' || needs_escape(c))
 }
 
+/// `s` for the text of a YAML comment: every line break and character a double-quoted
+/// scalar would escape becomes U+FFFD, so the comment stays one comment line (a file name
+/// with a newline cannot start a new key).
+pub fn comment(s: &str) -> String {
+    s.chars()
+        .map(|c| if needs_escape(c) { '\u{FFFD}' } else { c })
+        .collect()
+}
+
 fn needs_escape(c: char) -> bool {
     let u = c as u32;
     u < 0x20
@@ -102,6 +111,16 @@ fn needs_escape(c: char) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn comments_stay_one_line() {
+        let text = "a\nb: 1\r\u{2028}\u{85}c";
+        let line = format!("k: v  # {}\n", comment(text));
+        assert_eq!(line.lines().count(), 1);
+        let v: serde_yaml::Value = serde_yaml::from_str(&line).unwrap();
+        assert_eq!(v["k"], "v");
+        assert_eq!(comment("plain/path.yaml:3"), "plain/path.yaml:3");
+    }
 
     fn parses_back(s: &str) -> String {
         let doc = format!("key: {}\n", scalar(s));

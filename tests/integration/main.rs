@@ -19,6 +19,7 @@ mod crash;
 mod extras;
 mod golden;
 mod hostile;
+mod import;
 mod install;
 mod invalid;
 mod lint;

@@ -295,6 +295,20 @@ impl Ctx<'_> {
                 if s.is_empty() {
                     self.error(field, node.span, "must not be empty");
                     None
+                } else if let Some(p) = names::placeholder_in(s) {
+                    let d = self.error(
+                        field,
+                        node.span,
+                        format!(
+                            "`{}` is a placeholder left by `cutover import`: replace it with {}",
+                            p.token, p.replace_with
+                        ),
+                    );
+                    Self::help(
+                        d,
+                        "fill in every `<...>` value `cutover import` could not know",
+                    );
+                    None
                 } else {
                     Some(s.to_owned())
                 }
