@@ -1,0 +1,448 @@
+//! Output formats of `cutover status`: `text` (aligned columns, grouped by plan),
+//! `markdown` (tables for a pull-request comment or a wiki) and `json` (schema 1,
+//! documented in the README).
+
+use serde::Serialize;
+
+use super::{Fleet, HoldLeft, Next, Position, Row, Since, Summary};
+use crate::plan::stage::{format_duration, Percent};
+use crate::review::report::md;
+
+/// The hidden first line of the markdown report, so a bot can find and update it.
+pub const MARKER: &str = "<!-- cutover status -->";
+
+/// The version of the JSON document; bumped on incompatible changes.
+pub const JSON_SCHEMA: u32 = 1;
+
+/// The cells of a row after the plan: migration, namespace, environment, stage, to and
+/// hold left; `none` fills the cells that do not apply.
+fn cells(r: &Row, none: &str) -> [String; 6] {
+    let Some(p) = &r.position else {
+        return [
+            r.migration.clone(),
+            r.namespace.clone(),
+            none.to_owned(),
+            none.to_owned(),
+            none.to_owned(),
+            none.to_owned(),
+        ];
+    };
+    [
+        r.migration.clone(),
+        r.namespace.clone(),
+        p.environment.clone(),
+        format!("{}/{} {}", p.number, r.stages, p.stage),
+        share(p),
+        hold_left(p.hold_left, none),
+    ]
+}
+
+/// % to `to`; a mirror stage adds its mirror %.
+fn share(p: &Position) -> String {
+    match p.mirror {
+        Some(m) => format!("{}% (mirror {}%)", p.to, Percent(m)),
+        None => format!("{}%", p.to),
+    }
+}
+
+fn hold_left(h: HoldLeft, none: &str) -> String {
+    match h {
+        HoldLeft::NoHold => none.to_owned(),
+        HoldLeft::Unknown => "unknown".to_owned(),
+        HoldLeft::Left(s) => format_duration(s),
+    }
+}
+
+/// The next step in words; `promote` formats a promotion from its command and stage.
+fn next(p: &Position, promote: &dyn Fn(&str, &str) -> String) -> String {
+    match &p.next {
+        Next::Promote { stage, command } => promote(command, stage),
+        Next::Wait(s) => format!("wait {}", format_duration(*s)),
+        Next::Done => "done".to_owned(),
+        Next::Unknown => format!(
+            "unknown ({})",
+            p.since.unknown_reason().unwrap_or("no git history")
+        ),
+    }
+}
+
+/// `s` as a markdown code span that holds in a table cell: a fence longer than any run
+/// of backticks inside, `|` escaped (GitHub's tables split cells before reading spans).
+fn md_code(s: &str) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{}{pad}{fence}", s.replace('|', "\\|"))
+}
+
+/// The notes of the stages environments are at, once per migration and stage:
+/// (migration, stage, note), in row order.
+fn notes(f: &Fleet) -> Vec<(&str, &str, &str, &str)> {
+    let mut out: Vec<(&str, &str, &str, &str)> = Vec::new();
+    for r in &f.rows {
+        let Some(p) = &r.position else { continue };
+        let Some(note) = &p.note else { continue };
+        let item = (
+            r.plan.as_str(),
+            r.migration.as_str(),
+            p.stage.as_str(),
+            note.as_str(),
+        );
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// The per-environment and total lines of the summary, without markup.
+fn summary_lines(s: &Summary) -> Vec<(String, String)> {
+    let mut lines: Vec<(String, String)> = s
+        .environments
+        .iter()
+        .map(|e| {
+            (
+                e.environment.clone(),
+                format!(
+                    "{} of {} fully on GCPBackend",
+                    e.fully_on_to,
+                    plural(e.services, "service")
+                ),
+            )
+        })
+        .collect();
+    if s.rollouts > 0 {
+        lines.push((
+            "total".to_owned(),
+            format!(
+                "{} of {} fully on GCPBackend; {} of {} in all their environments",
+                s.fully_on_to,
+                plural(s.rollouts, "service environment"),
+                s.services_fully_on_to,
+                plural(s.services - s.without_environments, "service"),
+            ),
+        ));
+    }
+    lines
+}
+
+/// `n word`, with an `s` unless `n` is 1.
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// How many services and plans, and how many have no environments.
+fn count_line(s: &Summary) -> String {
+    let mut line = format!(
+        "{} in {}",
+        plural(s.services, "service"),
+        plural(s.plans, "plan")
+    );
+    match s.without_environments {
+        0 => {}
+        n if n == s.services => line.push_str("; no migration has environments"),
+        1 => line.push_str("; 1 has no environments"),
+        n => line.push_str(&format!("; {n} have no environments")),
+    }
+    line
+}
+
+/// The report as aligned columns: one table per plan (the columns line up across
+/// plans), the notes of the stages environments are at, then the summary.
+pub fn text(f: &Fleet) -> String {
+    const HEADER: [&str; 7] = [
+        "migration",
+        "namespace",
+        "env",
+        "stage",
+        "to",
+        "hold left",
+        "next",
+    ];
+    let promote = |command: &str, stage: &str| format!("{command} → {stage}");
+    let rows: Vec<(&str, [String; 7])> = f
+        .rows
+        .iter()
+        .map(|r| {
+            let [m, ns, env, stage, to, hold] = cells(r, "-");
+            let next = r
+                .position
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |p| next(p, &promote));
+            (r.plan.as_str(), [m, ns, env, stage, to, hold, next])
+        })
+        .collect();
+    let mut widths = HEADER.map(|h| h.chars().count());
+    for (_, c) in &rows {
+        for (w, cell) in widths.iter_mut().zip(c) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String; 7]| -> String {
+        let mut l = String::new();
+        for (cell, w) in cells.iter().zip(widths) {
+            l.push_str(&format!("  {cell:<w$}"));
+        }
+        format!("{}\n", l.trim_end())
+    };
+    let mut out = String::new();
+    let notes = notes(f);
+    for (i, (plan, c)) in rows.iter().enumerate() {
+        if i == 0 || rows[i - 1].0 != *plan {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&format!("{plan}\n"));
+            out.push_str(&line(&HEADER.map(str::to_owned)));
+        }
+        out.push_str(&line(c));
+        if rows.get(i + 1).is_none_or(|(p, _)| p != plan) {
+            for (_, m, stage, note) in notes.iter().filter(|n| n.0 == *plan) {
+                out.push_str(&format!("  note on {m} {stage}: {note}\n"));
+            }
+        }
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    let lines = summary_lines(&f.summary);
+    let label = lines.iter().map(|(l, _)| l.chars().count() + 1).max();
+    for (l, text) in &lines {
+        let w = label.unwrap_or(0);
+        out.push_str(&format!("{:<w$} {text}\n", format!("{l}:")));
+    }
+    out.push_str(&count_line(&f.summary));
+    out.push('\n');
+    out
+}
+
+/// The report as markdown: a heading with the totals, a table of every row, a table of
+/// the summary per environment, then the notes. Every value is escaped.
+pub fn markdown(f: &Fleet) -> String {
+    let s = &f.summary;
+    let mut out = format!(
+        "{MARKER}\n### cutover status: {} of {} fully on GCPBackend\n\n",
+        s.fully_on_to,
+        plural(s.rollouts, "service environment")
+    );
+    if !f.rows.is_empty() {
+        out.push_str("| plan | migration | namespace | environment | stage | to (GCPBackend) | hold left | next |\n");
+        out.push_str("|---|---|---|---|---|---:|---:|---|\n");
+        let promote = |command: &str, stage: &str| format!("{} → {}", md_code(command), md(stage));
+        for r in &f.rows {
+            let mut line = format!("| {} |", md(&r.plan));
+            for c in cells(r, "—") {
+                line.push_str(&format!(" {} |", md(&c)));
+            }
+            let next = match &r.position {
+                None => "—".to_owned(),
+                Some(
+                    p @ Position {
+                        next: Next::Promote { .. },
+                        ..
+                    },
+                ) => next(p, &promote),
+                Some(p) => md(&next(p, &|_, _| String::new())),
+            };
+            out.push_str(&format!("{line} {next} |\n"));
+        }
+        out.push('\n');
+    }
+    if !s.environments.is_empty() {
+        out.push_str("| environment | fully on GCPBackend |\n|---|---:|\n");
+        for e in &s.environments {
+            out.push_str(&format!(
+                "| {} | {} of {} |\n",
+                md(&e.environment),
+                e.fully_on_to,
+                e.services
+            ));
+        }
+        out.push_str(&format!(
+            "| **total** | {} of {} |\n\n",
+            s.fully_on_to, s.rollouts
+        ));
+    }
+    out.push_str(&format!("{}.", md(&count_line(s))));
+    if s.rollouts > 0 {
+        out.push_str(&format!(
+            " {} of {} fully on GCPBackend in all their environments.",
+            s.services_fully_on_to,
+            plural(s.services - s.without_environments, "service")
+        ));
+    }
+    out.push_str("\n\n");
+    for (_, m, stage, note) in notes(f) {
+        out.push_str(&format!("> **{} {}**: {}\n", md(m), md(stage), md(note)));
+    }
+    // One final newline.
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    schema: u32,
+    summary: JsonSummary<'a>,
+    rows: Vec<JsonRow<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    plans: usize,
+    services: usize,
+    without_environments: usize,
+    environments: Vec<JsonEnv<'a>>,
+    total: JsonTotal,
+}
+
+#[derive(Serialize)]
+struct JsonEnv<'a> {
+    environment: &'a str,
+    services: usize,
+    fully_on_to: usize,
+}
+
+#[derive(Serialize)]
+struct JsonTotal {
+    rollouts: usize,
+    fully_on_to: usize,
+    services_fully_on_to: usize,
+}
+
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    plan: &'a str,
+    migration: &'a str,
+    namespace: &'a str,
+    environment: Option<&'a str>,
+    stage: Option<JsonStage<'a>>,
+    to: Option<u8>,
+    mirror: Option<f64>,
+    fully_on_to: Option<bool>,
+    hold: Option<u64>,
+    since: Option<u64>,
+    history: Option<&'static str>,
+    hold_left: Option<u64>,
+    next: Option<JsonNext<'a>>,
+    note: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonStage<'a> {
+    number: usize,
+    of: usize,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonNext<'a> {
+    action: &'static str,
+    stage: Option<&'a str>,
+    command: Option<&'a str>,
+    wait: Option<u64>,
+}
+
+fn json_row(r: &Row) -> JsonRow<'_> {
+    let p = r.position.as_ref();
+    JsonRow {
+        plan: &r.plan,
+        migration: &r.migration,
+        namespace: &r.namespace,
+        environment: p.map(|p| p.environment.as_str()),
+        stage: p.map(|p| JsonStage {
+            number: p.number,
+            of: r.stages,
+            name: &p.stage,
+        }),
+        to: p.map(|p| p.to),
+        mirror: p.and_then(|p| p.mirror),
+        fully_on_to: p.map(Position::fully_on_to),
+        hold: p.and_then(|p| p.hold),
+        since: p.and_then(|p| match p.since {
+            Since::At(at) => Some(at),
+            _ => None,
+        }),
+        history: p.map(|p| match p.since {
+            Since::At(_) => "committed",
+            Since::Uncommitted => "not committed",
+            Since::NoHistory => "no git history",
+        }),
+        hold_left: p.and_then(|p| match p.hold_left {
+            HoldLeft::Left(s) => Some(s),
+            _ => None,
+        }),
+        next: p.map(|p| match &p.next {
+            Next::Promote { stage, command } => JsonNext {
+                action: "promote",
+                stage: Some(stage),
+                command: Some(command),
+                wait: None,
+            },
+            Next::Wait(s) => JsonNext {
+                action: "wait",
+                stage: None,
+                command: None,
+                wait: Some(*s),
+            },
+            Next::Done | Next::Unknown => JsonNext {
+                action: if p.next == Next::Done {
+                    "done"
+                } else {
+                    "unknown"
+                },
+                stage: None,
+                command: None,
+                wait: None,
+            },
+        }),
+        note: p.and_then(|p| p.note.as_deref()),
+    }
+}
+
+/// The report as one JSON document (schema [`JSON_SCHEMA`], documented in the README):
+/// keys in a fixed order, rows in the report's order.
+pub fn json(f: &Fleet) -> String {
+    let s = &f.summary;
+    let doc = JsonReport {
+        schema: JSON_SCHEMA,
+        summary: JsonSummary {
+            plans: s.plans,
+            services: s.services,
+            without_environments: s.without_environments,
+            environments: s
+                .environments
+                .iter()
+                .map(|e| JsonEnv {
+                    environment: &e.environment,
+                    services: e.services,
+                    fully_on_to: e.fully_on_to,
+                })
+                .collect(),
+            total: JsonTotal {
+                rollouts: s.rollouts,
+                fully_on_to: s.fully_on_to,
+                services_fully_on_to: s.services_fully_on_to,
+            },
+        },
+        rows: f.rows.iter().map(json_row).collect(),
+    };
+    let mut out = serde_json::to_string_pretty(&doc).expect("the report serializes");
+    out.push('\n');
+    out
+}
