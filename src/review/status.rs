@@ -315,3 +315,237 @@ fn summarize(rows: &[Row]) -> Summary {
         .collect();
     s
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Two migrations sharing `defaults.environments` (`weight-10` holds 1h, the last
+    /// stage 1d), and a third with its own `prod`.
+    pub(crate) const SHARED: &str = "\
+version: 1
+output: deploy
+defaults:
+  namespace: payments
+  stages:
+    - mirror: 50
+    - {weight: 10, hold: 1h, note: watch 5xx}
+    - {weight: 100, hold: 1d}
+  environments:
+    staging: weight-100
+    prod: weight-10
+migrations:
+  - name: ledger
+    from: ledger-se.example.com
+    to: ledger-gcp.example.com
+  - name: checkout
+    from: checkout-se.example.com
+    to: checkout-gcp.example.com
+  - name: search
+    from: search-se.example.com
+    to: search-gcp.example.com
+    environments: {prod: mirror-50}
+";
+
+    /// One migration without environments.
+    pub(crate) const BARE: &str = "\
+version: 1
+output: deploy
+migrations:
+  - name: legacy
+    namespace: old
+    from: se.example.com
+    to: gcp.example.com
+    stages: [{weight: 50}, {weight: 100}]
+";
+
+    pub(crate) fn plan(file: &str, text: &str) -> Plan {
+        let path = Path::new("/r").join(file);
+        Plan::parse(file, text.as_bytes(), &path, Path::new("/r")).expect("valid plan")
+    }
+
+    /// Every value changed at `at`.
+    pub(crate) fn all_at(at: Since) -> impl FnMut(&Plan, &Environment) -> Since {
+        move |_, _| at
+    }
+
+    fn row<'f>(f: &'f Fleet, migration: &str, env: &str) -> &'f Position {
+        f.rows
+            .iter()
+            .find(|r| r.migration == migration && r.environment() == Some(env))
+            .and_then(|r| r.position.as_ref())
+            .expect("row")
+    }
+
+    #[test]
+    fn rows_are_sorted_by_plan_migration_and_environment() {
+        let plans = [plan("z/cutover.yaml", SHARED), plan("a/cutover.yaml", BARE)];
+        let f = fleet(&plans, &mut all_at(Since::At(0)), 10);
+        let keys: Vec<(&str, &str, Option<&str>)> = f.rows.iter().map(Row::key).collect();
+        assert_eq!(
+            keys,
+            [
+                ("a/cutover.yaml", "legacy", None),
+                ("z/cutover.yaml", "checkout", Some("prod")),
+                ("z/cutover.yaml", "checkout", Some("staging")),
+                ("z/cutover.yaml", "ledger", Some("prod")),
+                ("z/cutover.yaml", "ledger", Some("staging")),
+                ("z/cutover.yaml", "search", Some("prod")),
+            ]
+        );
+        assert_eq!(f.rows[0].namespace, "old");
+        assert_eq!(f.rows[0].stages, 2);
+        assert_eq!(f.rows[0].position, None);
+    }
+
+    #[test]
+    fn hold_left_and_next_step_follow_the_clock() {
+        let plans = [plan("cutover.yaml", SHARED)];
+        let at = 1_000_000;
+        let hour = 3600;
+        let promote_prod = Next::Promote {
+            stage: "weight-100".to_owned(),
+            command: "cutover promote cutover.yaml --env prod".to_owned(),
+        };
+        for (now, left, next) in [
+            // A clock behind the commit: the whole hold is left.
+            (at - 5, HoldLeft::Left(hour), Next::Wait(hour)),
+            (at, HoldLeft::Left(hour), Next::Wait(hour)),
+            (at + 1, HoldLeft::Left(hour - 1), Next::Wait(hour - 1)),
+            (at + hour - 1, HoldLeft::Left(1), Next::Wait(1)),
+            (at + hour, HoldLeft::Left(0), promote_prod.clone()),
+            (at + 9 * hour, HoldLeft::Left(0), promote_prod.clone()),
+        ] {
+            let f = fleet(&plans, &mut all_at(Since::At(at)), now);
+            let p = row(&f, "checkout", "prod");
+            assert_eq!((p.hold_left, &p.next), (left, &next), "now {now}");
+            assert_eq!(p.since, Since::At(at));
+        }
+        // The last stage: a wait while its hold lasts, then done.
+        let f = fleet(&plans, &mut all_at(Since::At(at)), at + hour);
+        let staging = row(&f, "checkout", "staging");
+        assert_eq!(staging.hold_left, HoldLeft::Left(23 * hour));
+        assert_eq!(staging.next, Next::Wait(23 * hour));
+        let f = fleet(&plans, &mut all_at(Since::At(at)), at + 24 * hour);
+        assert_eq!(row(&f, "checkout", "staging").next, Next::Done);
+        // A stage without a hold: promote at once, whatever git says.
+        for since in [Since::At(at), Since::Uncommitted, Since::NoHistory] {
+            let f = fleet(&plans, &mut all_at(since), at);
+            let p = row(&f, "search", "prod");
+            assert_eq!(p.hold_left, HoldLeft::NoHold);
+            assert!(matches!(&p.next, Next::Promote { stage, .. } if stage == "weight-10"));
+        }
+        // A hold whose start git cannot tell.
+        for since in [Since::Uncommitted, Since::NoHistory] {
+            let f = fleet(&plans, &mut all_at(since), at);
+            let p = row(&f, "checkout", "prod");
+            assert_eq!((p.hold_left, &p.next), (HoldLeft::Unknown, &Next::Unknown));
+            assert_eq!(row(&f, "checkout", "staging").next, Next::Unknown);
+        }
+    }
+
+    #[test]
+    fn positions_carry_the_stage() {
+        let plans = [plan("cutover.yaml", SHARED)];
+        let f = fleet(&plans, &mut all_at(Since::NoHistory), 0);
+        let search = row(&f, "search", "prod");
+        assert_eq!(
+            (
+                search.number,
+                search.stage.as_str(),
+                search.to,
+                search.mirror
+            ),
+            (1, "mirror-50", 0, Some(50.0))
+        );
+        assert_eq!((search.hold, search.note.as_deref()), (None, None));
+        let ledger = row(&f, "ledger", "prod");
+        assert_eq!((ledger.number, ledger.to, ledger.mirror), (2, 10, None));
+        assert_eq!(
+            (ledger.hold, ledger.note.as_deref()),
+            (Some(3600), Some("watch 5xx"))
+        );
+        assert!(row(&f, "ledger", "staging").fully_on_to());
+        assert!(!ledger.fully_on_to());
+    }
+
+    #[test]
+    fn the_promote_command_is_the_one_promote_accepts() {
+        let command = |f: &Fleet, m: &str, env: &str| match &row(f, m, env).next {
+            Next::Promote { command, .. } => command.clone(),
+            other => panic!("{other:?}"),
+        };
+        let done = Since::At(0);
+        let now = 10 * 86_400;
+        // Shared through defaults and set by a migration of its own: promote refuses
+        // --migration on the shared value, and needs it for the migration's own.
+        let f = fleet(&[plan("cutover.yaml", SHARED)], &mut all_at(done), now);
+        assert_eq!(
+            command(&f, "checkout", "prod"),
+            "cutover promote cutover.yaml --env prod"
+        );
+        assert_eq!(
+            command(&f, "search", "prod"),
+            "cutover promote cutover.yaml --env prod --migration search"
+        );
+        // The only migration with the environment; a plan path that needs quoting.
+        let own = SHARED.replace(
+            "    environments: {prod: mirror-50}\n",
+            "    environments: {qa: mirror-50}\n",
+        );
+        let f = fleet(&[plan("team a/cutover.yaml", &own)], &mut all_at(done), now);
+        assert_eq!(
+            command(&f, "search", "qa"),
+            "cutover promote 'team a/cutover.yaml' --env qa"
+        );
+    }
+
+    #[test]
+    fn the_summary_counts_services_per_environment() {
+        let plans = [plan("b/cutover.yaml", SHARED), plan("a/cutover.yaml", BARE)];
+        let f = fleet(&plans, &mut all_at(Since::NoHistory), 0);
+        let env = |name: &str, services, fully_on_to| EnvSummary {
+            environment: name.to_owned(),
+            services,
+            fully_on_to,
+        };
+        assert_eq!(
+            f.summary,
+            Summary {
+                environments: vec![env("prod", 3, 0), env("staging", 2, 2)],
+                plans: 2,
+                services: 4,
+                without_environments: 1,
+                rollouts: 5,
+                fully_on_to: 2,
+                services_fully_on_to: 0,
+            }
+        );
+        // Every environment of checkout and ledger at the last stage.
+        let done = SHARED.replace("    prod: weight-10\n", "    prod: weight-100\n");
+        let f = fleet(
+            &[plan("cutover.yaml", &done)],
+            &mut all_at(Since::NoHistory),
+            0,
+        );
+        assert_eq!(f.summary.services_fully_on_to, 2);
+        assert_eq!(f.summary.fully_on_to, 4);
+        assert_eq!(f.summary.environments[0], env("prod", 3, 2));
+    }
+
+    #[test]
+    fn git_history_outside_a_repository_is_no_history() {
+        // /r is not a repository.
+        let plans = [plan("cutover.yaml", SHARED)];
+        let mut history = git_history();
+        let f = fleet(&plans, &mut history, 0);
+        assert!(f
+            .rows
+            .iter()
+            .filter_map(|r| r.position.as_ref())
+            .all(|p| p.since == Since::NoHistory));
+        assert_eq!(Since::NoHistory.unknown_reason(), Some("no git history"));
+        assert_eq!(Since::Uncommitted.unknown_reason(), Some("not committed"));
+        assert_eq!(Since::At(1).unknown_reason(), None);
+    }
+}

@@ -446,3 +446,209 @@ pub fn json(f: &Fleet) -> String {
     out.push('\n');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::review::status::tests::{all_at, plan, BARE, SHARED};
+    use crate::review::status::{fleet, Since};
+
+    fn sample() -> Fleet {
+        let plans = [plan("b/cutover.yaml", SHARED), plan("a/cutover.yaml", BARE)];
+        // prod's weight-10 holds 1h: 20 minutes of it passed.
+        fleet(&plans, &mut all_at(Since::At(1_000_000)), 1_000_000 + 1200)
+    }
+
+    #[test]
+    fn text_is_one_aligned_table_per_plan_then_the_summary() {
+        assert_eq!(
+            text(&sample()),
+            "\
+a/cutover.yaml
+  migration  namespace  env      stage           to               hold left  next
+  legacy     old        -        -               -                -          -
+
+b/cutover.yaml
+  migration  namespace  env      stage           to               hold left  next
+  checkout   payments   prod     2/3 weight-10   10%              40m        wait 40m
+  checkout   payments   staging  3/3 weight-100  100%             23h 40m    wait 23h 40m
+  ledger     payments   prod     2/3 weight-10   10%              40m        wait 40m
+  ledger     payments   staging  3/3 weight-100  100%             23h 40m    wait 23h 40m
+  search     payments   prod     1/3 mirror-50   0% (mirror 50%)  -          cutover promote b/cutover.yaml --env prod --migration search → weight-10
+  note on checkout weight-10: watch 5xx
+  note on ledger weight-10: watch 5xx
+
+prod:    0 of 3 services fully on GCPBackend
+staging: 2 of 2 services fully on GCPBackend
+total:   2 of 5 service environments fully on GCPBackend; 0 of 3 services in all their environments
+4 services in 2 plans; 1 has no environments
+"
+        );
+    }
+
+    #[test]
+    fn text_says_when_no_migration_has_environments() {
+        let f = fleet(
+            &[plan("cutover.yaml", BARE)],
+            &mut all_at(Since::NoHistory),
+            0,
+        );
+        assert!(text(&f).ends_with(
+            "  legacy     old        -    -      -   -          -\n\n1 service in 1 plan; no migration has environments\n"
+        ));
+    }
+
+    /// The cells of a markdown table row: split at `|` not escaped by a backslash.
+    pub(crate) fn table_cells(line: &str) -> Vec<String> {
+        let inner = line
+            .strip_prefix('|')
+            .and_then(|l| l.strip_suffix('|'))
+            .unwrap_or_else(|| panic!("not a table row: {line}"));
+        let mut cells = vec![String::new()];
+        let mut escaped = false;
+        for c in inner.chars() {
+            match c {
+                '|' if !escaped => cells.push(String::new()),
+                c => cells.last_mut().expect("a cell").push(c),
+            }
+            escaped = c == '\\' && !escaped;
+        }
+        cells.iter().map(|c| c.trim().to_owned()).collect()
+    }
+
+    #[test]
+    fn markdown_tables_have_as_many_cells_in_every_row() {
+        let hostile = SHARED.replace("note: watch 5xx", "note: \"a | b `c` <d> *e*\"");
+        let plans = [plan("x|y_z/cutover.yaml", &hostile)];
+        let m = markdown(&fleet(&plans, &mut all_at(Since::At(0)), 86_400 * 9));
+        assert!(m.starts_with("<!-- cutover status -->\n### cutover status: 2 of 5 service environments fully on GCPBackend\n"));
+        let mut tables = 0;
+        let mut columns = None;
+        for line in m.lines() {
+            if line.starts_with('|') {
+                let n = table_cells(line).len();
+                assert_eq!(*columns.get_or_insert(n), n, "{line}\n{m}");
+            } else {
+                tables += usize::from(columns.is_some());
+                columns = None;
+            }
+        }
+        assert_eq!(tables, 2, "{m}");
+        assert!(m.contains(
+            "| x\\|y\\_z/cutover.yaml | search | payments | prod | 1/3 mirror-50 | 0% (mirror 50%) | — | `cutover promote 'x\\|y_z/cutover.yaml' --env prod --migration search` → weight-10 |"
+        ), "{m}");
+        assert!(
+            m.contains("> **checkout weight-10**: a \\| b \\`c\\` &lt;d&gt; \\*e\\*\n"),
+            "{m}"
+        );
+        assert!(m.ends_with(" 0 of 3 services fully on GCPBackend in all their environments.\n\n> **checkout weight-10**: a \\| b \\`c\\` &lt;d&gt; \\*e\\*\n> **ledger weight-10**: a \\| b \\`c\\` &lt;d&gt; \\*e\\*\n"), "{m}");
+    }
+
+    #[test]
+    fn markdown_code_spans_hold_backticks_and_pipes() {
+        assert_eq!(md_code("a b"), "`a b`");
+        assert_eq!(md_code("a`b"), "``a`b``");
+        assert_eq!(md_code("`a``"), "``` `a`` ```");
+        assert_eq!(md_code("a|b\nc"), "`a\\|b c`");
+    }
+
+    #[test]
+    fn json_is_schema_1_with_every_field_in_a_fixed_order() {
+        let doc: serde_json::Value = serde_json::from_str(&json(&sample())).expect("JSON");
+        assert_eq!(doc["schema"], 1);
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().expect("object").keys().cloned().collect()
+        };
+        assert_eq!(keys(&doc), ["schema", "summary", "rows"]);
+        assert_eq!(
+            keys(&doc["summary"]),
+            [
+                "plans",
+                "services",
+                "without_environments",
+                "environments",
+                "total"
+            ]
+        );
+        let rows = doc["rows"].as_array().expect("rows");
+        assert_eq!(rows.len(), 6);
+        for r in rows {
+            assert_eq!(
+                keys(r),
+                [
+                    "plan",
+                    "migration",
+                    "namespace",
+                    "environment",
+                    "stage",
+                    "to",
+                    "mirror",
+                    "fully_on_to",
+                    "hold",
+                    "since",
+                    "history",
+                    "hold_left",
+                    "next",
+                    "note"
+                ]
+            );
+        }
+        assert_eq!(
+            rows[0],
+            serde_json::json!({
+                "plan": "a/cutover.yaml", "migration": "legacy", "namespace": "old",
+                "environment": null, "stage": null, "to": null, "mirror": null,
+                "fully_on_to": null, "hold": null, "since": null, "history": null,
+                "hold_left": null, "next": null, "note": null
+            })
+        );
+        assert_eq!(
+            rows[1],
+            serde_json::json!({
+                "plan": "b/cutover.yaml", "migration": "checkout", "namespace": "payments",
+                "environment": "prod", "stage": {"number": 2, "of": 3, "name": "weight-10"},
+                "to": 10, "mirror": null, "fully_on_to": false, "hold": 3600,
+                "since": 1_000_000, "history": "committed", "hold_left": 2400,
+                "next": {"action": "wait", "stage": null, "command": null, "wait": 2400},
+                "note": "watch 5xx"
+            })
+        );
+        assert_eq!(
+            rows[5]["next"],
+            serde_json::json!({
+                "action": "promote", "stage": "weight-10",
+                "command": "cutover promote b/cutover.yaml --env prod --migration search",
+                "wait": null
+            })
+        );
+        assert_eq!(rows[5]["mirror"], 50.0);
+        assert_eq!(
+            doc["summary"],
+            serde_json::json!({
+                "plans": 2, "services": 4, "without_environments": 1,
+                "environments": [
+                    {"environment": "prod", "services": 3, "fully_on_to": 0},
+                    {"environment": "staging", "services": 2, "fully_on_to": 2}
+                ],
+                "total": {"rollouts": 5, "fully_on_to": 2, "services_fully_on_to": 0}
+            })
+        );
+    }
+
+    #[test]
+    fn json_says_why_the_history_is_unknown() {
+        let plans = [plan("cutover.yaml", SHARED)];
+        for (since, history) in [
+            (Since::Uncommitted, "not committed"),
+            (Since::NoHistory, "no git history"),
+        ] {
+            let doc: serde_json::Value =
+                serde_json::from_str(&json(&fleet(&plans, &mut all_at(since), 0))).expect("JSON");
+            let prod = &doc["rows"][0];
+            assert_eq!(prod["history"], history);
+            assert_eq!(prod["since"], serde_json::Value::Null);
+            assert_eq!(prod["hold_left"], serde_json::Value::Null);
+            assert_eq!(prod["next"]["action"], "unknown");
+        }
+    }
+}
