@@ -68,6 +68,15 @@ pub enum Next {
         /// The command line that does it.
         command: String,
     },
+    /// Edit the plan: set `field` to `stage`. `promote` cannot move this value: it is
+    /// shared by several migrations through `defaults`, and another migration sets the
+    /// same environment in a value of its own.
+    Edit {
+        /// The next stage.
+        stage: String,
+        /// The field path of the value, e.g. `defaults.environments.prod`.
+        field: String,
+    },
     /// Wait this many seconds for the hold to pass.
     Wait(u64),
     /// Nothing: the environment is at the last stage and its hold (if any) has passed.
@@ -242,9 +251,15 @@ fn position(
         (HoldLeft::Unknown, _) => Next::Unknown,
         (HoldLeft::Left(left), _) if left > 0 => Next::Wait(left),
         (_, None) => Next::Done,
-        (_, Some(next)) => Next::Promote {
-            stage: next.name.clone(),
-            command: promote_command(plan, m, env),
+        (_, Some(next)) => match promote_command(plan, m, env) {
+            Some(command) => Next::Promote {
+                stage: next.name.clone(),
+                command,
+            },
+            None => Next::Edit {
+                stage: next.name.clone(),
+                field: env.field.clone(),
+            },
         },
     };
     Some(Position {
@@ -262,25 +277,26 @@ fn position(
 }
 
 /// `cutover promote PLAN --env ENV`, with `--migration NAME` when another migration of
-/// the plan sets the environment in a value of its own (as `promote` asks then).
-fn promote_command(plan: &Plan, m: &Migration, env: &Environment) -> String {
+/// the plan sets the environment in a value of its own (as `promote` asks then). `None`
+/// when `promote` cannot move the value: shared by several migrations, and set apart by
+/// another (it refuses `--migration` on a shared value, and needs it then).
+fn promote_command(plan: &Plan, m: &Migration, env: &Environment) -> Option<String> {
     let quote = |s: &str| shlex::try_quote(s).map_or_else(|_| s.to_owned(), Into::into);
     let mut command = format!("cutover promote {} --env {}", quote(&plan.file), env.name);
-    let other_value = plan
-        .migrations
-        .iter()
-        .filter_map(|o| o.environment(&env.name))
-        .any(|e| e.span != env.span);
-    let shared = plan
+    let others: Vec<&Environment> = plan
         .migrations
         .iter()
         .filter(|o| o.name != m.name)
         .filter_map(|o| o.environment(&env.name))
-        .any(|e| e.span == env.span);
-    if other_value && !shared {
-        command.push_str(&format!(" --migration {}", quote(&m.name)));
+        .collect();
+    let set_apart = others.iter().any(|e| e.span != env.span);
+    let shared = others.iter().any(|e| e.span == env.span);
+    match (set_apart, shared) {
+        (true, true) => return None,
+        (true, false) => command.push_str(&format!(" --migration {}", quote(&m.name))),
+        _ => {}
     }
-    command
+    Some(command)
 }
 
 /// The figures of `rows`.
@@ -403,9 +419,9 @@ migrations:
         let plans = [plan("cutover.yaml", SHARED)];
         let at = 1_000_000;
         let hour = 3600;
-        let promote_prod = Next::Promote {
+        let promote_prod = Next::Edit {
             stage: "weight-100".to_owned(),
-            command: "cutover promote cutover.yaml --env prod".to_owned(),
+            field: "defaults.environments.prod".to_owned(),
         };
         for (now, left, next) in [
             // A clock behind the commit: the whole hold is left.
@@ -477,17 +493,31 @@ migrations:
         };
         let done = Since::At(0);
         let now = 10 * 86_400;
-        // Shared through defaults and set by a migration of its own: promote refuses
-        // --migration on the shared value, and needs it for the migration's own.
+        // Shared through defaults, and set by a migration of its own: promote refuses
+        // --migration on the shared value and needs it for the migration's own.
         let f = fleet(&[plan("cutover.yaml", SHARED)], &mut all_at(done), now);
-        assert_eq!(
-            command(&f, "checkout", "prod"),
-            "cutover promote cutover.yaml --env prod"
-        );
         assert_eq!(
             command(&f, "search", "prod"),
             "cutover promote cutover.yaml --env prod --migration search"
         );
+        for m in ["checkout", "ledger"] {
+            assert_eq!(
+                row(&f, m, "prod").next,
+                Next::Edit {
+                    stage: "weight-100".to_owned(),
+                    field: "defaults.environments.prod".to_owned()
+                }
+            );
+        }
+        // Shared only: no --migration.
+        let alone = SHARED.replace("    environments: {prod: mirror-50}\n", "");
+        let f = fleet(&[plan("cutover.yaml", &alone)], &mut all_at(done), now);
+        for m in ["checkout", "ledger", "search"] {
+            assert_eq!(
+                command(&f, m, "prod"),
+                "cutover promote cutover.yaml --env prod"
+            );
+        }
         // The only migration with the environment; a plan path that needs quoting.
         let own = SHARED.replace(
             "    environments: {prod: mirror-50}\n",

@@ -32,6 +32,7 @@ mod rewrite;
 mod scenarios;
 mod schema;
 mod staging;
+mod status;
 mod usage;
 mod validators;
 mod verify;

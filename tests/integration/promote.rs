@@ -1693,7 +1693,7 @@ fn status_with_git_history() {
         .stdout_contains(
             "cutover.yaml\n  migration  namespace  env      stage           to    hold left",
         )
-        .stdout_contains("  note on checkout weight-10: watch 5xx on the ServiceEntry host\n")
+        .stdout_contains("  note on weight-10 (checkout): watch 5xx on the ServiceEntry host\n")
         .stdout_contains("prod:    0 of 1 service fully on GCPBackend\n")
         .stdout_contains("dev:     1 of 1 service fully on GCPBackend\n")
         .stdout_contains("1 service in 1 plan\n")

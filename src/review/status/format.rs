@@ -57,6 +57,7 @@ fn hold_left(h: HoldLeft, none: &str) -> String {
 fn next(p: &Position, promote: &dyn Fn(&str, &str) -> String) -> String {
     match &p.next {
         Next::Promote { stage, command } => promote(command, stage),
+        Next::Edit { stage, field } => format!("set {field} to {stage} in the plan"),
         Next::Wait(s) => format!("wait {}", format_duration(*s)),
         Next::Done => "done".to_owned(),
         Next::Unknown => format!(
@@ -88,21 +89,38 @@ fn md_code(s: &str) -> String {
     format!("{fence}{pad}{}{pad}{fence}", s.replace('|', "\\|"))
 }
 
-/// The notes of the stages environments are at, once per migration and stage:
-/// (migration, stage, note), in row order.
-fn notes(f: &Fleet) -> Vec<(&str, &str, &str, &str)> {
-    let mut out: Vec<(&str, &str, &str, &str)> = Vec::new();
+/// A stage's note, and the migrations of its plan with an environment at that stage.
+struct Note<'a> {
+    plan: &'a str,
+    stage: &'a str,
+    note: &'a str,
+    migrations: Vec<&'a str>,
+}
+
+impl Note<'_> {
+    /// `weight-10 (checkout, ledger)`.
+    fn title(&self) -> String {
+        format!("{} ({})", self.stage, self.migrations.join(", "))
+    }
+}
+
+/// The notes of the stages environments are at, in row order: one per plan, stage and
+/// note text, naming the migrations there.
+fn notes(f: &Fleet) -> Vec<Note<'_>> {
+    let mut out: Vec<Note<'_>> = Vec::new();
     for r in &f.rows {
         let Some(p) = &r.position else { continue };
         let Some(note) = &p.note else { continue };
-        let item = (
-            r.plan.as_str(),
-            r.migration.as_str(),
-            p.stage.as_str(),
-            note.as_str(),
-        );
-        if !out.contains(&item) {
-            out.push(item);
+        let same = |n: &&mut Note<'_>| n.plan == r.plan && n.stage == p.stage && n.note == note;
+        match out.iter_mut().find(|n| same(n)) {
+            Some(n) if n.migrations.last() == Some(&r.migration.as_str()) => {}
+            Some(n) => n.migrations.push(&r.migration),
+            None => out.push(Note {
+                plan: &r.plan,
+                stage: &p.stage,
+                note,
+                migrations: vec![&r.migration],
+            }),
         }
     }
     out
@@ -210,8 +228,8 @@ pub fn text(f: &Fleet) -> String {
         }
         out.push_str(&line(c));
         if rows.get(i + 1).is_none_or(|(p, _)| p != plan) {
-            for (_, m, stage, note) in notes.iter().filter(|n| n.0 == *plan) {
-                out.push_str(&format!("  note on {m} {stage}: {note}\n"));
+            for n in notes.iter().filter(|n| n.plan == *plan) {
+                out.push_str(&format!("  note on {}: {}\n", n.title(), n.note));
             }
         }
     }
@@ -285,8 +303,8 @@ pub fn markdown(f: &Fleet) -> String {
         ));
     }
     out.push_str("\n\n");
-    for (_, m, stage, note) in notes(f) {
-        out.push_str(&format!("> **{} {}**: {}\n", md(m), md(stage), md(note)));
+    for n in notes(f) {
+        out.push_str(&format!("> **{}**: {}\n", md(&n.title()), md(n.note)));
     }
     // One final newline.
     while out.ends_with("\n\n") {
@@ -355,6 +373,7 @@ struct JsonNext<'a> {
     action: &'static str,
     stage: Option<&'a str>,
     command: Option<&'a str>,
+    field: Option<&'a str>,
     wait: Option<u64>,
 }
 
@@ -392,12 +411,21 @@ fn json_row(r: &Row) -> JsonRow<'_> {
                 action: "promote",
                 stage: Some(stage),
                 command: Some(command),
+                field: None,
+                wait: None,
+            },
+            Next::Edit { stage, field } => JsonNext {
+                action: "edit",
+                stage: Some(stage),
+                command: None,
+                field: Some(field),
                 wait: None,
             },
             Next::Wait(s) => JsonNext {
                 action: "wait",
                 stage: None,
                 command: None,
+                field: None,
                 wait: Some(*s),
             },
             Next::Done | Next::Unknown => JsonNext {
@@ -408,6 +436,7 @@ fn json_row(r: &Row) -> JsonRow<'_> {
                 },
                 stage: None,
                 command: None,
+                field: None,
                 wait: None,
             },
         }),
@@ -475,8 +504,7 @@ b/cutover.yaml
   ledger     payments   prod     2/3 weight-10   10%              40m        wait 40m
   ledger     payments   staging  3/3 weight-100  100%             23h 40m    wait 23h 40m
   search     payments   prod     1/3 mirror-50   0% (mirror 50%)  -          cutover promote b/cutover.yaml --env prod --migration search → weight-10
-  note on checkout weight-10: watch 5xx
-  note on ledger weight-10: watch 5xx
+  note on weight-10 (checkout, ledger): watch 5xx
 
 prod:    0 of 3 services fully on GCPBackend
 staging: 2 of 2 services fully on GCPBackend
@@ -537,11 +565,7 @@ total:   2 of 5 service environments fully on GCPBackend; 0 of 3 services in all
         assert!(m.contains(
             "| x\\|y\\_z/cutover.yaml | search | payments | prod | 1/3 mirror-50 | 0% (mirror 50%) | — | `cutover promote 'x\\|y_z/cutover.yaml' --env prod --migration search` → weight-10 |"
         ), "{m}");
-        assert!(
-            m.contains("> **checkout weight-10**: a \\| b \\`c\\` &lt;d&gt; \\*e\\*\n"),
-            "{m}"
-        );
-        assert!(m.ends_with(" 0 of 3 services fully on GCPBackend in all their environments.\n\n> **checkout weight-10**: a \\| b \\`c\\` &lt;d&gt; \\*e\\*\n> **ledger weight-10**: a \\| b \\`c\\` &lt;d&gt; \\*e\\*\n"), "{m}");
+        assert!(m.ends_with(" 0 of 3 services fully on GCPBackend in all their environments.\n\n> **weight-10 (checkout, ledger)**: a \\| b \\`c\\` &lt;d&gt; \\*e\\*\n"), "{m}");
     }
 
     #[test]
@@ -609,7 +633,7 @@ total:   2 of 5 service environments fully on GCPBackend; 0 of 3 services in all
                 "environment": "prod", "stage": {"number": 2, "of": 3, "name": "weight-10"},
                 "to": 10, "mirror": null, "fully_on_to": false, "hold": 3600,
                 "since": 1_000_000, "history": "committed", "hold_left": 2400,
-                "next": {"action": "wait", "stage": null, "command": null, "wait": 2400},
+                "next": {"action": "wait", "stage": null, "command": null, "field": null, "wait": 2400},
                 "note": "watch 5xx"
             })
         );
@@ -618,7 +642,7 @@ total:   2 of 5 service environments fully on GCPBackend; 0 of 3 services in all
             serde_json::json!({
                 "action": "promote", "stage": "weight-10",
                 "command": "cutover promote b/cutover.yaml --env prod --migration search",
-                "wait": null
+                "field": null, "wait": null
             })
         );
         assert_eq!(rows[5]["mirror"], 50.0);
