@@ -569,6 +569,23 @@ total:   2 of 5 service environments fully on GCPBackend; 0 of 3 services in all
     }
 
     #[test]
+    fn markdown_escapes_every_cell() {
+        // Plans keep names to DNS labels; the report escapes whatever it is given.
+        let mut f = sample();
+        let r = &mut f.rows[1];
+        r.migration = "a|b".to_owned();
+        r.namespace = "*ns*".to_owned();
+        let p = r.position.as_mut().expect("position");
+        p.environment = "<env>".to_owned();
+        p.stage = "s_1".to_owned();
+        let m = markdown(&f);
+        assert!(
+            m.contains("| b/cutover.yaml | a\\|b | \\*ns\\* | &lt;env&gt; | 2/3 s\\_1 | 10% | 40m | wait 40m |\n"),
+            "{m}"
+        );
+    }
+
+    #[test]
     fn markdown_code_spans_hold_backticks_and_pipes() {
         assert_eq!(md_code("a b"), "`a b`");
         assert_eq!(md_code("a`b"), "``a`b``");
