@@ -109,8 +109,9 @@ pub enum Command {
     Promote(promote::MoveArgs),
     /// Move an environment back to the previous stage (or --to STAGE, --to first).
     Rollback(promote::MoveArgs),
-    /// For each migration, each environment's stage, weights, and how long it has been there.
-    Status(PlanArgs),
+    /// Every migration's environments: stage, % to the GCPBackend, hold left and next step,
+    /// with a summary per environment (--format text, markdown or json).
+    Status(status::StatusArgs),
     /// Check VirtualService manifests (any files) against Istio's schema and rules.
     /// Exit 0 valid, 1 violations, 2 error.
     Lint(lint::LintArgs),

@@ -159,7 +159,7 @@ pub fn json(r: &Report<'_>) -> String {
 }
 
 /// Escapes text for a markdown table cell or paragraph.
-fn md(s: &str) -> String {
+pub(crate) fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

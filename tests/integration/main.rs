@@ -33,6 +33,7 @@ mod rewrite;
 mod scenarios;
 mod schema;
 mod staging;
+mod status;
 mod usage;
 mod validators;
 mod verify;

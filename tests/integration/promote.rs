@@ -1457,14 +1457,38 @@ fn landed_promotion(landing: Landing) -> Test {
     test
 }
 
-/// The `status` row of `env`.
-fn status_row(test: &Test, env: &str) -> String {
+/// The cells of the `status` row of `env` (columns are two or more spaces apart):
+/// migration, namespace, env, stage, to, hold left, next.
+fn status_row(test: &Test, env: &str) -> Vec<String> {
     let out = test.args(["status"]).any_stdout().run();
-    out.stdout
-        .lines()
-        .find(|l| l.trim_start().starts_with(&format!("{env} ")))
-        .unwrap_or_else(|| panic!("no row for {env}:\n{}", out.stdout))
-        .to_owned()
+    row_of(&out.stdout, env)
+}
+
+/// The cells of the row of `env` in `status` output `text`.
+fn row_of(text: &str, env: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .find(|cells| cells.get(2).is_some_and(|e| e == env))
+        .unwrap_or_else(|| panic!("no row for {env}:\n{text}"))
+}
+
+/// How long ago, by `status --format json`, the value of `env` changed (its `since`).
+fn status_since_ago(test: &Test, env: &str) -> u64 {
+    let out = test.args(["status", "--format", "json"]).any_stdout().run();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let row = doc["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["environment"] == env)
+        .unwrap_or_else(|| panic!("no row for {env}:\n{}", out.stdout));
+    now() - row["since"].as_u64().expect("since")
 }
 
 /// Defect: a hold counted from the branch's commit, so a promotion committed on a branch
@@ -1476,15 +1500,15 @@ fn hold_counts_from_when_the_change_reached_the_branch() {
     for landing in [Landing::Merge, Landing::Squash, Landing::Rebase] {
         let test = landed_promotion(landing);
         let prod = status_row(&test, "prod");
-        assert!(prod.contains("2/4 weight-10"), "{landing:?}: {prod}");
+        assert_eq!(prod[3], "2/4 weight-10", "{landing:?}");
+        // 1h ago, or a little more on a slow run.
+        let ago = status_since_ago(&test, "prod");
+        assert!((3600..3660).contains(&ago), "{landing:?}: {ago}");
         assert!(
-            prod.contains(" 1h ago") || prod.contains(" 1h 1s ago"),
-            "{landing:?}: {prod}"
+            ["23h", "22h 59m"].contains(&prod[5].as_str()),
+            "{landing:?}: {prod:?}"
         );
-        assert!(
-            prod.contains("1d (23h left)") || prod.contains("1d (22h 59m left)"),
-            "{landing:?}: {prod}"
-        );
+        assert_eq!(prod[6], format!("wait {}", prod[5]), "{landing:?}");
         let before = test.tree();
         test.args(["promote", "--env", "prod"])
             .status(2)
@@ -1501,12 +1525,13 @@ fn hold_counts_from_when_the_change_reached_the_branch() {
 #[test]
 fn hold_after_a_fast_forward_counts_from_the_branch_commit() {
     let test = landed_promotion(Landing::FastForward);
+    let ago = status_since_ago(&test, "prod");
+    assert!((3 * 86_400..3 * 86_400 + 60).contains(&ago), "{ago}");
     let prod = status_row(&test, "prod");
-    assert!(
-        prod.contains(" 3d ago") || prod.contains(" 3d 1s ago"),
-        "{prod}"
+    assert_eq!(
+        prod[5..],
+        ["0s", "cutover promote cutover.yaml --env prod → half"]
     );
-    assert!(prod.contains("1d (done)"), "{prod}");
     test.args(["promote", "--env", "prod"])
         .stdout_contains("checkout: prod promoted from weight-10 to half")
         .run();
@@ -1665,81 +1690,88 @@ fn status_with_git_history() {
     let test = hold_repo(3600);
     let out = test
         .args(["status"])
-        .stdout_contains("checkout (cutover.yaml, 4 stages)\n")
-        .stdout_contains("env")
-        .stdout_contains("since")
-        .stdout_contains("hold")
-        .stdout_contains("note on weight-10: watch 5xx on the ServiceEntry host")
+        .stdout_contains(
+            "cutover.yaml\n  migration  namespace  env      stage           to    hold left",
+        )
+        .stdout_contains("  note on weight-10 (checkout): watch 5xx on the ServiceEntry host\n")
+        .stdout_contains("prod:    0 of 1 service fully on GCPBackend\n")
+        .stdout_contains("dev:     1 of 1 service fully on GCPBackend\n")
+        .stdout_contains("1 service in 1 plan\n")
         .run();
-    let line = |env: &str| -> String {
-        out.stdout
-            .lines()
-            .find(|l| l.trim_start().starts_with(&format!("{env} ")))
-            .unwrap_or_else(|| panic!("no row for {env}:\n{}", out.stdout))
-            .to_owned()
-    };
-    let prod = line("prod");
-    assert!(prod.contains("2/4 weight-10"), "{prod}");
-    assert!(prod.contains("10%") && prod.contains("90%"), "{prod}");
-    // `1h ago`, or `1h 1s ago` on a slow run.
-    assert!(
-        prod.contains(" 1h ago") || prod.contains(" 1h 1s ago"),
-        "{prod}"
+    let prod = row_of(&out.stdout, "prod");
+    assert_eq!(
+        prod[..5],
+        ["checkout", "payments", "prod", "2/4 weight-10", "10%"]
     );
+    // 23h left, or 22h 59m on a slow run.
+    assert!(["23h", "22h 59m"].contains(&prod[5].as_str()), "{prod:?}");
+    assert_eq!(prod[6], format!("wait {}", prod[5]));
+    let ago = status_since_ago(&test, "prod");
+    assert!((3600..3660).contains(&ago), "{ago}");
+    let staging = row_of(&out.stdout, "staging");
+    assert_eq!(staging[3..5], ["3/4 half", "50%"]);
     assert!(
-        prod.contains("1d (23h left)") || prod.contains("1d (22h 59m left)"),
-        "{prod}"
+        ["1d 23h", "1d 22h"].contains(&staging[5].as_str()),
+        "{staging:?}"
     );
-    let staging = line("staging");
-    assert!(staging.contains("3/4 half"), "{staging}");
-    assert!(
-        staging.contains("2d (1d 22h left)") || staging.contains("2d (1d 23h left)"),
-        "{staging}"
-    );
-    let dev = line("dev");
-    assert!(dev.contains("4/4 weight-100"), "{dev}");
-    assert!(dev.trim_end().ends_with(" -"), "{dev}");
+    let dev = row_of(&out.stdout, "dev");
+    assert_eq!(dev[3..], ["4/4 weight-100", "100%", "-", "done"]);
 
-    // Three days later the holds are done.
+    // Three days later the holds are done: promote is next.
     let test = hold_repo(3 * 86_400);
-    test.args(["status", "cutover.yaml"])
-        .stdout_contains(" 3d")
-        .stdout_contains(" ago")
-        .stdout_contains("1d (done)")
-        .stdout_contains("2d (done)")
+    let out = test
+        .args(["status", "cutover.yaml"])
+        .stdout_lacks("wait")
+        .any_stdout()
         .run();
+    assert_eq!(
+        row_of(&out.stdout, "prod")[5..],
+        ["0s", "cutover promote cutover.yaml --env prod → half"]
+    );
+    assert_eq!(
+        row_of(&out.stdout, "staging")[5..],
+        [
+            "0s",
+            "cutover promote cutover.yaml --env staging → weight-100"
+        ]
+    );
 }
 
 #[test]
 fn status_without_git_and_with_uncommitted_changes() {
     let test = Test::new().file("cutover.yaml", HOLD_PLAN);
-    test.args(["status"])
-        .stdout_contains("no git history")
-        .stdout_contains("1d (not started)")
-        .stdout_lacks(" ago")
+    let out = test
+        .args(["status"])
+        .stdout_lacks("wait")
+        .any_stdout()
         .run();
+    assert_eq!(
+        row_of(&out.stdout, "prod")[3..],
+        [
+            "2/4 weight-10",
+            "10%",
+            "unknown",
+            "unknown (no git history)"
+        ]
+    );
+    // No hold on dev's stage: nothing to know.
+    assert_eq!(row_of(&out.stdout, "dev")[5..], ["-", "done"]);
 
     let test = hold_repo(3 * 86_400);
     test.args(["promote", "cutover.yaml", "--env", "prod"])
         .stdout_contains("checkout: prod promoted from weight-10 to half (migrations[0].environments.prod in cutover.yaml)")
         .run();
     let out = test.args(["status"]).any_stdout().run();
-    let prod = out
-        .stdout
-        .lines()
-        .find(|l| l.trim_start().starts_with("prod "))
-        .expect("prod row");
-    assert!(prod.contains("3/4 half"), "{prod}");
-    assert!(prod.contains("not committed"), "{prod}");
-    assert!(prod.contains("2d (not started)"), "{prod}");
-    let staging = out
-        .stdout
-        .lines()
-        .find(|l| l.trim_start().starts_with("staging "))
-        .expect("staging row");
-    assert!(
-        staging.contains(" 3d") && staging.contains(" ago"),
-        "{staging}"
+    assert_eq!(
+        row_of(&out.stdout, "prod")[3..],
+        ["3/4 half", "50%", "unknown", "unknown (not committed)"]
+    );
+    assert_eq!(
+        row_of(&out.stdout, "staging")[5..],
+        [
+            "0s",
+            "cutover promote cutover.yaml --env staging → weight-100"
+        ]
     );
 }
 
@@ -1752,17 +1784,34 @@ fn status_of_a_mirror_stage_and_several_plans() {
             plan_with_envs("      qa: half\n").replace("name: checkout", "name: ledger"),
         );
     let out = test
-        .args(["status", "a/cutover.yaml", "b/cutover.yaml"])
-        .stdout_contains("checkout (a/cutover.yaml, 4 stages)")
-        .stdout_contains("ledger (b/cutover.yaml, 4 stages)")
+        .args(["status", "b/cutover.yaml", "a/cutover.yaml"])
+        .any_stdout()
         .run();
-    let prod = out
-        .stdout
-        .lines()
-        .find(|l| l.trim_start().starts_with("prod "))
-        .expect("prod row");
-    assert!(prod.contains("1/4 mirror-100"), "{prod}");
-    assert!(prod.contains("0%") && prod.contains("100%"), "{prod}");
+    // Sorted by plan whatever the order named.
+    let a = out.stdout.find("a/cutover.yaml\n").expect("a's table");
+    let b = out.stdout.find("\nb/cutover.yaml\n").expect("b's table");
+    assert!(a < b, "{}", out.stdout);
+    assert_eq!(
+        row_of(&out.stdout, "prod"),
+        [
+            "checkout",
+            "payments",
+            "prod",
+            "1/4 mirror-100",
+            "0% (mirror 100%)",
+            "-",
+            "cutover promote a/cutover.yaml --env prod → weight-10"
+        ]
+    );
+    assert_eq!(
+        row_of(&out.stdout, "qa")[..4],
+        ["ledger", "payments", "qa", "3/4 half"]
+    );
+    assert!(
+        out.stdout.ends_with("2 services in 2 plans\n"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -1770,7 +1819,15 @@ fn status_of_a_plan_without_environments_says_so() {
     let plan = plan_with_envs("").replace("    environments:\n", "");
     let test = Test::new().file("cutover.yaml", plan);
     test.args(["status"])
-        .stdout("no migration has environments\n")
+        .stdout(
+            "\
+cutover.yaml
+  migration  namespace  env  stage  to  hold left  next
+  checkout   payments   -    -      -   -          -
+
+1 service in 1 plan; no migration has environments
+",
+        )
         .run();
 }
 

@@ -1238,14 +1238,29 @@ fn hold_counts_from_the_merge_of_a_promotion() {
     let staging = status
         .stdout
         .lines()
-        .find(|l| l.trim_start().starts_with("staging"))
+        .find(|l| l.split_whitespace().nth(2) == Some("staging"))
         .expect("staging");
     assert!(
-        staging.contains("2/4 weight-25")
-            && staging.contains(" 1h ago ")
-            && staging.ends_with("left)"),
+        staging.contains(" 2/4 weight-25 ")
+            && (staging.contains(" 23h ") || staging.contains(" 22h 59m "))
+            && staging.contains(" wait "),
         "{}",
         status.context()
+    );
+    // Dated by the merge: an hour ago.
+    let json = expect(r.cutover(["status", "--format", "json"]), 0, &[]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let since = doc["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|row| row["environment"] == "staging")
+        .and_then(|row| row["since"].as_u64())
+        .expect("staging's since");
+    assert!(
+        (HOUR..HOUR + 60).contains(&(now - since)),
+        "{}",
+        json.context()
     );
     let before = tree(r.root());
     expect(
