@@ -265,16 +265,62 @@ impl<'a> Splice<'a> {
         self.src[self.line_start(at)..at].chars().count()
     }
 
-    /// Inserts `lines` (indented) on new lines after the line that holds `at`: at the start
-    /// of the next line, so that an edit that removes lines up to there (the end of the
-    /// node before) comes first.
-    fn insert_lines_after(&mut self, at: usize, lines: String) {
+    /// Inserts `lines` (indented) on new lines after `node`: at the start of the line
+    /// after its last one, so that an edit that removes lines up to there (the end of the
+    /// node before) comes first. A keep-chomped block scalar (`|+`) at its end owns the
+    /// blank lines after it: they go before the new lines.
+    fn insert_lines_after(&mut self, node: &Node, lines: String) -> Step {
+        let mut at = self.end(node)?;
+        if self.keeps_trailing_lines(node) {
+            while self.line_end(at) < self.src.len() {
+                let next = self.next_line(at);
+                let line = &self.src[next..self.line_end(next)];
+                if !line.trim_matches([' ', '\t']).is_empty() {
+                    break;
+                }
+                at = next;
+            }
+        }
         let end = self.line_end(at);
         if end == self.src.len() {
             self.edit(end..end, format!("{}{lines}", self.eol));
         } else {
             let next = self.next_line(at);
             self.edit(next..next, format!("{lines}{}", self.eol));
+        }
+        Ok(())
+    }
+
+    /// Whether `node` ends with a keep-chomped block scalar (`|+`, `>2+`), whose content
+    /// runs on into the blank lines after its last line.
+    fn keeps_trailing_lines(&self, node: &Node) -> bool {
+        if node.form.alias.is_some() || node.form.flow {
+            return false;
+        }
+        match &node.value {
+            Tree::Seq(items) => items.last().is_some_and(|n| self.keeps_trailing_lines(n)),
+            Tree::Map(entries) => entries.last().is_some_and(|(k, v)| match is_empty(v) {
+                true => self.keeps_trailing_lines(k),
+                false => self.keeps_trailing_lines(v),
+            }),
+            Tree::Scalar(s) if s.style == Style::Quoted => {
+                let Ok(end) = self.end(node) else { return false };
+                let start = self.start(node);
+                // The header (`|+`) is in the span after properties (`&a !!str |+`), or
+                // else the last word of the line before the content, comment left out.
+                let mut words = self.src[start..end].split_whitespace();
+                let header = match words.find(|w| !w.starts_with(['&', '!'])) {
+                    Some(h) if h.starts_with(['|', '>']) => Some(h),
+                    _ => {
+                        let before = self.src[..start].trim_end_matches([' ', '\t', '\r', '\n']);
+                        let line = &before[self.line_start(before.len())..];
+                        let line = line.split(" #").next().unwrap_or_default();
+                        line.split_whitespace().last()
+                    }
+                };
+                header.is_some_and(|h| h.starts_with(['|', '>']) && h.contains('+'))
+            }
+            Tree::Scalar(_) => false,
         }
     }
 
@@ -544,7 +590,8 @@ impl<'a> Splice<'a> {
             self.node(vn, base.get(keys[i]).ok_or(GiveUp)?, t, place)?;
             if !after[i].is_empty() {
                 let lines = after[i].join(self.eol);
-                self.insert_lines_after(self.entry_end(kn, vn)?, lines);
+                let last = if is_empty(vn) { kn } else { vn };
+                self.insert_lines_after(last, lines)?;
             }
             i += 1;
         }
@@ -665,8 +712,8 @@ impl<'a> Splice<'a> {
                     match previous {
                         None => before.push_str(&format!("{text}{}{}", self.eol, spaces(indent))),
                         Some(p) => {
-                            let end = self.end(&items[p])?;
-                            self.insert_lines_after(end, format!("{}{text}", spaces(indent)));
+                            let lines = format!("{}{text}", spaces(indent));
+                            self.insert_lines_after(&items[p], lines)?;
                         }
                     }
                 }
@@ -1113,6 +1160,20 @@ spec:
         // A sequence of one style becomes a list of the other kind of value.
         assert_eq!(spliced("a: [1]\n", "{a: {b: 1}}"), "a: {b: 1}\n");
         assert_eq!(spliced("a:\n- 1\n", "{a: 7}"), "a: 7\n");
+    }
+
+    #[test]
+    fn new_lines_go_after_the_kept_blank_lines_of_a_keep_chomped_block_scalar() {
+        let base = "l:\n- a: |+\n    beta\n\n  # about b\n- b\nm:\n  x: &s !!str |+\n    kept\n\n\n  z: 1\n";
+        assert_eq!(
+            spliced(base, "{l: [{a: \"beta\\n\\n\"}, new, b], m: {x: \"kept\\n\\n\\n\", w: 2, z: 1}}"),
+            "l:\n- a: |+\n    beta\n\n- new\n  # about b\n- b\nm:\n  x: &s !!str |+\n    kept\n\n\n  w: 2\n  z: 1\n"
+        );
+        // A block scalar that clips its line breaks keeps new lines right after it.
+        assert_eq!(
+            spliced("l:\n- k: |\n    a\n\n- b\n", "{l: [{k: \"a\\n\"}, new, b]}"),
+            "l:\n- k: |\n    a\n- new\n\n- b\n"
+        );
     }
 
     #[test]
