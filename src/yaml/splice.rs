@@ -42,14 +42,21 @@ use crate::vs;
 
 /// The text of the document of `source` (a YAML stream of one or more documents) that
 /// reads as `doc`, as a stage file holds it: from the line after the `---` that opens it,
-/// so with the comments above it, to the marker that closes it, without marker lines,
+/// so with the comments above it (and for the first document, the file's header above its
+/// `---`, [`locate::header`]), to the marker that closes it, without marker lines,
 /// blank lines around it or a byte order mark, with every line break a line feed (as in
 /// every file cutover writes) and a line break at the end. `None` when no document's text
 /// reads as `doc` on its own.
 pub fn document_text(source: &str, doc: &Value) -> Option<String> {
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
-    locate::texts(source).into_iter().find_map(|range| {
-        let text = tidy(&source[range]);
+    let ranges = locate::texts(source);
+    let header = ranges.first().map(|r| locate::header(source, r));
+    ranges.into_iter().enumerate().find_map(|(i, range)| {
+        let head = match (i, &header) {
+            (0, Some(h)) => &source[h.clone()],
+            _ => "",
+        };
+        let text = tidy(&format!("{head}{}", &source[range]));
         reads_as(&text, doc).then_some(text)
     })
 }
@@ -1190,6 +1197,11 @@ spec:
             "# The VirtualService.\nkind: VirtualService  # ours\nspec: {a: 2}\n"
         );
         assert_eq!(document_text(file, &value("{kind: Nope}")), None);
+        // The first document gets the file's header, above its `---`.
+        assert_eq!(
+            document_text(file, &value("{kind: Service}")).unwrap(),
+            "# file\n# The Service.\nkind: Service\n"
+        );
         let crlf = file.replace('\n', "\r\n");
         assert_eq!(document_text(&crlf, &doc).unwrap(), text);
         assert_eq!(
