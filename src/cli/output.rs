@@ -114,6 +114,19 @@ impl Output {
         let _ = writeln!(io::stderr(), "{label}: {text}");
     }
 
+    /// Prints `note: TEXT` on stderr: something worth knowing that is not a problem.
+    pub(crate) fn note(&self, text: &str) {
+        if self.silent {
+            return;
+        }
+        let label = if self.color_err {
+            "\x1b[1;36mnote\x1b[0m"
+        } else {
+            "note"
+        };
+        let _ = writeln!(io::stderr(), "{label}: {text}");
+    }
+
     pub(crate) fn diagnostic(&self, d: &Diagnostic) {
         if self.silent {
             return;

@@ -42,6 +42,10 @@ pub struct GeneratedFile {
     pub kind: Kind,
     /// The full contents, header included.
     pub contents: String,
+    /// For a stage's VirtualService rewritten from a base: why it is written afresh
+    /// rather than edited from the base's own text ([`crate::yaml::splice`]), so without
+    /// the base's comments; `None` when it is edited from the text, or has no base.
+    pub afresh: Option<String>,
 }
 
 impl GeneratedFile {
@@ -159,6 +163,7 @@ impl<'a> Renderer<'a> {
             part,
             kind,
             contents: format!("{}{text}", self.head),
+            afresh: None,
         });
     }
 
@@ -203,9 +208,9 @@ impl<'a> Renderer<'a> {
     /// Stage `i`: its VirtualService and (kustomize layout) the kustomization beside it.
     fn stage(&mut self, i: usize, stage: &Stage, base: Option<&Base<'_>>) -> Result<()> {
         let ctx = context(self.plan, self.m, stage, i);
-        let vs = match base {
+        let (vs, afresh) = match base {
             Some(base) => self.rewrite(stage, base)?,
-            None => self.templates.render(VIRTUALSERVICE, &ctx)?,
+            None => (self.templates.render(VIRTUALSERVICE, &ctx)?, None),
         };
         let part = Part::Stage {
             number: i + 1,
@@ -219,6 +224,9 @@ impl<'a> Renderer<'a> {
         };
         self.check_virtual_service(&vs, &rel, &origin, stage, base.is_none())?;
         self.push(path, rel, part.clone(), Kind::Manifest, &vs);
+        if let Some(file) = self.files.last_mut() {
+            file.afresh = afresh;
+        }
         if self.plan.layout == Layout::Kustomize {
             self.kustomization(&ctx, &part)?;
         }
@@ -261,8 +269,8 @@ impl<'a> Renderer<'a> {
 
     /// A stage's VirtualService rewritten from the base document: the base's own text,
     /// edited where the stage differs ([`yaml::splice`]), or when that cannot be done,
-    /// the rewritten document written afresh (without the base's comments).
-    fn rewrite(&self, stage: &Stage, base: &Base<'_>) -> Result<String> {
+    /// the rewritten document written afresh (without the base's comments), with why.
+    fn rewrite(&self, stage: &Stage, base: &Base<'_>) -> Result<(String, Option<String>)> {
         let (m, doc) = (self.m, &base.doc);
         let err = |message: String| Error::Base {
             file: base.file.to_owned(),
@@ -274,13 +282,13 @@ impl<'a> Renderer<'a> {
         canary::insert(&mut out, doc, (from, to), ns, stage, istio).map_err(err)?;
         let weighted = canary::strip(&out, doc, from, ns, stage).map_err(err)?;
         rewrite::check(doc, &weighted, from, to, ns).map_err(err)?;
-        match base
-            .text
-            .as_deref()
-            .and_then(|t| yaml::splice::splice(t, &out))
-        {
-            Some(text) => Ok(text),
-            None => out.to_yaml().map_err(err),
+        let spliced = match base.text.as_deref() {
+            Some(text) => yaml::splice::splice(text, &out).map_err(|why| why.to_string()),
+            None => Err("its text could not be cut from the file on its own".to_owned()),
+        };
+        match spliced {
+            Ok(text) => Ok((text, None)),
+            Err(why) => Ok((out.to_yaml().map_err(err)?, Some(why))),
         }
     }
 

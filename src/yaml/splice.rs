@@ -24,9 +24,10 @@
 //! read alike; quoted scalars stay as written.
 //!
 //! The result is read back and must be the target exactly (key order included); [`splice`]
-//! returns `None` when it is not, and when an edit cannot be made in the text: a change
-//! under an anchor that an alias repeats, a character only YAML 1.1 takes for a line
-//! break, a document [`super::parse`] refuses. The caller then writes the target afresh.
+//! says why ([`Unspliced`]) when it is not, and when an edit cannot be made in the text: a
+//! change under an anchor that an alias repeats, a character only YAML 1.1 takes for a
+//! line break, a document [`super::parse`] refuses. The caller then writes the target
+//! afresh.
 //!
 //! [`document_text`] cuts the text of one document out of a file of several
 //! ([`locate::texts`]), as the source of a splice.
@@ -88,29 +89,65 @@ fn one_document(text: &str) -> Option<Value> {
 }
 
 /// `source`, the text of one YAML document, edited to read as `target`: see the module
-/// documentation. `None` when the edit cannot be made in the text; the result, when there
-/// is one, reads as `target` exactly.
-pub fn splice(source: &str, target: &Value) -> Option<String> {
-    edit(source, target).filter(|text| reads_as(text, target))
+/// documentation. The result reads as `target` exactly; an error says why the edit cannot
+/// be made in the text.
+pub fn splice(source: &str, target: &Value) -> Result<String, Unspliced> {
+    let text = edit(source, target)?;
+    match reads_as(&text, target) {
+        true => Ok(text),
+        false => Err(Unspliced::Differs),
+    }
 }
 
 /// The edit of [`splice`], before the result is read back.
-fn edit(source: &str, target: &Value) -> Option<String> {
+fn edit(source: &str, target: &Value) -> Result<String, Unspliced> {
     // YAML 1.1 takes these for line breaks, in comments too.
     if source.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
-        return None;
+        return Err(Unspliced::LineBreak);
     }
-    let root = super::parse(source).ok()??;
-    let base = one_document(source)?;
+    let root = super::parse(source)
+        .map_err(|e| Unspliced::Unread(Some(e.message)))?
+        .ok_or(Unspliced::Unread(None))?;
+    let base = one_document(source).ok_or(Unspliced::Unread(None))?;
     let mut s = Splice::new(source, &root);
-    s.node(&root, &base, target, Place::Root).ok()?;
+    s.node(&root, &base, target, Place::Root)?;
     let edits = std::mem::take(&mut s.edits);
-    apply(source, 0..source.len(), edits).ok()
+    apply(source, 0..source.len(), edits)
 }
 
-/// An edit that cannot be made in the text.
-#[derive(Debug)]
-struct GiveUp;
+/// Why a document's text cannot be edited into the target ([`splice`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unspliced {
+    /// An edit changes, or removes, a node whose anchor an alias repeats.
+    Alias,
+    /// The text holds a character only YAML 1.1 takes for a line break.
+    LineBreak,
+    /// The document is not one the splice reads: the message of [`super::parse`] (an
+    /// unknown or a root tag, duplicate keys), or `None` when it holds no node.
+    Unread(Option<String>),
+    /// An edit of another kind that cannot be made in the text.
+    Edit,
+    /// The edited text does not read as the target (a flaw of the splice itself).
+    Differs,
+}
+
+impl std::fmt::Display for Unspliced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unspliced::Alias => f.write_str("an alias repeats a node the stage changes"),
+            Unspliced::LineBreak => f.write_str(
+                "it holds a character YAML 1.1 reads as a line break (U+0085, U+2028, U+2029)",
+            ),
+            Unspliced::Unread(Some(m)) => write!(f, "its text cannot be edited ({m})"),
+            Unspliced::Unread(None) => f.write_str("its text holds no document"),
+            Unspliced::Edit => f.write_str("an edit cannot be made in its text"),
+            Unspliced::Differs => f.write_str("its edited text does not read as the stage"),
+        }
+    }
+}
+
+/// The error of a step of the walk.
+type GiveUp = Unspliced;
 
 type Step = Result<(), GiveUp>;
 
@@ -206,9 +243,9 @@ impl<'a> Splice<'a> {
         }
         match &node.value {
             Tree::Scalar(_) => Ok(self.byte(node.span.end)),
-            Tree::Seq(items) => self.end(items.last().ok_or(GiveUp)?),
+            Tree::Seq(items) => self.end(items.last().ok_or(GiveUp::Edit)?),
             Tree::Map(entries) => {
-                let (k, v) = entries.last().ok_or(GiveUp)?;
+                let (k, v) = entries.last().ok_or(GiveUp::Edit)?;
                 self.entry_end(k, v)
             }
         }
@@ -229,7 +266,7 @@ impl<'a> Splice<'a> {
         let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
         match rest[gap..].starts_with(':') {
             true => Ok(end + gap + 1),
-            false => Err(GiveUp),
+            false => Err(GiveUp::Edit),
         }
     }
 
@@ -264,7 +301,7 @@ impl<'a> Splice<'a> {
         let before = self.src[..self.start(item)].trim_end_matches([' ', '\t', '\r', '\n']);
         match before.ends_with('-') {
             true => Ok(before.len() - 1),
-            false => Err(GiveUp),
+            false => Err(GiveUp::Edit),
         }
     }
 
@@ -347,7 +384,7 @@ impl<'a> Splice<'a> {
         }
         if node.form.anchor.is_some_and(|a| self.aliased.contains(&a)) {
             // An edit here would change the aliases too.
-            return Err(GiveUp);
+            return Err(GiveUp::Alias);
         }
         match (&node.value, base, target) {
             (Tree::Map(entries), Value::Mapping(b), Value::Mapping(t)) if !t.is_empty() => {
@@ -379,7 +416,7 @@ impl<'a> Splice<'a> {
                     self.keep(vn, v)
                 })
             }
-            _ => Err(GiveUp),
+            _ => Err(GiveUp::Edit),
         }
     }
 
@@ -396,7 +433,7 @@ impl<'a> Splice<'a> {
             (Some(_), None) if self.src[start..end].ends_with(s.text.as_str()) => {
                 end - s.text.len()
             }
-            _ => return Err(GiveUp),
+            _ => return Err(GiveUp::Edit),
         };
         self.edit(start..end, text);
         Ok(())
@@ -408,7 +445,7 @@ impl<'a> Splice<'a> {
             return Ok(());
         }
         if node.form.anchor.is_some_and(|a| self.aliased.contains(&a)) {
-            return Err(GiveUp);
+            return Err(GiveUp::Alias);
         }
         match &node.value {
             Tree::Scalar(_) => Ok(()),
@@ -502,7 +539,7 @@ impl<'a> Splice<'a> {
         place: Place,
     ) -> Step {
         if entries.len() != base.len() {
-            return Err(GiveUp);
+            return Err(GiveUp::Edit);
         }
         let kept: Vec<&Value> = base.keys().filter(|k| target.contains_key(*k)).collect();
         let order: Vec<&Value> = target.keys().filter(|k| base.contains_key(*k)).collect();
@@ -515,7 +552,7 @@ impl<'a> Splice<'a> {
         if kept.len() == base.len() && kept.len() == target.len() {
             for ((kn, vn), (k, v)) in entries.iter().zip(base) {
                 self.keep(kn, k)?;
-                self.node(vn, v, target.get(k).ok_or(GiveUp)?, Place::Flow)?;
+                self.node(vn, v, target.get(k).ok_or(GiveUp::Edit)?, Place::Flow)?;
             }
             return Ok(());
         }
@@ -529,7 +566,7 @@ impl<'a> Splice<'a> {
                     let key = self.text_of(kn, k, k)?;
                     let value = match is_empty(vn) {
                         true => flow(v)?,
-                        false => self.text_of(vn, base.get(k).ok_or(GiveUp)?, v)?,
+                        false => self.text_of(vn, base.get(k).ok_or(GiveUp::Edit)?, v)?,
                     };
                     format!("{key}: {value}")
                 }
@@ -594,7 +631,7 @@ impl<'a> Splice<'a> {
                 line: kn.span.start.line,
                 key_col,
             };
-            self.node(vn, base.get(keys[i]).ok_or(GiveUp)?, t, place)?;
+            self.node(vn, base.get(keys[i]).ok_or(GiveUp::Edit)?, t, place)?;
             if !after[i].is_empty() {
                 let lines = after[i].join(self.eol);
                 let last = if is_empty(vn) { kn } else { vn };
@@ -618,7 +655,7 @@ impl<'a> Splice<'a> {
             self.edit(self.line_start(start)..end, String::new());
         } else {
             // The first entry of a `- key: value` item: the next entry moves up.
-            let next = next.ok_or(GiveUp)?;
+            let next = next.ok_or(GiveUp::Edit)?;
             self.edit(start..self.start(&next.0), String::new());
         }
         Ok(())
@@ -635,7 +672,7 @@ impl<'a> Splice<'a> {
         place: Place,
     ) -> Step {
         if items.len() != base.len() {
-            return Err(GiveUp);
+            return Err(GiveUp::Edit);
         }
         let steps = align(base, target);
         let kept = steps
@@ -739,7 +776,7 @@ impl<'a> Splice<'a> {
         }
         let dash = self.dash(&items[first])?;
         if !self.first_on_line(dash) {
-            return Err(GiveUp);
+            return Err(GiveUp::Edit);
         }
         let end = self.next_line(self.end(&items[last])?);
         self.edit(self.line_start(dash)..end, String::new());
@@ -865,7 +902,7 @@ fn apply(
     let mut at = range.start;
     for (start, end, text) in edits {
         if start < at || end < start || end > range.end {
-            return Err(GiveUp);
+            return Err(GiveUp::Edit);
         }
         out.push_str(&src[at..start]);
         out.push_str(&text);
@@ -882,11 +919,11 @@ fn scalar(v: &Value, flow: bool) -> Result<String, GiveUp> {
     let text = match v {
         Value::Sequence(s) if s.is_empty() => return Ok("[]".to_owned()),
         Value::Mapping(m) if m.is_empty() => return Ok("{}".to_owned()),
-        Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_) => return Err(GiveUp),
+        Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_) => return Err(GiveUp::Edit),
         v => match vs::portable_scalar(v) {
             Some(text) => text,
             None => serde_yaml::to_string(v)
-                .map_err(|_| GiveUp)?
+                .map_err(|_| GiveUp::Edit)?
                 .trim_end_matches('\n')
                 .to_owned(),
         },
@@ -897,7 +934,7 @@ fn scalar(v: &Value, flow: bool) -> Result<String, GiveUp> {
     match (unfit, v) {
         (false, _) => Ok(text),
         (true, Value::String(s)) => Ok(escape::double_quoted(s)),
-        (true, _) => Err(GiveUp),
+        (true, _) => Err(GiveUp::Edit),
     }
 }
 
@@ -905,7 +942,7 @@ fn scalar(v: &Value, flow: bool) -> Result<String, GiveUp> {
 fn key(k: &Value, flow: bool) -> Result<String, GiveUp> {
     let text = scalar(k, flow)?;
     match is_block(k) || text.len() > 1000 {
-        true => Err(GiveUp),
+        true => Err(GiveUp::Edit),
         false => Ok(text),
     }
 }
@@ -1058,7 +1095,7 @@ mod tests {
     /// before the check [`splice`] makes.
     fn spliced(base: &str, target: &str) -> String {
         let target = value(target);
-        let text = edit(base, &target).unwrap_or_else(|| panic!("no splice of\n{base}"));
+        let text = edit(base, &target).unwrap_or_else(|e| panic!("no splice of\n{base}: {e}"));
         assert!(
             reads_as(&text, &target),
             "does not read as the target:\n{text}"
@@ -1234,8 +1271,14 @@ spec:
             "a: &x {h: se}\nb: *x\nc: 2\n"
         );
         // The anchored node changes but its alias must not: no splice.
-        assert_eq!(edit(base, &value("{a: {h: gcp}, b: {h: se}, c: 1}")), None);
-        assert_eq!(edit(base, &value("{b: {h: se}, c: 1}")), None);
+        assert_eq!(
+            edit(base, &value("{a: {h: gcp}, b: {h: se}, c: 1}")),
+            Err(Unspliced::Alias)
+        );
+        assert_eq!(
+            edit(base, &value("{b: {h: se}, c: 1}")),
+            Err(Unspliced::Alias)
+        );
     }
 
     #[test]
@@ -1268,11 +1311,23 @@ spec:
     #[test]
     fn what_cannot_be_spliced() {
         // A raw U+2028: YAML 1.1 breaks the line there.
-        assert_eq!(edit("a: \"x\u{2028}\"\n", &value("{a: y}")), None);
+        assert_eq!(
+            edit("a: \"x\u{2028}\"\n", &value("{a: y}")),
+            Err(Unspliced::LineBreak)
+        );
         // Not one document the tree reader takes (duplicate keys as the core schema reads
         // them).
-        assert_eq!(edit("012: a\n12: b\n", &value("{'012': a, 12: c}")), None);
-        assert_eq!(edit("# only a comment\n", &value("a")), None);
+        assert!(matches!(
+            edit("012: a\n12: b\n", &value("{'012': a, 12: c}")),
+            Err(Unspliced::Unread(Some(_)))
+        ));
+        assert_eq!(
+            edit("# only a comment\n", &value("a")),
+            Err(Unspliced::Unread(None))
+        );
+        // A tagged root.
+        let e = edit("--- !!map\na: 1\n", &value("{a: 2}")).unwrap_err();
+        assert!(matches!(e, Unspliced::Unread(Some(_))), "{e:?}");
     }
 
     /// Random small documents written in random styles, and random edits of them.
@@ -1549,7 +1604,7 @@ spec:
                 prop_assert!(reads_as(&text, &base), "the writer wrote\n{}", text);
                 let target = w.rng.edit(&base, 0);
                 let out = edit(&text, &target);
-                prop_assert!(out.is_some(), "no splice of\n{}\ninto {:?}", text, target);
+                prop_assert!(out.is_ok(), "no splice of\n{}\ninto {:?}: {:?}", text, target, out);
                 let out = out.unwrap();
                 prop_assert!(reads_as(&out, &target), "\n{}\nreads as\n{:?}\nnot\n{:?}", out, one_document(&out), target);
                 prop_assert!(out.starts_with("# top"));

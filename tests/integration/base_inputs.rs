@@ -435,3 +435,32 @@ fn a_base_istio_refuses_is_said_to_be_the_problem() {
     }
     assert_eq!(before, t.tree());
 }
+
+/// A stage that cannot be edited from the base's text is written afresh, without the
+/// base's comments: `render` says so, once per migration, naming the stages and why.
+#[test]
+fn stages_written_afresh_are_noted_once_per_migration() {
+    let t = with_base(
+        "# Kept by hand.
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: ns}
+spec:
+  hosts: [a.example.com]
+  http:
+  - match: [{uri: {prefix: /a}}]
+    route: &r [{destination: {host: a.example.com}}]
+  - route: *r
+",
+    );
+    t.args(["render", "cutover.yaml"])
+        .stdout("m: 4 written, 0 unchanged, 0 removed (cutover.yaml)\n")
+        .stderr("note: migration m: stages weight-10, weight-100 of base vs.yaml are written afresh (the base's comments are not kept): an alias repeats a node the stage changes\n")
+        .run();
+    t.args(["render", "-q", "cutover.yaml"]).run();
+    // A base the stages are edited from: nothing to say.
+    let t = with_base(&base("[{destination: {host: a.example.com}}]"));
+    t.args(["render", "cutover.yaml"])
+        .stdout("m: 4 written, 0 unchanged, 0 removed (cutover.yaml)\n")
+        .run();
+}
