@@ -288,7 +288,10 @@ mod tests {
             let first = texts(src).remove(0);
             &src[header(src, &first)]
         }
-        assert_eq!(header_of("# owner\n\n#  x\n--- # c\na: 1\n"), "# owner\n\n#  x\n");
+        assert_eq!(
+            header_of("# owner\n\n#  x\n--- # c\na: 1\n"),
+            "# owner\n\n#  x\n"
+        );
         assert_eq!(header_of("# owner\r\n---\r\na: 1\r\n"), "# owner\r\n");
         assert_eq!(header_of("# top\na: 1\n---\nb: 2\n"), "");
         assert_eq!(header_of("%YAML 1.2\n# c\n---\na: 1\n"), "");

@@ -14,6 +14,11 @@
 //! - two sequences are aligned by their items (a diff on equal items; within a changed
 //!   stretch, items that share the most entries are paired and edited in place), then
 //!   items are inserted, removed or edited;
+//! - a flow collection is edited in place as well, its line breaks and comments kept: a
+//!   new element goes before the one it precedes (on a line of its own at that one's
+//!   indentation when that one has a line of its own), or after the last one; written as
+//!   JSON when the collection is. One written on one line that the edit would make longer
+//!   than [`MAX_LINE`] is written as a block collection instead;
 //! - anything else is written anew in the node's place: a block collection at the
 //!   document's indentation, a flow collection or a scalar on one line.
 //!
@@ -178,6 +183,18 @@ enum Align {
     Delete(usize),
     Insert(usize),
 }
+
+/// An element of a flow collection as edited: one of the source's (by index), or the
+/// text of a new one.
+enum Part {
+    Old(usize),
+    New(String),
+}
+
+/// The longest line an edit of a flow collection written on one line may make (when the
+/// line was not longer): the limit the repository's yamllint configuration sets
+/// (`.yamllint.yaml`). A longer one is written as a block collection instead.
+pub const MAX_LINE: usize = 160;
 
 /// A value compared as [`vs::identical`] does (for the diff of sequence items).
 #[derive(Hash)]
@@ -348,7 +365,9 @@ impl<'a> Splice<'a> {
                 false => self.keeps_trailing_lines(v),
             }),
             Tree::Scalar(s) if s.style == Style::Quoted => {
-                let Ok(end) = self.end(node) else { return false };
+                let Ok(end) = self.end(node) else {
+                    return false;
+                };
                 let start = self.start(node);
                 // The header (`|+`) is in the span after properties (`&a !!str |+`), or
                 // else the last word of the line before the content, comment left out.
@@ -386,6 +405,17 @@ impl<'a> Splice<'a> {
             // An edit here would change the aliases too.
             return Err(GiveUp::Alias);
         }
+        if node.form.flow
+            && !matches!(place, Place::Flow)
+            && node.span.start.line == node.span.end.line
+        {
+            return self.one_line_flow(node, base, target, place);
+        }
+        self.collection(node, base, target, place)
+    }
+
+    /// [`Self::node`]'s edit of a node that is not kept as it is.
+    fn collection(&mut self, node: &Node, base: &Value, target: &Value, place: Place) -> Step {
         match (&node.value, base, target) {
             (Tree::Map(entries), Value::Mapping(b), Value::Mapping(t)) if !t.is_empty() => {
                 self.mapping(node, entries, b, t, place)
@@ -459,14 +489,35 @@ impl<'a> Splice<'a> {
 
     /// Writes `target` in `node`'s place.
     fn replace(&mut self, node: &Node, target: &Value, place: Place) -> Step {
+        if node.form.flow {
+            // A flow collection stays one.
+            self.removable(node)?;
+            let (start, end) = (self.start(node), self.end(node)?);
+            let text = match self.json_style(node) {
+                true => json_flow(target)?,
+                false => flow(target)?,
+            };
+            self.edit(start..end, text);
+            return Ok(());
+        }
+        if let (Tree::Scalar(_), Value::String(text)) = (&node.value, target) {
+            let start = self.start(node);
+            if self.src[start..].starts_with('"') {
+                // A double-quoted string stays one (a JSON document stays JSON).
+                let end = self.end(node)?;
+                self.edit(start..end, json_string(text));
+                return Ok(());
+            }
+        }
+        self.replace_block(node, target, place)
+    }
+
+    /// Writes `target` in `node`'s place, a collection as a block one (but in a flow
+    /// collection).
+    fn replace_block(&mut self, node: &Node, target: &Value, place: Place) -> Step {
         self.removable(node)?;
         let (start, end) = (self.start(node), self.end(node)?);
         let nested = is_block(target);
-        if node.form.flow {
-            // A flow collection stays one.
-            self.edit(start..end, flow(target)?);
-            return Ok(());
-        }
         match place {
             Place::Flow => self.edit(start..end, flow(target)?),
             Place::Root | Place::Item if nested => {
@@ -510,6 +561,27 @@ impl<'a> Splice<'a> {
         Ok(())
     }
 
+    /// Edits a flow collection written on one line, outside any other: in place, unless
+    /// that makes its line longer than [`MAX_LINE`] (when it was not), in which case it is
+    /// written anew as a block collection.
+    fn one_line_flow(&mut self, node: &Node, base: &Value, target: &Value, place: Place) -> Step {
+        let outer = std::mem::take(&mut self.edits);
+        let done = self.collection(node, base, target, place);
+        let inner = std::mem::replace(&mut self.edits, outer);
+        done?;
+        let (start, end) = (self.start(node), self.end(node)?);
+        let text = apply(self.src, start..end, inner.clone())?;
+        let (line, line_end) = (self.line_start(start), self.line_end(end));
+        let width = |s: &str| s.chars().count();
+        let was = width(&self.src[line..line_end]);
+        let now = width(&self.src[line..start]) + width(&text) + width(&self.src[end..line_end]);
+        if now > MAX_LINE && was <= MAX_LINE && is_block(target) {
+            return self.replace_block(node, target, place);
+        }
+        self.edits.extend(inner);
+        Ok(())
+    }
+
     fn indent_under_key(&self, v: &Value) -> usize {
         match v {
             Value::Sequence(_) => self.seq_indent,
@@ -549,15 +621,12 @@ impl<'a> Splice<'a> {
         if !node.form.flow {
             return self.block_mapping(entries, base, target);
         }
-        if kept.len() == base.len() && kept.len() == target.len() {
-            for ((kn, vn), (k, v)) in entries.iter().zip(base) {
-                self.keep(kn, k)?;
-                self.node(vn, v, target.get(k).ok_or(GiveUp::Edit)?, Place::Flow)?;
-            }
-            return Ok(());
+        if !entries.iter().any(|(_, v)| is_empty(v)) {
+            return self.flow_mapping(node, entries, base, target);
         }
-        // Keys come or go: the collection is written again, its kept entries as they
-        // are (edited).
+        // Keys come or go around an empty value (`{a: , b: 1}`), which has no place of
+        // its own: the collection is written again, its kept entries as they are
+        // (edited).
         let mut parts = Vec::new();
         for (k, v) in target {
             let part = match base.keys().position(|b| b == k) {
@@ -583,6 +652,172 @@ impl<'a> Splice<'a> {
         let range = self.start(node)..self.end(node)?;
         self.edit(range, format!("{{{}}}", parts.join(", ")));
         Ok(())
+    }
+
+    /// Edits a flow mapping in place: a value in place, a key the target drops removed,
+    /// a new key before the kept key it precedes in the target, or after the last one.
+    fn flow_mapping(
+        &mut self,
+        node: &Node,
+        entries: &[(Node, Node)],
+        base: &Mapping,
+        target: &Mapping,
+    ) -> Step {
+        let json = self.json_style(node);
+        let mut order = Vec::new();
+        for (k, v) in target {
+            match base.keys().position(|b| b == k) {
+                Some(i) => {
+                    let (kn, vn) = &entries[i];
+                    self.keep(kn, k)?;
+                    self.node(vn, base.get(k).ok_or(GiveUp::Edit)?, v, Place::Flow)?;
+                    order.push(Part::Old(i));
+                }
+                None => order.push(Part::New(match json {
+                    true => format!("{}: {}", json_key(k)?, json_flow(v)?),
+                    false => format!("{}: {}", key(k, true)?, flow(v)?),
+                })),
+            }
+        }
+        let mut gone = vec![false; entries.len()];
+        for (i, ((kn, vn), k)) in entries.iter().zip(base.keys()).enumerate() {
+            if !target.contains_key(k) {
+                self.removable(kn)?;
+                self.removable(vn)?;
+                gone[i] = true;
+            }
+        }
+        let elements = entries
+            .iter()
+            .map(|(k, v)| Ok(self.start(k)..self.end(v)?))
+            .collect::<Result<Vec<_>, GiveUp>>()?;
+        self.flow_in_place(node, &elements, &order, &gone)
+    }
+
+    /// Makes the edits of a flow collection whose elements (items, or entries from key
+    /// to value) are at `elements`: those `gone` are removed, new ones inserted where
+    /// `order` (the result's elements, kept ones in their order) puts them. A new element
+    /// goes before the kept one that follows it (`NEW, ` on its line, or on a line of its
+    /// own at its indentation when it starts its line), or after the last kept one; line
+    /// breaks and comments stay.
+    fn flow_in_place(
+        &mut self,
+        node: &Node,
+        elements: &[Range<usize>],
+        order: &[Part],
+        gone: &[bool],
+    ) -> Step {
+        let mut pending: Vec<&str> = Vec::new();
+        let mut last = None;
+        for part in order {
+            match part {
+                Part::New(text) => pending.push(text),
+                Part::Old(i) => {
+                    let at = elements[*i].start;
+                    let text: String = match self.first_on_line(at) {
+                        true => {
+                            let indent = &self.src[self.line_start(at)..at];
+                            pending
+                                .drain(..)
+                                .map(|t| format!("{t},{}{indent}", self.eol))
+                                .collect()
+                        }
+                        false => pending.drain(..).map(|t| format!("{t}, ")).collect(),
+                    };
+                    if !text.is_empty() {
+                        self.edit(at..at, text);
+                    }
+                    last = Some(*i);
+                }
+            }
+        }
+        let last = last.ok_or(GiveUp::Edit)?;
+        if !pending.is_empty() {
+            self.flow_append(node, &elements[last], &pending)?;
+        }
+        // Runs of removed elements.
+        let mut i = 0;
+        while i < elements.len() {
+            if !gone[i] {
+                i += 1;
+                continue;
+            }
+            let run = (i..elements.len()).take_while(|&j| gone[j]).count();
+            self.flow_remove(elements, i, i + run - 1)?;
+            i += run;
+        }
+        Ok(())
+    }
+
+    /// Inserts new elements after `last`, the last element kept of a flow collection.
+    fn flow_append(&mut self, node: &Node, last: &Range<usize>, new: &[&str]) -> Step {
+        let close = self.end(node)?.checked_sub(1).ok_or(GiveUp::Edit)?;
+        let rest = &self.src[last.end..close];
+        let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        let comma = rest[gap..].starts_with(',');
+        let on_own_line = self.first_on_line(last.start) && rest.contains(['\n', '\r']);
+        if !on_own_line {
+            let text: String = new.iter().map(|t| format!(", {t}")).collect();
+            self.edit(last.end..last.end, text);
+            return Ok(());
+        }
+        let indent = self.src[self.line_start(last.start)..last.start].to_owned();
+        let lines: Vec<String> = new.iter().map(|t| format!("{indent}{t}")).collect();
+        let at = match comma {
+            // The collection ends its elements with a comma: so do the new ones.
+            true => {
+                let lines: String = lines.iter().map(|l| format!("{l},{}", self.eol)).collect();
+                (last.end + gap + 1, lines)
+            }
+            false => {
+                self.edit(last.end..last.end, ",".to_owned());
+                let sep = format!(",{}", self.eol);
+                (last.end, format!("{}{}", lines.join(&sep), self.eol))
+            }
+        };
+        let next = self.next_line(at.0);
+        self.edit(next..next, at.1);
+        Ok(())
+    }
+
+    /// Removes elements `first..=last` of a flow collection (`elements`), with the commas
+    /// that go with them: by their lines when they have lines of their own.
+    fn flow_remove(&mut self, elements: &[Range<usize>], first: usize, last: usize) -> Step {
+        let (f, l) = (&elements[first], &elements[last]);
+        let next = elements.get(last + 1);
+        let rest = &self.src[l.end..];
+        let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        let after = l.end + gap + usize::from(rest[gap..].starts_with(','));
+        let tail = self.src[after..self.line_end(after)].trim_start_matches([' ', '\t']);
+        let own_lines = self.first_on_line(f.start)
+            && (tail.is_empty() || tail.starts_with('#'))
+            && next.is_none_or(|n| self.first_on_line(n.start));
+        if own_lines && (next.is_some() || after > l.end) {
+            self.edit(
+                self.line_start(f.start)..self.next_line(after),
+                String::new(),
+            );
+            return Ok(());
+        }
+        match (next, first.checked_sub(1).map(|p| &elements[p])) {
+            (Some(n), _) => self.edit(f.start..n.start, String::new()),
+            (None, Some(p)) => self.edit(p.end..l.end, String::new()),
+            (None, None) => return Err(GiveUp::Edit),
+        }
+        Ok(())
+    }
+
+    /// Whether a flow collection is written as JSON: its (first) key, or its first
+    /// item's, double-quoted. New elements are written so too.
+    fn json_style(&self, node: &Node) -> bool {
+        let quoted = |n: &Node| self.src[self.start(n)..].starts_with('"');
+        match &node.value {
+            Tree::Map(entries) => entries.first().is_some_and(|(k, _)| quoted(k)),
+            Tree::Seq(items) => items
+                .first()
+                .is_some_and(|i| quoted(i) || (i.form.flow && self.json_style(i))),
+            Tree::Scalar(_) => false,
+        }
     }
 
     fn block_mapping(
@@ -693,31 +928,30 @@ impl<'a> Splice<'a> {
             }
             return self.block_sequence(items, base, target, &steps);
         }
-        let in_place = steps
-            .iter()
-            .all(|s| matches!(s, Align::Keep(_) | Align::Edit(..)));
-        if in_place {
-            for step in steps {
-                match step {
-                    Align::Keep(i) => self.keep(&items[i], &base[i])?,
-                    Align::Edit(i, j) => self.node(&items[i], &base[i], &target[j], Place::Flow)?,
-                    Align::Delete(_) | Align::Insert(_) => {}
-                }
-            }
-            return Ok(());
-        }
-        let mut parts = Vec::new();
+        let json = self.json_style(node);
+        let (mut order, mut gone) = (Vec::new(), vec![false; items.len()]);
         for step in steps {
             match step {
-                Align::Keep(i) => parts.push(self.text_of(&items[i], &base[i], &base[i])?),
-                Align::Edit(i, j) => parts.push(self.text_of(&items[i], &base[i], &target[j])?),
-                Align::Delete(i) => self.removable(&items[i])?,
-                Align::Insert(j) => parts.push(flow(&target[j])?),
+                Align::Keep(i) => self.keep(&items[i], &base[i])?,
+                Align::Edit(i, j) => self.node(&items[i], &base[i], &target[j], Place::Flow)?,
+                Align::Delete(i) => {
+                    self.removable(&items[i])?;
+                    gone[i] = true;
+                }
+                Align::Insert(j) => order.push(Part::New(match json {
+                    true => json_flow(&target[j])?,
+                    false => flow(&target[j])?,
+                })),
+            }
+            if let Align::Keep(i) | Align::Edit(i, _) = step {
+                order.push(Part::Old(i));
             }
         }
-        let range = self.start(node)..self.end(node)?;
-        self.edit(range, format!("[{}]", parts.join(", ")));
-        Ok(())
+        let elements = items
+            .iter()
+            .map(|n| Ok(self.start(n)..self.end(n)?))
+            .collect::<Result<Vec<_>, GiveUp>>()?;
+        self.flow_in_place(node, &elements, &order, &gone)
     }
 
     fn block_sequence(
@@ -965,6 +1199,43 @@ fn flow(v: &Value) -> Result<String, GiveUp> {
     }
 }
 
+/// `v` as flow text on one line, written as JSON (strings double-quoted), which reads as
+/// `v` to YAML readers too; a key that is not a string, or a number JSON cannot hold, is
+/// written as YAML.
+fn json_flow(v: &Value) -> Result<String, GiveUp> {
+    match v {
+        Value::Mapping(m) if !m.is_empty() => {
+            let parts: Result<Vec<String>, GiveUp> = m
+                .iter()
+                .map(|(k, v)| Ok(format!("{}: {}", json_key(k)?, json_flow(v)?)))
+                .collect();
+            Ok(format!("{{{}}}", parts?.join(", ")))
+        }
+        Value::Sequence(s) if !s.is_empty() => {
+            let parts: Result<Vec<String>, GiveUp> = s.iter().map(json_flow).collect();
+            Ok(format!("[{}]", parts?.join(", ")))
+        }
+        Value::String(s) => Ok(json_string(s)),
+        v => scalar(v, true),
+    }
+}
+
+fn json_key(k: &Value) -> Result<String, GiveUp> {
+    match k {
+        Value::String(s) => Ok(json_string(s)),
+        k => key(k, true),
+    }
+}
+
+/// A string as JSON writes it, when YAML 1.1 reads that alike (it takes U+0085, U+2028
+/// and U+2029, which JSON leaves raw, for line breaks); else YAML's double-quoted form.
+fn json_string(s: &str) -> String {
+    match serde_json::to_string(s) {
+        Ok(text) if !text.contains(['\u{85}', '\u{2028}', '\u{2029}']) => text,
+        _ => escape::double_quoted(s),
+    }
+}
+
 /// Whether a plain scalar written `text`, which YAML 1.2 reads as `value`, reads the same
 /// to YAML 1.1 readers (PyYAML, and go-yaml v2 as client-go uses it): a string that no
 /// version reads as anything else ([`vs::maybe_not_a_string`]), or a null, boolean or
@@ -1166,7 +1437,7 @@ spec:
             ),
             "a: 1\nm:\n  # about x\n  w: 0\n  x: 1  # one\n  new:\n    k: v\n  z: {p: q}\nb: 2\n"
         );
-        // In a flow mapping, the mapping is written again around its kept entries.
+        // A flow mapping is edited in place too.
         assert_eq!(
             spliced(base, "{a: 1, m: {x: 1, v: [1, 2], z: {p: q, r: s}}, b: 2}"),
             base.replace("{p: q}", "{p: q, r: s}")
@@ -1204,6 +1475,80 @@ spec:
         // A sequence of one style becomes a list of the other kind of value.
         assert_eq!(spliced("a: [1]\n", "{a: {b: 1}}"), "a: {b: 1}\n");
         assert_eq!(spliced("a:\n- 1\n", "{a: 7}"), "a: 7\n");
+    }
+
+    #[test]
+    fn flow_collections_are_edited_in_place_with_their_lines_and_comments() {
+        let base = "route: [\n  # the legacy backend\n  {d: {h: se}, w: 90},\n  # canary\n  {d: {h: other}, w: 10},\n]\n";
+        // An item before another that has a line of its own gets one too.
+        assert_eq!(
+            spliced(base, "{route: [{d: {h: gcp}, w: 9}, {d: {h: se}, w: 81}, {d: {h: other}, w: 10}]}"),
+            "route: [\n  # the legacy backend\n  {d: {h: gcp}, w: 9},\n  {d: {h: se}, w: 81},\n  # canary\n  {d: {h: other}, w: 10},\n]\n"
+        );
+        // After the last item, ending with a comma as the others do; an item removed
+        // with its line.
+        assert_eq!(
+            spliced(base, "{route: [{d: {h: other}, w: 10}, x, 'y']}"),
+            "route: [\n  # the legacy backend\n  # canary\n  {d: {h: other}, w: 10},\n  x,\n  \"y\",\n]\n"
+        );
+        let base = "l: [a,  # one\n  b]  # end\n";
+        assert_eq!(
+            spliced(base, "{l: [a, b, c]}"),
+            "l: [a,  # one\n  b, c]  # end\n"
+        );
+        assert_eq!(
+            spliced(base, "{l: [z, a, b]}"),
+            "l: [z, a,  # one\n  b]  # end\n"
+        );
+        assert_eq!(spliced(base, "{l: [b]}"), "l: [b]  # end\n");
+        // A flow mapping gets a key before its closing brace, on a line of its own when
+        // its last entry has one.
+        let base = "- {name: a,\n   route: r}  # c\n- {\n    name: b,\n    route: r\n  }\n";
+        assert_eq!(
+            spliced(base, "[{name: a, route: r, mirror: {host: m}}, {name: b, route: r, mirror: {host: m}}]"),
+            "- {name: a,\n   route: r, mirror: {host: m}}  # c\n- {\n    name: b,\n    route: r,\n    mirror: {host: m}\n  }\n"
+        );
+        assert_eq!(
+            spliced(base, "[{route: r}, {first: 1, name: b}]"),
+            "- {route: r}  # c\n- {\n    first: 1,\n    name: b\n  }\n"
+        );
+    }
+
+    #[test]
+    fn a_one_line_flow_collection_made_too_long_is_written_as_a_block() {
+        let host = "h".repeat(60);
+        let base = format!("spec:\n  route: [{{d: {{host: {host}}}}}]  # c\n");
+        let two = format!(
+            "{{spec: {{route: [{{d: {{host: gcp}}, w: 10}}, {{d: {{host: {host}}}, w: 90}}]}}}}"
+        );
+        let text = spliced(&base, &two);
+        assert_eq!(
+            text,
+            base.replace("[", "[{d: {host: gcp}, w: 10}, ")
+                .replace("}}]", "}, w: 90}]")
+        );
+        let long = format!(
+            "{{spec: {{route: [{{d: {{host: {host}}}, w: 10}}, {{d: {{host: {host}}}, w: 90}}]}}}}"
+        );
+        assert_eq!(
+            spliced(&base, &long),
+            format!("spec:\n  route:\n  - d:\n      host: {host}\n    w: 10\n  - d:\n      host: {host}\n    w: 90  # c\n")
+        );
+        // A line that was too long already stays one.
+        let base = format!(
+            "route: [{{d: {{host: {host}}}}}, {{d: {{host: {host}}}}}, {{d: {{host: {host}}}}}]\n"
+        );
+        let target = format!("{{route: [{{d: {{host: {host}}}}}, {{d: {{host: {host}}}}}, {{d: {{host: {host}}}, w: 1}}]}}");
+        assert_eq!(spliced(&base, &target).lines().count(), 1);
+    }
+
+    #[test]
+    fn json_collections_get_json_elements() {
+        let base = "{\n  \"route\": [\n    {\"d\": {\"h\": \"se\"}, \"w\": 90}\n  ],\n  \"m\": {\"a\": \"x\"}\n}\n";
+        assert_eq!(
+            spliced(base, "{route: [{d: {h: gcp}, w: 10}, {d: {h: se}, w: 90}], m: {a: y, b: [1, yes]}}"),
+            "{\n  \"route\": [\n    {\"d\": {\"h\": \"gcp\"}, \"w\": 10},\n    {\"d\": {\"h\": \"se\"}, \"w\": 90}\n  ],\n  \"m\": {\"a\": \"y\", \"b\": [1, \"yes\"]}\n}\n"
+        );
     }
 
     #[test]
@@ -1325,8 +1670,8 @@ spec:
             edit("# only a comment\n", &value("a")),
             Err(Unspliced::Unread(None))
         );
-        // A tagged root.
-        let e = edit("--- !!map\na: 1\n", &value("{a: 2}")).unwrap_err();
+        // An unknown tag.
+        let e = edit("a: !foo 1\n", &value("{a: 2}")).unwrap_err();
         assert!(matches!(e, Unspliced::Unread(Some(_))), "{e:?}");
     }
 

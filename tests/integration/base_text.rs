@@ -133,7 +133,9 @@ fn every_corpus_stage_is_spliced_from_the_base_text() {
                     continue; // refused (a header canary of TCP-only routes)
                 }
                 let at = format!("{file} (document {n}), from {from}, {}", stage.name);
-                let text = doc_text.as_deref().and_then(|t| splice::splice(t, &out).ok());
+                let text = doc_text
+                    .as_deref()
+                    .and_then(|t| splice::splice(t, &out).ok());
                 match (text, listed) {
                     (Some(text), false) => {
                         let back = vs::documents(&text).unwrap();
