@@ -121,6 +121,45 @@ fn istio_violations(doc: VirtualService) -> Option<String> {
     (!list.is_empty()).then(|| list.join("; "))
 }
 
+/// Refuses a base VirtualService `doc` (a document of `text`) with a plain scalar that
+/// cutover's YAML reader and YAML 1.2 read differently (`012`: the string "012" to the
+/// one, the integer 12 to the other): its stages would mean one thing to cutover and
+/// another to the tools that read them. Each is named by its line, column and path.
+fn misread(text: &str, doc: &VirtualService) -> std::result::Result<(), String> {
+    use crate::yaml::{locate, resolve};
+    let Ok(docs) = crate::vs::documents(text) else {
+        return Ok(());
+    };
+    let places = locate::documents_and_plain_scalars(text);
+    let at = docs
+        .iter()
+        .position(|d| crate::vs::identical(d, doc.as_value()));
+    let Some((_, plain)) = at
+        .and_then(|i| places.get(i))
+        .filter(|_| places.len() == docs.len())
+    else {
+        return Ok(());
+    };
+    let found: Vec<String> = plain
+        .iter()
+        .filter_map(|p| {
+            let m = resolve::misread(&p.text)?;
+            Some(format!(
+                "{}:{}: {}: {}; {}",
+                p.pos.line,
+                p.pos.col,
+                p.path,
+                m.readings,
+                m.advice()
+            ))
+        })
+        .collect();
+    match found.is_empty() {
+        true => Ok(()),
+        false => Err(found.join("; ")),
+    }
+}
+
 /// A migration's base VirtualService.
 struct Base<'a> {
     /// The file's path, relative to the root.
@@ -185,6 +224,7 @@ impl<'a> Renderer<'a> {
             .get(rel)
             .ok_or_else(|| error("was not read".into()))?;
         let doc = VirtualService::pick(text, &m.virtual_service).map_err(error)?;
+        misread(text, &doc).map_err(error)?;
         if let Some(ns) = doc.namespace().filter(|ns| *ns != m.namespace) {
             return Err(error(format!(
                 "the VirtualService is in namespace `{ns}`, but migration {} says `{}`",

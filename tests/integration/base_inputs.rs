@@ -464,3 +464,21 @@ spec:
         .stdout("m: 4 written, 0 unchanged, 0 removed (cutover.yaml)\n")
         .run();
 }
+
+/// A plain scalar cutover's YAML reader and YAML 1.2 read differently (`08080`: the
+/// string "08080" to the one, the integer 8080 to the other) is refused as the base's,
+/// by line, column and path, with what each reader makes of it; by `validate` and `check`
+/// too.
+#[test]
+fn plain_scalars_the_readers_disagree_on_are_refused_in_the_base() {
+    let message = "7:64: spec.http[0].route[0].destination.port.number: plain `08080` is the string \"08080\" to cutover's YAML reader, the integer 8080 in YAML 1.2 and the float 8080 in YAML 1.1, as kubectl reads it; write `8080` for a number or `\"08080\"` for a string";
+    let text = base("[{destination: {host: a.example.com, port: {number: 08080}}}]");
+    refused(&text, message);
+    let t = with_base(&text);
+    for command in ["validate", "check"] {
+        t.args([command, "cutover.yaml"])
+            .status(2)
+            .stderr(format!("error: base VirtualService vs.yaml: {message}\n"))
+            .run();
+    }
+}

@@ -441,6 +441,9 @@ fn fits(s: &str, place: Place, how: Written) -> bool {
     match (place, how) {
         (_, Written::Single | Written::Double) => true,
         (Place::LabelKey | Place::HeaderKey, Written::Plain) => !s.is_empty() && !s.contains(": "),
+        // Not a plain value cutover's reader and YAML 1.2 read differently (`012`): a
+        // base with one is refused.
+        (_, Written::Plain) if cutover::yaml::resolve::misread(s).is_some() => false,
         (Place::Label | Place::Annotation, Written::Plain) => true,
         (Place::Exact | Place::HeaderValue, Written::Plain) => plain_string,
     }
