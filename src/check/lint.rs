@@ -17,7 +17,11 @@
 //! cutover uses takes it for the string "012"), and every plain scalar that YAML 1.1,
 //! as kubectl reads manifests ([`resolve::kubectl`]), reads otherwise is a violation of
 //! its own (`exact: yes` is a string in YAML 1.2 and the boolean true to kubectl, which
-//! the API server refuses): one file, one meaning, for every reader.
+//! the API server refuses): one file, one meaning, for every reader. A plain scalar that
+//! cutover's own reader and YAML 1.2 read differently (`012`, `00`, `0b1`;
+//! [`resolve::misread`]) is one violation, whose advice fits its field: a number field
+//! (`port.number: 08080`: write `8080`), a string field (`exact: 012`: quote it). `render`
+//! refuses a base with one.
 
 use std::fmt::Write as _;
 use std::io;
@@ -74,10 +78,14 @@ pub fn report(paths: &[PathBuf]) -> Result<(String, usize)> {
             };
             let mut json = doc.into_json();
             as_yaml_1_2_reads(&mut json, plain);
+            let misread = misread(&json, plain);
+            // A misread scalar's own message says what its field needs.
             let mut found: Vec<(String, String)> = istio::virtual_service(&json)
                 .into_iter()
+                .filter(|v| !misread.iter().any(|(path, _)| *path == v.path))
                 .map(|v| (v.path, v.message))
                 .collect();
+            found.extend(misread);
             found.extend(readers_disagree(plain));
             for (path, message) in found {
                 violations += 1;
@@ -171,9 +179,40 @@ fn at_path<'a>(json: &'a mut Json, here: &str, path: &str) -> Option<&'a mut Jso
     }
 }
 
-/// A (path, message) for every plain scalar YAML 1.2 and kubectl read differently.
+/// A (path, message) for every plain scalar cutover's YAML reader and YAML 1.2 read
+/// differently ([`resolve::misread`]), with advice fitting its field: `json` is the
+/// document as YAML 1.2 reads it, and the field is a number field when Istio's schema
+/// takes the number there and refuses the string, a string field the other way round.
+fn misread(json: &Json, plain: &[Plain]) -> Vec<(String, String)> {
+    let refused =
+        |json: &Json, path: &str| istio::virtual_service(json).iter().any(|v| v.path == path);
+    let mut out = Vec::new();
+    for p in plain {
+        let Some(m) = resolve::misread(&p.text) else {
+            continue;
+        };
+        let mut as_string = json.clone();
+        if let Some(v) = at_path(&mut as_string, "", &p.path) {
+            *v = Json::String(p.text.clone());
+        }
+        let advice = match (
+            m.number.as_deref(),
+            refused(json, &p.path),
+            refused(&as_string, &p.path),
+        ) {
+            (Some(n), false, true) => format!("the field is a number: write `{n}`"),
+            (_, true, false) => format!("the field is a string: quote it, `{}`", m.string),
+            _ => m.advice(),
+        };
+        out.push((p.path.clone(), format!("{}; {advice}", m.readings)));
+    }
+    out
+}
+
+/// A (path, message) for every plain scalar YAML 1.2 and kubectl read differently (those
+/// [`misread`] reports left out).
 fn readers_disagree(plain: &[Plain]) -> impl Iterator<Item = (String, String)> + '_ {
-    plain.iter().filter_map(|p| {
+    plain.iter().filter(|p| resolve::misread(&p.text).is_none()).filter_map(|p| {
         let (v12, v11) = (resolve::yaml12(&p.text), resolve::kubectl(&p.text));
         (!v12.same(&v11)).then(|| {
             (
@@ -245,6 +284,25 @@ spec:
         let (out, n) = lint(&format!("---\n# nothing\n---\n{VALID}---\n"));
         assert_eq!(n, 0);
         assert_eq!(out, "1 VirtualService checked in 1 file: 0 violations\n");
+    }
+
+    #[test]
+    fn scalars_cutovers_reader_and_yaml_1_2_read_differently_get_advice_fitting_the_field() {
+        let text = VALID
+            .replace(
+                "{host: reviews}",
+                "{host: reviews, port: {number: 08080}}\n      headers: {request: {set: {x-v: 012}}}",
+            )
+            .replace("hosts: [reviews]", "hosts: [reviews]\n  exportTo: [0b1]");
+        let (out, n) = lint(&text);
+        assert_eq!(n, 3, "{out}");
+        assert_eq!(
+            out,
+            "vs.yaml:7:14: VirtualService reviews (document 1): spec.exportTo[0]: plain `0b1` is the integer 1 to cutover's YAML reader, the string \"0b1\" in YAML 1.2 and the integer 1 in YAML 1.1, as kubectl reads it; write `\"0b1\"` for a string\n\
+             vs.yaml:10:51: VirtualService reviews (document 1): spec.http[0].route[0].destination.port.number: plain `08080` is the string \"08080\" to cutover's YAML reader, the integer 8080 in YAML 1.2 and the float 8080 in YAML 1.1, as kubectl reads it; the field is a number: write `8080`\n\
+             vs.yaml:11:38: VirtualService reviews (document 1): spec.http[0].route[0].headers.request.set.x-v: plain `012` is the string \"012\" to cutover's YAML reader, the integer 12 in YAML 1.2 and the integer 10 in YAML 1.1, as kubectl reads it; the field is a string: quote it, `\"012\"`\n\
+             1 VirtualService checked in 1 file: 3 violations\n"
+        );
     }
 
     #[test]

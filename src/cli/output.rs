@@ -114,7 +114,7 @@ impl Output {
         let _ = writeln!(io::stderr(), "{label}: {text}");
     }
 
-    /// A line of information on stderr: `note: TEXT`.
+    /// Prints `note: TEXT` on stderr: something worth knowing that is not a problem.
     pub(crate) fn note(&self, text: &str) {
         if self.silent {
             return;

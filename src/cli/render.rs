@@ -1,6 +1,8 @@
 //! `cutover render`: write the generated tree.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use clap::Args;
 
@@ -10,7 +12,8 @@ use crate::cli::{
     count, load_any, no_plans, Failure, Globals, Loaded, Output, PlanArgs, EXIT_CHANGES, EXIT_OK,
 };
 use crate::plan::discover::Survey;
-use crate::render::render_one;
+use crate::plan::{Migration, Plan};
+use crate::render::{render_one, GeneratedFile};
 use crate::sync::{apply, compare, lock, strays};
 
 /// Arguments of `render`.
@@ -46,13 +49,29 @@ pub(crate) fn run(args: &RenderArgs, g: &Globals, out: &Output) -> Result<i32, F
     let strays = strays::find(&selection)?;
     let plans = selection.plans;
     let stager = apply::Stager::new();
-    let changes = compare::compare(
-        &plans,
-        &strays,
-        &|p, m| render_one(p, m, &templates),
-        compare::Keep::Stage(&stager),
-    )?;
+    // Notes on stages written afresh, by (plan file, migration): a migration may be
+    // rendered twice, and on worker threads.
+    let afresh: Mutex<HashMap<(String, String), String>> = Mutex::default();
+    let render = |p: &Plan, m: &Migration| {
+        let files = render_one(p, m, &templates)?;
+        if let Some(note) = afresh_note(m, &files) {
+            let mut notes = afresh.lock().unwrap_or_else(PoisonError::into_inner);
+            notes.insert((p.file.clone(), m.name.clone()), note);
+        }
+        Ok(files)
+    };
+    let changes = compare::compare(&plans, &strays, &render, compare::Keep::Stage(&stager))?;
     stager.commit(&plans, &changes)?;
+    let mut afresh = afresh.into_inner().unwrap_or_else(PoisonError::into_inner);
+    if !args.quiet {
+        for p in &plans {
+            for m in &p.migrations {
+                if let Some(note) = afresh.remove(&(p.file.clone(), m.name.clone())) {
+                    out.note(&note);
+                }
+            }
+        }
+    }
     let code = if (args.exit_code || args.staged) && !changes.is_empty() {
         EXIT_CHANGES
     } else {
@@ -70,6 +89,32 @@ pub(crate) fn run(args: &RenderArgs, g: &Globals, out: &Output) -> Result<i32, F
         }
     }
     finish(args, code, g, out)
+}
+
+/// The note on migration `m`'s stages written afresh rather than edited from its base's
+/// text (`files`: its rendered files), with why; `None` when there are none.
+fn afresh_note(m: &Migration, files: &[GeneratedFile]) -> Option<String> {
+    let (mut stages, mut why): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+    for f in files {
+        if let (Some(stage), Some(reason)) = (f.stage_manifest(), f.afresh.as_deref()) {
+            stages.push(stage);
+            if !why.contains(&reason) {
+                why.push(reason);
+            }
+        }
+    }
+    let base = m.base.as_deref()?;
+    let (which, are) = match stages.len() {
+        0 => return None,
+        1 => ("stage", "is"),
+        _ => ("stages", "are"),
+    };
+    Some(format!(
+        "migration {}: {which} {} of base {base} {are} written afresh (the base's comments are not kept): {}",
+        m.name,
+        stages.join(", "),
+        why.join("; ")
+    ))
 }
 
 /// With `--staged`: the verdict on the git index when nothing changed, or a reminder to

@@ -42,6 +42,10 @@ pub struct GeneratedFile {
     pub kind: Kind,
     /// The full contents, header included.
     pub contents: String,
+    /// For a stage's VirtualService rewritten from a base: why it is written afresh
+    /// rather than edited from the base's own text ([`crate::yaml::splice`]), so without
+    /// the base's comments; `None` when it is edited from the text, or has no base.
+    pub afresh: Option<String>,
 }
 
 impl GeneratedFile {
@@ -117,6 +121,45 @@ fn istio_violations(doc: VirtualService) -> Option<String> {
     (!list.is_empty()).then(|| list.join("; "))
 }
 
+/// Refuses a base VirtualService `doc` (a document of `text`) with a plain scalar that
+/// cutover's YAML reader and YAML 1.2 read differently (`012`: the string "012" to the
+/// one, the integer 12 to the other): its stages would mean one thing to cutover and
+/// another to the tools that read them. Each is named by its line, column and path.
+fn misread(text: &str, doc: &VirtualService) -> std::result::Result<(), String> {
+    use crate::yaml::{locate, resolve};
+    let Ok(docs) = crate::vs::documents(text) else {
+        return Ok(());
+    };
+    let places = locate::documents_and_plain_scalars(text);
+    let at = docs
+        .iter()
+        .position(|d| crate::vs::identical(d, doc.as_value()));
+    let Some((_, plain)) = at
+        .and_then(|i| places.get(i))
+        .filter(|_| places.len() == docs.len())
+    else {
+        return Ok(());
+    };
+    let found: Vec<String> = plain
+        .iter()
+        .filter_map(|p| {
+            let m = resolve::misread(&p.text)?;
+            Some(format!(
+                "{}:{}: {}: {}; {}",
+                p.pos.line,
+                p.pos.col,
+                p.path,
+                m.readings,
+                m.advice()
+            ))
+        })
+        .collect();
+    match found.is_empty() {
+        true => Ok(()),
+        false => Err(found.join("; ")),
+    }
+}
+
 /// A migration's base VirtualService.
 struct Base<'a> {
     /// The file's path, relative to the root.
@@ -159,6 +202,7 @@ impl<'a> Renderer<'a> {
             part,
             kind,
             contents: format!("{}{text}", self.head),
+            afresh: None,
         });
     }
 
@@ -180,6 +224,7 @@ impl<'a> Renderer<'a> {
             .get(rel)
             .ok_or_else(|| error("was not read".into()))?;
         let doc = VirtualService::pick(text, &m.virtual_service).map_err(error)?;
+        misread(text, &doc).map_err(error)?;
         if let Some(ns) = doc.namespace().filter(|ns| *ns != m.namespace) {
             return Err(error(format!(
                 "the VirtualService is in namespace `{ns}`, but migration {} says `{}`",
@@ -203,9 +248,9 @@ impl<'a> Renderer<'a> {
     /// Stage `i`: its VirtualService and (kustomize layout) the kustomization beside it.
     fn stage(&mut self, i: usize, stage: &Stage, base: Option<&Base<'_>>) -> Result<()> {
         let ctx = context(self.plan, self.m, stage, i);
-        let vs = match base {
+        let (vs, afresh) = match base {
             Some(base) => self.rewrite(stage, base)?,
-            None => self.templates.render(VIRTUALSERVICE, &ctx)?,
+            None => (self.templates.render(VIRTUALSERVICE, &ctx)?, None),
         };
         let part = Part::Stage {
             number: i + 1,
@@ -219,6 +264,9 @@ impl<'a> Renderer<'a> {
         };
         self.check_virtual_service(&vs, &rel, &origin, stage, base.is_none())?;
         self.push(path, rel, part.clone(), Kind::Manifest, &vs);
+        if let Some(file) = self.files.last_mut() {
+            file.afresh = afresh;
+        }
         if self.plan.layout == Layout::Kustomize {
             self.kustomization(&ctx, &part)?;
         }
@@ -261,8 +309,8 @@ impl<'a> Renderer<'a> {
 
     /// A stage's VirtualService rewritten from the base document: the base's own text,
     /// edited where the stage differs ([`yaml::splice`]), or when that cannot be done,
-    /// the rewritten document written afresh (without the base's comments).
-    fn rewrite(&self, stage: &Stage, base: &Base<'_>) -> Result<String> {
+    /// the rewritten document written afresh (without the base's comments), with why.
+    fn rewrite(&self, stage: &Stage, base: &Base<'_>) -> Result<(String, Option<String>)> {
         let (m, doc) = (self.m, &base.doc);
         let err = |message: String| Error::Base {
             file: base.file.to_owned(),
@@ -274,13 +322,13 @@ impl<'a> Renderer<'a> {
         canary::insert(&mut out, doc, (from, to), ns, stage, istio).map_err(err)?;
         let weighted = canary::strip(&out, doc, from, ns, stage).map_err(err)?;
         rewrite::check(doc, &weighted, from, to, ns).map_err(err)?;
-        match base
-            .text
-            .as_deref()
-            .and_then(|t| yaml::splice::splice(t, &out))
-        {
-            Some(text) => Ok(text),
-            None => out.to_yaml().map_err(err),
+        let spliced = match base.text.as_deref() {
+            Some(text) => yaml::splice::splice(text, &out).map_err(|why| why.to_string()),
+            None => Err("its text could not be cut from the file on its own".to_owned()),
+        };
+        match spliced {
+            Ok(text) => Ok((text, None)),
+            Err(why) => Ok((out.to_yaml().map_err(err)?, Some(why))),
         }
     }
 

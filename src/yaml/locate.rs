@@ -121,6 +121,28 @@ pub fn texts(source: &str) -> Vec<Range<usize>> {
     out
 }
 
+/// The comment lines above the `---` that opens the first document of `source` (a file's
+/// header: who owns it, a licence), which [`texts`] leaves out with the marker; `first`
+/// is the first range [`texts`] gives. Empty when that document has no `---`, or when
+/// anything but comments and blank lines (a directive) stands before it.
+pub fn header(source: &str, first: &Range<usize>) -> Range<usize> {
+    let Some(before) = source.get(..first.start) else {
+        return 0..0;
+    };
+    let before = before.strip_suffix('\n').unwrap_or(before);
+    let before = before.strip_suffix('\r').unwrap_or(before);
+    let marker = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let head = &source[..marker];
+    let comments = head.lines().all(|l| {
+        let l = l.trim_start_matches([' ', '\t', '\u{feff}']);
+        l.is_empty() || l.starts_with('#')
+    });
+    match first.start > 0 && before[marker..].starts_with("---") && comments {
+        true => 0..marker,
+        false => 0..0,
+    }
+}
+
 /// The start of `path`, or of its nearest ancestor found in `doc` (at worst the
 /// document's root).
 pub fn nearest(doc: &HashMap<String, Pos>, path: &str) -> Option<Pos> {
@@ -258,6 +280,22 @@ mod tests {
         assert_eq!(docs, ["# top\na: 1\r\n", "b: 2\r\n"]);
         assert_eq!(texts("a: é\n"), vec![0..6]);
         assert!(texts("a: [\n").is_empty());
+    }
+
+    #[test]
+    fn the_header_is_the_comments_above_the_first_marker() {
+        fn header_of(src: &str) -> &str {
+            let first = texts(src).remove(0);
+            &src[header(src, &first)]
+        }
+        assert_eq!(
+            header_of("# owner\n\n#  x\n--- # c\na: 1\n"),
+            "# owner\n\n#  x\n"
+        );
+        assert_eq!(header_of("# owner\r\n---\r\na: 1\r\n"), "# owner\r\n");
+        assert_eq!(header_of("# top\na: 1\n---\nb: 2\n"), "");
+        assert_eq!(header_of("%YAML 1.2\n# c\n---\na: 1\n"), "");
+        assert_eq!(header_of("---\na: 1\n"), "");
     }
 
     #[test]

@@ -186,6 +186,67 @@ pub fn kubectl(text: &str) -> Reading {
     }
 }
 
+/// A plain scalar as `serde_yaml` reads it, the reader of cutover's own model of a
+/// manifest ([`crate::vs`]): it takes `012` for the string "012", `0b11` for the integer 3.
+pub fn model(text: &str) -> Reading {
+    use serde_yaml::Value;
+    // A plain scalar's text, read alone, is that scalar (it cannot start with an
+    // indicator); anything else (not a scalar) is taken for a string.
+    match serde_yaml::from_str::<Value>(text) {
+        Ok(Value::Null) => Reading::Null,
+        Ok(Value::Bool(b)) => Reading::Bool(b),
+        Ok(Value::Number(n)) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Reading::Int(i.into()),
+            (None, Some(u), _) => Reading::Int(u.into()),
+            (None, None, Some(f)) => Reading::Float(f),
+            _ => Reading::Str,
+        },
+        _ => Reading::Str,
+    }
+}
+
+/// A plain scalar value that cutover's reader ([`model`]) and YAML 1.2 ([`yaml12`]) read
+/// differently (`012`, `-012`, `00`, `0b1`), said in words: what each reader, kubectl's
+/// YAML 1.1 too ([`kubectl`]), makes of it; `None` when they agree.
+pub fn misread(text: &str) -> Option<Misread> {
+    let (model, v12) = (self::model(text), yaml12(text));
+    (!model.same(&v12)).then(|| Misread {
+        readings: format!(
+            "plain `{text}` is {} to cutover's YAML reader, {} in YAML 1.2 and {} in YAML 1.1, as kubectl reads it",
+            model.describe(text),
+            v12.describe(text),
+            kubectl(text).describe(text)
+        ),
+        number: match v12 {
+            Reading::Int(i) => Some(i.to_string()),
+            Reading::Float(f) if f.is_finite() => Some(f.to_string()),
+            _ => None,
+        },
+        string: crate::yaml::escape::double_quoted(text),
+    })
+}
+
+/// What [`misread`] says of a plain scalar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Misread {
+    /// What each reader makes of it.
+    pub readings: String,
+    /// The number YAML 1.2 reads, written as every reader reads it (`12`), if a number.
+    pub number: Option<String>,
+    /// The scalar written as a string every reader reads alike (`"012"`).
+    pub string: String,
+}
+
+impl Misread {
+    /// How to write it, as a number or as a string.
+    pub fn advice(&self) -> String {
+        match &self.number {
+            Some(n) => format!("write `{n}` for a number or `{}` for a string", self.string),
+            None => format!("write `{}` for a string", self.string),
+        }
+    }
+}
+
 /// A float Go's `ParseFloat` reads, or a string when it does not (out of range).
 fn finite(text: &str) -> Reading {
     match text.parse::<f64>() {
@@ -298,6 +359,40 @@ mod tests {
         ] {
             assert_eq!(kubectl(text), Reading::Str, "{text}");
         }
+    }
+
+    #[test]
+    fn cutovers_reader_and_yaml_1_2_disagree_on_leading_zeros_and_binary() {
+        for (text, model_reads) in [
+            ("012", Reading::Str),
+            ("-012", Reading::Str),
+            ("00", Reading::Str),
+            ("080", Reading::Str),
+            ("0b11", Reading::Int(3)),
+            ("-0x1F", Reading::Int(-31)),
+            ("+0o17", Reading::Int(15)),
+            ("+012", Reading::Str),
+            ("1e400", Reading::Str),
+            ("99999999999999999999", Reading::Str),
+        ] {
+            assert_eq!(model(text), model_reads, "{text}");
+            assert!(misread(text).is_some(), "{text}");
+        }
+        for text in [
+            "12", "0", "-3", "0x1F", "0o17", "1e3", ".5", "1.", "yes", "1_000", "~", "true", "v1",
+            "+12", ".inf", "-.inf", "0.5",
+        ] {
+            assert_eq!(misread(text), None, "{text}: {:?}", model(text));
+        }
+        let m = misread("012").unwrap();
+        assert_eq!(
+            m.readings,
+            "plain `012` is the string \"012\" to cutover's YAML reader, the integer 12 in YAML 1.2 and the integer 10 in YAML 1.1, as kubectl reads it"
+        );
+        assert_eq!(
+            m.advice(),
+            "write `12` for a number or `\"012\"` for a string"
+        );
     }
 
     #[test]

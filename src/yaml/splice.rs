@@ -14,6 +14,11 @@
 //! - two sequences are aligned by their items (a diff on equal items; within a changed
 //!   stretch, items that share the most entries are paired and edited in place), then
 //!   items are inserted, removed or edited;
+//! - a flow collection is edited in place as well, its line breaks and comments kept: a
+//!   new element goes before the one it precedes (on a line of its own at that one's
+//!   indentation when that one has a line of its own), or after the last one; written as
+//!   JSON when the collection is. One written on one line that the edit would make longer
+//!   than [`MAX_LINE`] is written as a block collection instead;
 //! - anything else is written anew in the node's place: a block collection at the
 //!   document's indentation, a flow collection or a scalar on one line.
 //!
@@ -24,9 +29,10 @@
 //! read alike; quoted scalars stay as written.
 //!
 //! The result is read back and must be the target exactly (key order included); [`splice`]
-//! returns `None` when it is not, and when an edit cannot be made in the text: a change
-//! under an anchor that an alias repeats, a character only YAML 1.1 takes for a line
-//! break, a document [`super::parse`] refuses. The caller then writes the target afresh.
+//! says why ([`Unspliced`]) when it is not, and when an edit cannot be made in the text: a
+//! change under an anchor that an alias repeats, a character only YAML 1.1 takes for a
+//! line break, a document [`super::parse`] refuses. The caller then writes the target
+//! afresh.
 //!
 //! [`document_text`] cuts the text of one document out of a file of several
 //! ([`locate::texts`]), as the source of a splice.
@@ -42,14 +48,21 @@ use crate::vs;
 
 /// The text of the document of `source` (a YAML stream of one or more documents) that
 /// reads as `doc`, as a stage file holds it: from the line after the `---` that opens it,
-/// so with the comments above it, to the marker that closes it, without marker lines,
+/// so with the comments above it (and for the first document, the file's header above its
+/// `---`, [`locate::header`]), to the marker that closes it, without marker lines,
 /// blank lines around it or a byte order mark, with every line break a line feed (as in
 /// every file cutover writes) and a line break at the end. `None` when no document's text
 /// reads as `doc` on its own.
 pub fn document_text(source: &str, doc: &Value) -> Option<String> {
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
-    locate::texts(source).into_iter().find_map(|range| {
-        let text = tidy(&source[range]);
+    let ranges = locate::texts(source);
+    let header = ranges.first().map(|r| locate::header(source, r));
+    ranges.into_iter().enumerate().find_map(|(i, range)| {
+        let head = match (i, &header) {
+            (0, Some(h)) => &source[h.clone()],
+            _ => "",
+        };
+        let text = tidy(&format!("{head}{}", &source[range]));
         reads_as(&text, doc).then_some(text)
     })
 }
@@ -81,29 +94,65 @@ fn one_document(text: &str) -> Option<Value> {
 }
 
 /// `source`, the text of one YAML document, edited to read as `target`: see the module
-/// documentation. `None` when the edit cannot be made in the text; the result, when there
-/// is one, reads as `target` exactly.
-pub fn splice(source: &str, target: &Value) -> Option<String> {
-    edit(source, target).filter(|text| reads_as(text, target))
+/// documentation. The result reads as `target` exactly; an error says why the edit cannot
+/// be made in the text.
+pub fn splice(source: &str, target: &Value) -> Result<String, Unspliced> {
+    let text = edit(source, target)?;
+    match reads_as(&text, target) {
+        true => Ok(text),
+        false => Err(Unspliced::Differs),
+    }
 }
 
 /// The edit of [`splice`], before the result is read back.
-fn edit(source: &str, target: &Value) -> Option<String> {
+fn edit(source: &str, target: &Value) -> Result<String, Unspliced> {
     // YAML 1.1 takes these for line breaks, in comments too.
     if source.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
-        return None;
+        return Err(Unspliced::LineBreak);
     }
-    let root = super::parse(source).ok()??;
-    let base = one_document(source)?;
+    let root = super::parse(source)
+        .map_err(|e| Unspliced::Unread(Some(e.message)))?
+        .ok_or(Unspliced::Unread(None))?;
+    let base = one_document(source).ok_or(Unspliced::Unread(None))?;
     let mut s = Splice::new(source, &root);
-    s.node(&root, &base, target, Place::Root).ok()?;
+    s.node(&root, &base, target, Place::Root)?;
     let edits = std::mem::take(&mut s.edits);
-    apply(source, 0..source.len(), edits).ok()
+    apply(source, 0..source.len(), edits)
 }
 
-/// An edit that cannot be made in the text.
-#[derive(Debug)]
-struct GiveUp;
+/// Why a document's text cannot be edited into the target ([`splice`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unspliced {
+    /// An edit changes, or removes, a node whose anchor an alias repeats.
+    Alias,
+    /// The text holds a character only YAML 1.1 takes for a line break.
+    LineBreak,
+    /// The document is not one the splice reads: the message of [`super::parse`] (an
+    /// unknown or a root tag, duplicate keys), or `None` when it holds no node.
+    Unread(Option<String>),
+    /// An edit of another kind that cannot be made in the text.
+    Edit,
+    /// The edited text does not read as the target (a flaw of the splice itself).
+    Differs,
+}
+
+impl std::fmt::Display for Unspliced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unspliced::Alias => f.write_str("an alias repeats a node the stage changes"),
+            Unspliced::LineBreak => f.write_str(
+                "it holds a character YAML 1.1 reads as a line break (U+0085, U+2028, U+2029)",
+            ),
+            Unspliced::Unread(Some(m)) => write!(f, "its text cannot be edited ({m})"),
+            Unspliced::Unread(None) => f.write_str("its text holds no document"),
+            Unspliced::Edit => f.write_str("an edit cannot be made in its text"),
+            Unspliced::Differs => f.write_str("its edited text does not read as the stage"),
+        }
+    }
+}
+
+/// The error of a step of the walk.
+type GiveUp = Unspliced;
 
 type Step = Result<(), GiveUp>;
 
@@ -134,6 +183,18 @@ enum Align {
     Delete(usize),
     Insert(usize),
 }
+
+/// An element of a flow collection as edited: one of the source's (by index), or the
+/// text of a new one.
+enum Part {
+    Old(usize),
+    New(String),
+}
+
+/// The longest line an edit of a flow collection written on one line may make (when the
+/// line was not longer): the limit the repository's yamllint configuration sets
+/// (`.yamllint.yaml`). A longer one is written as a block collection instead.
+pub const MAX_LINE: usize = 160;
 
 /// A value compared as [`vs::identical`] does (for the diff of sequence items).
 #[derive(Hash)]
@@ -199,9 +260,9 @@ impl<'a> Splice<'a> {
         }
         match &node.value {
             Tree::Scalar(_) => Ok(self.byte(node.span.end)),
-            Tree::Seq(items) => self.end(items.last().ok_or(GiveUp)?),
+            Tree::Seq(items) => self.end(items.last().ok_or(GiveUp::Edit)?),
             Tree::Map(entries) => {
-                let (k, v) = entries.last().ok_or(GiveUp)?;
+                let (k, v) = entries.last().ok_or(GiveUp::Edit)?;
                 self.entry_end(k, v)
             }
         }
@@ -222,7 +283,7 @@ impl<'a> Splice<'a> {
         let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
         match rest[gap..].starts_with(':') {
             true => Ok(end + gap + 1),
-            false => Err(GiveUp),
+            false => Err(GiveUp::Edit),
         }
     }
 
@@ -257,7 +318,7 @@ impl<'a> Splice<'a> {
         let before = self.src[..self.start(item)].trim_end_matches([' ', '\t', '\r', '\n']);
         match before.ends_with('-') {
             true => Ok(before.len() - 1),
-            false => Err(GiveUp),
+            false => Err(GiveUp::Edit),
         }
     }
 
@@ -265,16 +326,64 @@ impl<'a> Splice<'a> {
         self.src[self.line_start(at)..at].chars().count()
     }
 
-    /// Inserts `lines` (indented) on new lines after the line that holds `at`: at the start
-    /// of the next line, so that an edit that removes lines up to there (the end of the
-    /// node before) comes first.
-    fn insert_lines_after(&mut self, at: usize, lines: String) {
+    /// Inserts `lines` (indented) on new lines after `node`: at the start of the line
+    /// after its last one, so that an edit that removes lines up to there (the end of the
+    /// node before) comes first. A keep-chomped block scalar (`|+`) at its end owns the
+    /// blank lines after it: they go before the new lines.
+    fn insert_lines_after(&mut self, node: &Node, lines: String) -> Step {
+        let mut at = self.end(node)?;
+        if self.keeps_trailing_lines(node) {
+            while self.line_end(at) < self.src.len() {
+                let next = self.next_line(at);
+                let line = &self.src[next..self.line_end(next)];
+                if !line.trim_matches([' ', '\t']).is_empty() {
+                    break;
+                }
+                at = next;
+            }
+        }
         let end = self.line_end(at);
         if end == self.src.len() {
             self.edit(end..end, format!("{}{lines}", self.eol));
         } else {
             let next = self.next_line(at);
             self.edit(next..next, format!("{lines}{}", self.eol));
+        }
+        Ok(())
+    }
+
+    /// Whether `node` ends with a keep-chomped block scalar (`|+`, `>2+`), whose content
+    /// runs on into the blank lines after its last line.
+    fn keeps_trailing_lines(&self, node: &Node) -> bool {
+        if node.form.alias.is_some() || node.form.flow {
+            return false;
+        }
+        match &node.value {
+            Tree::Seq(items) => items.last().is_some_and(|n| self.keeps_trailing_lines(n)),
+            Tree::Map(entries) => entries.last().is_some_and(|(k, v)| match is_empty(v) {
+                true => self.keeps_trailing_lines(k),
+                false => self.keeps_trailing_lines(v),
+            }),
+            Tree::Scalar(s) if s.style == Style::Quoted => {
+                let Ok(end) = self.end(node) else {
+                    return false;
+                };
+                let start = self.start(node);
+                // The header (`|+`) is in the span after properties (`&a !!str |+`), or
+                // else the last word of the line before the content, comment left out.
+                let mut words = self.src[start..end].split_whitespace();
+                let header = match words.find(|w| !w.starts_with(['&', '!'])) {
+                    Some(h) if h.starts_with(['|', '>']) => Some(h),
+                    _ => {
+                        let before = self.src[..start].trim_end_matches([' ', '\t', '\r', '\n']);
+                        let line = &before[self.line_start(before.len())..];
+                        let line = line.split(" #").next().unwrap_or_default();
+                        line.split_whitespace().last()
+                    }
+                };
+                header.is_some_and(|h| h.starts_with(['|', '>']) && h.contains('+'))
+            }
+            Tree::Scalar(_) => false,
         }
     }
 
@@ -294,8 +403,19 @@ impl<'a> Splice<'a> {
         }
         if node.form.anchor.is_some_and(|a| self.aliased.contains(&a)) {
             // An edit here would change the aliases too.
-            return Err(GiveUp);
+            return Err(GiveUp::Alias);
         }
+        if node.form.flow
+            && !matches!(place, Place::Flow)
+            && node.span.start.line == node.span.end.line
+        {
+            return self.one_line_flow(node, base, target, place);
+        }
+        self.collection(node, base, target, place)
+    }
+
+    /// [`Self::node`]'s edit of a node that is not kept as it is.
+    fn collection(&mut self, node: &Node, base: &Value, target: &Value, place: Place) -> Step {
         match (&node.value, base, target) {
             (Tree::Map(entries), Value::Mapping(b), Value::Mapping(t)) if !t.is_empty() => {
                 self.mapping(node, entries, b, t, place)
@@ -326,7 +446,7 @@ impl<'a> Splice<'a> {
                     self.keep(vn, v)
                 })
             }
-            _ => Err(GiveUp),
+            _ => Err(GiveUp::Edit),
         }
     }
 
@@ -343,7 +463,7 @@ impl<'a> Splice<'a> {
             (Some(_), None) if self.src[start..end].ends_with(s.text.as_str()) => {
                 end - s.text.len()
             }
-            _ => return Err(GiveUp),
+            _ => return Err(GiveUp::Edit),
         };
         self.edit(start..end, text);
         Ok(())
@@ -355,7 +475,7 @@ impl<'a> Splice<'a> {
             return Ok(());
         }
         if node.form.anchor.is_some_and(|a| self.aliased.contains(&a)) {
-            return Err(GiveUp);
+            return Err(GiveUp::Alias);
         }
         match &node.value {
             Tree::Scalar(_) => Ok(()),
@@ -369,14 +489,35 @@ impl<'a> Splice<'a> {
 
     /// Writes `target` in `node`'s place.
     fn replace(&mut self, node: &Node, target: &Value, place: Place) -> Step {
+        if node.form.flow {
+            // A flow collection stays one.
+            self.removable(node)?;
+            let (start, end) = (self.start(node), self.end(node)?);
+            let text = match self.json_style(node) {
+                true => json_flow(target)?,
+                false => flow(target)?,
+            };
+            self.edit(start..end, text);
+            return Ok(());
+        }
+        if let (Tree::Scalar(_), Value::String(text)) = (&node.value, target) {
+            let start = self.start(node);
+            if self.src[start..].starts_with('"') {
+                // A double-quoted string stays one (a JSON document stays JSON).
+                let end = self.end(node)?;
+                self.edit(start..end, json_string(text));
+                return Ok(());
+            }
+        }
+        self.replace_block(node, target, place)
+    }
+
+    /// Writes `target` in `node`'s place, a collection as a block one (but in a flow
+    /// collection).
+    fn replace_block(&mut self, node: &Node, target: &Value, place: Place) -> Step {
         self.removable(node)?;
         let (start, end) = (self.start(node), self.end(node)?);
         let nested = is_block(target);
-        if node.form.flow {
-            // A flow collection stays one.
-            self.edit(start..end, flow(target)?);
-            return Ok(());
-        }
         match place {
             Place::Flow => self.edit(start..end, flow(target)?),
             Place::Root | Place::Item if nested => {
@@ -420,6 +561,27 @@ impl<'a> Splice<'a> {
         Ok(())
     }
 
+    /// Edits a flow collection written on one line, outside any other: in place, unless
+    /// that makes its line longer than [`MAX_LINE`] (when it was not), in which case it is
+    /// written anew as a block collection.
+    fn one_line_flow(&mut self, node: &Node, base: &Value, target: &Value, place: Place) -> Step {
+        let outer = std::mem::take(&mut self.edits);
+        let done = self.collection(node, base, target, place);
+        let inner = std::mem::replace(&mut self.edits, outer);
+        done?;
+        let (start, end) = (self.start(node), self.end(node)?);
+        let text = apply(self.src, start..end, inner.clone())?;
+        let (line, line_end) = (self.line_start(start), self.line_end(end));
+        let width = |s: &str| s.chars().count();
+        let was = width(&self.src[line..line_end]);
+        let now = width(&self.src[line..start]) + width(&text) + width(&self.src[end..line_end]);
+        if now > MAX_LINE && was <= MAX_LINE && is_block(target) {
+            return self.replace_block(node, target, place);
+        }
+        self.edits.extend(inner);
+        Ok(())
+    }
+
     fn indent_under_key(&self, v: &Value) -> usize {
         match v {
             Value::Sequence(_) => self.seq_indent,
@@ -449,7 +611,7 @@ impl<'a> Splice<'a> {
         place: Place,
     ) -> Step {
         if entries.len() != base.len() {
-            return Err(GiveUp);
+            return Err(GiveUp::Edit);
         }
         let kept: Vec<&Value> = base.keys().filter(|k| target.contains_key(*k)).collect();
         let order: Vec<&Value> = target.keys().filter(|k| base.contains_key(*k)).collect();
@@ -459,15 +621,12 @@ impl<'a> Splice<'a> {
         if !node.form.flow {
             return self.block_mapping(entries, base, target);
         }
-        if kept.len() == base.len() && kept.len() == target.len() {
-            for ((kn, vn), (k, v)) in entries.iter().zip(base) {
-                self.keep(kn, k)?;
-                self.node(vn, v, target.get(k).ok_or(GiveUp)?, Place::Flow)?;
-            }
-            return Ok(());
+        if !entries.iter().any(|(_, v)| is_empty(v)) {
+            return self.flow_mapping(node, entries, base, target);
         }
-        // Keys come or go: the collection is written again, its kept entries as they
-        // are (edited).
+        // Keys come or go around an empty value (`{a: , b: 1}`), which has no place of
+        // its own: the collection is written again, its kept entries as they are
+        // (edited).
         let mut parts = Vec::new();
         for (k, v) in target {
             let part = match base.keys().position(|b| b == k) {
@@ -476,7 +635,7 @@ impl<'a> Splice<'a> {
                     let key = self.text_of(kn, k, k)?;
                     let value = match is_empty(vn) {
                         true => flow(v)?,
-                        false => self.text_of(vn, base.get(k).ok_or(GiveUp)?, v)?,
+                        false => self.text_of(vn, base.get(k).ok_or(GiveUp::Edit)?, v)?,
                     };
                     format!("{key}: {value}")
                 }
@@ -493,6 +652,172 @@ impl<'a> Splice<'a> {
         let range = self.start(node)..self.end(node)?;
         self.edit(range, format!("{{{}}}", parts.join(", ")));
         Ok(())
+    }
+
+    /// Edits a flow mapping in place: a value in place, a key the target drops removed,
+    /// a new key before the kept key it precedes in the target, or after the last one.
+    fn flow_mapping(
+        &mut self,
+        node: &Node,
+        entries: &[(Node, Node)],
+        base: &Mapping,
+        target: &Mapping,
+    ) -> Step {
+        let json = self.json_style(node);
+        let mut order = Vec::new();
+        for (k, v) in target {
+            match base.keys().position(|b| b == k) {
+                Some(i) => {
+                    let (kn, vn) = &entries[i];
+                    self.keep(kn, k)?;
+                    self.node(vn, base.get(k).ok_or(GiveUp::Edit)?, v, Place::Flow)?;
+                    order.push(Part::Old(i));
+                }
+                None => order.push(Part::New(match json {
+                    true => format!("{}: {}", json_key(k)?, json_flow(v)?),
+                    false => format!("{}: {}", key(k, true)?, flow(v)?),
+                })),
+            }
+        }
+        let mut gone = vec![false; entries.len()];
+        for (i, ((kn, vn), k)) in entries.iter().zip(base.keys()).enumerate() {
+            if !target.contains_key(k) {
+                self.removable(kn)?;
+                self.removable(vn)?;
+                gone[i] = true;
+            }
+        }
+        let elements = entries
+            .iter()
+            .map(|(k, v)| Ok(self.start(k)..self.end(v)?))
+            .collect::<Result<Vec<_>, GiveUp>>()?;
+        self.flow_in_place(node, &elements, &order, &gone)
+    }
+
+    /// Makes the edits of a flow collection whose elements (items, or entries from key
+    /// to value) are at `elements`: those `gone` are removed, new ones inserted where
+    /// `order` (the result's elements, kept ones in their order) puts them. A new element
+    /// goes before the kept one that follows it (`NEW, ` on its line, or on a line of its
+    /// own at its indentation when it starts its line), or after the last kept one; line
+    /// breaks and comments stay.
+    fn flow_in_place(
+        &mut self,
+        node: &Node,
+        elements: &[Range<usize>],
+        order: &[Part],
+        gone: &[bool],
+    ) -> Step {
+        let mut pending: Vec<&str> = Vec::new();
+        let mut last = None;
+        for part in order {
+            match part {
+                Part::New(text) => pending.push(text),
+                Part::Old(i) => {
+                    let at = elements[*i].start;
+                    let text: String = match self.first_on_line(at) {
+                        true => {
+                            let indent = &self.src[self.line_start(at)..at];
+                            pending
+                                .drain(..)
+                                .map(|t| format!("{t},{}{indent}", self.eol))
+                                .collect()
+                        }
+                        false => pending.drain(..).map(|t| format!("{t}, ")).collect(),
+                    };
+                    if !text.is_empty() {
+                        self.edit(at..at, text);
+                    }
+                    last = Some(*i);
+                }
+            }
+        }
+        let last = last.ok_or(GiveUp::Edit)?;
+        if !pending.is_empty() {
+            self.flow_append(node, &elements[last], &pending)?;
+        }
+        // Runs of removed elements.
+        let mut i = 0;
+        while i < elements.len() {
+            if !gone[i] {
+                i += 1;
+                continue;
+            }
+            let run = (i..elements.len()).take_while(|&j| gone[j]).count();
+            self.flow_remove(elements, i, i + run - 1)?;
+            i += run;
+        }
+        Ok(())
+    }
+
+    /// Inserts new elements after `last`, the last element kept of a flow collection.
+    fn flow_append(&mut self, node: &Node, last: &Range<usize>, new: &[&str]) -> Step {
+        let close = self.end(node)?.checked_sub(1).ok_or(GiveUp::Edit)?;
+        let rest = &self.src[last.end..close];
+        let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        let comma = rest[gap..].starts_with(',');
+        let on_own_line = self.first_on_line(last.start) && rest.contains(['\n', '\r']);
+        if !on_own_line {
+            let text: String = new.iter().map(|t| format!(", {t}")).collect();
+            self.edit(last.end..last.end, text);
+            return Ok(());
+        }
+        let indent = self.src[self.line_start(last.start)..last.start].to_owned();
+        let lines: Vec<String> = new.iter().map(|t| format!("{indent}{t}")).collect();
+        let at = match comma {
+            // The collection ends its elements with a comma: so do the new ones.
+            true => {
+                let lines: String = lines.iter().map(|l| format!("{l},{}", self.eol)).collect();
+                (last.end + gap + 1, lines)
+            }
+            false => {
+                self.edit(last.end..last.end, ",".to_owned());
+                let sep = format!(",{}", self.eol);
+                (last.end, format!("{}{}", lines.join(&sep), self.eol))
+            }
+        };
+        let next = self.next_line(at.0);
+        self.edit(next..next, at.1);
+        Ok(())
+    }
+
+    /// Removes elements `first..=last` of a flow collection (`elements`), with the commas
+    /// that go with them: by their lines when they have lines of their own.
+    fn flow_remove(&mut self, elements: &[Range<usize>], first: usize, last: usize) -> Step {
+        let (f, l) = (&elements[first], &elements[last]);
+        let next = elements.get(last + 1);
+        let rest = &self.src[l.end..];
+        let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        let after = l.end + gap + usize::from(rest[gap..].starts_with(','));
+        let tail = self.src[after..self.line_end(after)].trim_start_matches([' ', '\t']);
+        let own_lines = self.first_on_line(f.start)
+            && (tail.is_empty() || tail.starts_with('#'))
+            && next.is_none_or(|n| self.first_on_line(n.start));
+        if own_lines && (next.is_some() || after > l.end) {
+            self.edit(
+                self.line_start(f.start)..self.next_line(after),
+                String::new(),
+            );
+            return Ok(());
+        }
+        match (next, first.checked_sub(1).map(|p| &elements[p])) {
+            (Some(n), _) => self.edit(f.start..n.start, String::new()),
+            (None, Some(p)) => self.edit(p.end..l.end, String::new()),
+            (None, None) => return Err(GiveUp::Edit),
+        }
+        Ok(())
+    }
+
+    /// Whether a flow collection is written as JSON: its (first) key, or its first
+    /// item's, double-quoted. New elements are written so too.
+    fn json_style(&self, node: &Node) -> bool {
+        let quoted = |n: &Node| self.src[self.start(n)..].starts_with('"');
+        match &node.value {
+            Tree::Map(entries) => entries.first().is_some_and(|(k, _)| quoted(k)),
+            Tree::Seq(items) => items
+                .first()
+                .is_some_and(|i| quoted(i) || (i.form.flow && self.json_style(i))),
+            Tree::Scalar(_) => false,
+        }
     }
 
     fn block_mapping(
@@ -541,10 +866,11 @@ impl<'a> Splice<'a> {
                 line: kn.span.start.line,
                 key_col,
             };
-            self.node(vn, base.get(keys[i]).ok_or(GiveUp)?, t, place)?;
+            self.node(vn, base.get(keys[i]).ok_or(GiveUp::Edit)?, t, place)?;
             if !after[i].is_empty() {
                 let lines = after[i].join(self.eol);
-                self.insert_lines_after(self.entry_end(kn, vn)?, lines);
+                let last = if is_empty(vn) { kn } else { vn };
+                self.insert_lines_after(last, lines)?;
             }
             i += 1;
         }
@@ -564,7 +890,7 @@ impl<'a> Splice<'a> {
             self.edit(self.line_start(start)..end, String::new());
         } else {
             // The first entry of a `- key: value` item: the next entry moves up.
-            let next = next.ok_or(GiveUp)?;
+            let next = next.ok_or(GiveUp::Edit)?;
             self.edit(start..self.start(&next.0), String::new());
         }
         Ok(())
@@ -581,7 +907,7 @@ impl<'a> Splice<'a> {
         place: Place,
     ) -> Step {
         if items.len() != base.len() {
-            return Err(GiveUp);
+            return Err(GiveUp::Edit);
         }
         let steps = align(base, target);
         let kept = steps
@@ -602,31 +928,30 @@ impl<'a> Splice<'a> {
             }
             return self.block_sequence(items, base, target, &steps);
         }
-        let in_place = steps
-            .iter()
-            .all(|s| matches!(s, Align::Keep(_) | Align::Edit(..)));
-        if in_place {
-            for step in steps {
-                match step {
-                    Align::Keep(i) => self.keep(&items[i], &base[i])?,
-                    Align::Edit(i, j) => self.node(&items[i], &base[i], &target[j], Place::Flow)?,
-                    Align::Delete(_) | Align::Insert(_) => {}
-                }
-            }
-            return Ok(());
-        }
-        let mut parts = Vec::new();
+        let json = self.json_style(node);
+        let (mut order, mut gone) = (Vec::new(), vec![false; items.len()]);
         for step in steps {
             match step {
-                Align::Keep(i) => parts.push(self.text_of(&items[i], &base[i], &base[i])?),
-                Align::Edit(i, j) => parts.push(self.text_of(&items[i], &base[i], &target[j])?),
-                Align::Delete(i) => self.removable(&items[i])?,
-                Align::Insert(j) => parts.push(flow(&target[j])?),
+                Align::Keep(i) => self.keep(&items[i], &base[i])?,
+                Align::Edit(i, j) => self.node(&items[i], &base[i], &target[j], Place::Flow)?,
+                Align::Delete(i) => {
+                    self.removable(&items[i])?;
+                    gone[i] = true;
+                }
+                Align::Insert(j) => order.push(Part::New(match json {
+                    true => json_flow(&target[j])?,
+                    false => flow(&target[j])?,
+                })),
+            }
+            if let Align::Keep(i) | Align::Edit(i, _) = step {
+                order.push(Part::Old(i));
             }
         }
-        let range = self.start(node)..self.end(node)?;
-        self.edit(range, format!("[{}]", parts.join(", ")));
-        Ok(())
+        let elements = items
+            .iter()
+            .map(|n| Ok(self.start(n)..self.end(n)?))
+            .collect::<Result<Vec<_>, GiveUp>>()?;
+        self.flow_in_place(node, &elements, &order, &gone)
     }
 
     fn block_sequence(
@@ -665,8 +990,8 @@ impl<'a> Splice<'a> {
                     match previous {
                         None => before.push_str(&format!("{text}{}{}", self.eol, spaces(indent))),
                         Some(p) => {
-                            let end = self.end(&items[p])?;
-                            self.insert_lines_after(end, format!("{}{text}", spaces(indent)));
+                            let lines = format!("{}{text}", spaces(indent));
+                            self.insert_lines_after(&items[p], lines)?;
                         }
                     }
                 }
@@ -685,7 +1010,7 @@ impl<'a> Splice<'a> {
         }
         let dash = self.dash(&items[first])?;
         if !self.first_on_line(dash) {
-            return Err(GiveUp);
+            return Err(GiveUp::Edit);
         }
         let end = self.next_line(self.end(&items[last])?);
         self.edit(self.line_start(dash)..end, String::new());
@@ -811,7 +1136,7 @@ fn apply(
     let mut at = range.start;
     for (start, end, text) in edits {
         if start < at || end < start || end > range.end {
-            return Err(GiveUp);
+            return Err(GiveUp::Edit);
         }
         out.push_str(&src[at..start]);
         out.push_str(&text);
@@ -828,11 +1153,11 @@ fn scalar(v: &Value, flow: bool) -> Result<String, GiveUp> {
     let text = match v {
         Value::Sequence(s) if s.is_empty() => return Ok("[]".to_owned()),
         Value::Mapping(m) if m.is_empty() => return Ok("{}".to_owned()),
-        Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_) => return Err(GiveUp),
+        Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_) => return Err(GiveUp::Edit),
         v => match vs::portable_scalar(v) {
             Some(text) => text,
             None => serde_yaml::to_string(v)
-                .map_err(|_| GiveUp)?
+                .map_err(|_| GiveUp::Edit)?
                 .trim_end_matches('\n')
                 .to_owned(),
         },
@@ -843,7 +1168,7 @@ fn scalar(v: &Value, flow: bool) -> Result<String, GiveUp> {
     match (unfit, v) {
         (false, _) => Ok(text),
         (true, Value::String(s)) => Ok(escape::double_quoted(s)),
-        (true, _) => Err(GiveUp),
+        (true, _) => Err(GiveUp::Edit),
     }
 }
 
@@ -851,7 +1176,7 @@ fn scalar(v: &Value, flow: bool) -> Result<String, GiveUp> {
 fn key(k: &Value, flow: bool) -> Result<String, GiveUp> {
     let text = scalar(k, flow)?;
     match is_block(k) || text.len() > 1000 {
-        true => Err(GiveUp),
+        true => Err(GiveUp::Edit),
         false => Ok(text),
     }
 }
@@ -871,6 +1196,43 @@ fn flow(v: &Value) -> Result<String, GiveUp> {
             Ok(format!("[{}]", parts?.join(", ")))
         }
         v => scalar(v, true),
+    }
+}
+
+/// `v` as flow text on one line, written as JSON (strings double-quoted), which reads as
+/// `v` to YAML readers too; a key that is not a string, or a number JSON cannot hold, is
+/// written as YAML.
+fn json_flow(v: &Value) -> Result<String, GiveUp> {
+    match v {
+        Value::Mapping(m) if !m.is_empty() => {
+            let parts: Result<Vec<String>, GiveUp> = m
+                .iter()
+                .map(|(k, v)| Ok(format!("{}: {}", json_key(k)?, json_flow(v)?)))
+                .collect();
+            Ok(format!("{{{}}}", parts?.join(", ")))
+        }
+        Value::Sequence(s) if !s.is_empty() => {
+            let parts: Result<Vec<String>, GiveUp> = s.iter().map(json_flow).collect();
+            Ok(format!("[{}]", parts?.join(", ")))
+        }
+        Value::String(s) => Ok(json_string(s)),
+        v => scalar(v, true),
+    }
+}
+
+fn json_key(k: &Value) -> Result<String, GiveUp> {
+    match k {
+        Value::String(s) => Ok(json_string(s)),
+        k => key(k, true),
+    }
+}
+
+/// A string as JSON writes it, when YAML 1.1 reads that alike (it takes U+0085, U+2028
+/// and U+2029, which JSON leaves raw, for line breaks); else YAML's double-quoted form.
+fn json_string(s: &str) -> String {
+    match serde_json::to_string(s) {
+        Ok(text) if !text.contains(['\u{85}', '\u{2028}', '\u{2029}']) => text,
+        _ => escape::double_quoted(s),
     }
 }
 
@@ -1004,7 +1366,7 @@ mod tests {
     /// before the check [`splice`] makes.
     fn spliced(base: &str, target: &str) -> String {
         let target = value(target);
-        let text = edit(base, &target).unwrap_or_else(|| panic!("no splice of\n{base}"));
+        let text = edit(base, &target).unwrap_or_else(|e| panic!("no splice of\n{base}: {e}"));
         assert!(
             reads_as(&text, &target),
             "does not read as the target:\n{text}"
@@ -1075,7 +1437,7 @@ spec:
             ),
             "a: 1\nm:\n  # about x\n  w: 0\n  x: 1  # one\n  new:\n    k: v\n  z: {p: q}\nb: 2\n"
         );
-        // In a flow mapping, the mapping is written again around its kept entries.
+        // A flow mapping is edited in place too.
         assert_eq!(
             spliced(base, "{a: 1, m: {x: 1, v: [1, 2], z: {p: q, r: s}}, b: 2}"),
             base.replace("{p: q}", "{p: q, r: s}")
@@ -1116,6 +1478,94 @@ spec:
     }
 
     #[test]
+    fn flow_collections_are_edited_in_place_with_their_lines_and_comments() {
+        let base = "route: [\n  # the legacy backend\n  {d: {h: se}, w: 90},\n  # canary\n  {d: {h: other}, w: 10},\n]\n";
+        // An item before another that has a line of its own gets one too.
+        assert_eq!(
+            spliced(base, "{route: [{d: {h: gcp}, w: 9}, {d: {h: se}, w: 81}, {d: {h: other}, w: 10}]}"),
+            "route: [\n  # the legacy backend\n  {d: {h: gcp}, w: 9},\n  {d: {h: se}, w: 81},\n  # canary\n  {d: {h: other}, w: 10},\n]\n"
+        );
+        // After the last item, ending with a comma as the others do; an item removed
+        // with its line.
+        assert_eq!(
+            spliced(base, "{route: [{d: {h: other}, w: 10}, x, 'y']}"),
+            "route: [\n  # the legacy backend\n  # canary\n  {d: {h: other}, w: 10},\n  x,\n  \"y\",\n]\n"
+        );
+        let base = "l: [a,  # one\n  b]  # end\n";
+        assert_eq!(
+            spliced(base, "{l: [a, b, c]}"),
+            "l: [a,  # one\n  b, c]  # end\n"
+        );
+        assert_eq!(
+            spliced(base, "{l: [z, a, b]}"),
+            "l: [z, a,  # one\n  b]  # end\n"
+        );
+        assert_eq!(spliced(base, "{l: [b]}"), "l: [b]  # end\n");
+        // A flow mapping gets a key before its closing brace, on a line of its own when
+        // its last entry has one.
+        let base = "- {name: a,\n   route: r}  # c\n- {\n    name: b,\n    route: r\n  }\n";
+        assert_eq!(
+            spliced(base, "[{name: a, route: r, mirror: {host: m}}, {name: b, route: r, mirror: {host: m}}]"),
+            "- {name: a,\n   route: r, mirror: {host: m}}  # c\n- {\n    name: b,\n    route: r,\n    mirror: {host: m}\n  }\n"
+        );
+        assert_eq!(
+            spliced(base, "[{route: r}, {first: 1, name: b}]"),
+            "- {route: r}  # c\n- {\n    first: 1,\n    name: b\n  }\n"
+        );
+    }
+
+    #[test]
+    fn a_one_line_flow_collection_made_too_long_is_written_as_a_block() {
+        let host = "h".repeat(60);
+        let base = format!("spec:\n  route: [{{d: {{host: {host}}}}}]  # c\n");
+        let two = format!(
+            "{{spec: {{route: [{{d: {{host: gcp}}, w: 10}}, {{d: {{host: {host}}}, w: 90}}]}}}}"
+        );
+        let text = spliced(&base, &two);
+        assert_eq!(
+            text,
+            base.replace("[", "[{d: {host: gcp}, w: 10}, ")
+                .replace("}}]", "}, w: 90}]")
+        );
+        let long = format!(
+            "{{spec: {{route: [{{d: {{host: {host}}}, w: 10}}, {{d: {{host: {host}}}, w: 90}}]}}}}"
+        );
+        assert_eq!(
+            spliced(&base, &long),
+            format!("spec:\n  route:\n  - d:\n      host: {host}\n    w: 10\n  - d:\n      host: {host}\n    w: 90  # c\n")
+        );
+        // A line that was too long already stays one.
+        let base = format!(
+            "route: [{{d: {{host: {host}}}}}, {{d: {{host: {host}}}}}, {{d: {{host: {host}}}}}]\n"
+        );
+        let target = format!("{{route: [{{d: {{host: {host}}}}}, {{d: {{host: {host}}}}}, {{d: {{host: {host}}}, w: 1}}]}}");
+        assert_eq!(spliced(&base, &target).lines().count(), 1);
+    }
+
+    #[test]
+    fn json_collections_get_json_elements() {
+        let base = "{\n  \"route\": [\n    {\"d\": {\"h\": \"se\"}, \"w\": 90}\n  ],\n  \"m\": {\"a\": \"x\"}\n}\n";
+        assert_eq!(
+            spliced(base, "{route: [{d: {h: gcp}, w: 10}, {d: {h: se}, w: 90}], m: {a: y, b: [1, yes]}}"),
+            "{\n  \"route\": [\n    {\"d\": {\"h\": \"gcp\"}, \"w\": 10},\n    {\"d\": {\"h\": \"se\"}, \"w\": 90}\n  ],\n  \"m\": {\"a\": \"y\", \"b\": [1, \"yes\"]}\n}\n"
+        );
+    }
+
+    #[test]
+    fn new_lines_go_after_the_kept_blank_lines_of_a_keep_chomped_block_scalar() {
+        let base = "l:\n- a: |+\n    beta\n\n  # about b\n- b\nm:\n  x: &s !!str |+\n    kept\n\n\n  z: 1\n";
+        assert_eq!(
+            spliced(base, "{l: [{a: \"beta\\n\\n\"}, new, b], m: {x: \"kept\\n\\n\\n\", w: 2, z: 1}}"),
+            "l:\n- a: |+\n    beta\n\n- new\n  # about b\n- b\nm:\n  x: &s !!str |+\n    kept\n\n\n  w: 2\n  z: 1\n"
+        );
+        // A block scalar that clips its line breaks keeps new lines right after it.
+        assert_eq!(
+            spliced("l:\n- k: |\n    a\n\n- b\n", "{l: [{k: \"a\\n\"}, new, b]}"),
+            "l:\n- k: |\n    a\n- new\n\n- b\n"
+        );
+    }
+
+    #[test]
     fn several_documents_and_crlf() {
         let file = "# file\n---\n# The Service.\nkind: Service\n---\n# The VirtualService.\nkind: VirtualService  # ours\nspec: {a: 1}\n\n\n...\n---\nkind: Other\n";
         let doc = value("{kind: VirtualService, spec: {a: 1}}");
@@ -1129,6 +1579,11 @@ spec:
             "# The VirtualService.\nkind: VirtualService  # ours\nspec: {a: 2}\n"
         );
         assert_eq!(document_text(file, &value("{kind: Nope}")), None);
+        // The first document gets the file's header, above its `---`.
+        assert_eq!(
+            document_text(file, &value("{kind: Service}")).unwrap(),
+            "# file\n# The Service.\nkind: Service\n"
+        );
         let crlf = file.replace('\n', "\r\n");
         assert_eq!(document_text(&crlf, &doc).unwrap(), text);
         assert_eq!(
@@ -1161,8 +1616,14 @@ spec:
             "a: &x {h: se}\nb: *x\nc: 2\n"
         );
         // The anchored node changes but its alias must not: no splice.
-        assert_eq!(edit(base, &value("{a: {h: gcp}, b: {h: se}, c: 1}")), None);
-        assert_eq!(edit(base, &value("{b: {h: se}, c: 1}")), None);
+        assert_eq!(
+            edit(base, &value("{a: {h: gcp}, b: {h: se}, c: 1}")),
+            Err(Unspliced::Alias)
+        );
+        assert_eq!(
+            edit(base, &value("{b: {h: se}, c: 1}")),
+            Err(Unspliced::Alias)
+        );
     }
 
     #[test]
@@ -1195,11 +1656,23 @@ spec:
     #[test]
     fn what_cannot_be_spliced() {
         // A raw U+2028: YAML 1.1 breaks the line there.
-        assert_eq!(edit("a: \"x\u{2028}\"\n", &value("{a: y}")), None);
+        assert_eq!(
+            edit("a: \"x\u{2028}\"\n", &value("{a: y}")),
+            Err(Unspliced::LineBreak)
+        );
         // Not one document the tree reader takes (duplicate keys as the core schema reads
         // them).
-        assert_eq!(edit("012: a\n12: b\n", &value("{'012': a, 12: c}")), None);
-        assert_eq!(edit("# only a comment\n", &value("a")), None);
+        assert!(matches!(
+            edit("012: a\n12: b\n", &value("{'012': a, 12: c}")),
+            Err(Unspliced::Unread(Some(_)))
+        ));
+        assert_eq!(
+            edit("# only a comment\n", &value("a")),
+            Err(Unspliced::Unread(None))
+        );
+        // An unknown tag.
+        let e = edit("a: !foo 1\n", &value("{a: 2}")).unwrap_err();
+        assert!(matches!(e, Unspliced::Unread(Some(_))), "{e:?}");
     }
 
     /// Random small documents written in random styles, and random edits of them.
@@ -1476,7 +1949,7 @@ spec:
                 prop_assert!(reads_as(&text, &base), "the writer wrote\n{}", text);
                 let target = w.rng.edit(&base, 0);
                 let out = edit(&text, &target);
-                prop_assert!(out.is_some(), "no splice of\n{}\ninto {:?}", text, target);
+                prop_assert!(out.is_ok(), "no splice of\n{}\ninto {:?}: {:?}", text, target, out);
                 let out = out.unwrap();
                 prop_assert!(reads_as(&out, &target), "\n{}\nreads as\n{:?}\nnot\n{:?}", out, one_document(&out), target);
                 prop_assert!(out.starts_with("# top"));

@@ -435,3 +435,50 @@ fn a_base_istio_refuses_is_said_to_be_the_problem() {
     }
     assert_eq!(before, t.tree());
 }
+
+/// A stage that cannot be edited from the base's text is written afresh, without the
+/// base's comments: `render` says so, once per migration, naming the stages and why.
+#[test]
+fn stages_written_afresh_are_noted_once_per_migration() {
+    let t = with_base(
+        "# Kept by hand.
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: ns}
+spec:
+  hosts: [a.example.com]
+  http:
+  - match: [{uri: {prefix: /a}}]
+    route: &r [{destination: {host: a.example.com}}]
+  - route: *r
+",
+    );
+    t.args(["render", "cutover.yaml"])
+        .stdout("m: 4 written, 0 unchanged, 0 removed (cutover.yaml)\n")
+        .stderr("note: migration m: stages weight-10, weight-100 of base vs.yaml are written afresh (the base's comments are not kept): an alias repeats a node the stage changes\n")
+        .run();
+    t.args(["render", "-q", "cutover.yaml"]).run();
+    // A base the stages are edited from: nothing to say.
+    let t = with_base(&base("[{destination: {host: a.example.com}}]"));
+    t.args(["render", "cutover.yaml"])
+        .stdout("m: 4 written, 0 unchanged, 0 removed (cutover.yaml)\n")
+        .run();
+}
+
+/// A plain scalar cutover's YAML reader and YAML 1.2 read differently (`08080`: the
+/// string "08080" to the one, the integer 8080 to the other) is refused as the base's,
+/// by line, column and path, with what each reader makes of it; by `validate` and `check`
+/// too.
+#[test]
+fn plain_scalars_the_readers_disagree_on_are_refused_in_the_base() {
+    let message = "7:64: spec.http[0].route[0].destination.port.number: plain `08080` is the string \"08080\" to cutover's YAML reader, the integer 8080 in YAML 1.2 and the float 8080 in YAML 1.1, as kubectl reads it; write `8080` for a number or `\"08080\"` for a string";
+    let text = base("[{destination: {host: a.example.com, port: {number: 08080}}}]");
+    refused(&text, message);
+    let t = with_base(&text);
+    for command in ["validate", "check"] {
+        t.args([command, "cutover.yaml"])
+            .status(2)
+            .stderr(format!("error: base VirtualService vs.yaml: {message}\n"))
+            .run();
+    }
+}

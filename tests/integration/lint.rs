@@ -158,9 +158,10 @@ fn istio_samples_lint_clean_but_for_the_known_ones() {
 }
 
 /// YAML 1.2 reads a plain `012` as the integer 12 (YAML 1.1, as kubectl reads it, as the
-/// octal 10): not the string `exact` must be, yet lint passed it (its YAML reader takes
-/// `012` for the string "012"). A plain `yes` is a string in YAML 1.2 and a boolean to
-/// kubectl: reported too. Quoted, both are strings for every reader.
+/// octal 10), cutover's own reader as the string "012": reported once, with what each
+/// reader makes of it and, `exact` being a string field, to quote it. A plain `yes` is a
+/// string in YAML 1.2 and a boolean to kubectl: reported too. Quoted, both are strings
+/// for every reader.
 #[test]
 fn plain_scalars_are_read_as_yaml_1_2_and_kubectl_read_them() {
     let with = |exact: &str| {
@@ -174,9 +175,8 @@ fn plain_scalars_are_read_as_yaml_1_2_and_kubectl_read_them() {
     lint(&t, &["vs.yaml"])
         .status(1)
         .stdout(format!(
-            "vs.yaml:12:23: {prefix}: 12 is not of type \"string\"\n\
-             vs.yaml:12:23: {prefix}: plain `012` is the integer 12 in YAML 1.2 but the integer 10 in YAML 1.1, as kubectl reads it; quote it ('012') if a string is meant\n\
-             1 VirtualService checked in 1 file: 2 violations\n"
+            "vs.yaml:12:23: {prefix}: plain `012` is the string \"012\" to cutover's YAML reader, the integer 12 in YAML 1.2 and the integer 10 in YAML 1.1, as kubectl reads it; the field is a string: quote it, `\"012\"`\n\
+             1 VirtualService checked in 1 file: 1 violation\n"
         ))
         .run();
     t.write("vs.yaml", with("yes"));
@@ -187,12 +187,12 @@ fn plain_scalars_are_read_as_yaml_1_2_and_kubectl_read_them() {
              1 VirtualService checked in 1 file: 1 violation\n"
         ))
         .run();
-    // `00` is the integer 0 for both.
+    // `00` is the integer 0 for YAML 1.2 and kubectl, the string "00" to cutover's reader.
     t.write("vs.yaml", with("00"));
     lint(&t, &["vs.yaml"])
         .status(1)
         .stdout(format!(
-            "vs.yaml:12:23: {prefix}: 0 is not of type \"string\"\n\
+            "vs.yaml:12:23: {prefix}: plain `00` is the string \"00\" to cutover's YAML reader, the integer 0 in YAML 1.2 and the integer 0 in YAML 1.1, as kubectl reads it; the field is a string: quote it, `\"00\"`\n\
              1 VirtualService checked in 1 file: 1 violation\n"
         ))
         .run();
