@@ -66,6 +66,9 @@ pub(crate) fn run(args: &ImportArgs, out: &Output) -> Result<i32, Failure> {
     for n in &found.notes {
         out.note(&format!("{}: {}", n.file, n.why));
     }
+    for n in &found.unread_plans {
+        out.warning(&format!("{}: {}", n.file, n.why));
+    }
     for r in &found.refusals {
         out.warning(&format!(
             "{} ({}) not migrated: {}{}",

@@ -200,6 +200,8 @@ pub struct Import {
     pub others: Vec<EntryHost>,
     /// Files and folders not read.
     pub notes: Vec<Note>,
+    /// Plan files that could not be read: the hosts they migrate may be proposed again.
+    pub unread_plans: Vec<Note>,
     /// The ServiceEntry and VirtualService documents read.
     pub read: (usize, usize),
 }
@@ -221,7 +223,7 @@ pub fn scan(opts: &Options) -> Result<Import> {
         read_file(opts, path, &mut entries, &mut docs, &mut import.notes);
     }
     import.read = (entries.len(), docs.len());
-    let migrated = already_migrated(opts, &plans);
+    let migrated = already_migrated(&plans, &opts.root, &mut import.unread_plans);
     propose(opts, entries, &docs, &migrated, &mut import);
     import.notes.sort();
     import.notes.dedup();
@@ -407,22 +409,70 @@ fn read_file(
     }
 }
 
-/// The `from` hosts of the repository's plans, with the plan file: already migrated.
-fn already_migrated(opts: &Options, plans: &[PathBuf]) -> BTreeMap<String, String> {
+/// The `from` hosts of the repository's plans, with the plan file and migration: already
+/// migrated. A plan is read as YAML, not as a plan: one `import` just wrote, its
+/// placeholders not yet filled in, is invalid but names its hosts all the same. A plan
+/// that is not YAML is noted in `unread`: its hosts may be proposed again.
+fn already_migrated(
+    plans: &[PathBuf],
+    root: &Path,
+    unread: &mut Vec<Note>,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for p in plans {
-        let Ok(bytes) = std::fs::read(p) else {
-            continue;
-        };
-        let file = repo::display_rel(&opts.root, p);
-        if let Ok(plan) = crate::plan::Plan::parse(&file, &bytes, p, &opts.root) {
-            for m in &plan.migrations {
-                out.entry(m.from.to_ascii_lowercase())
-                    .or_insert_with(|| format!("{file} (migration {})", m.name));
+        let file = repo::display_rel(root, p);
+        let hosts = std::fs::read(p)
+            .map_err(|e| e.to_string())
+            .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_owned()))
+            .and_then(|text| plan_hosts(&text));
+        match hosts {
+            Ok(hosts) => {
+                for (host, migration) in hosts {
+                    out.entry(host.to_ascii_lowercase())
+                        .or_insert_with(|| format!("{file} ({migration})"));
+                }
             }
+            Err(why) => unread.push(Note {
+                file,
+                why: format!(
+                    "a plan file that could not be read ({why}): the hosts it migrates are not known, and may be proposed again"
+                ),
+            }),
         }
     }
     out
+}
+
+/// The `migrations[*].from` strings of a plan's text, each with `migration NAME` (or
+/// `migrations[I]` when it has no name), whether or not the plan is valid.
+fn plan_hosts(text: &str) -> std::result::Result<Vec<(String, String)>, String> {
+    let doc = yaml::parse(text).map_err(|e| format!("not YAML: {}", e.message))?;
+    let get = |node: &yaml::Node, key: &str| match &node.value {
+        yaml::Value::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v.clone()),
+        _ => None,
+    };
+    let migrations = doc.as_ref().and_then(|d| get(d, "migrations"));
+    let Some(yaml::Node {
+        value: yaml::Value::Seq(list),
+        ..
+    }) = migrations
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(list
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| {
+            let from = get(m, "from")?.as_str()?.to_owned();
+            let name = get(m, "name")
+                .and_then(|n| n.as_str().map(|s| format!("migration {s}")))
+                .unwrap_or_else(|| format!("migrations[{i}]"));
+            Some((from, name))
+        })
+        .collect())
 }
 
 /// Groups the ServiceEntry hosts, and proposes or refuses each Cloud Run host.
@@ -467,10 +517,9 @@ fn propose(
             places,
         };
         if let Some(plan) = migrated.get(&entry.host.to_ascii_lowercase()) {
-            import.refusals.push(refuse(
-                format!("already the `from` of a migration of {plan}"),
-                Vec::new(),
-            ));
+            import
+                .refusals
+                .push(refuse(format!("already the `from` of {plan}"), Vec::new()));
             continue;
         }
         if let Err(e) = names::plan_destination(&entry.host) {

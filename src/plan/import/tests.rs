@@ -374,3 +374,69 @@ fn to_templates() {
         .unwrap_err()
         .contains("does not make a host name"));
 }
+
+#[test]
+fn hosts_of_plans_that_do_not_load_are_already_migrated() {
+    // A plan as `import` writes it: placeholders left, so it does not load as a plan.
+    let tmp = repo(&[(
+        "se.yaml",
+        &entry(
+            "cr",
+            None,
+            &[ORDERS, BILLING, "reports-1.us-central1.run.app"],
+        ),
+    )]);
+    let first = scan(&options(tmp.path(), "", None, &[])).unwrap();
+    assert_eq!(first.proposals.len(), 3);
+    let text = first.text(&["*.run.app".into()]);
+    assert!(text.contains("<gcp-backend-host>"), "{text}");
+    fs::write(tmp.path().join("cutover.yaml"), &text).unwrap();
+    // Another plan names a host without a name; one is not YAML at all.
+    fs::write(
+        tmp.path().join("a.cutover.yaml"),
+        format!(
+            "migrations:\n  - from: {}\n    to: <x>\n",
+            BILLING.to_uppercase()
+        ),
+    )
+    .unwrap();
+    fs::write(tmp.path().join("b.cutover.yaml"), "migrations: [\n").unwrap();
+    let again = scan(&options(tmp.path(), "", None, &[])).unwrap();
+    assert!(again.proposals.is_empty(), "{:?}", again.proposals);
+    let reasons: Vec<(&str, &str)> = again
+        .refusals
+        .iter()
+        .map(|r| (r.entry.host.as_str(), r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                ORDERS,
+                "already the `from` of cutover.yaml (migration orders)"
+            ),
+            (
+                BILLING,
+                "already the `from` of a.cutover.yaml (migrations[0])"
+            ),
+            (
+                "reports-1.us-central1.run.app",
+                "already the `from` of cutover.yaml (migration reports)"
+            ),
+        ]
+    );
+    let [unread] = &again.unread_plans[..] else {
+        panic!("{:?}", again.unread_plans)
+    };
+    assert_eq!(unread.file, "b.cutover.yaml");
+    assert!(
+        unread
+            .why
+            .starts_with("a plan file that could not be read (not YAML: "),
+        "{}",
+        unread.why
+    );
+    assert!(again
+        .text(&[])
+        .contains("\n# - b.cutover.yaml: a plan file that could not be read"));
+}

@@ -70,9 +70,9 @@ defaults:
                 let _ = writeln!(out, "# - {} ({})", c(&e.host), c(&e.source()));
             }
         }
-        if !self.notes.is_empty() {
+        if !self.notes.is_empty() || !self.unread_plans.is_empty() {
             out.push_str("\n# Not read:\n");
-            for n in &self.notes {
+            for n in self.unread_plans.iter().chain(&self.notes) {
                 let _ = writeln!(out, "# - {}: {}", c(&n.file), c(&n.why));
             }
         }
