@@ -427,3 +427,34 @@ fn real_world_repositories_import_without_a_wrong_from() {
     assert!(based > 20, "too few migrations with a base: {based}");
     assert!(Path::new(&t.path().join("cutover.yaml")).is_file());
 }
+
+#[test]
+fn from_a_subfolder_or_with_a_path_the_whole_repository_is_read() {
+    // The ServiceEntries in mesh/, the VirtualService sending to orders in apps/.
+    let t = clean_repository();
+    for (dir, args, base) in [
+        ("mesh", vec!["import"], "\"../apps/orders.yaml\""),
+        (".", vec!["import", "mesh"], "apps/orders.yaml"),
+    ] {
+        t.args(&args)
+            .current_dir(dir)
+            .stdout_contains(format!(
+                "    base: {base}    # the one VirtualService that sends to the host: apps/orders.yaml:"
+            ))
+            .stdout_contains("    namespace: shop    # from: apps/orders.yaml:")
+            .stderr_contains("note: 2 migrations proposed")
+            .run();
+    }
+    // A plan outside the path is read too: its host is not proposed again.
+    t.write(
+        "plans/cutover.yaml",
+        "migrations:\n  - name: orders\n    from: orders-123456789012.europe-west1.run.app\n",
+    );
+    t.args(["import", "mesh"])
+        .stdout_lacks("  - name: orders ")
+        .stderr_contains(
+            "not migrated: already the `from` of plans/cutover.yaml (migration orders)",
+        )
+        .stderr_contains("note: 1 migration proposed")
+        .run();
+}

@@ -42,7 +42,8 @@ pub struct Options {
     pub root: PathBuf,
     /// The folder the plan will be in (absolute; `base` paths are relative to it).
     pub plan_dir: PathBuf,
-    /// Files and folders to read (absolute, inside `root`).
+    /// The files and folders whose ServiceEntries are read (absolute, inside `root`).
+    /// VirtualServices and plans are read from the whole repository.
     pub paths: Vec<PathBuf>,
     /// `--to`: the GCPBackend host, with `{service}`, `{namespace}` and `{region}`.
     pub to: Option<String>,
@@ -220,7 +221,12 @@ pub fn scan(opts: &Options) -> Result<Import> {
     let mut entries = Vec::new();
     let mut docs = Vec::new();
     for path in &files {
-        read_file(opts, path, &mut entries, &mut docs, &mut import.notes);
+        let entries = opts
+            .paths
+            .iter()
+            .any(|p| path.starts_with(p))
+            .then_some(&mut entries);
+        read_file(opts, path, entries, &mut docs, &mut import.notes);
     }
     import.read = (entries.len(), docs.len());
     let migrated = already_migrated(&plans, &opts.root, &mut import.unread_plans);
@@ -230,12 +236,15 @@ pub fn scan(opts: &Options) -> Result<Import> {
     Ok(import)
 }
 
-/// The YAML files to read (sorted) and the plan files met, noting what is skipped.
+/// The YAML files to read (sorted) and the plan files met, noting what is skipped: those
+/// of the whole repository, and those of `opts.paths` (which may be where the walk of the
+/// repository does not go).
 fn files(opts: &Options, notes: &mut Vec<Note>) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let mut yaml = BTreeSet::new();
     let mut kustomizations = BTreeSet::new();
     let mut plans = BTreeSet::new();
-    for p in &opts.paths {
+    let named = opts.paths.iter().filter(|p| **p != opts.root);
+    for p in std::iter::once(&opts.root).chain(named) {
         if p.is_dir() {
             let s = discover::survey(p)?;
             yaml.extend(s.yaml);
@@ -309,11 +318,12 @@ fn ignored<'a>(root: &Path, paths: impl Iterator<Item = &'a PathBuf>) -> HashSet
     git::ignored_among(root, &rels).unwrap_or_default()
 }
 
-/// Reads the ServiceEntry and VirtualService documents of one file.
+/// Reads the ServiceEntry (when `entries` is given) and VirtualService documents of one
+/// file.
 fn read_file(
     opts: &Options,
     path: &Path,
-    entries: &mut Vec<EntryHost>,
+    mut entries: Option<&mut Vec<EntryHost>>,
     docs: &mut Vec<VsDoc>,
     notes: &mut Vec<Note>,
 ) {
@@ -368,6 +378,9 @@ fn read_file(
         let (name, namespace) = (meta("name").unwrap_or_default(), meta("namespace"));
         match doc.get("kind").and_then(Value::as_str) {
             Some("ServiceEntry") => {
+                let Some(entries) = entries.as_deref_mut() else {
+                    continue;
+                };
                 let hosts = doc
                     .get("spec")
                     .and_then(|s| s.get("hosts"))

@@ -440,3 +440,43 @@ fn hosts_of_plans_that_do_not_load_are_already_migrated() {
         .text(&[])
         .contains("\n# - b.cutover.yaml: a plan file that could not be read"));
 }
+
+#[test]
+fn paths_limit_the_service_entries_only() {
+    let tmp = repo(&[
+        (
+            "mesh/se.yaml",
+            &entry("cr", Some("ext"), &[ORDERS, BILLING]),
+        ),
+        (
+            "other/se.yaml",
+            &entry("cr2", Some("ext"), &["reports-1.us-central1.run.app"]),
+        ),
+        (
+            "apps/vs.yaml",
+            &virtual_service("orders", Some("shop"), &[ORDERS]),
+        ),
+        (
+            "plans/cutover.yaml",
+            &format!("migrations:\n  - name: billing\n    from: {BILLING}\n"),
+        ),
+    ]);
+    let mut opts = options(tmp.path(), "mesh", None, &[]);
+    opts.paths = vec![opts.root.join("mesh")];
+    let found = scan(&opts).unwrap();
+    // The VirtualService outside the path is the base, its namespace the migration's.
+    let [p] = &found.proposals[..] else {
+        panic!("{found:?}")
+    };
+    assert_eq!(p.host(), ORDERS);
+    assert_eq!(p.base.as_ref().unwrap().path, "../apps/vs.yaml");
+    assert_eq!(p.namespace.value, "shop");
+    // The plan outside the path is read; the ServiceEntry outside it is not.
+    let [r] = &found.refusals[..] else {
+        panic!("{found:?}")
+    };
+    assert_eq!(r.entry.host, BILLING);
+    assert!(r.reason.contains("plans/cutover.yaml"), "{}", r.reason);
+    assert!(found.others.is_empty());
+    assert_eq!(found.read.0, 2);
+}
