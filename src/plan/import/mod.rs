@@ -412,7 +412,11 @@ fn read_file(
             _ => {}
         }
     }
-    let mine = &mut docs[first_doc..];
+    count_names(&mut docs[first_doc..]);
+}
+
+/// Sets how many of the VirtualServices of one file (`mine`) have each one's name.
+fn count_names(mine: &mut [VsDoc]) {
     let counts: Vec<usize> = mine
         .iter()
         .map(|d| mine.iter().filter(|o| o.name == d.name).count())
@@ -557,7 +561,9 @@ fn propose(
                     })
                     .map(|((g, _), _)| g[0].host.as_str())
                     .collect();
-                if let Some(why) = unusable(one, &shared) {
+                if let Some(why) =
+                    unusable(one, &shared).or_else(|| unusable_path(&opts.plan_dir, &one.path))
+                {
                     import.refusals.push(refuse(why, vec![one.source()]));
                     continue;
                 }
@@ -624,6 +630,25 @@ fn unusable(doc: &VsDoc, shared: &[&str]) -> Option<String> {
         ));
     }
     None
+}
+
+/// Why the file `path` cannot be written as a `base` relative to `plan_dir`, if it cannot:
+/// a name that is not UTF-8 (the plan would name another file), or one `validate` refuses
+/// (a control character, such as a newline).
+fn unusable_path(plan_dir: &Path, path: &Path) -> Option<String> {
+    if path.to_str().is_none() {
+        return Some(format!(
+            "its file's path {} is not UTF-8, which a plan's `base` cannot name: rename the file",
+            path.to_string_lossy().escape_debug()
+        ));
+    }
+    let rel = relative_path(plan_dir, path);
+    rel.chars().any(char::is_control).then(|| {
+        format!(
+            "its file's path \"{}\" holds a control character, which `validate` refuses in `base`: rename the file",
+            rel.escape_debug()
+        )
+    })
 }
 
 /// The migration proposed for the host of `group`.

@@ -480,3 +480,39 @@ fn paths_limit_the_service_entries_only() {
     assert!(found.others.is_empty());
     assert_eq!(found.read.0, 2);
 }
+
+#[test]
+fn a_base_file_name_validate_refuses_is_not_proposed() {
+    let tmp = repo(&[
+        (
+            "se.yaml",
+            &entry(
+                "cr",
+                Some("ext"),
+                &[ORDERS, "9lives-123456789012.europe-west1.run.app"],
+            ),
+        ),
+        (
+            "a\nb/vs\t.yaml",
+            &virtual_service("orders", Some("shop"), &[ORDERS]),
+        ),
+    ]);
+    let found = scan(&options(tmp.path(), "", None, &[])).unwrap();
+    let [r] = &found.refusals[..] else {
+        panic!("{found:?}")
+    };
+    assert_eq!(r.entry.host, ORDERS);
+    assert_eq!(
+        r.reason,
+        "its file's path \"a\\nb/vs\\t.yaml\" holds a control character, which `validate` refuses in `base`: rename the file"
+    );
+    assert_eq!(r.places, ["a\nb/vs\t.yaml:4 (VirtualService orders)"]);
+    // A run.app host whose service part Cloud Run does not allow is said to be one.
+    let text = found.text(&["*.run.app".into()]);
+    assert!(
+        text.contains("      service: \"<cloud-run-service>\"    # the host's service part `9lives` is not a service name Cloud Run allows: write the Cloud Run service's name\n"),
+        "{text}"
+    );
+    assert!(!text.contains("not a run.app URL"), "{text}");
+    assert!(text.contains("\n# - orders-123456789012.europe-west1.run.app (se.yaml:8 (ServiceEntry cr)): its file's path"), "{text}");
+}
