@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::cli::{count, Failure, Output, EXIT_OK};
+use crate::cli::{count, Failure, Globals, Output, EXIT_OK};
 use crate::error::{Error, ImportError};
 use crate::plan::import::{self, Options, Patterns};
 use crate::plan::starter::NewPlan;
@@ -31,29 +31,28 @@ pub struct ImportArgs {
 }
 
 /// Scans the repository, then prints the plan or writes it.
-pub(crate) fn run(args: &ImportArgs, out: &Output) -> Result<i32, Failure> {
+pub(crate) fn run(args: &ImportArgs, g: &Globals, out: &Output) -> Result<i32, Failure> {
     if let Some(to) = &args.to {
         import::check_to(to).map_err(|e| Error::Import(ImportError::To(e)))?;
     }
     let patterns = Patterns::new(&args.host_patterns)
         .map_err(|e| Error::Import(ImportError::HostPattern(e)))?;
-    let target = args
-        .write
-        .as_deref()
-        .map(|f| NewPlan::at(f, "import"))
-        .transpose()?;
     let cwd = std::env::current_dir()
         .and_then(|d| d.canonicalize())
         .map_err(|e| Error::Read {
             path: PathBuf::from("."),
             source: e,
         })?;
-    let (root, plan_dir) = match &target {
-        Some(t) => (
-            t.root.clone(),
-            t.real.parent().unwrap_or(&t.root).to_path_buf(),
-        ),
-        None => (crate::repo::find_root(&cwd), cwd.clone()),
+    let root = crate::repo::find_root(&cwd);
+    let unconfined = g.loader().confinement().allow_outside_repo;
+    let target = args
+        .write
+        .as_deref()
+        .map(|f| target(f, &root, unconfined))
+        .transpose()?;
+    let plan_dir = match &target {
+        Some(t) => t.real.parent().unwrap_or(&root).to_path_buf(),
+        None => cwd.clone(),
     };
     let opts = Options {
         paths: paths(&args.paths, &cwd, &root)?,
@@ -65,6 +64,9 @@ pub(crate) fn run(args: &ImportArgs, out: &Output) -> Result<i32, Failure> {
     let found = import::scan(&opts)?;
     for n in &found.notes {
         out.note(&format!("{}: {}", n.file, n.why));
+    }
+    for n in &found.unread_plans {
+        out.warning(&format!("{}: {}", n.file, n.why));
     }
     for r in &found.refusals {
         out.warning(&format!(
@@ -86,6 +88,14 @@ pub(crate) fn run(args: &ImportArgs, out: &Output) -> Result<i32, Failure> {
             "no ServiceEntry with a Cloud Run host ({}) among {} ServiceEntry hosts read; no plan written",
             written.join(", "),
             found.others.len()
+        ));
+        return Ok(EXIT_OK);
+    }
+    if let (true, Some(t)) = (found.proposals.is_empty(), &target) {
+        out.note(&format!(
+            "no migration to propose: {} not migrated (see the warnings); {} not written",
+            count(found.refusals.len(), "Cloud Run host"),
+            t.shown
         ));
         return Ok(EXIT_OK);
     }
@@ -127,4 +137,50 @@ fn paths(args: &[PathBuf], cwd: &Path, root: &Path) -> Result<Vec<PathBuf>, Erro
             }
         })
         .collect()
+}
+
+/// The plan file `--write` names: inside the repository `root` (the real path, symlinks
+/// resolved, and not in a repository nested in it), unless `unconfined`
+/// (`--allow-outside-repo`); refused before any other check, so that no hint names a path
+/// outside.
+fn target(file: &Path, root: &Path, unconfined: bool) -> Result<NewPlan, Error> {
+    let outside = |why: String| {
+        Error::Refused(format!(
+            "--write {}: {why}; cutover import writes the plan inside the repository it reads (--allow-outside-repo lets it write elsewhere)",
+            file.display()
+        ))
+    };
+    if !unconfined {
+        let real = std::path::absolute(file)
+            .and_then(|a| crate::repo::canonical_existing_prefix(&a))
+            .map_err(|e| Error::Write {
+                path: file.to_path_buf(),
+                source: e,
+            })?;
+        match crate::repo::normalize(&real) {
+            Some(r) if r.starts_with(root) && r != root => {}
+            Some(r) => {
+                return Err(outside(format!(
+                    "{} is outside the repository {}",
+                    r.display(),
+                    root.display()
+                )))
+            }
+            None => {
+                return Err(outside(format!(
+                    "outside the repository {}",
+                    root.display()
+                )))
+            }
+        }
+    }
+    let t = NewPlan::at(file, "import")?;
+    if !unconfined && t.root != root {
+        return Err(outside(format!(
+            "it is in the git repository {}, nested in {}",
+            t.root.display(),
+            root.display()
+        )));
+    }
+    Ok(t)
 }

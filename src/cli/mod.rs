@@ -301,7 +301,7 @@ fn execute(cli: &Cli, out: &Output) -> Result<i32, Failure> {
         Command::Status(args) => status::run(args, &g, out),
         Command::Lint(args) => lint::run(args, out),
         Command::Init(args) => init::run(args, &g, out),
-        Command::Import(args) => import::run(args, out),
+        Command::Import(args) => import::run(args, &g, out),
         Command::Explain(args) => explain::run(args, &g, out),
         Command::Stages(args) => stages::run(args, &g, out),
         Command::Schema(args) => schema::run(args, out),

@@ -427,3 +427,105 @@ fn real_world_repositories_import_without_a_wrong_from() {
     assert!(based > 20, "too few migrations with a base: {based}");
     assert!(Path::new(&t.path().join("cutover.yaml")).is_file());
 }
+
+#[test]
+fn from_a_subfolder_or_with_a_path_the_whole_repository_is_read() {
+    // The ServiceEntries in mesh/, the VirtualService sending to orders in apps/.
+    let t = clean_repository();
+    for (dir, args, base) in [
+        ("mesh", vec!["import"], "\"../apps/orders.yaml\""),
+        (".", vec!["import", "mesh"], "apps/orders.yaml"),
+    ] {
+        t.args(&args)
+            .current_dir(dir)
+            .stdout_contains(format!(
+                "    base: {base}    # the one VirtualService that sends to the host: apps/orders.yaml:"
+            ))
+            .stdout_contains("    namespace: shop    # from: apps/orders.yaml:")
+            .stderr_contains("note: 2 migrations proposed")
+            .run();
+    }
+    // A plan outside the path is read too: its host is not proposed again.
+    t.write(
+        "plans/cutover.yaml",
+        "migrations:\n  - name: orders\n    from: orders-123456789012.europe-west1.run.app\n",
+    );
+    t.args(["import", "mesh"])
+        .stdout_lacks("  - name: orders ")
+        .stderr_contains(
+            "not migrated: already the `from` of plans/cutover.yaml (migration orders)",
+        )
+        .stderr_contains("note: 1 migration proposed")
+        .run();
+}
+
+#[test]
+fn a_second_import_finds_the_first_plan_and_writes_nothing() {
+    let t = clean_repository();
+    t.args(["import", "--write", "cutover.yaml"])
+        .stderr_contains("note: wrote cutover.yaml: 2 migrations proposed")
+        .run();
+    // The plan's placeholders are not filled in: it does not load, yet names its hosts.
+    t.args(["validate"])
+        .status(2)
+        .stderr_contains("placeholder left by `cutover import`")
+        .run();
+    t.args(["import", "--write", "apps/cutover.yaml"])
+        .stderr("warning: orders-123456789012.europe-west1.run.app (mesh/cloudrun.yaml:8 (ServiceEntry cloudrun)) not migrated: already the `from` of cutover.yaml (migration orders)\n\
+warning: reports-123456789012.us-central1.run.app (mesh/cloudrun.yaml:9 (ServiceEntry cloudrun)) not migrated: already the `from` of cutover.yaml (migration reports)\n\
+note: no migration to propose: 2 Cloud Run hosts not migrated (see the warnings); apps/cutover.yaml not written\n")
+        .run();
+    assert!(!t.exists("apps/cutover.yaml"));
+    // A plan that is not YAML is named: its hosts may be proposed again.
+    t.write("broken.cutover.yaml", "migrations: [\n");
+    t.args(["import"])
+        .stderr_contains(
+            "warning: broken.cutover.yaml: a plan file that could not be read (not YAML: ",
+        )
+        .stdout_contains("migrations: []")
+        .run();
+}
+
+#[test]
+fn write_stays_inside_the_repository() {
+    let t = Test::new()
+        .file("repo/mesh/cloudrun.yaml", SE)
+        .file("elsewhere/keep", "");
+    std::fs::create_dir_all(t.path().join("repo/.git")).expect("create .git");
+    std::os::unix::fs::symlink("../elsewhere", t.path().join("repo/link")).expect("symlink");
+    let outside = t.path().join("elsewhere/cutover.yaml");
+    let outside = outside.to_str().expect("UTF-8");
+    for file in [
+        outside,
+        "../elsewhere/cutover.yaml",
+        "link/cutover.yaml",
+        "link",
+        "../elsewhere/plan.yaml",
+    ] {
+        t.args(["import", "--write", file])
+            .current_dir("repo")
+            .status(2)
+            .stderr_contains(format!("error: --write {file}: "))
+            .stderr_contains("is outside the repository ")
+            .stderr_contains("(--allow-outside-repo lets it write elsewhere)")
+            .stderr_lacks("use ")
+            .run();
+    }
+    assert!(!t.exists("elsewhere/cutover.yaml") && !t.exists("elsewhere/plan.yaml"));
+    // The hint for a name the plan search would not find names a file inside.
+    t.args(["import", "--write", "plans/plan.yaml"])
+        .current_dir("repo")
+        .status(2)
+        .stderr_contains("; use plans/cutover.yaml or plans/plan.cutover.yaml\n")
+        .run();
+    t.args([
+        "--allow-outside-repo",
+        "import",
+        "--write",
+        "link/cutover.yaml",
+    ])
+    .current_dir("repo")
+    .stderr_contains("note: wrote link/cutover.yaml: 2 migrations proposed")
+    .run();
+    assert!(t.exists("elsewhere/cutover.yaml"));
+}

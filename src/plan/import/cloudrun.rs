@@ -34,6 +34,12 @@ pub enum Url {
         /// The service name.
         service: String,
     },
+    /// A `run.app` host of either form whose service part is not a service name Cloud
+    /// Run allows (`9lives-123456789012.europe-west1.run.app`): nothing is known.
+    BadService {
+        /// The service part, as written (lowercase).
+        service: String,
+    },
     /// Any other host (matched by a `--host-pattern`): nothing is known.
     Other,
 }
@@ -61,7 +67,7 @@ impl Url {
     pub fn service(&self) -> Option<&str> {
         match self {
             Url::Deterministic { service, .. } | Url::Hashed { service } => Some(service),
-            Url::Other => None,
+            Url::BadService { .. } | Url::Other => None,
         }
     }
 
@@ -69,7 +75,7 @@ impl Url {
     pub fn region(&self) -> Option<&str> {
         match self {
             Url::Deterministic { region, .. } => Some(region),
-            Url::Hashed { .. } | Url::Other => None,
+            Url::Hashed { .. } | Url::BadService { .. } | Url::Other => None,
         }
     }
 
@@ -78,6 +84,7 @@ impl Url {
         match self {
             Url::Deterministic { .. } => "Cloud Run deterministic URL SERVICE-PROJECT_NUMBER.REGION.run.app",
             Url::Hashed { .. } => "Cloud Run hash-based URL SERVICE-HASH-CODE.a.run.app, which does not name the region",
+            Url::BadService { .. } => "a run.app host whose service part is not a service name Cloud Run allows (1 to 49 lowercase letters, digits and `-`, starting with a letter)",
             Url::Other => "not a run.app URL",
         }
     }
@@ -89,12 +96,17 @@ fn deterministic(first: &str, region: &str) -> Option<Url> {
     let (service, number) = first.rsplit_once('-')?;
     let ok = !number.is_empty()
         && number.bytes().all(|b| b.is_ascii_digit())
-        && names::is_cloud_run_service(service)
+        && !service.is_empty()
         && names::is_region(region);
-    ok.then(|| Url::Deterministic {
-        service: service.to_owned(),
-        project_number: number.to_owned(),
-        region: region.to_owned(),
+    ok.then(|| {
+        if !names::is_cloud_run_service(service) {
+            return bad_service(service);
+        }
+        Url::Deterministic {
+            service: service.to_owned(),
+            project_number: number.to_owned(),
+            region: region.to_owned(),
+        }
     })
 }
 
@@ -106,10 +118,21 @@ fn hashed(first: &str) -> Option<Url> {
         && code.bytes().all(|b| b.is_ascii_lowercase())
         && !hash.is_empty()
         && hash.bytes().all(|b| b.is_ascii_alphanumeric())
-        && names::is_cloud_run_service(service);
-    ok.then(|| Url::Hashed {
-        service: service.to_owned(),
+        && !service.is_empty();
+    ok.then(|| {
+        if !names::is_cloud_run_service(service) {
+            return bad_service(service);
+        }
+        Url::Hashed {
+            service: service.to_owned(),
+        }
     })
+}
+
+fn bad_service(service: &str) -> Url {
+    Url::BadService {
+        service: service.to_owned(),
+    }
 }
 
 /// The hosts taken for Cloud Run hosts: `*.run.app` and the `--host-pattern` globs
@@ -194,11 +217,31 @@ mod tests {
             "orders-1.nowhere.run.app",
             "a.b.c.run.app",
             "hello-uc.a.run.app",
-            "1abc-123.europe-west1.run.app",
             "orders.example.com",
             "",
         ] {
             assert_eq!(Url::parse(host), Url::Other, "{host}");
+        }
+    }
+
+    #[test]
+    fn run_app_hosts_with_a_service_cloud_run_does_not_allow_say_so() {
+        for (host, service) in [
+            ("1abc-123.europe-west1.run.app", "1abc"),
+            ("9lives-123456789012.europe-west1.run.app", "9lives"),
+            ("tag---x-y--1.europe-west1.run.app", "x-y-"),
+            ("under_score-abc123xyz-uc.a.run.app", "under_score"),
+        ] {
+            let u = Url::parse(host);
+            assert_eq!(
+                u,
+                Url::BadService {
+                    service: service.into()
+                },
+                "{host}"
+            );
+            assert_eq!((u.service(), u.region()), (None, None));
+            assert!(u.describe().contains("not a service name Cloud Run allows"));
         }
     }
 

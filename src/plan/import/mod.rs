@@ -42,7 +42,8 @@ pub struct Options {
     pub root: PathBuf,
     /// The folder the plan will be in (absolute; `base` paths are relative to it).
     pub plan_dir: PathBuf,
-    /// Files and folders to read (absolute, inside `root`).
+    /// The files and folders whose ServiceEntries are read (absolute, inside `root`).
+    /// VirtualServices and plans are read from the whole repository.
     pub paths: Vec<PathBuf>,
     /// `--to`: the GCPBackend host, with `{service}`, `{namespace}` and `{region}`.
     pub to: Option<String>,
@@ -200,6 +201,8 @@ pub struct Import {
     pub others: Vec<EntryHost>,
     /// Files and folders not read.
     pub notes: Vec<Note>,
+    /// Plan files that could not be read: the hosts they migrate may be proposed again.
+    pub unread_plans: Vec<Note>,
     /// The ServiceEntry and VirtualService documents read.
     pub read: (usize, usize),
 }
@@ -218,22 +221,30 @@ pub fn scan(opts: &Options) -> Result<Import> {
     let mut entries = Vec::new();
     let mut docs = Vec::new();
     for path in &files {
-        read_file(opts, path, &mut entries, &mut docs, &mut import.notes);
+        let entries = opts
+            .paths
+            .iter()
+            .any(|p| path.starts_with(p))
+            .then_some(&mut entries);
+        read_file(opts, path, entries, &mut docs, &mut import.notes);
     }
     import.read = (entries.len(), docs.len());
-    let migrated = already_migrated(opts, &plans);
+    let migrated = already_migrated(&plans, &opts.root, &mut import.unread_plans);
     propose(opts, entries, &docs, &migrated, &mut import);
     import.notes.sort();
     import.notes.dedup();
     Ok(import)
 }
 
-/// The YAML files to read (sorted) and the plan files met, noting what is skipped.
+/// The YAML files to read (sorted) and the plan files met, noting what is skipped: those
+/// of the whole repository, and those of `opts.paths` (which may be where the walk of the
+/// repository does not go).
 fn files(opts: &Options, notes: &mut Vec<Note>) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let mut yaml = BTreeSet::new();
     let mut kustomizations = BTreeSet::new();
     let mut plans = BTreeSet::new();
-    for p in &opts.paths {
+    let named = opts.paths.iter().filter(|p| **p != opts.root);
+    for p in std::iter::once(&opts.root).chain(named) {
         if p.is_dir() {
             let s = discover::survey(p)?;
             yaml.extend(s.yaml);
@@ -307,11 +318,12 @@ fn ignored<'a>(root: &Path, paths: impl Iterator<Item = &'a PathBuf>) -> HashSet
     git::ignored_among(root, &rels).unwrap_or_default()
 }
 
-/// Reads the ServiceEntry and VirtualService documents of one file.
+/// Reads the ServiceEntry (when `entries` is given) and VirtualService documents of one
+/// file.
 fn read_file(
     opts: &Options,
     path: &Path,
-    entries: &mut Vec<EntryHost>,
+    mut entries: Option<&mut Vec<EntryHost>>,
     docs: &mut Vec<VsDoc>,
     notes: &mut Vec<Note>,
 ) {
@@ -366,6 +378,9 @@ fn read_file(
         let (name, namespace) = (meta("name").unwrap_or_default(), meta("namespace"));
         match doc.get("kind").and_then(Value::as_str) {
             Some("ServiceEntry") => {
+                let Some(entries) = entries.as_deref_mut() else {
+                    continue;
+                };
                 let hosts = doc
                     .get("spec")
                     .and_then(|s| s.get("hosts"))
@@ -397,7 +412,11 @@ fn read_file(
             _ => {}
         }
     }
-    let mine = &mut docs[first_doc..];
+    count_names(&mut docs[first_doc..]);
+}
+
+/// Sets how many of the VirtualServices of one file (`mine`) have each one's name.
+fn count_names(mine: &mut [VsDoc]) {
     let counts: Vec<usize> = mine
         .iter()
         .map(|d| mine.iter().filter(|o| o.name == d.name).count())
@@ -407,22 +426,70 @@ fn read_file(
     }
 }
 
-/// The `from` hosts of the repository's plans, with the plan file: already migrated.
-fn already_migrated(opts: &Options, plans: &[PathBuf]) -> BTreeMap<String, String> {
+/// The `from` hosts of the repository's plans, with the plan file and migration: already
+/// migrated. A plan is read as YAML, not as a plan: one `import` just wrote, its
+/// placeholders not yet filled in, is invalid but names its hosts all the same. A plan
+/// that is not YAML is noted in `unread`: its hosts may be proposed again.
+fn already_migrated(
+    plans: &[PathBuf],
+    root: &Path,
+    unread: &mut Vec<Note>,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for p in plans {
-        let Ok(bytes) = std::fs::read(p) else {
-            continue;
-        };
-        let file = repo::display_rel(&opts.root, p);
-        if let Ok(plan) = crate::plan::Plan::parse(&file, &bytes, p, &opts.root) {
-            for m in &plan.migrations {
-                out.entry(m.from.to_ascii_lowercase())
-                    .or_insert_with(|| format!("{file} (migration {})", m.name));
+        let file = repo::display_rel(root, p);
+        let hosts = std::fs::read(p)
+            .map_err(|e| e.to_string())
+            .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_owned()))
+            .and_then(|text| plan_hosts(&text));
+        match hosts {
+            Ok(hosts) => {
+                for (host, migration) in hosts {
+                    out.entry(host.to_ascii_lowercase())
+                        .or_insert_with(|| format!("{file} ({migration})"));
+                }
             }
+            Err(why) => unread.push(Note {
+                file,
+                why: format!(
+                    "a plan file that could not be read ({why}): the hosts it migrates are not known, and may be proposed again"
+                ),
+            }),
         }
     }
     out
+}
+
+/// The `migrations[*].from` strings of a plan's text, each with `migration NAME` (or
+/// `migrations[I]` when it has no name), whether or not the plan is valid.
+fn plan_hosts(text: &str) -> std::result::Result<Vec<(String, String)>, String> {
+    let doc = yaml::parse(text).map_err(|e| format!("not YAML: {}", e.message))?;
+    let get = |node: &yaml::Node, key: &str| match &node.value {
+        yaml::Value::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v.clone()),
+        _ => None,
+    };
+    let migrations = doc.as_ref().and_then(|d| get(d, "migrations"));
+    let Some(yaml::Node {
+        value: yaml::Value::Seq(list),
+        ..
+    }) = migrations
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(list
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| {
+            let from = get(m, "from")?.as_str()?.to_owned();
+            let name = get(m, "name")
+                .and_then(|n| n.as_str().map(|s| format!("migration {s}")))
+                .unwrap_or_else(|| format!("migrations[{i}]"));
+            Some((from, name))
+        })
+        .collect())
 }
 
 /// Groups the ServiceEntry hosts, and proposes or refuses each Cloud Run host.
@@ -467,10 +534,9 @@ fn propose(
             places,
         };
         if let Some(plan) = migrated.get(&entry.host.to_ascii_lowercase()) {
-            import.refusals.push(refuse(
-                format!("already the `from` of a migration of {plan}"),
-                Vec::new(),
-            ));
+            import
+                .refusals
+                .push(refuse(format!("already the `from` of {plan}"), Vec::new()));
             continue;
         }
         if let Err(e) = names::plan_destination(&entry.host) {
@@ -495,7 +561,9 @@ fn propose(
                     })
                     .map(|((g, _), _)| g[0].host.as_str())
                     .collect();
-                if let Some(why) = unusable(one, &shared) {
+                if let Some(why) =
+                    unusable(one, &shared).or_else(|| unusable_path(&opts.plan_dir, &one.path))
+                {
                     import.refusals.push(refuse(why, vec![one.source()]));
                     continue;
                 }
@@ -562,6 +630,25 @@ fn unusable(doc: &VsDoc, shared: &[&str]) -> Option<String> {
         ));
     }
     None
+}
+
+/// Why the file `path` cannot be written as a `base` relative to `plan_dir`, if it cannot:
+/// a name that is not UTF-8 (the plan would name another file), or one `validate` refuses
+/// (a control character, such as a newline).
+fn unusable_path(plan_dir: &Path, path: &Path) -> Option<String> {
+    if path.to_str().is_none() {
+        return Some(format!(
+            "its file's path {} is not UTF-8, which a plan's `base` cannot name: rename the file",
+            path.to_string_lossy().escape_debug()
+        ));
+    }
+    let rel = relative_path(plan_dir, path);
+    rel.chars().any(char::is_control).then(|| {
+        format!(
+            "its file's path \"{}\" holds a control character, which `validate` refuses in `base`: rename the file",
+            rel.escape_debug()
+        )
+    })
 }
 
 /// The migration proposed for the host of `group`.

@@ -374,3 +374,145 @@ fn to_templates() {
         .unwrap_err()
         .contains("does not make a host name"));
 }
+
+#[test]
+fn hosts_of_plans_that_do_not_load_are_already_migrated() {
+    // A plan as `import` writes it: placeholders left, so it does not load as a plan.
+    let tmp = repo(&[(
+        "se.yaml",
+        &entry(
+            "cr",
+            None,
+            &[ORDERS, BILLING, "reports-1.us-central1.run.app"],
+        ),
+    )]);
+    let first = scan(&options(tmp.path(), "", None, &[])).unwrap();
+    assert_eq!(first.proposals.len(), 3);
+    let text = first.text(&["*.run.app".into()]);
+    assert!(text.contains("<gcp-backend-host>"), "{text}");
+    fs::write(tmp.path().join("cutover.yaml"), &text).unwrap();
+    // Another plan names a host without a name; one is not YAML at all.
+    fs::write(
+        tmp.path().join("a.cutover.yaml"),
+        format!(
+            "migrations:\n  - from: {}\n    to: <x>\n",
+            BILLING.to_uppercase()
+        ),
+    )
+    .unwrap();
+    fs::write(tmp.path().join("b.cutover.yaml"), "migrations: [\n").unwrap();
+    let again = scan(&options(tmp.path(), "", None, &[])).unwrap();
+    assert!(again.proposals.is_empty(), "{:?}", again.proposals);
+    let reasons: Vec<(&str, &str)> = again
+        .refusals
+        .iter()
+        .map(|r| (r.entry.host.as_str(), r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                ORDERS,
+                "already the `from` of cutover.yaml (migration orders)"
+            ),
+            (
+                BILLING,
+                "already the `from` of a.cutover.yaml (migrations[0])"
+            ),
+            (
+                "reports-1.us-central1.run.app",
+                "already the `from` of cutover.yaml (migration reports)"
+            ),
+        ]
+    );
+    let [unread] = &again.unread_plans[..] else {
+        panic!("{:?}", again.unread_plans)
+    };
+    assert_eq!(unread.file, "b.cutover.yaml");
+    assert!(
+        unread
+            .why
+            .starts_with("a plan file that could not be read (not YAML: "),
+        "{}",
+        unread.why
+    );
+    assert!(again
+        .text(&[])
+        .contains("\n# - b.cutover.yaml: a plan file that could not be read"));
+}
+
+#[test]
+fn paths_limit_the_service_entries_only() {
+    let tmp = repo(&[
+        (
+            "mesh/se.yaml",
+            &entry("cr", Some("ext"), &[ORDERS, BILLING]),
+        ),
+        (
+            "other/se.yaml",
+            &entry("cr2", Some("ext"), &["reports-1.us-central1.run.app"]),
+        ),
+        (
+            "apps/vs.yaml",
+            &virtual_service("orders", Some("shop"), &[ORDERS]),
+        ),
+        (
+            "plans/cutover.yaml",
+            &format!("migrations:\n  - name: billing\n    from: {BILLING}\n"),
+        ),
+    ]);
+    let mut opts = options(tmp.path(), "mesh", None, &[]);
+    opts.paths = vec![opts.root.join("mesh")];
+    let found = scan(&opts).unwrap();
+    // The VirtualService outside the path is the base, its namespace the migration's.
+    let [p] = &found.proposals[..] else {
+        panic!("{found:?}")
+    };
+    assert_eq!(p.host(), ORDERS);
+    assert_eq!(p.base.as_ref().unwrap().path, "../apps/vs.yaml");
+    assert_eq!(p.namespace.value, "shop");
+    // The plan outside the path is read; the ServiceEntry outside it is not.
+    let [r] = &found.refusals[..] else {
+        panic!("{found:?}")
+    };
+    assert_eq!(r.entry.host, BILLING);
+    assert!(r.reason.contains("plans/cutover.yaml"), "{}", r.reason);
+    assert!(found.others.is_empty());
+    assert_eq!(found.read.0, 2);
+}
+
+#[test]
+fn a_base_file_name_validate_refuses_is_not_proposed() {
+    let tmp = repo(&[
+        (
+            "se.yaml",
+            &entry(
+                "cr",
+                Some("ext"),
+                &[ORDERS, "9lives-123456789012.europe-west1.run.app"],
+            ),
+        ),
+        (
+            "a\nb/vs\t.yaml",
+            &virtual_service("orders", Some("shop"), &[ORDERS]),
+        ),
+    ]);
+    let found = scan(&options(tmp.path(), "", None, &[])).unwrap();
+    let [r] = &found.refusals[..] else {
+        panic!("{found:?}")
+    };
+    assert_eq!(r.entry.host, ORDERS);
+    assert_eq!(
+        r.reason,
+        "its file's path \"a\\nb/vs\\t.yaml\" holds a control character, which `validate` refuses in `base`: rename the file"
+    );
+    assert_eq!(r.places, ["a\nb/vs\t.yaml:4 (VirtualService orders)"]);
+    // A run.app host whose service part Cloud Run does not allow is said to be one.
+    let text = found.text(&["*.run.app".into()]);
+    assert!(
+        text.contains("      service: \"<cloud-run-service>\"    # the host's service part `9lives` is not a service name Cloud Run allows: write the Cloud Run service's name\n"),
+        "{text}"
+    );
+    assert!(!text.contains("not a run.app URL"), "{text}");
+    assert!(text.contains("\n# - orders-123456789012.europe-west1.run.app (se.yaml:8 (ServiceEntry cr)): its file's path"), "{text}");
+}

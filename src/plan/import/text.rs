@@ -70,9 +70,9 @@ defaults:
                 let _ = writeln!(out, "# - {} ({})", c(&e.host), c(&e.source()));
             }
         }
-        if !self.notes.is_empty() {
+        if !self.notes.is_empty() || !self.unread_plans.is_empty() {
             out.push_str("\n# Not read:\n");
-            for n in &self.notes {
+            for n in self.unread_plans.iter().chain(&self.notes) {
                 let _ = writeln!(out, "# - {}: {}", c(&n.file), c(&n.why));
             }
         }
@@ -138,9 +138,13 @@ fn migration(out: &mut String, p: &Proposal) {
 /// The `gcpBackend` of a migration, from what the host's URL says.
 fn gcp_backend(out: &mut String, p: &Proposal) {
     let q = |s: &str| escape::scalar(s);
-    let (service, service_from) = match p.url.service() {
-        Some(s) => (s, format!("from the host: {}", p.url.describe())),
-        None => (
+    let (service, service_from) = match (&p.url, p.url.service()) {
+        (_, Some(s)) => (s, format!("from the host: {}", p.url.describe())),
+        (Url::BadService { service }, None) => (
+            "<cloud-run-service>",
+            format!("the host's service part `{service}` is not a service name Cloud Run allows: write the Cloud Run service's name"),
+        ),
+        (_, None) => (
             "<cloud-run-service>",
             "the host is not a run.app URL: write the Cloud Run service's name".to_owned(),
         ),
