@@ -101,7 +101,22 @@ pub fn claims(text: &str) -> Vec<Claim> {
     };
     docs.iter()
         .enumerate()
-        .flat_map(|(i, doc)| document_claims(doc, i))
+        .flat_map(|(i, doc)| {
+            // `kind: List` (what `kubectl get -o yaml` writes): the objects are its items.
+            match doc.get("items").and_then(Value::as_sequence) {
+                Some(items) if doc.get("kind").and_then(Value::as_str) == Some("List") => items
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(k, item)| {
+                        document_claims(item, i).into_iter().map(move |mut c| {
+                            c.field = format!("items[{k}].{}", c.field);
+                            c
+                        })
+                    })
+                    .collect(),
+                _ => document_claims(doc, i),
+            }
+        })
         .collect()
 }
 
@@ -359,6 +374,21 @@ mod tests {
         let mut all = claims(text);
         assert_eq!(all.len(), 1, "{all:?}");
         all.remove(0)
+    }
+
+    #[test]
+    fn the_items_of_a_list_are_read() {
+        let item: String = ROLLOUT.lines().map(|l| format!("  {l}\n")).collect();
+        let list = format!(
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n-{}",
+            &item[1..]
+        );
+        let c = one(&list);
+        assert_eq!(c.virtual_service, "reviews-vs");
+        assert_eq!(
+            c.field,
+            "items[1].spec.strategy.canary.trafficRouting.istio.virtualService.name"
+        );
     }
 
     #[test]
