@@ -284,6 +284,25 @@ pub fn tracked_files(root: &Path) -> Option<std::collections::HashSet<String>> {
     )
 }
 
+/// Which of `paths` (inside the repository at `root`) git ignores, relative to `root`:
+/// [`ignored_among`], asked only when there is something to ask (most callers have no
+/// path), and nothing outside a git work tree or when git cannot tell.
+pub fn ignored_files<'a>(
+    root: &Path,
+    paths: impl Iterator<Item = &'a std::path::PathBuf>,
+) -> std::collections::HashSet<String> {
+    if !root.join(".git").exists() {
+        return std::collections::HashSet::new();
+    }
+    let rels: Vec<String> = paths
+        .filter_map(|p| crate::repo::relative(root, p))
+        .collect();
+    if rels.is_empty() {
+        return std::collections::HashSet::new();
+    }
+    ignored_among(root, &rels).unwrap_or_default()
+}
+
 /// Which of `paths` (relative to the work tree root `root`) git ignores
 /// (`git check-ignore`; a tracked file never is); `None` when git cannot tell (not a work
 /// tree, git missing).

@@ -81,8 +81,7 @@ pub(crate) fn run(args: &ImportArgs, g: &Globals, out: &Output) -> Result<i32, F
             }
         ));
     }
-    let mut written: Vec<String> = vec![import::cloudrun::DEFAULT_PATTERN.to_owned()];
-    written.extend(args.host_patterns.iter().cloned());
+    let written = opts.patterns.written();
     if !found.found_cloud_run() {
         out.note(&format!(
             "no ServiceEntry with a Cloud Run host ({}) among {} ServiceEntry hosts read; no plan written",
@@ -99,7 +98,7 @@ pub(crate) fn run(args: &ImportArgs, g: &Globals, out: &Output) -> Result<i32, F
         ));
         return Ok(EXIT_OK);
     }
-    let text = found.text(&written);
+    let text = found.text(written);
     let summary = format!(
         "{} proposed, {} not migrated",
         count(found.proposals.len(), "migration"),

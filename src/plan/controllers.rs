@@ -295,14 +295,8 @@ fn scan(root: &Path, yaml: &[&PathBuf], wanted: &(dyn Fn(&Claim) -> bool + Sync)
             })
         })
         .collect();
-    if root.join(".git").exists() && !found.is_empty() {
-        let rels: Vec<String> = found
-            .iter()
-            .filter_map(|f| repo::relative(root, &f.path))
-            .collect();
-        let ignored = git::ignored_among(root, &rels).unwrap_or_default();
-        found.retain(|f| repo::relative(root, &f.path).is_none_or(|r| !ignored.contains(&r)));
-    }
+    let ignored = git::ignored_files(root, found.iter().map(|f| &f.path));
+    found.retain(|f| repo::relative(root, &f.path).is_none_or(|r| !ignored.contains(&r)));
     found
 }
 

@@ -131,8 +131,8 @@ pub fn plan_move(loader: &Loader, path: &Path, file: &str, req: &Request<'_>) ->
 }
 
 /// The environment to edit (the value where its stage is written) and every migration
-/// that shares that value, so moves with it.
-fn choose<'p>(
+/// that shares that value, so moves with it (`status` asks it which command to suggest).
+pub(crate) fn choose<'p>(
     plan: &'p Plan,
     file: &str,
     req: &Request<'_>,

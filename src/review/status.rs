@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use crate::git::line_changed_at;
-use crate::plan::{Environment, Migration, Plan};
+use crate::plan::{edit, Environment, Migration, Plan};
 
 /// When an environment's stage value last changed, as far as git can tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,25 +276,28 @@ fn position(
     })
 }
 
-/// `cutover promote PLAN --env ENV`, with `--migration NAME` when another migration of
-/// the plan sets the environment in a value of its own (as `promote` asks then). `None`
-/// when `promote` cannot move the value: shared by several migrations, and set apart by
-/// another (it refuses `--migration` on a shared value, and needs it then).
+/// `cutover promote PLAN --env ENV`, with `--migration NAME` when `promote` needs it to
+/// move `m`'s value. `None` when `promote` cannot move it: the same choice `promote`
+/// makes ([`edit::choose`]), so the command shown is one `promote` accepts.
 fn promote_command(plan: &Plan, m: &Migration, env: &Environment) -> Option<String> {
     let quote = |s: &str| shlex::try_quote(s).map_or_else(|_| s.to_owned(), Into::into);
+    let request = |migration| edit::Request {
+        env: &env.name,
+        migration,
+        to: None,
+        force: false,
+        direction: edit::Direction::Forward,
+    };
+    let moves_m = |migration| {
+        edit::choose(plan, &plan.file, &request(migration))
+            .is_ok_and(|(_, sharing)| sharing.iter().any(|s| s.name == m.name))
+    };
     let mut command = format!("cutover promote {} --env {}", quote(&plan.file), env.name);
-    let others: Vec<&Environment> = plan
-        .migrations
-        .iter()
-        .filter(|o| o.name != m.name)
-        .filter_map(|o| o.environment(&env.name))
-        .collect();
-    let set_apart = others.iter().any(|e| e.span != env.span);
-    let shared = others.iter().any(|e| e.span == env.span);
-    match (set_apart, shared) {
-        (true, true) => return None,
-        (true, false) => command.push_str(&format!(" --migration {}", quote(&m.name))),
-        _ => {}
+    if !moves_m(None) {
+        if !moves_m(Some(&m.name)) {
+            return None;
+        }
+        command.push_str(&format!(" --migration {}", quote(&m.name)));
     }
     Some(command)
 }

@@ -162,6 +162,11 @@ impl Patterns {
         Ok(Patterns { written, matchers })
     }
 
+    /// The patterns as written: the default, then the `--host-pattern`s.
+    pub fn written(&self) -> &[String] {
+        &self.written
+    }
+
     /// The first pattern `host` matches, as written.
     pub fn matching(&self, host: &str) -> Option<&str> {
         self.matchers

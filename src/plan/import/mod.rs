@@ -261,7 +261,7 @@ fn files(opts: &Options, notes: &mut Vec<Note>) -> Result<(Vec<PathBuf>, Vec<Pat
             yaml.insert(p.clone());
         }
     }
-    let ignored = ignored(&opts.root, yaml.iter().chain(&kustomizations));
+    let ignored = git::ignored_files(&opts.root, yaml.iter().chain(&kustomizations));
     let rel = |p: &Path| repo::display_rel(&opts.root, p);
     let mut patched = HashSet::new();
     for k in kustomizations.iter().filter(|k| !ignored.contains(&rel(k))) {
@@ -306,18 +306,6 @@ fn chart_note(root: &Path, chart: &Path) -> Note {
     }
 }
 
-/// The files among `paths` that git ignores, relative to the root.
-fn ignored<'a>(root: &Path, paths: impl Iterator<Item = &'a PathBuf>) -> HashSet<String> {
-    if !root.join(".git").exists() {
-        return HashSet::new();
-    }
-    let rels: Vec<String> = paths.filter_map(|p| repo::relative(root, p)).collect();
-    if rels.is_empty() {
-        return HashSet::new();
-    }
-    git::ignored_among(root, &rels).unwrap_or_default()
-}
-
 /// Reads the ServiceEntry (when `entries` is given) and VirtualService documents of one
 /// file.
 fn read_file(
@@ -331,7 +319,7 @@ fn read_file(
     let Some(text) = discover::read_small(path) else {
         notes.push(Note {
             file,
-            why: "not UTF-8 text, or larger than 8 MiB: not read".into(),
+            why: format!("not UTF-8 text, or larger than {}: not read", too_large()),
         });
         return;
     };
@@ -426,6 +414,11 @@ fn count_names(mine: &mut [VsDoc]) {
     }
 }
 
+/// The size above which a file is not read ([`discover::read_small`]), in words.
+fn too_large() -> String {
+    format!("{} MiB", crate::plan::MAX_PLAN_BYTES / (1024 * 1024))
+}
+
 /// The `from` hosts of the repository's plans, with the plan file and migration: already
 /// migrated. A plan is read as YAML, not as a plan: one `import` just wrote, its
 /// placeholders not yet filled in, is invalid but names its hosts all the same. A plan
@@ -438,9 +431,8 @@ fn already_migrated(
     let mut out = BTreeMap::new();
     for p in plans {
         let file = repo::display_rel(root, p);
-        let hosts = std::fs::read(p)
-            .map_err(|e| e.to_string())
-            .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_owned()))
+        let hosts = discover::read_small(p)
+            .ok_or_else(|| format!("unreadable, not UTF-8 text, or larger than {}", too_large()))
             .and_then(|text| plan_hosts(&text));
         match hosts {
             Ok(hosts) => {
